@@ -1,0 +1,30 @@
+import type { SkipReason } from './membership-change';
+
+/** Why Iterable (or the way to it) did not take a user. */
+export const FAILURE_REASONS = [
+  'invalid email',
+  'invalid userId',
+  'forgotten',
+  'conflict',
+  'not found',
+  'invalid data',
+  'rate limited',
+  'server error',
+  'network error',
+  'bad api key',
+  'unknown list',
+  'bad request',
+  'too large',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** The verdict for one user of one Iterable call. */
+export type DeliveryOutcome =
+  | { kind: 'delivered' }
+  | { kind: 'skipped'; reason: SkipReason }
+  | { kind: 'failed'; reason: FailureReason; retryable: boolean; detail?: string };
+
+export const delivered = (): DeliveryOutcome => ({ kind: 'delivered' });
+export const skipped = (reason: SkipReason): DeliveryOutcome => ({ kind: 'skipped', reason });
+export const failed = (reason: FailureReason, retryable: boolean, detail?: string): DeliveryOutcome =>
+  detail === undefined ? { kind: 'failed', reason, retryable } : { kind: 'failed', reason, retryable, detail };
