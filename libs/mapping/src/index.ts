@@ -1,0 +1,5 @@
+export * from './identity';
+export * from './resolve-subscriber';
+export * from './map-membership-changes';
+export * from './coalesce';
+export * from './batching';

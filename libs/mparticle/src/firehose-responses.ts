@@ -1,0 +1,146 @@
+import { DATA_CENTERS, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, USER_ID_FIELDS } from '@audience-bridge/domain';
+import { DEFAULT_FIREHOSE_VERSION, FIREHOSE_RESPONSE_TYPES, SETTING_IDS } from './firehose.constants';
+import type { FirehoseEnvelope } from './firehose-messages';
+
+// Builders for the three response messages (reference/mparticle-firehose.md §1.4–1.6).
+// Every response echoes the request id (allowed by the protocol) and its firehose_version.
+
+export interface ResponseEnvelope {
+  type: string;
+  id: string;
+  timestamp_ms: number;
+  firehose_version: string;
+}
+
+function envelope(type: string, request: Pick<FirehoseEnvelope, 'id' | 'firehose_version'>, now: number): ResponseEnvelope {
+  return { type, id: request.id, timestamp_ms: now, firehose_version: request.firehose_version ?? DEFAULT_FIREHOSE_VERSION };
+}
+
+export interface RegistrationOptions {
+  /** The version of this integration shown to mParticle. */
+  version: string;
+  name?: string;
+  description?: string;
+}
+
+export interface Setting {
+  type: 'text' | 'integer' | 'float' | 'boolean';
+  id: string;
+  name: string;
+  description: string;
+  visible: boolean;
+  required: boolean;
+  confidential: boolean;
+  default_value?: string;
+}
+
+export interface ModuleRegistrationResponse extends ResponseEnvelope {
+  sdk_version: string;
+  name: string;
+  description: string;
+  version: string;
+  permissions: {
+    user_identities: { type: string; encoding: 'raw'; required: boolean }[];
+    allow_access_mpid: boolean;
+    allow_user_attributes: boolean;
+  };
+  audience_processing_registration: {
+    account_settings: Setting[];
+    audience_subscription_settings: Setting[];
+  };
+}
+
+/** Registration of Iterable audience processing: the settings mParticle shows and the identities it shares. */
+export function buildRegistrationResponse(
+  request: Pick<FirehoseEnvelope, 'id' | 'firehose_version'>,
+  options: RegistrationOptions,
+  now = Date.now(),
+): ModuleRegistrationResponse {
+  return {
+    ...envelope(FIREHOSE_RESPONSE_TYPES.registration, request, now),
+    sdk_version: DEFAULT_FIREHOSE_VERSION,
+    name: options.name ?? 'audience-bridge (Iterable)',
+    description:
+      options.description ?? 'Keeps Iterable static lists in step with mParticle audiences: ordered, batched, retried and audited.',
+    version: options.version,
+    permissions: {
+      user_identities: [
+        { type: 'email', encoding: 'raw', required: false },
+        { type: 'customer', encoding: 'raw', required: false },
+      ],
+      allow_access_mpid: true,
+      allow_user_attributes: false,
+    },
+    audience_processing_registration: {
+      account_settings: [
+        {
+          type: 'text',
+          id: SETTING_IDS.apiKey,
+          name: 'API Key',
+          description: 'A server-side Iterable API key of the project that holds the lists.',
+          visible: true,
+          required: true,
+          confidential: true,
+        },
+        {
+          type: 'text',
+          id: SETTING_IDS.userIdField,
+          name: 'User ID',
+          description: `Which identity becomes the Iterable userId: ${USER_ID_FIELDS.join(' or ')}.`,
+          visible: true,
+          required: false,
+          confidential: false,
+          default_value: DEFAULT_USER_ID_FIELD,
+        },
+        {
+          type: 'text',
+          id: SETTING_IDS.dataCenter,
+          name: 'Data Center',
+          description: `The Iterable data center of the project: ${DATA_CENTERS.join(' or ')}.`,
+          visible: true,
+          required: false,
+          confidential: false,
+          default_value: DEFAULT_DATA_CENTER,
+        },
+      ],
+      audience_subscription_settings: [
+        {
+          type: 'integer',
+          id: SETTING_IDS.listId,
+          name: 'List ID',
+          description: 'The ID of the Iterable static list to populate with the users of this audience.',
+          visible: true,
+          required: true,
+          confidential: false,
+        },
+      ],
+    },
+  };
+}
+
+export interface AudienceSubscriptionResponse extends ResponseEnvelope {
+  audience_subscription_settings?: Record<string, string>;
+}
+
+export function buildAudienceSubscriptionResponse(
+  request: Pick<FirehoseEnvelope, 'id' | 'firehose_version'>,
+  settings?: Record<string, string>,
+  now = Date.now(),
+): AudienceSubscriptionResponse {
+  const response: AudienceSubscriptionResponse = envelope(FIREHOSE_RESPONSE_TYPES.audienceSubscription, request, now);
+  if (settings && Object.keys(settings).length > 0) response.audience_subscription_settings = settings;
+  return response;
+}
+
+export interface AudienceMembershipChangeResponse extends ResponseEnvelope {
+  suspend_subscription: boolean;
+}
+
+/** `suspendSubscription: true` asks mParticle to fault the connection until the customer resumes it. */
+export function buildAudienceMembershipChangeResponse(
+  request: Pick<FirehoseEnvelope, 'id' | 'firehose_version'>,
+  suspendSubscription: boolean,
+  now = Date.now(),
+): AudienceMembershipChangeResponse {
+  return { ...envelope(FIREHOSE_RESPONSE_TYPES.audienceMembershipChange, request, now), suspend_subscription: suspendSubscription };
+}

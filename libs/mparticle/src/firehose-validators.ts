@@ -1,0 +1,66 @@
+import { ValidateBy, ValidationOptions, buildMessage } from 'class-validator';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** mParticle sends the mpid as a signed 64-bit integer in a string (it can be negative). */
+export function isMpid(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^-?\d{1,19}$/.test(value)) return false;
+  const n = BigInt(value);
+  return n >= INT64_MIN && n <= INT64_MAX;
+}
+
+export function IsMpid(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isMpid',
+      validator: {
+        validate: (value) => isMpid(value),
+        defaultMessage: buildMessage((each) => `${each}$property must be a signed 64-bit integer in a string`, options),
+      },
+    },
+    options,
+  );
+}
+
+/** A positive integer written as a string, as mParticle sends integer settings (`"12345"`). */
+export function isPositiveIntegerString(value: unknown): value is string {
+  return typeof value === 'string' && /^[1-9]\d*$/.test(value) && Number.isSafeInteger(Number(value));
+}
+
+/** mParticle settings maps: string keys, string (or null) values. */
+export function isSettingsMap(value: unknown): value is Record<string, string | null> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((v) => v === null || typeof v === 'string');
+}
+
+/** A settings map of string (or null) values. */
+export function IsSettingsMap(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSettingsMap',
+      validator: {
+        validate: (value) => isSettingsMap(value),
+        defaultMessage: buildMessage((each) => `${each}$property must be an object of string values`, options),
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * The `listId` entry of a settings map, when present, is a positive integer string. The error is reported
+ * on the path `<property>.listId` (see `LIST_ID_SUBPATH` in the error flattening).
+ */
+export function HasValidListId(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'hasValidListId',
+      validator: {
+        validate: (value) => !isSettingsMap(value) || value['listId'] == null || isPositiveIntegerString(value['listId']),
+        defaultMessage: () => 'must be a positive integer string',
+      },
+    },
+    { ...options, context: { subPath: 'listId' } },
+  );
+}

@@ -1,0 +1,36 @@
+/** Message types of the Firehose protocol this service speaks (see reference/mparticle-firehose.md §1.2). */
+export const FIREHOSE_REQUEST_TYPES = {
+  registration: 'module_registration_request',
+  audienceSubscription: 'audience_subscription_request',
+  audienceMembershipChange: 'audience_membership_change_request',
+} as const;
+export type FirehoseRequestType = (typeof FIREHOSE_REQUEST_TYPES)[keyof typeof FIREHOSE_REQUEST_TYPES];
+
+/** Types mParticle may send that an audience-only partner does not handle. */
+export const UNSUPPORTED_REQUEST_TYPES = ['event_processing_request', 'dsr_processing_request'] as const;
+
+export const FIREHOSE_RESPONSE_TYPES = {
+  registration: 'module_registration_response',
+  audienceSubscription: 'audience_subscription_response',
+  audienceMembershipChange: 'audience_membership_change_response',
+} as const;
+
+/** The protocol version we answer with when a request does not name one. */
+export const DEFAULT_FIREHOSE_VERSION = '3.2.0';
+
+export const IDENTITY_ENCODINGS = ['raw', 'md5', 'sha1', 'sha256'] as const;
+export type IdentityEncoding = (typeof IDENTITY_ENCODINGS)[number];
+
+export const SUBSCRIPTION_ACTIONS = ['add', 'update', 'remove'] as const;
+export type SubscriptionAction = (typeof SUBSCRIPTION_ACTIONS)[number];
+
+export const AUDIENCE_MEMBERSHIP_ACTIONS = ['add', 'delete', 'attribute_update'] as const;
+export type AudienceMembershipAction = (typeof AUDIENCE_MEMBERSHIP_ACTIONS)[number];
+
+/** Setting ids this integration registers with mParticle (the keys of `account_settings` / `audience_subscription_settings`). */
+export const SETTING_IDS = {
+  apiKey: 'apiKey',
+  userIdField: 'userIdField',
+  dataCenter: 'dataCenter',
+  listId: 'listId',
+} as const;

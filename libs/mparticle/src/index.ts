@@ -1,0 +1,6 @@
+export * from './firehose.constants';
+export * from './firehose-messages';
+export * from './firehose-validators';
+export * from './firehose-responses';
+export * from './parse-firehose-request';
+export * from './profile-audiences';
