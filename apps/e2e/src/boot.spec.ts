@@ -1,0 +1,54 @@
+import { AppProcess, freePort, startApp } from './support/app-process';
+
+describe('the apps boot, answer health checks and stop cleanly', () => {
+  const running: AppProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
+  });
+
+  it('API: GET /health/live answers 200 JSON, unknown routes a JSON 404, SIGTERM exits 0', async () => {
+    const port = await freePort();
+    const api = startApp('api', { PORT: String(port) });
+    running.push(api);
+    await api.waitFor(/API listening on/);
+
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'ok' });
+
+    const missing = await fetch(`http://127.0.0.1:${port}/no-such-route`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await missing.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
+
+    expect(await api.stop('SIGTERM')).toBe(0);
+    expect(api.output()).toMatch(/api stopped/);
+  });
+
+  it('worker: logs that it is ready, answers its liveness probe, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const worker = startApp('worker', { WORKER_PORT: String(port) });
+    running.push(worker);
+    await worker.waitFor(/worker ready/);
+
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`);
+    expect(live.status).toBe(200);
+
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(worker.output()).toMatch(/worker stopped/);
+  });
+
+  it.each<['api' | 'worker', string, string]>([
+    ['api', 'PORT', 'not-a-port'],
+    ['api', 'LOG_LEVEL', 'chatty'],
+    ['api', 'DATABASE_URL', 'mysql://db'],
+    ['worker', 'REDIS_URL', '127.0.0.1:6379'],
+    ['worker', 'QUEUE_PREFIX', 'two words'],
+  ])('%s refuses to start on %s=%s and names it', async (app, key, value) => {
+    const proc = startApp(app, { [key]: value });
+    running.push(proc);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain(`refused to start: Invalid configuration: ${key}=`);
+    expect(proc.output()).not.toMatch(/listening|worker ready/);
+  });
+});

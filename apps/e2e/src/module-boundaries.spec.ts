@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { WORKSPACE_ROOT } from './support/app-process';
+
+// DESIGN.md: dependencies point down only, the apps never import each other, `domain` imports nothing.
+// Each case runs the workspace's real `eslint` on a source text as if it were a file at the given path.
+function boundaryErrors(file: string, source: string): string[] {
+  const eslint = join(WORKSPACE_ROOT, 'node_modules/.bin/eslint');
+  const run = spawnSync(eslint, ['--stdin', '--stdin-filename', join(WORKSPACE_ROOT, file), '--format', 'json'], {
+    cwd: WORKSPACE_ROOT,
+    input: source,
+    encoding: 'utf8',
+  });
+  const [result] = JSON.parse(run.stdout) as { messages: { ruleId: string | null; message: string }[] }[];
+  return result.messages.filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message);
+}
+
+describe('module boundaries are enforced by lint', () => {
+  it.each([
+    ['domain importing another library', 'libs/domain/src/forbidden.ts', "import { coalesce } from '@audience-bridge/mapping';\nexport const x = coalesce;\n"],
+    ['domain importing Nest', 'libs/domain/src/forbidden.ts', "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n"],
+    ['the API importing the worker', 'apps/api/src/forbidden.ts', "import { WorkerModule } from '../../worker/src/app/worker.module';\nexport const x = WorkerModule;\n"],
+    ['the worker importing the API', 'apps/worker/src/forbidden.ts', "import { ApiModule } from '../../api/src/app/api.module';\nexport const x = ApiModule;\n"],
+    ['a library importing an app', 'libs/mapping/src/forbidden.ts', "import { ApiModule } from '../../../apps/api/src/app/api.module';\nexport const x = ApiModule;\n"],
+  ])('rejects %s', (_name, file, source) => {
+    expect(boundaryErrors(file, source)).not.toEqual([]);
+  });
+
+  it('accepts the allowed direction: mapping importing domain', () => {
+    expect(boundaryErrors('libs/mapping/src/allowed.ts', "import { supersedes } from '@audience-bridge/domain';\nexport const x = supersedes;\n")).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Environment } from '@audience-bridge/config';
+
+/**
+ * The worker's only HTTP surface: a tiny server on WORKER_PORT for liveness probes (`GET /health/live`).
+ * It also keeps the process alive between jobs, and closes on shutdown.
+ */
+@Injectable()
+export class WorkerHealthService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WorkerHealthService.name);
+  private server?: Server;
+
+  constructor(private readonly env: Environment) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method === 'GET' && path === '/health/live') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.env.WORKER_PORT, '0.0.0.0', () => resolve());
+    });
+    this.logger.log(`health on http://127.0.0.1:${(server.address() as AddressInfo).port}/health/live`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
