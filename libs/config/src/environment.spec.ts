@@ -39,3 +39,25 @@ describe('validateEnvironment', () => {
     expect(() => validateEnvironment({ HOME: '/root', PATH: '/bin' })).not.toThrow();
   });
 });
+
+describe('production secrets', () => {
+  it('refuses to start in production without the three secrets, naming each', () => {
+    expect(() => validateEnvironment({ NODE_ENV: 'production' })).toThrow(
+      /MPARTICLE_INBOUND_TOKEN.*required.*ADMIN_TOKEN.*required.*ENCRYPTION_KEY.*required/,
+    );
+  });
+
+  it('refuses an ENCRYPTION_KEY that is not 32 bytes of base64', () => {
+    expect(() => validateEnvironment({ ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/ENCRYPTION_KEY=/);
+  });
+
+  it('starts in production with all three', () => {
+    const env = validateEnvironment({
+      NODE_ENV: 'production',
+      MPARTICLE_INBOUND_TOKEN: 'm'.repeat(20),
+      ADMIN_TOKEN: 'a'.repeat(20),
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    expect(env.ADMIN_TOKEN).toBe('a'.repeat(20));
+  });
+});

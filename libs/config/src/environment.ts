@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy, ValidationError, ValidationOptions, validateSync } from 'class-validator';
 import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -18,7 +18,19 @@ export const CONFIG_DEFAULTS = {
   DATABASE_URL: 'sqlite:data/audience-bridge.sqlite',
   REDIS_URL: 'redis://127.0.0.1:6379',
   QUEUE_PREFIX: 'audience-bridge',
+  MAX_BODY_BYTES: 10 * 1024 * 1024,
 } as const;
+
+function IsBase64Key32(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    { name: 'isBase64Key32', validator: { validate: (v) => typeof v === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32 } },
+    options,
+  );
+}
+
+/** Secrets production must be given; development generates them once (see `resolveSecrets`). */
+export const SECRET_KEYS = ['MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY'] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /**
  * The environment both apps read, validated at boot: a bad value stops the process with a message that
@@ -58,12 +70,34 @@ export class Environment {
   @Matches(/^[A-Za-z0-9:_-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 letters, digits, ":", "_" or "-"' })
   QUEUE_PREFIX: string = CONFIG_DEFAULTS.QUEUE_PREFIX;
 
+  /** Replaces the Iterable base URL of both data centers (tests, proxies). */
   @IsOptional()
-  @IsString()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'ITERABLE_API_BASE_URL must be an http(s) URL' })
   ITERABLE_API_BASE_URL?: string;
+
+  /** Largest mParticle request body accepted, in bytes; larger ones are answered 413. */
+  @IsInt()
+  @Min(1024)
+  MAX_BODY_BYTES: number = CONFIG_DEFAULTS.MAX_BODY_BYTES;
+
+  /** The token mParticle sends as `Authorization: Token <token>`. Required in production. */
+  @IsOptional()
+  @Matches(/^\S{16,}$/, { message: 'MPARTICLE_INBOUND_TOKEN must be at least 16 characters without spaces' })
+  MPARTICLE_INBOUND_TOKEN?: string;
+
+  /** The bearer token of the admin and audit API. Required in production. */
+  @IsOptional()
+  @Matches(/^\S{16,}$/, { message: 'ADMIN_TOKEN must be at least 16 characters without spaces' })
+  ADMIN_TOKEN?: string;
+
+  /** 32 random bytes in base64 (`openssl rand -base64 32`): encrypts Iterable API keys at rest. Required in production. */
+  @IsOptional()
+  @IsBase64Key32({ message: 'ENCRYPTION_KEY must be 32 bytes in base64 (openssl rand -base64 32)' })
+  ENCRYPTION_KEY?: string;
 }
 
-const NUMERIC_KEYS: readonly (keyof Environment)[] = ['PORT', 'WORKER_PORT'];
+const NUMERIC_KEYS: readonly (keyof Environment)[] = ['PORT', 'WORKER_PORT', 'MAX_BODY_BYTES'];
+const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY'];
 
 /**
  * Validates raw environment variables (`process.env`) and returns the typed configuration with defaults
@@ -72,13 +106,20 @@ const NUMERIC_KEYS: readonly (keyof Environment)[] = ['PORT', 'WORKER_PORT'];
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const given: Record<string, unknown> = {};
   const known = Object.keys(new Environment());
-  for (const key of [...known, 'ITERABLE_API_BASE_URL']) {
+  for (const key of [...known, ...OPTIONAL_KEYS]) {
     const value = raw[key];
     if (value === undefined || value === '') continue;
     given[key] = NUMERIC_KEYS.includes(key as keyof Environment) && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   }
   const env = plainToInstance(Environment, given);
   const errors = validateSync(env, { skipMissingProperties: false });
+  if (env.NODE_ENV === 'production') {
+    for (const key of SECRET_KEYS) {
+      if (env[key] === undefined && !errors.some((e) => e.property === key)) {
+        errors.push(Object.assign(new ValidationError(), { property: key, constraints: { required: `${key} is required when NODE_ENV=production` } }));
+      }
+    }
+  }
   if (errors.length > 0) {
     const problems = errors.map((e) => `${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join(', ')}`);
     throw new DomainError(DomainErrorCode.InvalidConfiguration, `Invalid configuration: ${problems.join('; ')}`, errors.map((e) => ({

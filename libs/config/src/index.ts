@@ -1,3 +1,4 @@
 export * from './environment';
 export * from './environment.module';
 export * from './app-logger';
+export * from './secrets';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MembershipChange } from '@audience-bridge/domain';
-import { coalesce } from './coalesce';
+import { audienceUserKey, coalesce } from './coalesce';
 
 const change = (patch: Partial<MembershipChange>): MembershipChange => ({
   accountId: 1,
@@ -66,5 +66,14 @@ describe('coalesce', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('coalesce by audience', () => {
+  it('keeps one change per (account, audience, user) when asked to', () => {
+    const a = change({ audienceId: 1, listId: 100, timestampMs: 1 });
+    const b = change({ audienceId: 1, listId: 200, timestampMs: 2 });
+    const c = change({ audienceId: 2, listId: 100, timestampMs: 1 });
+    expect(coalesce([a, b, c], audienceUserKey)).toEqual([b, c]);
   });
 });

@@ -5,15 +5,21 @@ export function listUserKey(change: Pick<MembershipChange, 'accountId' | 'listId
   return `${change.accountId}|${change.listId}|${change.userKey}`;
 }
 
+/** The key of the desired state: one user in one audience of one account. */
+export function audienceUserKey(change: Pick<MembershipChange, 'accountId' | 'audienceId' | 'userKey'>): string {
+  return `${change.accountId}|${change.audienceId}|${change.userKey}`;
+}
+
 /**
- * Keeps, per (account, list, user), the one change that wins under the domain's newest-wins rule
- * (`supersedes`): the greatest `timestampMs`; on a tie `delete` over `add`, then the greater message id.
- * The result does not depend on the order the changes arrived in; it comes back sorted by key.
+ * Keeps, per key (by default per account, list and user), the one change that wins under the domain's
+ * newest-wins rule (`supersedes`): the greatest `timestampMs`; on a tie `delete` over `add`, then the
+ * greater message id. The result does not depend on the order the changes arrived in; it comes back
+ * sorted by key.
  */
-export function coalesce<T extends MembershipChange>(changes: readonly T[]): T[] {
+export function coalesce<T extends MembershipChange>(changes: readonly T[], keyOf: (change: T) => string = listUserKey): T[] {
   const winners = new Map<string, T>();
   for (const change of changes) {
-    const key = listUserKey(change);
+    const key = keyOf(change);
     const current = winners.get(key);
     if (current === undefined || supersedes(change, current)) winners.set(key, change);
   }

@@ -1,0 +1,54 @@
+import { DataSource, EntityManager } from 'typeorm';
+import { DatabaseDriver } from './data-source';
+
+/**
+ * The few things raw SQL needs to run the same on SQLite and PostgreSQL: `?` placeholders rewritten to
+ * `$n` for PostgreSQL, and transactions serialized on SQLite (one connection: TypeORM cannot run two
+ * transactions on it at once; PostgreSQL takes one pooled connection per transaction).
+ */
+export class Database {
+  readonly driver: DatabaseDriver;
+  private sqliteQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dataSource: DataSource) {
+    this.driver = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /** `?` → `$1, $2, …` on PostgreSQL. Our SQL has no `?` inside string literals. */
+  sql(text: string): string {
+    if (this.driver === 'sqlite') return text;
+    let n = 0;
+    return text.replace(/\?/g, () => `$${++n}`);
+  }
+
+  /** A string comparison in code-point order on both drivers (PostgreSQL's default collation is not). */
+  binary(expression: string): string {
+    return this.driver === 'postgres' ? `${expression} COLLATE "C"` : expression;
+  }
+
+  query<T = Record<string, unknown>>(text: string, params: unknown[] = [], manager?: EntityManager): Promise<T[]> {
+    return (manager ?? this.dataSource.manager).query(this.sql(text), this.params(params));
+  }
+
+  private params(params: unknown[]): unknown[] {
+    return this.driver === 'sqlite' ? params.map((p) => (typeof p === 'boolean' ? Number(p) : p)) : params;
+  }
+
+  /** Runs a statement and returns its rows (with RETURNING) and the number of rows it changed. */
+  async execute<T = Record<string, unknown>>(text: string, params: unknown[] = [], manager?: EntityManager): Promise<{ rows: T[]; affected: number }> {
+    const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(this.sql(text), this.params(params), true);
+      return { rows: (result.records ?? []) as T[], affected: result.affected ?? 0 };
+    } finally {
+      if (!manager?.queryRunner) await runner.release();
+    }
+  }
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.driver === 'postgres') return this.dataSource.transaction(work);
+    const run = this.sqliteQueue.then(() => this.dataSource.transaction(work));
+    this.sqliteQueue = run.catch(() => undefined);
+    return run;
+  }
+}

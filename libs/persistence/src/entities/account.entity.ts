@@ -1,0 +1,43 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { AccountStatus, DataCenter, UserIdField } from '@audience-bridge/domain';
+import { bigintToNumber } from './column-transformers';
+
+/** One mParticle account and the Iterable project it feeds. The API key is stored only encrypted. */
+@Entity('accounts')
+export class AccountEntity {
+  @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
+  accountId!: number;
+
+  /** AES-256-GCM ciphertext of the Iterable API key (see ApiKeyCipher); null until mParticle sends one. */
+  @Column({ name: 'api_key_ciphertext', type: 'text', nullable: true })
+  apiKeyCiphertext!: string | null;
+
+  /** Keyed hash of the API key: tells whether a key changed without decrypting. */
+  @Column({ name: 'api_key_fingerprint', type: 'varchar', length: 64, nullable: true })
+  apiKeyFingerprint!: string | null;
+
+  /** The last 4 characters of the key, the most any read shows. */
+  @Column({ name: 'api_key_last4', type: 'varchar', length: 4, nullable: true })
+  apiKeyLast4!: string | null;
+
+  @Column({ name: 'user_id_field', type: 'varchar', length: 16 })
+  userIdField!: UserIdField;
+
+  @Column({ name: 'data_center', type: 'varchar', length: 2 })
+  dataCenter!: DataCenter;
+
+  @Column({ type: 'varchar', length: 16, default: 'active' })
+  status!: AccountStatus;
+
+  @Column({ name: 'suspended_reason', type: 'text', nullable: true })
+  suspendedReason!: string | null;
+
+  @Column({ name: 'dry_run', type: 'boolean', default: false })
+  dryRun!: boolean;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at' })
+  updatedAt!: Date;
+}

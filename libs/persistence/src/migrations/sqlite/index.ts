@@ -1,0 +1,4 @@
+import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
+
+/** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>`. */
+export const SQLITE_MIGRATIONS = [InitialSchema1764300000000];

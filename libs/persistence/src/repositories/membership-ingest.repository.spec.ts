@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { MembershipChange } from '@audience-bridge/domain';
+import { ApiKeyCipher } from '../crypto/api-key-cipher';
+import { Database } from '../database';
+import { MembershipEntity } from '../entities';
+import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
+import { MembershipIngestRepository, MembershipMessage } from './membership-ingest.repository';
+
+const API_KEY = 'it-key-0123456789abcdef0123456789ab';
+
+function message(id: string, timestampMs: number, changes: Partial<MembershipChange>[], accountId = 1): MembershipMessage {
+  return {
+    accountId,
+    messageId: id,
+    settings: { apiKey: API_KEY, userIdField: 'customerId', dataCenter: 'US' },
+    connections: [{ audienceId: 10, audienceName: 'VIP', listId: 100 }],
+    changes: changes.map((c) => ({
+      accountId,
+      audienceId: 10,
+      listId: 100,
+      userKey: 'u1',
+      mpid: 'u1',
+      action: 'add',
+      subscriber: { email: 'u1@example.com', userId: 'c1' },
+      sourceMessageId: id,
+      timestampMs,
+      ...c,
+    })),
+  };
+}
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let repo: MembershipIngestRepository;
+
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource(driver));
+    repo = new MembershipIngestRepository(new Database(dataSource), new ApiKeyCipher(randomBytes(32).toString('base64')));
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+  beforeEach(async () => {
+    for (const table of ['memberships', 'received_messages', 'audience_connections', 'accounts']) await dataSource.query(`DELETE FROM ${table}`);
+  });
+
+  const memberships = () => dataSource.getRepository(MembershipEntity).find({ order: { userKey: 'ASC' } });
+
+  it('records the account, the connection and a pending change, and reports the list to sync', async () => {
+    const result = await repo.record(message('m1', 1000, [{}]));
+    expect(result).toEqual({ duplicate: false, suspended: false, pendingLists: [100], applied: 1 });
+    expect(await memberships()).toEqual([
+      expect.objectContaining({ accountId: 1, audienceId: 10, listId: 100, userKey: 'u1', action: 'add', email: 'u1@example.com', userId: 'c1', state: 'pending', version: 1, timestampMs: 1000 }),
+    ]);
+    const [connection] = await dataSource.query(`SELECT audience_name, list_id FROM audience_connections`);
+    expect(connection.audience_name).toBe('VIP');
+    expect(Number(connection.list_id)).toBe(100);
+  });
+
+  it('acknowledges a repeated message id and changes nothing', async () => {
+    await repo.record(message('m1', 1000, [{}]));
+    const again = await repo.record(message('m1', 1000, [{ action: 'delete' }]));
+    expect(again).toEqual({ duplicate: true, suspended: false, pendingLists: [], applied: 0 });
+    expect((await memberships())[0]).toMatchObject({ action: 'add', version: 1 });
+  });
+
+  it.each(permutations([0, 1, 2, 3]).map((order) => [order.join('')]))(
+    'leaves the newest state whatever the arrival order (%s)',
+    async (order) => {
+      const all = [
+        message('m-a', 1000, [{ action: 'add' }]),
+        message('m-b', 2000, [{ action: 'delete' }]),
+        message('m-c', 3000, [{ action: 'add', subscriber: { email: 'new@example.com', userId: 'c1' } }]),
+        message('m-d', 2500, [{ action: 'delete' }]),
+      ];
+      for (const i of order.split('').map(Number)) await repo.record(all[i]);
+      const [row] = await memberships();
+      expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c', state: 'pending' });
+    },
+  );
+
+  it('on equal timestamps lets delete win, then the greater message id (code-point order)', async () => {
+    await repo.record(message('m-2', 1000, [{ action: 'delete' }]));
+    expect((await repo.record(message('m-9', 1000, [{ action: 'add' }]))).applied).toBe(0);
+    await repo.record(message('m-1', 1000, [{ action: 'delete', userKey: 'u2' }]));
+    await repo.record(message('M-3', 1000, [{ action: 'delete', userKey: 'u2' }]));
+    const rows = await memberships();
+    expect(rows.map((r) => [r.userKey, r.action, r.sourceMessageId])).toEqual([
+      ['u1', 'delete', 'm-2'],
+      ['u2', 'delete', 'm-1'],
+    ]);
+  });
+
+  it('records an unsendable add as skipped, and a delete without email still removes what was sent', async () => {
+    await repo.record(message('m1', 1000, [{}, { userKey: 'u2', subscriber: undefined, skipReason: 'missing email' }]));
+    const rows = await memberships();
+    expect(rows.map((r) => [r.userKey, r.state, r.skipReason])).toEqual([
+      ['u1', 'pending', null],
+      ['u2', 'skipped', 'missing email'],
+    ]);
+    await dataSource.query(`UPDATE memberships SET state = 'delivered'`);
+    const result = await repo.record(message('m2', 2000, [{ action: 'delete', subscriber: undefined, skipReason: 'missing email' }]));
+    expect(result.pendingLists).toEqual([100]);
+    expect((await memberships())[0]).toMatchObject({ action: 'delete', email: 'u1@example.com', userId: 'c1', state: 'pending', skipReason: null, version: 2 });
+  });
+
+  it('stores the API key only encrypted, with its last 4 characters', async () => {
+    await repo.record(message('m1', 1000, [{}]));
+    const [account] = await dataSource.query(`SELECT * FROM accounts`);
+    expect(JSON.stringify(account)).not.toContain(API_KEY);
+    expect(account.api_key_last4).toBe(API_KEY.slice(-4));
+  });
+
+  it('says suspended while the account or a connection of the message is suspended', async () => {
+    await repo.record(message('m1', 1000, [{}]));
+    await dataSource.query(`UPDATE audience_connections SET status = 'suspended'`);
+    expect((await repo.record(message('m2', 2000, [{}]))).suspended).toBe(true);
+    await dataSource.query(`UPDATE audience_connections SET status = 'active'`);
+    await dataSource.query(`UPDATE accounts SET status = 'suspended'`);
+    expect((await repo.record(message('m3', 3000, []))).suspended).toBe(true);
+  });
+
+  it('keeps concurrent messages apart and loses none of them', async () => {
+    const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    await Promise.all(users.map((u, i) => repo.record(message(`m-${i}`, 1000 + i, [{ userKey: u, mpid: u }]))));
+    const rows = await memberships();
+    expect(rows).toHaveLength(40);
+    const [{ n }] = await dataSource.query(`SELECT COUNT(*) AS n FROM received_messages`);
+    expect(Number(n)).toBe(40);
+  });
+
+  it('writes a large message in several statements', async () => {
+    const changes = Array.from({ length: 1200 }, (_, i) => ({ userKey: `k${i}`, mpid: `${i}` }));
+    const result = await repo.record(message('big', 1000, changes));
+    expect(result.applied).toBe(1200);
+    expect(await dataSource.getRepository(MembershipEntity).count()).toBe(1200);
+  });
+});

@@ -1,0 +1,180 @@
+import type { EntityManager } from 'typeorm';
+import type { DataCenter, MembershipChange, UserIdField } from '@audience-bridge/domain';
+import { ApiKeyCipher, last4 } from '../crypto/api-key-cipher';
+import { Database } from '../database';
+
+/** The account settings mParticle sends with every membership message. */
+export interface IncomingAccountSettings {
+  apiKey?: string;
+  userIdField: UserIdField;
+  dataCenter: DataCenter;
+}
+
+export interface IncomingConnection {
+  audienceId: number;
+  audienceName: string;
+  listId: number;
+}
+
+export interface MembershipMessage {
+  accountId: number;
+  messageId: string;
+  settings: IncomingAccountSettings;
+  connections: IncomingConnection[];
+  /** Coalesced per (account, audience, user): at most one change per key. */
+  changes: MembershipChange[];
+}
+
+export interface IngestResult {
+  /** The message id was seen before: nothing was changed. */
+  duplicate: boolean;
+  /** The account or one of the message's connections is suspended: tell mParticle `suspend_subscription`. */
+  suspended: boolean;
+  /** Lists with at least one change that now waits for delivery. */
+  pendingLists: number[];
+  /** Changes that became the desired state (older or repeated ones do not). */
+  applied: number;
+}
+
+/** Rows per multi-row INSERT: 12 parameters a row stays far under both drivers' parameter limits. */
+const ROWS_PER_STATEMENT = 500;
+
+/**
+ * Records one accepted mParticle membership message in a single transaction: the message id (a repeat
+ * changes nothing), the account settings (API key encrypted), the audience connections, and every change
+ * as desired state where the newest `timestamp_ms` per (account, audience, user) wins: the SQL below is
+ * the domain's `supersedes` rule, so the order messages arrive in does not matter.
+ */
+export class MembershipIngestRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: ApiKeyCipher,
+  ) {}
+
+  record(message: MembershipMessage): Promise<IngestResult> {
+    return this.db.transaction(async (manager) => {
+      const inserted = await this.db.execute(
+        `INSERT INTO received_messages (account_id, message_id, change_count, received_at) VALUES (?, ?, ?, CURRENT_TIMESTAMP)
+         ON CONFLICT (account_id, message_id) DO NOTHING RETURNING message_id`,
+        [message.accountId, message.messageId, message.changes.length],
+        manager,
+      );
+      const duplicate = inserted.rows.length === 0;
+      let applied = 0;
+      let pendingLists: number[] = [];
+      if (!duplicate) {
+        await this.upsertAccount(manager, message.accountId, message.settings);
+        await this.upsertConnections(manager, message.accountId, message.connections);
+        const result = await this.upsertMemberships(manager, message.changes);
+        applied = result.applied;
+        pendingLists = result.pendingLists;
+      }
+      const suspended = await this.isSuspended(manager, message.accountId, message.connections.map((c) => c.audienceId));
+      return { duplicate, suspended, pendingLists, applied };
+    });
+  }
+
+  private async upsertAccount(manager: EntityManager, accountId: number, settings: IncomingAccountSettings): Promise<void> {
+    const key = settings.apiKey;
+    const fingerprint = key === undefined ? null : this.cipher.fingerprint(key);
+    // Rewritten only when something changed, so steady traffic does not rewrite the row (or re-encrypt).
+    const changed = await this.db.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM accounts WHERE account_id = ? AND api_key_fingerprint IS NOT DISTINCT FROM ? AND user_id_field = ? AND data_center = ?`,
+      [accountId, fingerprint, settings.userIdField, settings.dataCenter],
+      manager,
+    );
+    if (Number(changed[0]?.n) > 0) return;
+    await this.db.query(
+      `INSERT INTO accounts (account_id, api_key_ciphertext, api_key_fingerprint, api_key_last4, user_id_field, data_center, status, dry_run, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'active', ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+       ON CONFLICT (account_id) DO UPDATE SET
+         api_key_ciphertext = COALESCE(excluded.api_key_ciphertext, accounts.api_key_ciphertext),
+         api_key_fingerprint = COALESCE(excluded.api_key_fingerprint, accounts.api_key_fingerprint),
+         api_key_last4 = COALESCE(excluded.api_key_last4, accounts.api_key_last4),
+         user_id_field = excluded.user_id_field,
+         data_center = excluded.data_center,
+         updated_at = CURRENT_TIMESTAMP`,
+      [accountId, key === undefined ? null : this.cipher.encrypt(key), fingerprint, key === undefined ? null : last4(key), settings.userIdField, settings.dataCenter, false],
+      manager,
+    );
+  }
+
+  private async upsertConnections(manager: EntityManager, accountId: number, connections: IncomingConnection[]): Promise<void> {
+    for (const c of connections) {
+      await this.db.query(
+        `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+         ON CONFLICT (account_id, audience_id) DO UPDATE SET
+           audience_name = excluded.audience_name, list_id = excluded.list_id, updated_at = CURRENT_TIMESTAMP
+         WHERE audience_connections.audience_name IS DISTINCT FROM excluded.audience_name
+            OR audience_connections.list_id IS DISTINCT FROM excluded.list_id`,
+        [accountId, c.audienceId, c.audienceName, c.listId],
+        manager,
+      );
+    }
+  }
+
+  private async upsertMemberships(manager: EntityManager, changes: MembershipChange[]): Promise<{ applied: number; pendingLists: number[] }> {
+    let applied = 0;
+    const pendingLists = new Set<number>();
+    for (let start = 0; start < changes.length; start += ROWS_PER_STATEMENT) {
+      const chunk = changes.slice(start, start + ROWS_PER_STATEMENT);
+      const params = chunk.flatMap((c) => [
+        c.accountId,
+        c.audienceId,
+        c.userKey,
+        c.listId,
+        c.mpid ?? null,
+        c.action,
+        c.subscriber?.email ?? null,
+        c.subscriber?.userId ?? null,
+        c.skipReason ?? null,
+        c.sourceMessageId,
+        c.timestampMs,
+        c.subscriber ? 'pending' : 'skipped',
+      ]);
+      const values = chunk.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, CURRENT_TIMESTAMP)`).join(', ');
+      // A delete that cannot name the user (no email in Customer ID mode) still removes what was sent before.
+      const keepPrevious = `excluded.email IS NULL AND excluded.action = 'delete' AND memberships.email IS NOT NULL`;
+      const { rows } = await this.db.execute<{ list_id: string | number; state: string }>(
+        `INSERT INTO memberships (account_id, audience_id, user_key, list_id, mpid, action, email, user_id, skip_reason, source_message_id, timestamp_ms, state, version, attempts, updated_at)
+         VALUES ${values}
+         ON CONFLICT (account_id, audience_id, user_key) DO UPDATE SET
+           list_id = excluded.list_id,
+           mpid = COALESCE(excluded.mpid, memberships.mpid),
+           action = excluded.action,
+           email = CASE WHEN ${keepPrevious} THEN memberships.email ELSE excluded.email END,
+           user_id = CASE WHEN ${keepPrevious} THEN memberships.user_id ELSE excluded.user_id END,
+           skip_reason = CASE WHEN ${keepPrevious} THEN NULL ELSE excluded.skip_reason END,
+           state = CASE WHEN ${keepPrevious} THEN 'pending' ELSE excluded.state END,
+           source_message_id = excluded.source_message_id,
+           timestamp_ms = excluded.timestamp_ms,
+           version = memberships.version + 1,
+           attempts = 0,
+           last_error = NULL,
+           updated_at = CURRENT_TIMESTAMP
+         WHERE excluded.timestamp_ms > memberships.timestamp_ms
+            OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = 'delete' AND memberships.action = 'add')
+            OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = memberships.action
+                AND ${this.db.binary('excluded.source_message_id')} > ${this.db.binary('memberships.source_message_id')})
+         RETURNING list_id, state`,
+        params,
+        manager,
+      );
+      applied += rows.length;
+      for (const row of rows) if (row.state === 'pending') pendingLists.add(Number(row.list_id));
+    }
+    return { applied, pendingLists: [...pendingLists].sort((a, b) => a - b) };
+  }
+
+  private async isSuspended(manager: EntityManager, accountId: number, audienceIds: number[]): Promise<boolean> {
+    const placeholders = audienceIds.map(() => '?').join(', ');
+    const rows = await this.db.query<{ n: number | string }>(
+      `SELECT (SELECT COUNT(*) FROM accounts WHERE account_id = ? AND status = 'suspended')
+            + ${audienceIds.length === 0 ? '0' : `(SELECT COUNT(*) FROM audience_connections WHERE account_id = ? AND status = 'suspended' AND audience_id IN (${placeholders}))`} AS n`,
+      audienceIds.length === 0 ? [accountId] : [accountId, accountId, ...audienceIds],
+      manager,
+    );
+    return Number(rows[0]?.n) > 0;
+  }
+}

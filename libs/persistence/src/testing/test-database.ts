@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { createDataSource, DatabaseDriver } from '../data-source';
+
+/** The PostgreSQL server the tests use (`TEST_POSTGRES_URL`, default the local one). It must accept CREATE DATABASE. */
+export const TEST_POSTGRES_ADMIN_URL = process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  driver: DatabaseDriver;
+  url: string;
+  /** Drops the database (PostgreSQL) or deletes its folder (SQLite). */
+  drop(): Promise<void>;
+}
+
+/** A new, empty database of the driver: a fresh PostgreSQL database or a SQLite file in a temp folder. */
+export async function createTestDatabase(driver: DatabaseDriver): Promise<TestDatabase> {
+  if (driver === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-sqlite-'));
+    return { driver, url: `sqlite:${join(dir, 'test.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `ab_test_${randomBytes(6).toString('hex')}`;
+  const admin = new DataSource({ type: 'postgres', url: TEST_POSTGRES_ADMIN_URL });
+  await admin.initialize();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.destroy();
+  const url = new URL(TEST_POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    driver,
+    url: url.toString(),
+    drop: async () => {
+      const again = new DataSource({ type: 'postgres', url: TEST_POSTGRES_ADMIN_URL });
+      await again.initialize();
+      await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.destroy();
+    },
+  };
+}
+
+/** A migrated data source on a new database of the driver, with the database it lives in. */
+export async function createMigratedDataSource(driver: DatabaseDriver): Promise<{ dataSource: DataSource; database: TestDatabase }> {
+  const database = await createTestDatabase(driver);
+  const dataSource = createDataSource(database.url);
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+  return { dataSource, database };
+}
+
+/** Both drivers, for `describe.each(DRIVERS)`: every persistence test runs on SQLite and PostgreSQL. */
+export const DRIVERS: DatabaseDriver[] = ['sqlite', 'postgres'];
