@@ -2,19 +2,41 @@ import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { closeOnSignals, createAppLogger, exitOnBootFailure, validateEnvironment } from '@audience-bridge/config';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
 import { ApiModule } from './app/api.module';
 import { JsonExceptionFilter } from './common/json-exception.filter';
+import { requireJsonBody } from './common/require-json-body.middleware';
 
 async function bootstrap(): Promise<void> {
   const env = validateEnvironment(process.env);
   const logger = createAppLogger('api', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(env), { logger, bodyParser: true });
+  const { secrets, generated } = resolveSecrets(env);
+
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(env, secrets), { logger, bodyParser: false });
+  app.use(requireJsonBody);
+  app.useBodyParser('json', { limit: env.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new JsonExceptionFilter());
+  app.useGlobalFilters(new JsonExceptionFilter(env.MAX_BODY_BYTES));
+  app.disable('x-powered-by');
+
+  const openApi = new DocumentBuilder()
+    .setTitle('audience-bridge')
+    .setDescription('mParticle Firehose partner that keeps Iterable lists in step with mParticle audiences')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
+
   closeOnSignals(app, logger, 'api');
   await app.listen(env.PORT, '0.0.0.0');
-  logger.log(`API listening on ${await app.getUrl()}`, 'Bootstrap');
+  if (generated.length > 0) {
+    // First development start: the operator needs these to call the API; they stay in data/dev-secrets.json.
+    logger.warn(
+      `generated development secrets (kept in data/dev-secrets.json): ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`,
+      'Bootstrap',
+    );
+  }
+  logger.log(`API listening on ${await app.getUrl()} (OpenAPI at /docs)`, 'Bootstrap');
 }
 
 bootstrap().catch((error: unknown) => exitOnBootFailure('api', error));

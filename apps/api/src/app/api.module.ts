@@ -1,11 +1,27 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { Environment, EnvironmentModule } from '@audience-bridge/config';
+import { Environment, EnvironmentModule, Secrets } from '@audience-bridge/config';
+import { PersistenceModule } from '@audience-bridge/persistence';
+import { QueueModule } from '@audience-bridge/queue';
+import { AdminModule } from '../admin/admin.module';
+import { AuthModule } from '../auth/auth.module';
 import { HealthModule } from '../health/health.module';
+import { MparticleModule } from '../mparticle/mparticle.module';
 
-/** The HTTP app: the mParticle endpoint, the admin and audit API, health and metrics. */
+/** The HTTP app: the mParticle endpoint, the admin API, health. */
 @Module({})
 export class ApiModule {
-  static register(env: Environment): DynamicModule {
-    return { module: ApiModule, imports: [EnvironmentModule.forRoot(env), HealthModule] };
+  static register(env: Environment, secrets: Secrets): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        EnvironmentModule.forRoot(env),
+        AuthModule.forRoot(secrets),
+        PersistenceModule.forRoot({ databaseUrl: env.DATABASE_URL, encryptionKey: secrets.ENCRYPTION_KEY }),
+        QueueModule.forRoot({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX }),
+        HealthModule,
+        MparticleModule,
+        AdminModule,
+      ],
+    };
   }
 }

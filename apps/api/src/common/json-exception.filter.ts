@@ -1,21 +1,47 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
+import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
+  /** For invalid input: one entry per invalid field, `{path, message}`. */
   details?: unknown;
   /** Only on 500s: quote it to an operator, who finds the full error in the logs under it. */
   errorId?: string;
 }
 
-/** Answers every error as JSON. A 4xx says what was wrong; a 5xx says nothing internal and logs the error under an id. */
+const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
+  [DomainErrorCode.InvalidMessage]: 400,
+  [DomainErrorCode.UnsupportedMessageType]: 400,
+  [DomainErrorCode.InvalidSettings]: 400,
+  [DomainErrorCode.AccountNotFound]: 404,
+  [DomainErrorCode.ConnectionNotFound]: 404,
+  [DomainErrorCode.InvalidConfiguration]: 500,
+};
+
+/** Errors the body parser throws: a client's fault, with a status of their own. */
+interface BodyParserError {
+  status: number;
+  type: string;
+}
+
+function isBodyParserError(e: unknown): e is BodyParserError {
+  return typeof e === 'object' && e !== null && typeof (e as BodyParserError).status === 'number' && typeof (e as BodyParserError).type === 'string';
+}
+
+/**
+ * Answers every error as JSON. A 4xx says what was wrong (and which fields); a 5xx says nothing internal
+ * and logs the error under an id. Nothing a client sends can produce a 5xx by itself.
+ */
 @Catch()
 export class JsonExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(JsonExceptionFilter.name);
+
+  constructor(private readonly maxBodyBytes?: number) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
@@ -24,6 +50,12 @@ export class JsonExceptionFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof DomainError) {
+      const status = DOMAIN_STATUS[exception.code];
+      if (status < 500) {
+        return { statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message: exception.message, details: { code: exception.code, fields: exception.details ?? [] } };
+      }
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -33,11 +65,20 @@ export class JsonExceptionFilter implements ExceptionFilter {
         statusCode: status,
         error: typeof fields.error === 'string' ? fields.error : (HttpStatus[status] ?? 'Error'),
         message,
-        ...(fields.details !== undefined ? { details: fields.details } : {}),
+        ...(Array.isArray(fields.message) ? { details: { fields: fields.message } } : {}),
       };
     }
+    if (isBodyParserError(exception) && exception.status >= 400 && exception.status < 500) {
+      const message =
+        exception.type === 'entity.too.large'
+          ? `request body is larger than ${this.maxBodyBytes ?? 'the limit of'} bytes (MAX_BODY_BYTES)`
+          : exception.type === 'entity.parse.failed'
+            ? 'request body is not valid JSON'
+            : `request body could not be read (${exception.type})`;
+      return { statusCode: exception.status, error: HttpStatus[exception.status] ?? 'Bad Request', message };
+    }
     const errorId = randomUUID();
-    this.logger.error(`Unhandled error ${errorId}`, exception instanceof Error ? exception.stack : String(exception));
+    this.logger.error(`Unhandled error ${errorId}: ${exception instanceof Error ? exception.message : String(exception)}`, exception instanceof Error ? exception.stack : undefined);
     return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', errorId };
   }
 }

@@ -13,6 +13,10 @@ export class ReceivedMessageEntity {
   @Column({ name: 'change_count', type: 'integer' })
   changeCount!: number;
 
+  /** How many times the same message came again (acknowledged, changing nothing). */
+  @Column({ name: 'duplicate_count', type: 'integer', default: 0 })
+  duplicateCount!: number;
+
   @CreateDateColumn({ name: 'received_at' })
   receivedAt!: Date;
 }

@@ -68,8 +68,11 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
   it('acknowledges a repeated message id and changes nothing', async () => {
     await repo.record(message('m1', 1000, [{}]));
     const again = await repo.record(message('m1', 1000, [{ action: 'delete' }]));
+    await repo.record(message('m1', 1000, [{}]));
     expect(again).toEqual({ duplicate: true, suspended: false, pendingLists: [], applied: 0 });
     expect((await memberships())[0]).toMatchObject({ action: 'add', version: 1 });
+    const [row] = await dataSource.query(`SELECT duplicate_count FROM received_messages`);
+    expect(Number(row.duplicate_count)).toBe(2);
   });
 
   it.each(permutations([0, 1, 2, 3]).map((order) => [order.join('')]))(

@@ -53,13 +53,14 @@ export class MembershipIngestRepository {
 
   record(message: MembershipMessage): Promise<IngestResult> {
     return this.db.transaction(async (manager) => {
-      const inserted = await this.db.execute(
-        `INSERT INTO received_messages (account_id, message_id, change_count, received_at) VALUES (?, ?, ?, CURRENT_TIMESTAMP)
-         ON CONFLICT (account_id, message_id) DO NOTHING RETURNING message_id`,
+      const [seen] = await this.db.query<{ duplicate_count: number | string }>(
+        `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (?, ?, ?, 0, CURRENT_TIMESTAMP)
+         ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
+         RETURNING duplicate_count`,
         [message.accountId, message.messageId, message.changes.length],
         manager,
       );
-      const duplicate = inserted.rows.length === 0;
+      const duplicate = Number(seen?.duplicate_count) > 0;
       let applied = 0;
       let pendingLists: number[] = [];
       if (!duplicate) {

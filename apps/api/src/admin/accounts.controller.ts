@@ -1,0 +1,67 @@
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView } from '@audience-bridge/persistence';
+import { ListSyncProducer } from '@audience-bridge/queue';
+import { AdminTokenGuard } from '../auth/admin-token.guard';
+import { PutAccountDto } from './dto/put-account.dto';
+import { PutAudienceDto } from './dto/put-audience.dto';
+
+const accountIdPipe = new ParseIntPipe({ errorHttpStatusCode: 400 });
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@UseGuards(AdminTokenGuard)
+@Controller('v1/accounts')
+export class AccountsController {
+  constructor(
+    private readonly accounts: AccountsRepository,
+    private readonly connections: AudienceConnectionsRepository,
+    private readonly producer: ListSyncProducer,
+  ) {}
+
+  @Get(':accountId')
+  async get(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
+    return (await this.accounts.find(accountId)) ?? notFound(`account ${accountId}`);
+  }
+
+  @Put(':accountId')
+  put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountView> {
+    return this.accounts.upsert(accountId, body);
+  }
+
+  /** Lifts a suspension (e.g. after a bad API key was replaced): the waiting changes go out again. */
+  @Post(':accountId/resume')
+  @HttpCode(200)
+  async resume(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
+    if (!(await this.accounts.resume(accountId))) notFound(`account ${accountId}`);
+    return (await this.accounts.find(accountId)) as AccountView;
+  }
+
+  @Get(':accountId/audiences/:audienceId')
+  async getAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionView> {
+    return (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
+  }
+
+  @Put(':accountId/audiences/:audienceId')
+  async putAudience(
+    @Param('accountId', accountIdPipe) accountId: number,
+    @Param('audienceId', accountIdPipe) audienceId: number,
+    @Body() body: PutAudienceDto,
+  ): Promise<ConnectionView> {
+    if (!(await this.accounts.find(accountId))) notFound(`account ${accountId}`);
+    return this.connections.upsert(accountId, audienceId, body);
+  }
+
+  @Post(':accountId/audiences/:audienceId/resume')
+  @HttpCode(200)
+  async resumeAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionView> {
+    if (!(await this.connections.resume(accountId, audienceId))) notFound(`audience ${audienceId} of account ${accountId}`);
+    const connection = (await this.connections.find(accountId, audienceId)) as ConnectionView;
+    if (connection.listId !== null) await this.producer.enqueue([{ accountId, listId: connection.listId }], 0);
+    return connection;
+  }
+}
+
+function notFound(what: string): never {
+  throw new NotFoundException(`${what} not found`);
+}

@@ -1,0 +1,24 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { CONNECTION_STATUSES, ConnectionStatus } from '@audience-bridge/domain';
+
+/** PUT /v1/accounts/:accountId/audiences/:audienceId. */
+export class PutAudienceDto {
+  @ApiPropertyOptional({ description: 'The Iterable static list id' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  listId?: number;
+
+  @ApiPropertyOptional({ enum: CONNECTION_STATUSES })
+  @IsOptional()
+  @IsIn(CONNECTION_STATUSES)
+  status?: ConnectionStatus;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  audienceName?: string;
+}

@@ -1,0 +1,2 @@
+/** Injection token of the resolved secrets (see `resolveSecrets` in libs/config). */
+export const SECRETS = Symbol('SECRETS');

@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ApiKeyCipher } from './crypto/api-key-cipher';
+import { dataSourceOptions } from './data-source';
+import { Database } from './database';
+import { AccountsRepository } from './repositories/accounts.repository';
+import { AudienceConnectionsRepository } from './repositories/audience-connections.repository';
+import { MembershipIngestRepository } from './repositories/membership-ingest.repository';
+import { MembershipsRepository } from './repositories/memberships.repository';
+
+export interface PersistenceOptions {
+  databaseUrl: string;
+  /** ENCRYPTION_KEY: 32 bytes in base64. */
+  encryptionKey: string;
+}
+
+const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository];
+
+/** The database of both apps: TypeORM on DATABASE_URL (never synchronized), the key cipher and the repositories. */
+@Module({})
+export class PersistenceModule {
+  static forRoot(options: PersistenceOptions): DynamicModule {
+    return {
+      module: PersistenceModule,
+      global: true,
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl))],
+      providers: [
+        { provide: Database, inject: [DataSource], useFactory: (dataSource: DataSource) => new Database(dataSource) },
+        { provide: ApiKeyCipher, useFactory: () => new ApiKeyCipher(options.encryptionKey) },
+        { provide: MembershipIngestRepository, inject: [Database, ApiKeyCipher], useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher) },
+        ...REPOSITORIES,
+      ],
+      exports: [Database, ApiKeyCipher, MembershipIngestRepository, ...REPOSITORIES],
+    };
+  }
+}

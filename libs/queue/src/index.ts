@@ -1,0 +1,3 @@
+export * from './queue.constants';
+export * from './list-sync.producer';
+export * from './queue.module';
