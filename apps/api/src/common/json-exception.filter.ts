@@ -1,4 +1,5 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
@@ -23,16 +24,6 @@ const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
   [DomainErrorCode.InvalidConfiguration]: 500,
 };
 
-/** Errors the body parser throws: a client's fault, with a status of their own. */
-interface BodyParserError {
-  status: number;
-  type: string;
-}
-
-function isBodyParserError(e: unknown): e is BodyParserError {
-  return typeof e === 'object' && e !== null && typeof (e as BodyParserError).status === 'number' && typeof (e as BodyParserError).type === 'string';
-}
-
 /**
  * Answers every error as JSON. A 4xx says what was wrong (and which fields); a 5xx says nothing internal
  * and logs the error under an id. Nothing a client sends can produce a 5xx by itself.
@@ -53,29 +44,25 @@ export class JsonExceptionFilter implements ExceptionFilter {
     if (exception instanceof DomainError) {
       const status = DOMAIN_STATUS[exception.code];
       if (status < 500) {
-        return { statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message: exception.message, details: { code: exception.code, fields: exception.details ?? [] } };
+        return { statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message: exception.message, details: { code: exception.code, fields: exception.details ?? [] } };
       }
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
       const fields = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : { message: payload };
-      const message = Array.isArray(fields.message) ? fields.message.join('; ') : String(fields.message ?? exception.message);
+      const message =
+        status === 413
+          ? `request body is larger than ${this.maxBodyBytes ?? 'the limit of'} bytes (MAX_BODY_BYTES)`
+          : Array.isArray(fields.message)
+            ? fields.message.join('; ')
+            : String(fields.message ?? exception.message);
       return {
         statusCode: status,
-        error: typeof fields.error === 'string' ? fields.error : (HttpStatus[status] ?? 'Error'),
+        error: STATUS_CODES[status] ?? 'Error',
         message,
         ...(Array.isArray(fields.message) ? { details: { fields: fields.message } } : {}),
       };
-    }
-    if (isBodyParserError(exception) && exception.status >= 400 && exception.status < 500) {
-      const message =
-        exception.type === 'entity.too.large'
-          ? `request body is larger than ${this.maxBodyBytes ?? 'the limit of'} bytes (MAX_BODY_BYTES)`
-          : exception.type === 'entity.parse.failed'
-            ? 'request body is not valid JSON'
-            : `request body could not be read (${exception.type})`;
-      return { statusCode: exception.status, error: HttpStatus[exception.status] ?? 'Bad Request', message };
     }
     const errorId = randomUUID();
     this.logger.error(`Unhandled error ${errorId}: ${exception instanceof Error ? exception.message : String(exception)}`, exception instanceof Error ? exception.stack : undefined);

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { createMigratedDataSource, DatabaseDriver, TestDatabase } from '@audience-bridge/persistence';
+import { AppProcess, freePort, startApp } from './app-process';
+
+export const INBOUND_TOKEN = 'inbound-token-for-e2e-tests-0001';
+export const ADMIN_TOKEN = 'admin-token-for-e2e-tests-000001';
+
+export interface Stack {
+  driver: DatabaseDriver;
+  apiUrl: string;
+  /** The environment the apps were started with (to start more processes on the same stack). */
+  env: Record<string, string>;
+  dataSource: DataSource;
+  api: AppProcess;
+  /** POST a Firehose message to /v1/mparticle with the inbound token (or the given Authorization). */
+  send(body: unknown, authorization?: string | null): Promise<{ status: number; body: any; contentType: string | null }>;
+  /** A request to the admin API with the admin token. */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/** A migrated database of the driver, a unique queue prefix on the local Redis, and the built API as a process. */
+export async function startStack(driver: DatabaseDriver, extraEnv: Record<string, string> = {}): Promise<Stack> {
+  const { dataSource, database }: { dataSource: DataSource; database: TestDatabase } = await createMigratedDataSource(driver);
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `ab-e2e-${randomBytes(4).toString('hex')}`,
+    MPARTICLE_INBOUND_TOKEN: INBOUND_TOKEN,
+    ADMIN_TOKEN,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'debug',
+    ...extraEnv,
+  };
+  const api = startApp('api', { ...env, PORT: String(port) });
+  await api.waitFor(/API listening on/);
+  const apiUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    driver,
+    apiUrl,
+    env,
+    dataSource,
+    api,
+    async send(body, authorization = `Token ${INBOUND_TOKEN}`) {
+      const res = await fetch(`${apiUrl}/v1/mparticle`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization === null ? {} : { authorization }) },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, contentType: res.headers.get('content-type') };
+    },
+    async admin(method, path, body) {
+      const res = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async stop() {
+      await api.stop('SIGTERM');
+      await dataSource.destroy();
+      await database.drop();
+    },
+  };
+}
+
+/** A membership change message in the shape mParticle sends (reference/mparticle-firehose.md §1.6). */
+export function membershipMessage(
+  id: string,
+  timestampMs: number,
+  profiles: { mpid: string; email?: string; customerId?: string; audiences: { audienceId: number; listId: number; action: 'add' | 'delete' | 'attribute_update' }[] }[],
+  account: { accountId?: number; apiKey?: string; userIdField?: 'customerId' | 'mpid' } = {},
+): Record<string, unknown> {
+  return {
+    type: 'audience_membership_change_request',
+    id,
+    timestamp_ms: timestampMs,
+    firehose_version: '3.2.0',
+    account: {
+      account_id: account.accountId ?? 4242,
+      account_settings: { apiKey: account.apiKey ?? 'e2e-iterable-key-0000000000000000', userIdField: account.userIdField ?? 'customerId' },
+    },
+    user_profiles: profiles.map((p) => ({
+      mpid: p.mpid,
+      user_identities: [
+        ...(p.email ? [{ type: 'email', encoding: 'raw', value: p.email }] : []),
+        ...(p.customerId ? [{ type: 'customer', encoding: 'raw', value: p.customerId }] : []),
+      ],
+      audiences: p.audiences.map((a) => ({
+        audience_id: a.audienceId,
+        audience_name: `Audience ${a.audienceId}`,
+        audience_subscription_settings: { listId: String(a.listId) },
+        action: a.action,
+      })),
+    })),
+  };
+}
