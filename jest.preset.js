@@ -25,6 +25,6 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   // Tests use library sources directly, so a test run never depends on a stale build.
   moduleNameMapper: {
-    '^@audience-bridge/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    '^@audience-bridge/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'tools/$1/src/index.ts')],
   },
 };

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -29,7 +30,7 @@ async function bootstrap(): Promise<void> {
 
   closeOnSignals(app, logger, 'api');
   await app.listen(env.PORT, '0.0.0.0');
-  if (generated.length > 0) {
+  if (generated.length > 0 && cluster.isPrimary) {
     // First development start: the operator needs these to call the API; they stay in data/dev-secrets.json.
     logger.warn(
       `generated development secrets (kept in data/dev-secrets.json): ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`,
@@ -39,4 +40,43 @@ async function bootstrap(): Promise<void> {
   logger.log(`API listening on ${await app.getUrl()} (OpenAPI at /docs)`, 'Bootstrap');
 }
 
-bootstrap().catch((error: unknown) => exitOnBootFailure('api', error));
+/**
+ * With API_PROCESSES > 1 this process forks that many API processes sharing the port (node:cluster), so
+ * the HTTP work spreads over the cores; it forwards SIGTERM/SIGINT to them and exits when they have.
+ */
+function supervise(processes: number): void {
+  const env = validateEnvironment(process.env);
+  const logger = createAppLogger('api', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+  resolveSecrets(env); // generate development secrets once, before the children read them
+  let stopping = false;
+  for (let i = 0; i < processes; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        logger.log('api stopped', 'Shutdown');
+        process.exit(0);
+      }
+      return;
+    }
+    logger.error(`API process ${worker.process.pid} exited (${signal ?? code}); starting another`, undefined, 'Supervisor');
+    cluster.fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    logger.log(`${signal} received, stopping ${processes} API processes`, 'Shutdown');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+const processes = Number(process.env['API_PROCESSES'] ?? 1);
+if (cluster.isPrimary && processes > 1) {
+  try {
+    supervise(processes);
+  } catch (error) {
+    exitOnBootFailure('api', error);
+  }
+} else {
+  bootstrap().catch((error: unknown) => exitOnBootFailure('api', error));
+}

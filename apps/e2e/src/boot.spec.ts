@@ -1,4 +1,4 @@
-import { AppProcess, freePort, startApp } from './support/app-process';
+import { AppProcess, freePort, startApp, waitForHttp } from '@audience-bridge/harness';
 
 describe('the apps boot, answer health checks and stop cleanly', () => {
   const running: AppProcess[] = [];
@@ -23,6 +23,16 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
 
     expect(await api.stop('SIGTERM')).toBe(0);
     expect(api.output()).toMatch(/api stopped/);
+  });
+
+  it('API with API_PROCESSES=2: two processes share the port, SIGTERM stops both and exits 0', async () => {
+    const port = await freePort();
+    const api = startApp('api', { PORT: String(port), API_PROCESSES: '2' });
+    running.push(api);
+    await waitForHttp(`http://127.0.0.1:${port}/health/live`, api);
+    await api.waitFor(/API listening on[\s\S]*API listening on/);
+    expect(await api.stop('SIGTERM')).toBe(0);
+    expect(api.output()).toMatch(/stopping 2 API processes[\s\S]*api stopped/);
   });
 
   it('worker: logs that it is ready, answers its liveness probe, and exits 0 on SIGTERM', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { WORKSPACE_ROOT } from './support/app-process';
+import { WORKSPACE_ROOT } from '@audience-bridge/harness';
 
 // DESIGN.md: dependencies point down only, the apps never import each other, `domain` imports nothing.
 // Each case runs the workspace's real `eslint` on a source text as if it were a file at the given path.

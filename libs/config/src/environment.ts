@@ -12,6 +12,7 @@ export const LOG_FORMATS = ['text', 'json'] as const;
 export const CONFIG_DEFAULTS = {
   NODE_ENV: 'development',
   PORT: 3000,
+  API_PROCESSES: 1,
   WORKER_PORT: 3001,
   LOG_LEVEL: 'log',
   LOG_FORMAT: 'text',
@@ -45,6 +46,12 @@ export class Environment {
   @Min(0)
   @Max(65535)
   PORT: number = CONFIG_DEFAULTS.PORT;
+
+  /** How many API processes share PORT (node:cluster); 1 runs the API in this process. */
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  API_PROCESSES: number = CONFIG_DEFAULTS.API_PROCESSES;
 
   /** HTTP port of the worker's health and metrics endpoints. */
   @IsInt()
@@ -96,7 +103,7 @@ export class Environment {
   ENCRYPTION_KEY?: string;
 }
 
-const NUMERIC_KEYS: readonly (keyof Environment)[] = ['PORT', 'WORKER_PORT', 'MAX_BODY_BYTES'];
+const NUMERIC_KEYS: readonly (keyof Environment)[] = ['PORT', 'API_PROCESSES', 'WORKER_PORT', 'MAX_BODY_BYTES'];
 const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY'];
 
 /**

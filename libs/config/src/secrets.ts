@@ -50,6 +50,6 @@ function readStored(path: string): Partial<Secrets> {
     return JSON.parse(readFileSync(path, 'utf8')) as Partial<Secrets>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`${path} is not readable JSON: delete it to generate new development secrets`);
+    throw new Error(`${path} is not readable JSON: delete it to generate new development secrets`, { cause: error });
   }
 }

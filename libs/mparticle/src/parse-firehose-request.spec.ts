@@ -101,7 +101,8 @@ describe('parseFirehoseRequest', () => {
         ],
       }),
     ) as AudienceMembershipChangeRequest;
-    const changes = profileAudienceChanges(msg.user_profiles![0]);
+    const [profile] = msg.user_profiles ?? [];
+    const changes = profileAudienceChanges(profile);
     expect(changes.map((c) => [c.audience.audience_id, c.action])).toEqual([
       [1, 'add'],
       [2, 'delete'],

@@ -8,13 +8,35 @@ import { DEFAULT_JOB_OPTIONS, JOBS, QUEUES, SYNC_LIST_DELAY_MS, SyncListJobData,
 export class ListSyncProducer {
   private readonly logger = new Logger(ListSyncProducer.name);
 
+  /** When this process last added a delayed signal per job id: a signal added less than its delay ago still waits. */
+  private readonly recent = new Map<string, number>();
+
   constructor(@InjectQueue(QUEUES.listSync) private readonly queue: Queue<SyncListJobData>) {}
 
+  /**
+   * Signals that these lists have pending changes. A list whose delayed signal this process added less
+   * than half its delay ago is skipped without a Redis round trip: that job cannot have started yet, so
+   * it will see the new changes. (Under load this saves one Redis script call per list per message.)
+   */
   async enqueue(lists: SyncListJobData[], delayMs = SYNC_LIST_DELAY_MS): Promise<void> {
+    const now = Date.now();
+    const due = lists.filter((data) => {
+      const added = this.recent.get(syncListJobId(data));
+      return delayMs === 0 || added === undefined || now - added >= delayMs / 2;
+    });
     await Promise.all(
-      lists.map((data) => this.queue.add(JOBS.syncList, data, { ...DEFAULT_JOB_OPTIONS, jobId: syncListJobId(data), delay: delayMs })),
+      due.map(async (data) => {
+        const jobId = syncListJobId(data);
+        await this.queue.add(JOBS.syncList, data, { ...DEFAULT_JOB_OPTIONS, jobId, delay: delayMs });
+        if (delayMs > 0) this.recent.set(jobId, now);
+      }),
     );
-    if (lists.length > 0) this.logger.debug(`enqueued ${lists.length} list sync job(s)`);
+    if (this.recent.size > 10_000) this.forgetOlderThan(now - delayMs);
+    if (due.length > 0) this.logger.debug(`enqueued ${due.length} list sync job(s)`);
+  }
+
+  private forgetOlderThan(cutoff: number): void {
+    for (const [jobId, added] of this.recent) if (added < cutoff) this.recent.delete(jobId);
   }
 
   /** Waiting, delayed and active signals: the queue depth for health and metrics. */

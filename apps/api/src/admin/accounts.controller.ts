@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView } from '@audience-bridge/persistence';
+import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { PutAccountDto } from './dto/put-account.dto';
@@ -17,6 +17,7 @@ export class AccountsController {
     private readonly accounts: AccountsRepository,
     private readonly connections: AudienceConnectionsRepository,
     private readonly producer: ListSyncProducer,
+    private readonly ingest: MembershipIngestRepository,
   ) {}
 
   @Get(':accountId')
@@ -25,8 +26,10 @@ export class AccountsController {
   }
 
   @Put(':accountId')
-  put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountView> {
-    return this.accounts.upsert(accountId, body);
+  async put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountView> {
+    const account = await this.accounts.upsert(accountId, body);
+    this.ingest.forget(accountId);
+    return account;
   }
 
   /** Lifts a suspension (e.g. after a bad API key was replaced): the waiting changes go out again. */
@@ -34,6 +37,7 @@ export class AccountsController {
   @HttpCode(200)
   async resume(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
     if (!(await this.accounts.resume(accountId))) notFound(`account ${accountId}`);
+    this.ingest.forget(accountId);
     return (await this.accounts.find(accountId)) as AccountView;
   }
 
@@ -49,13 +53,16 @@ export class AccountsController {
     @Body() body: PutAudienceDto,
   ): Promise<ConnectionView> {
     if (!(await this.accounts.find(accountId))) notFound(`account ${accountId}`);
-    return this.connections.upsert(accountId, audienceId, body);
+    const connection = await this.connections.upsert(accountId, audienceId, body);
+    this.ingest.forget(accountId);
+    return connection;
   }
 
   @Post(':accountId/audiences/:audienceId/resume')
   @HttpCode(200)
   async resumeAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionView> {
     if (!(await this.connections.resume(accountId, audienceId))) notFound(`audience ${audienceId} of account ${accountId}`);
+    this.ingest.forget(accountId);
     const connection = (await this.connections.find(accountId, audienceId)) as ConnectionView;
     if (connection.listId !== null) await this.producer.enqueue([{ accountId, listId: connection.listId }], 0);
     return connection;

@@ -42,7 +42,7 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
 
   beforeAll(async () => {
     ({ dataSource, database } = await createMigratedDataSource(driver));
-    repo = new MembershipIngestRepository(new Database(dataSource), new ApiKeyCipher(randomBytes(32).toString('base64')));
+    repo = new MembershipIngestRepository(new Database(dataSource), new ApiKeyCipher(randomBytes(32).toString('base64')), 0);
   });
   afterAll(async () => {
     await dataSource.destroy();

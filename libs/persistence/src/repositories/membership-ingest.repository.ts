@@ -21,7 +21,10 @@ export interface MembershipMessage {
   messageId: string;
   settings: IncomingAccountSettings;
   connections: IncomingConnection[];
-  /** Coalesced per (account, audience, user): at most one change per key. */
+  /**
+   * Coalesced per (account, audience, user): at most one change per key, sorted by that key (as
+   * `coalesce` returns them), so concurrent transactions lock rows in one order and cannot deadlock.
+   */
   changes: MembershipChange[];
 }
 
@@ -39,20 +42,44 @@ export interface IngestResult {
 /** Rows per multi-row INSERT: 12 parameters a row stays far under both drivers' parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
+/** What the ingest needs to know of an account and its connections, read at most once per `snapshotTtlMs`. */
+interface AccountSnapshot {
+  loadedAt: number;
+  account?: { fingerprint: string | null; userIdField: string; dataCenter: string; suspended: boolean };
+  connections: Map<number, { audienceName: string; listId: number | null; suspended: boolean }>;
+}
+
 /**
  * Records one accepted mParticle membership message in a single transaction: the message id (a repeat
  * changes nothing), the account settings (API key encrypted), the audience connections, and every change
  * as desired state where the newest `timestamp_ms` per (account, audience, user) wins: the SQL below is
  * the domain's `supersedes` rule, so the order messages arrive in does not matter.
+ *
+ * Settings and statuses rarely change, and mParticle repeats them on every message, so they are compared
+ * with a snapshot read at most once per `snapshotTtlMs` (1 s): only a difference is written, and the
+ * suspension flag may lag a status change by that long. A steady message costs one transaction of two
+ * statements.
  */
 export class MembershipIngestRepository {
+  private readonly snapshots = new Map<number, AccountSnapshot>();
+
   constructor(
     private readonly db: Database,
     private readonly cipher: ApiKeyCipher,
+    private readonly snapshotTtlMs = 1000,
   ) {}
 
-  record(message: MembershipMessage): Promise<IngestResult> {
-    return this.db.transaction(async (manager) => {
+  async record(message: MembershipMessage): Promise<IngestResult> {
+    const snapshot = await this.snapshot(message.accountId, message.connections);
+    const settingsChanged = this.accountDiffers(snapshot, message.settings);
+    const changedConnections = message.connections
+      .filter((c) => {
+        const stored = snapshot.connections.get(c.audienceId);
+        return !stored || stored.audienceName !== c.audienceName || stored.listId !== c.listId;
+      })
+      .sort((a, b) => a.audienceId - b.audienceId);
+
+    const result = await this.db.transaction(async (manager) => {
       const [seen] = await this.db.query<{ duplicate_count: number | string }>(
         `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (?, ?, ?, 0, CURRENT_TIMESTAMP)
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
@@ -60,31 +87,59 @@ export class MembershipIngestRepository {
         [message.accountId, message.messageId, message.changes.length],
         manager,
       );
-      const duplicate = Number(seen?.duplicate_count) > 0;
-      let applied = 0;
-      let pendingLists: number[] = [];
-      if (!duplicate) {
-        await this.upsertAccount(manager, message.accountId, message.settings);
-        await this.upsertConnections(manager, message.accountId, message.connections);
-        const result = await this.upsertMemberships(manager, message.changes);
-        applied = result.applied;
-        pendingLists = result.pendingLists;
-      }
-      const suspended = await this.isSuspended(manager, message.accountId, message.connections.map((c) => c.audienceId));
-      return { duplicate, suspended, pendingLists, applied };
+      if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[] };
+      if (settingsChanged) await this.upsertAccount(manager, message.accountId, message.settings);
+      // In audience id order: two messages naming the same audiences lock their rows in one order.
+      for (const c of changedConnections) await this.upsertConnection(manager, message.accountId, c);
+      return { duplicate: false, ...(await this.upsertMemberships(manager, message.changes)) };
     });
+    if (!result.duplicate && (settingsChanged || changedConnections.length > 0)) this.snapshots.delete(message.accountId);
+
+    const suspended =
+      Boolean(snapshot.account?.suspended) || message.connections.some((c) => snapshot.connections.get(c.audienceId)?.suspended);
+    return { ...result, suspended };
+  }
+
+  /** Forgets what was read of an account (after an operator changed it through this process). */
+  forget(accountId: number): void {
+    this.snapshots.delete(accountId);
+  }
+
+  private async snapshot(accountId: number, connections: IncomingConnection[]): Promise<AccountSnapshot> {
+    const cached = this.snapshots.get(accountId);
+    const fresh = cached && Date.now() - cached.loadedAt < this.snapshotTtlMs;
+    if (fresh && connections.every((c) => cached.connections.has(c.audienceId))) return cached;
+
+    const [account] = await this.db.query<{ api_key_fingerprint: string | null; user_id_field: string; data_center: string; status: string }>(
+      `SELECT api_key_fingerprint, user_id_field, data_center, status FROM accounts WHERE account_id = ?`,
+      [accountId],
+    );
+    const rows = await this.db.query<{ audience_id: number | string; audience_name: string; list_id: number | string | null; status: string }>(
+      `SELECT audience_id, audience_name, list_id, status FROM audience_connections WHERE account_id = ?`,
+      [accountId],
+    );
+    const snapshot: AccountSnapshot = {
+      loadedAt: Date.now(),
+      ...(account
+        ? { account: { fingerprint: account.api_key_fingerprint, userIdField: account.user_id_field, dataCenter: account.data_center, suspended: account.status === 'suspended' } }
+        : {}),
+      connections: new Map(
+        rows.map((r) => [Number(r.audience_id), { audienceName: r.audience_name, listId: r.list_id === null ? null : Number(r.list_id), suspended: r.status === 'suspended' }]),
+      ),
+    };
+    this.snapshots.set(accountId, snapshot);
+    return snapshot;
+  }
+
+  private accountDiffers(snapshot: AccountSnapshot, settings: IncomingAccountSettings): boolean {
+    const stored = snapshot.account;
+    if (!stored) return true;
+    if (settings.apiKey !== undefined && stored.fingerprint !== this.cipher.fingerprint(settings.apiKey)) return true;
+    return stored.userIdField !== settings.userIdField || stored.dataCenter !== settings.dataCenter;
   }
 
   private async upsertAccount(manager: EntityManager, accountId: number, settings: IncomingAccountSettings): Promise<void> {
     const key = settings.apiKey;
-    const fingerprint = key === undefined ? null : this.cipher.fingerprint(key);
-    // Rewritten only when something changed, so steady traffic does not rewrite the row (or re-encrypt).
-    const changed = await this.db.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM accounts WHERE account_id = ? AND api_key_fingerprint IS NOT DISTINCT FROM ? AND user_id_field = ? AND data_center = ?`,
-      [accountId, fingerprint, settings.userIdField, settings.dataCenter],
-      manager,
-    );
-    if (Number(changed[0]?.n) > 0) return;
     await this.db.query(
       `INSERT INTO accounts (account_id, api_key_ciphertext, api_key_fingerprint, api_key_last4, user_id_field, data_center, status, dry_run, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, 'active', ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
@@ -95,24 +150,28 @@ export class MembershipIngestRepository {
          user_id_field = excluded.user_id_field,
          data_center = excluded.data_center,
          updated_at = CURRENT_TIMESTAMP`,
-      [accountId, key === undefined ? null : this.cipher.encrypt(key), fingerprint, key === undefined ? null : last4(key), settings.userIdField, settings.dataCenter, false],
+      [
+        accountId,
+        key === undefined ? null : this.cipher.encrypt(key),
+        key === undefined ? null : this.cipher.fingerprint(key),
+        key === undefined ? null : last4(key),
+        settings.userIdField,
+        settings.dataCenter,
+        false,
+      ],
       manager,
     );
   }
 
-  private async upsertConnections(manager: EntityManager, accountId: number, connections: IncomingConnection[]): Promise<void> {
-    for (const c of connections) {
-      await this.db.query(
-        `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
-         ON CONFLICT (account_id, audience_id) DO UPDATE SET
-           audience_name = excluded.audience_name, list_id = excluded.list_id, updated_at = CURRENT_TIMESTAMP
-         WHERE audience_connections.audience_name IS DISTINCT FROM excluded.audience_name
-            OR audience_connections.list_id IS DISTINCT FROM excluded.list_id`,
-        [accountId, c.audienceId, c.audienceName, c.listId],
-        manager,
-      );
-    }
+  private async upsertConnection(manager: EntityManager, accountId: number, c: IncomingConnection): Promise<void> {
+    await this.db.query(
+      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+       ON CONFLICT (account_id, audience_id) DO UPDATE SET
+         audience_name = excluded.audience_name, list_id = excluded.list_id, updated_at = CURRENT_TIMESTAMP`,
+      [accountId, c.audienceId, c.audienceName, c.listId],
+      manager,
+    );
   }
 
   private async upsertMemberships(manager: EntityManager, changes: MembershipChange[]): Promise<{ applied: number; pendingLists: number[] }> {
@@ -166,16 +225,5 @@ export class MembershipIngestRepository {
       for (const row of rows) if (row.state === 'pending') pendingLists.add(Number(row.list_id));
     }
     return { applied, pendingLists: [...pendingLists].sort((a, b) => a - b) };
-  }
-
-  private async isSuspended(manager: EntityManager, accountId: number, audienceIds: number[]): Promise<boolean> {
-    const placeholders = audienceIds.map(() => '?').join(', ');
-    const rows = await this.db.query<{ n: number | string }>(
-      `SELECT (SELECT COUNT(*) FROM accounts WHERE account_id = ? AND status = 'suspended')
-            + ${audienceIds.length === 0 ? '0' : `(SELECT COUNT(*) FROM audience_connections WHERE account_id = ? AND status = 'suspended' AND audience_id IN (${placeholders}))`} AS n`,
-      audienceIds.length === 0 ? [accountId] : [accountId, accountId, ...audienceIds],
-      manager,
-    );
-    return Number(rows[0]?.n) > 0;
   }
 }

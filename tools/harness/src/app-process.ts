@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-export const WORKSPACE_ROOT = join(__dirname, '../../../..');
+/** The repository root, from src/ (tests) or dist/ (built). */
+export const WORKSPACE_ROOT = join(__dirname, '../../..');
 
 /** A port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -15,6 +16,23 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Polls `url` until it answers 200; rejects after `timeoutMs` or when `proc` exits first. */
+export async function waitForHttp(url: string, proc: AppProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | string | undefined;
+  void proc.exited.then((code) => (exited = code));
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`process exited (${exited}) before ${url} answered:\n${proc.output()}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${proc.output()}`);
 }
 
 export interface AppProcess {

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createMigratedDataSource, DatabaseDriver, TestDatabase } from '@audience-bridge/persistence';
-import { AppProcess, freePort, startApp } from './app-process';
+import { AppProcess, freePort, startApp, waitForHttp } from './app-process';
 
 export const INBOUND_TOKEN = 'inbound-token-for-e2e-tests-0001';
 export const ADMIN_TOKEN = 'admin-token-for-e2e-tests-000001';
+
+/** A parsed JSON answer, read loosely by tests. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers of many shapes
+export type JsonBody = any;
 
 export interface Stack {
   driver: DatabaseDriver;
@@ -14,9 +18,11 @@ export interface Stack {
   dataSource: DataSource;
   api: AppProcess;
   /** POST a Firehose message to /v1/mparticle with the inbound token (or the given Authorization). */
-  send(body: unknown, authorization?: string | null): Promise<{ status: number; body: any; contentType: string | null }>;
+  send(body: unknown, authorization?: string | null): Promise<{ status: number; body: JsonBody; contentType: string | null }>;
   /** A request to the admin API with the admin token. */
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }>;
+  /** Starts a worker process on this stack (stopped with the stack). */
+  startWorker(extraEnv?: Record<string, string>): Promise<AppProcess>;
   stop(): Promise<void>;
 }
 
@@ -35,9 +41,10 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
     ...extraEnv,
   };
   const api = startApp('api', { ...env, PORT: String(port) });
-  await api.waitFor(/API listening on/);
   const apiUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${apiUrl}/health/live`, api);
 
+  const workers: AppProcess[] = [];
   return {
     driver,
     apiUrl,
@@ -62,7 +69,15 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
+    async startWorker(extra = {}) {
+      const workerPort = await freePort();
+      const worker = startApp('worker', { ...env, ...extra, WORKER_PORT: String(workerPort) });
+      workers.push(worker);
+      await waitForHttp(`http://127.0.0.1:${workerPort}/health/live`, worker);
+      return worker;
+    },
     async stop() {
+      await Promise.all(workers.map((w) => w.stop('SIGTERM')));
       await api.stop('SIGTERM');
       await dataSource.destroy();
       await database.drop();

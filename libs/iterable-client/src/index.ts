@@ -1,0 +1,15 @@
+export * from './iterable.types';
+export * from './iterable.error';
+export { IterableClient, DEFAULT_TIMEOUT_MS, SUBSCRIBE_PATH, UNSUBSCRIBE_PATH, LISTS_PATH, toSubscribePayload, toUnsubscribePayload } from './iterable.client';
+export { ITERABLE_BASE_URLS, FAKE_EU_PATH_PREFIX, resolveBaseUrl } from './base-url.util';
+export { classifyIterableResponse, classifyError, parseRetryAfter, describeBody, INVALID_LIST_ID_MARKER } from './classify-response.util';
+export type { HttpAnswer, ErrorClassification, ResponseClassification } from './classify-response.util';
+export { bulkVerdicts, parseBulkResponse, findCategory } from './bulk-verdicts.util';
+export type { ParsedBulkResponse } from './bulk-verdicts.util';
+export { redactSecrets, redactingLogger, REDACTED } from './redact.util';
+export { retryDelayMs } from './retry-backoff.util';
+export type { RetryDelayInput } from './retry-backoff.util';
+export { IterableRateLimiter, LimiterWaitTimeoutError, apiKeyFingerprint } from './iterable-rate.limiter';
+export type { IterableRateLimiterOptions } from './iterable-rate.limiter';
+export { RedisSemaphore } from './redis.semaphore';
+export type { RedisSemaphoreOptions } from './redis.semaphore';

@@ -1,0 +1,10 @@
+export * from './fake-iterable.types';
+export { FakeIterableState, FakeInputError, parseProjectType } from './fake-iterable.state';
+export type { BulkSubscriber } from './fake-iterable.state';
+export { startFakeIterable, FakeIterableServer, MAX_API_BODY_BYTES } from './fake-iterable.server';
+export type { FakeIterableOptions, RunningFakeIterable } from './fake-iterable.server';
+export { optionsFromEnv, DEFAULT_FAKE_ITERABLE_PORT } from './fake-iterable.options';
+export { isValidEmail, isValidUserId, MAX_USER_ID_LENGTH } from './identifiers.util';
+export { matchApiRoute, splitDataCenter } from './iterable-api.controller';
+export type { ApiRoute, FakeResponse } from './iterable-api.controller';
+export { seededRandom, validateFaultConfig } from './faults.util';
