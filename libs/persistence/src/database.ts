@@ -26,6 +26,11 @@ export class Database {
     return this.driver === 'postgres' ? `${expression} COLLATE "C"` : expression;
   }
 
+  /** A `?` placeholder typed for PostgreSQL (`?::bigint`), where it cannot infer the type (VALUES lists). */
+  typed(type: 'bigint' | 'integer' | 'text'): string {
+    return this.driver === 'postgres' ? `?::${type}` : '?';
+  }
+
   query<T = Record<string, unknown>>(text: string, params: unknown[] = [], manager?: EntityManager): Promise<T[]> {
     return (manager ?? this.dataSource.manager).query(this.sql(text), this.params(params));
   }

@@ -6,6 +6,9 @@ import { dataSourceOptions } from './data-source';
 import { Database } from './database';
 import { AccountsRepository } from './repositories/accounts.repository';
 import { AudienceConnectionsRepository } from './repositories/audience-connections.repository';
+import { AuditRepository } from './repositories/audit.repository';
+import { DeliveryRepository } from './repositories/delivery.repository';
+import { ListLeasesRepository } from './repositories/list-leases.repository';
 import { MembershipIngestRepository } from './repositories/membership-ingest.repository';
 import { MembershipsRepository } from './repositories/memberships.repository';
 
@@ -15,7 +18,7 @@ export interface PersistenceOptions {
   encryptionKey: string;
 }
 
-const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository];
+const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository];
 
 /** The database of both apps: TypeORM on DATABASE_URL (never synchronized), the key cipher and the repositories. */
 @Module({})

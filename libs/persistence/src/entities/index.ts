@@ -1,12 +1,18 @@
 import { AccountEntity } from './account.entity';
 import { AudienceConnectionEntity } from './audience-connection.entity';
+import { DeliveryCallEntity } from './delivery-call.entity';
+import { DeliveryVerdictEntity } from './delivery-verdict.entity';
+import { ListLeaseEntity } from './list-lease.entity';
 import { MembershipEntity } from './membership.entity';
 import { ReceivedMessageEntity } from './received-message.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
+export * from './delivery-call.entity';
+export * from './delivery-verdict.entity';
+export * from './list-lease.entity';
 export * from './membership.entity';
 export * from './received-message.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
-export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity];
+export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity];

@@ -17,6 +17,7 @@ export type MembershipState = (typeof MEMBERSHIP_STATES)[number];
 @Entity('memberships')
 @Index('memberships_pending_by_list', ['accountId', 'listId', 'state'])
 @Index('memberships_by_mpid', ['mpid'])
+@Index('memberships_due', ['state', 'nextAttemptAt'])
 export class MembershipEntity {
   @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
   accountId!: number;
@@ -62,6 +63,10 @@ export class MembershipEntity {
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError!: string | null;
+
+  /** Epoch ms before which a pending change is not retried (after a transient failure); null = now. */
+  @Column({ name: 'next_attempt_at', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  nextAttemptAt!: number | null;
 
   @UpdateDateColumn({ name: 'updated_at' })
   updatedAt!: Date;
