@@ -14,6 +14,15 @@ export const CONFIG_DEFAULTS = {
   PORT: 3000,
   API_PROCESSES: 1,
   WORKER_PORT: 3001,
+  WORKER_CONCURRENCY: 4,
+  ITERABLE_REQUESTS_PER_SECOND: 10,
+  ITERABLE_MAX_CONCURRENT: 4,
+  ITERABLE_TIMEOUT_MS: 10_000,
+  DELIVERY_MAX_ATTEMPTS: 8,
+  DELIVERY_RETRY_BASE_MS: 1000,
+  LIST_LEASE_TTL_MS: 30_000,
+  SWEEP_INTERVAL_MS: 5000,
+  AUDIT_RETENTION_DAYS: 30,
   LOG_LEVEL: 'log',
   LOG_FORMAT: 'text',
   DATABASE_URL: 'sqlite:data/audience-bridge.sqlite',
@@ -59,6 +68,60 @@ export class Environment {
   @Max(65535)
   WORKER_PORT: number = CONFIG_DEFAULTS.WORKER_PORT;
 
+  /** Lists the worker process delivers to at once (each list still has one writer across all workers). */
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WORKER_CONCURRENCY: number = CONFIG_DEFAULTS.WORKER_CONCURRENCY;
+
+  /** Iterable requests per second per API key, summed over every worker process (shared Redis limiter). */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  ITERABLE_REQUESTS_PER_SECOND: number = CONFIG_DEFAULTS.ITERABLE_REQUESTS_PER_SECOND;
+
+  /** Iterable requests in flight at once per API key, summed over every worker process. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ITERABLE_MAX_CONCURRENT: number = CONFIG_DEFAULTS.ITERABLE_MAX_CONCURRENT;
+
+  /** Timeout of one Iterable request, in ms. */
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  ITERABLE_TIMEOUT_MS: number = CONFIG_DEFAULTS.ITERABLE_TIMEOUT_MS;
+
+  /** Attempts of a change on transient errors (429, 5xx, network) before it is marked failed. */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  DELIVERY_MAX_ATTEMPTS: number = CONFIG_DEFAULTS.DELIVERY_MAX_ATTEMPTS;
+
+  /** First retry delay after a transient error, in ms; doubles per attempt (with jitter), unless Iterable sends Retry-After. */
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  DELIVERY_RETRY_BASE_MS: number = CONFIG_DEFAULTS.DELIVERY_RETRY_BASE_MS;
+
+  /** A worker's lease on a list lapses after this long without renewal (a crashed worker's lists free up then). */
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  LIST_LEASE_TTL_MS: number = CONFIG_DEFAULTS.LIST_LEASE_TTL_MS;
+
+  /** How often each worker re-enqueues every list with due pending changes (the safety net for lost signals). */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  SWEEP_INTERVAL_MS: number = CONFIG_DEFAULTS.SWEEP_INTERVAL_MS;
+
+  /** Delivery audit rows older than this many days are pruned daily. */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  AUDIT_RETENTION_DAYS: number = CONFIG_DEFAULTS.AUDIT_RETENTION_DAYS;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevelName = CONFIG_DEFAULTS.LOG_LEVEL;
 
@@ -103,7 +166,21 @@ export class Environment {
   ENCRYPTION_KEY?: string;
 }
 
-const NUMERIC_KEYS: readonly (keyof Environment)[] = ['PORT', 'API_PROCESSES', 'WORKER_PORT', 'MAX_BODY_BYTES'];
+const NUMERIC_KEYS: readonly (keyof Environment)[] = [
+  'PORT',
+  'API_PROCESSES',
+  'WORKER_PORT',
+  'WORKER_CONCURRENCY',
+  'ITERABLE_REQUESTS_PER_SECOND',
+  'ITERABLE_MAX_CONCURRENT',
+  'ITERABLE_TIMEOUT_MS',
+  'DELIVERY_MAX_ATTEMPTS',
+  'DELIVERY_RETRY_BASE_MS',
+  'LIST_LEASE_TTL_MS',
+  'SWEEP_INTERVAL_MS',
+  'AUDIT_RETENTION_DAYS',
+  'MAX_BODY_BYTES',
+];
 const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY'];
 
 /**

@@ -50,8 +50,23 @@ export class Database {
     }
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.driver === 'postgres') return this.dataSource.transaction(work);
+  /**
+   * Runs `work` in a transaction. On PostgreSQL a transaction chosen as a deadlock victim (or failing
+   * serialization) is rolled back whole and run again, up to 5 times: the API's ingest and the worker's
+   * settlement touch the same rows in different orders, and this is the standard answer to that.
+   */
+  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.driver === 'postgres') {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.dataSource.transaction(work);
+        } catch (error) {
+          const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+          if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+        }
+      }
+    }
     const run = this.sqliteQueue.then(() => this.dataSource.transaction(work));
     this.sqliteQueue = run.catch(() => undefined);
     return run;

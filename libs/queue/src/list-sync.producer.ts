@@ -35,6 +35,24 @@ export class ListSyncProducer {
     if (due.length > 0) this.logger.debug(`enqueued ${due.length} list sync job(s)`);
   }
 
+  /**
+   * A signal for a list from inside its own delivery (a retry after backoff, or changes that arrived at
+   * the very end): the running job holds the list's usual job id, so this one gets its own.
+   */
+  async enqueueFollowUp(list: SyncListJobData, delayMs: number): Promise<void> {
+    const jobId = `${syncListJobId(list)}:at:${Date.now() + delayMs}`;
+    await this.queue.add(JOBS.syncList, list, { ...DEFAULT_JOB_OPTIONS, jobId, delay: delayMs });
+  }
+
+  /**
+   * The sweeper's signals, one per list per sweep round (`round` is shared by every worker sweeping in the
+   * same interval, so their rounds collapse into one job). A round id of its own: a list whose usual job
+   * is stuck in a crashed worker still gets a signal now, not when Bull notices the stalled job.
+   */
+  async enqueueSweep(lists: SyncListJobData[], round: number): Promise<void> {
+    await Promise.all(lists.map((list) => this.queue.add(JOBS.syncList, list, { ...DEFAULT_JOB_OPTIONS, jobId: `${syncListJobId(list)}:sweep:${round}` })));
+  }
+
   private forgetOlderThan(cutoff: number): void {
     for (const [jobId, added] of this.recent) if (added < cutoff) this.recent.delete(jobId);
   }

@@ -3,12 +3,15 @@ import type { JobOptions } from 'bull';
 /** Queue names (kebab-case), one place for all of them. */
 export const QUEUES = {
   listSync: 'list-sync',
+  maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const JOBS = {
   /** Deliver the pending changes of one Iterable list. */
   syncList: 'sync-list',
+  /** Delete delivery audit rows older than AUDIT_RETENTION_DAYS (repeatable, daily). */
+  pruneAudit: 'prune-audit',
 } as const;
 
 export interface SyncListJobData {

@@ -12,7 +12,7 @@ export interface QueueConnection {
 @Module({})
 export class QueueModule {
   static forRoot(connection: QueueConnection): DynamicModule {
-    const queues = BullModule.registerQueue({ name: QUEUES.listSync });
+    const queues = BullModule.registerQueue({ name: QUEUES.listSync }, { name: QUEUES.maintenance });
     return {
       module: QueueModule,
       global: true,

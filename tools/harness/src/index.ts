@@ -1,2 +1,3 @@
 export * from './app-process';
 export * from './stack';
+export * from './scenario';

@@ -21,6 +21,12 @@ export interface Stack {
   send(body: unknown, authorization?: string | null): Promise<{ status: number; body: JsonBody; contentType: string | null }>;
   /** A request to the admin API with the admin token. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }>;
+  /** Resolves when no change of the account is pending (every one delivered, failed or skipped). */
+  settled(accountId: number, timeoutMs?: number): Promise<void>;
+  /** The WORKER_PORT of each worker started, in order. */
+  workerPorts: number[];
+  /** The worker processes started, in order. */
+  workers: AppProcess[];
   /** Starts a worker process on this stack (stopped with the stack). */
   startWorker(extraEnv?: Record<string, string>): Promise<AppProcess>;
   stop(): Promise<void>;
@@ -45,7 +51,10 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
   await waitForHttp(`${apiUrl}/health/live`, api);
 
   const workers: AppProcess[] = [];
+  const workerPorts: number[] = [];
   return {
+    workerPorts,
+    workers,
     driver,
     apiUrl,
     env,
@@ -69,10 +78,20 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
+    async settled(accountId, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [row] = await dataSource.query(`SELECT COUNT(*) AS n FROM memberships WHERE account_id = ${Number(accountId)} AND state = 'pending'`);
+        if (Number(row.n) === 0) return;
+        if (Date.now() > deadline) throw new Error(`account ${accountId}: ${row.n} change(s) still pending after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     async startWorker(extra = {}) {
       const workerPort = await freePort();
       const worker = startApp('worker', { ...env, ...extra, WORKER_PORT: String(workerPort) });
       workers.push(worker);
+      workerPorts.push(workerPort);
       await waitForHttp(`http://127.0.0.1:${workerPort}/health/live`, worker);
       return worker;
     },

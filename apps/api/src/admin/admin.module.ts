@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsController } from './accounts.controller';
-import { StatsController } from './stats.controller';
 
-/** The operator's API: settings, suspensions, stats and per-user state (Bearer ADMIN_TOKEN). */
-@Module({ controllers: [AccountsController, StatsController] })
+/** The operator's API: account and audience settings, suspensions and resumes (Bearer ADMIN_TOKEN). */
+@Module({ controllers: [AccountsController] })
 export class AdminModule {}

@@ -3,11 +3,13 @@ import { Environment, EnvironmentModule, Secrets } from '@audience-bridge/config
 import { PersistenceModule } from '@audience-bridge/persistence';
 import { QueueModule } from '@audience-bridge/queue';
 import { AdminModule } from '../admin/admin.module';
+import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { HealthModule } from '../health/health.module';
+import { MetricsModule } from '../metrics/api-metrics';
 import { MparticleModule } from '../mparticle/mparticle.module';
 
-/** The HTTP app: the mParticle endpoint, the admin API, health. */
+/** The HTTP app: the mParticle endpoint, the admin and audit API, health and metrics. */
 @Module({})
 export class ApiModule {
   static register(env: Environment, secrets: Secrets): DynamicModule {
@@ -21,6 +23,8 @@ export class ApiModule {
         HealthModule,
         MparticleModule,
         AdminModule,
+        AuditModule,
+        MetricsModule,
       ],
     };
   }

@@ -1,11 +1,29 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { Environment, EnvironmentModule } from '@audience-bridge/config';
+import { Environment, EnvironmentModule, Secrets } from '@audience-bridge/config';
+import { PersistenceModule } from '@audience-bridge/persistence';
+import { QueueModule } from '@audience-bridge/queue';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { WorkerHealthService } from '../health/worker-health.service';
+import { MetricsModule } from '../metrics/metrics.module';
 
-/** The worker: an application context (no public HTTP API, only health) that runs the queue processors. */
+/**
+ * The worker: an application context with the API's shared modules (environment, persistence, queue)
+ * and none of its HTTP layer; it runs the queue processors and the sweeper, and serves health and
+ * metrics on WORKER_PORT.
+ */
 @Module({})
 export class WorkerModule {
-  static register(env: Environment): DynamicModule {
-    return { module: WorkerModule, imports: [EnvironmentModule.forRoot(env)], providers: [WorkerHealthService] };
+  static register(env: Environment, secrets: Pick<Secrets, 'ENCRYPTION_KEY'>): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        EnvironmentModule.forRoot(env),
+        PersistenceModule.forRoot({ databaseUrl: env.DATABASE_URL, encryptionKey: secrets.ENCRYPTION_KEY }),
+        QueueModule.forRoot({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX }),
+        MetricsModule,
+        DeliveryModule,
+      ],
+      providers: [WorkerHealthService],
+    };
   }
 }

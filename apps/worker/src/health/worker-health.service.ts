@@ -2,23 +2,37 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Environment } from '@audience-bridge/config';
+import { WorkerMetrics } from '../metrics/worker-metrics.service';
 
 /**
- * The worker's only HTTP surface: a tiny server on WORKER_PORT for liveness probes (`GET /health/live`).
- * It also keeps the process alive between jobs, and closes on shutdown.
+ * The worker's only HTTP surface: a tiny server on WORKER_PORT for liveness probes (`GET /health/live`)
+ * and Prometheus (`GET /metrics`). It closes on shutdown.
  */
 @Injectable()
 export class WorkerHealthService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerHealthService.name);
   private server?: Server;
 
-  constructor(private readonly env: Environment) {}
+  constructor(
+    private readonly env: Environment,
+    private readonly metrics: WorkerMetrics,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (req.method === 'GET' && path === '/health/live') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+        return;
+      }
+      if (req.method === 'GET' && path === '/metrics') {
+        this.metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
+          (error: unknown) => {
+            this.logger.warn(`metrics failed: ${error instanceof Error ? error.message : String(error)}`);
+            res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'metrics unavailable' }));
+          },
+        );
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));

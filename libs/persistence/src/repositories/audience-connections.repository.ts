@@ -73,6 +73,11 @@ export class AudienceConnectionsRepository {
     await this.repo.update({ accountId, listId }, { status: 'suspended', suspendedReason: reason });
   }
 
+  /** Whether any connection of the account that forwards into this list is suspended. */
+  async isListSuspended(accountId: number, listId: number): Promise<boolean> {
+    return (await this.repo.countBy({ accountId, listId, status: 'suspended' })) > 0;
+  }
+
   async resume(accountId: number, audienceId: number): Promise<boolean> {
     const result = await this.repo.update({ accountId, audienceId, status: 'suspended' }, { status: 'active', suspendedReason: null });
     if ((result.affected ?? 0) > 0) return true;

@@ -86,6 +86,15 @@ export class DeliveryRepository {
     }));
   }
 
+  /** Whether the list has any pending change due now. */
+  async hasDue(accountId: number, listId: number, now = Date.now()): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 AS due FROM memberships WHERE account_id = ? AND list_id = ? AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) LIMIT 1`,
+      [accountId, listId, now],
+    );
+    return rows.length > 0;
+  }
+
   /** Lists of active accounts with changes due now: what the sweeper re-enqueues. */
   async dueLists(now = Date.now()): Promise<DueList[]> {
     const rows = await this.db.query<{ account_id: number | string; list_id: number | string }>(

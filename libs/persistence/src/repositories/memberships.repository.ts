@@ -18,15 +18,6 @@ export interface UserMembershipView {
   updatedAt: Date;
 }
 
-export interface IngestStats {
-  /** Membership changes accepted and not yet settled (waiting for delivery). */
-  pending: number;
-  memberships: Record<MembershipState, number>;
-  messagesAccepted: number;
-  /** Messages acknowledged as repeats of an id already accepted. */
-  duplicates: number;
-}
-
 @Injectable()
 export class MembershipsRepository {
   constructor(private readonly db: Database) {}

@@ -1,0 +1,80 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AuditRepository, DeliveryView, MembershipsRepository, UserMembershipView, VerdictView } from '@audience-bridge/persistence';
+import { ListSyncProducer } from '@audience-bridge/queue';
+import { AdminTokenGuard } from '../auth/admin-token.guard';
+import { DeliveriesQueryDto } from './dto/deliveries-query.dto';
+import { ReplayDto } from './dto/replay.dto';
+
+const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
+
+/** The delivery audit: every Iterable call, per-user history, replay, and counts. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@UseGuards(AdminTokenGuard)
+@Controller('v1')
+export class AuditController {
+  constructor(
+    private readonly audit: AuditRepository,
+    private readonly memberships: MembershipsRepository,
+    private readonly producer: ListSyncProducer,
+  ) {}
+
+  @Get('deliveries')
+  async deliveries(@Query() query: DeliveriesQueryDto): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+    try {
+      return await this.audit.deliveries(
+        {
+          ...(query.accountId !== undefined ? { accountId: query.accountId } : {}),
+          ...(query.audienceId !== undefined ? { audienceId: query.audienceId } : {}),
+          ...(query.listId !== undefined ? { listId: query.listId } : {}),
+          ...(query.status !== undefined ? { status: query.status } : {}),
+          ...(query.from !== undefined ? { from: ms(query.from) } : {}),
+          ...(query.to !== undefined ? { to: ms(query.to) } : {}),
+        },
+        query.limit ?? 50,
+        query.cursor,
+      );
+    } catch (error) {
+      if (error instanceof RangeError) throw new BadRequestException(`cursor: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** Sends the matching failed changes again: they become pending, their lists are signalled. */
+  @Post('replay')
+  @HttpCode(200)
+  async replay(@Body() body: ReplayDto): Promise<{ requeued: number; lists: number }> {
+    const { requeued, lists } = await this.audit.replay({
+      ...(body.accountId !== undefined ? { accountId: body.accountId } : {}),
+      ...(body.audienceId !== undefined ? { audienceId: body.audienceId } : {}),
+      ...(body.listId !== undefined ? { listId: body.listId } : {}),
+      ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      ...(body.from !== undefined ? { from: ms(body.from) } : {}),
+      ...(body.to !== undefined ? { to: ms(body.to) } : {}),
+    });
+    await this.producer.enqueue(lists, 0);
+    return { requeued, lists: lists.length };
+  }
+
+  /** `pending` first: changes accepted and not yet settled; then counts per state, messages and Iterable calls. */
+  @Get('stats')
+  async stats(): Promise<Record<string, unknown>> {
+    const [counts, messages, calls] = await Promise.all([this.memberships.countsByState(), this.memberships.messageCounts(), this.audit.callCounts()]);
+    return { pending: counts.pending, memberships: counts, messagesAccepted: messages.accepted, duplicates: messages.duplicates, iterable: calls };
+  }
+
+  /** Per audience and list: the user's latest desired state and delivery state, with the history of verdicts. */
+  @Get('users/:mpid/memberships')
+  async userMemberships(@Param('mpid') mpid: string): Promise<{ mpid: string; memberships: (UserMembershipView & { history: VerdictView[] })[] }> {
+    const [memberships, verdicts] = await Promise.all([this.memberships.byMpid(mpid), this.audit.verdictsFor(mpid)]);
+    if (memberships.length === 0) throw new NotFoundException(`no memberships for mpid ${mpid}`);
+    return {
+      mpid,
+      memberships: memberships.map((m) => ({
+        ...m,
+        history: verdicts.filter((v) => v.accountId === m.accountId && v.audienceId === m.audienceId),
+      })),
+    };
+  }
+}

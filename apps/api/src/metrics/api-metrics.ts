@@ -1,0 +1,53 @@
+import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { MembershipsRepository } from '@audience-bridge/persistence';
+import { ListSyncProducer } from '@audience-bridge/queue';
+
+/** The API's Prometheus metrics. */
+@Injectable()
+export class ApiMetrics {
+  readonly registry = new Registry();
+
+  readonly messages = new Counter({
+    name: 'audience_bridge_mparticle_messages_total',
+    help: 'mParticle messages answered, by type and HTTP status',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_api_' });
+    new Gauge({
+      name: 'audience_bridge_pending_changes',
+      help: 'Membership changes accepted and not yet settled',
+      registers: [this.registry],
+      async collect() {
+        this.set((await memberships.countsByState()).pending);
+      },
+    });
+    new Gauge({
+      name: 'audience_bridge_queue_depth',
+      help: 'List sync signals waiting, delayed or active in the queue',
+      registers: [this.registry],
+      async collect() {
+        this.set(await producer.depth());
+      },
+    });
+  }
+}
+
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: ApiMetrics) {}
+
+  @Get()
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
+
+@Module({ providers: [ApiMetrics], controllers: [MetricsController], exports: [ApiMetrics] })
+export class MetricsModule {}
