@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 import type { IterableRequestLimiter, LimiterLease } from './iterable.types';
 import { RedisSemaphore } from './redis.semaphore';
+import { RedisSlidingWindow } from './redis-sliding-window';
 
 /** Redis keys name an API key by this hash, never by the key itself. */
 export function apiKeyFingerprint(apiKey: string): string {
@@ -16,7 +16,7 @@ export interface IterableRateLimiterOptions {
   redis: Redis | string;
   /** Prefix of every Redis key the limiter writes (default `iterable-limiter`). */
   keyPrefix?: string;
-  /** Requests per second per API key, summed over every process (fixed one-second windows). */
+  /** Requests per second per API key, summed over every process (in any one-second span, not per fixed window). */
   requestsPerSecond: number;
   /** Requests in flight at once per API key, summed over every process (default 4). */
   maxConcurrent?: number;
@@ -26,8 +26,13 @@ export interface IterableRateLimiterOptions {
   pollIntervalMs?: number;
   /** Give up waiting after this long with a LimiterWaitTimeoutError (default: wait as long as it takes). */
   maxWaitMs?: number;
-  /** Spread the requests of a window over the window instead of letting them burst at its start (default true). */
+  /** Space requests evenly (1 s / requestsPerSecond apart) instead of letting them burst up to the limit (default true). */
   spreadEvenly?: boolean;
+  /**
+   * Added to the one-second window (default 50 ms): a request granted here reaches Iterable a little
+   * later, and unevenly, so counting over a slightly longer span keeps Iterable's own count under the limit.
+   */
+  windowMarginMs?: number;
 }
 
 export class LimiterWaitTimeoutError extends Error {
@@ -40,9 +45,9 @@ export class LimiterWaitTimeoutError extends Error {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The Iterable request budget shared by every worker process: a rate (rate-limiter-flexible's
- * RateLimiterRedis) and a concurrency cap (a Redis semaphore with expiring leases), both per API key,
- * both keyed by a hash of the key. `acquire` waits until both allow a request; `release` frees the slot.
+ * The Iterable request budget shared by every worker process: a rate (a sliding window in Redis) and a
+ * concurrency cap (a Redis semaphore with expiring leases), both per API key, both keyed by a hash of
+ * the key. `acquire` waits until both allow a request; `release` frees the slot.
  */
 export class IterableRateLimiter implements IterableRequestLimiter {
   readonly requestsPerSecond: number;
@@ -50,7 +55,8 @@ export class IterableRateLimiter implements IterableRequestLimiter {
   readonly keyPrefix: string;
   private readonly redis: Redis;
   private readonly ownsRedis: boolean;
-  private readonly rate: RateLimiterRedis;
+  private readonly windowMs: number;
+  private readonly spacingMs: number;
   private readonly leaseTtlMs: number;
   private readonly pollIntervalMs: number;
   private readonly maxWaitMs: number;
@@ -69,16 +75,8 @@ export class IterableRateLimiter implements IterableRequestLimiter {
     this.maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     this.ownsRedis = typeof options.redis === 'string';
     this.redis = typeof options.redis === 'string' ? new Redis(options.redis, { maxRetriesPerRequest: 2 }) : options.redis;
-    this.rate = new RateLimiterRedis({
-      storeClient: this.redis,
-      keyPrefix: `${this.keyPrefix}:rate`,
-      points: options.requestsPerSecond,
-      duration: 1,
-      execEvenly: options.spreadEvenly ?? true,
-      // Without this, rate-limiter-flexible turns a short spreading delay into `consumed × minDelay`, which
-      // throttles a steady caller far below the budget. 0 keeps the plain spread: msBeforeNext / (remaining + 2).
-      execEvenlyMinDelayMs: 0,
-    });
+    this.windowMs = 1000 + (options.windowMarginMs ?? 50);
+    this.spacingMs = options.spreadEvenly === false ? 0 : Math.floor(this.windowMs / options.requestsPerSecond);
   }
 
   /** Waits for a concurrency slot, then for a rate token; resolves with the lease to release after the call. */
@@ -95,15 +93,10 @@ export class IterableRateLimiter implements IterableRequestLimiter {
       await sleep(this.pollIntervalMs + Math.random() * this.pollIntervalMs);
     }
     try {
-      for (;;) {
-        try {
-          await this.rate.consume(fingerprint, 1);
-          break;
-        } catch (rejection) {
-          if (!(rejection instanceof RateLimiterRes)) throw rejection;
-          checkDeadline();
-          await sleep(Math.max(rejection.msBeforeNext, 1) + Math.random() * 5);
-        }
+      const window = this.windowFor(fingerprint);
+      for (let wait = await window.tryTake(leaseId); wait > 0; wait = await window.tryTake(leaseId)) {
+        checkDeadline();
+        await sleep(wait + Math.random() * 3);
       }
     } catch (error) {
       await semaphore.release(leaseId).catch(() => undefined);
@@ -119,10 +112,10 @@ export class IterableRateLimiter implements IterableRequestLimiter {
     };
   }
 
-  /** No process may start a call with this key for `ms` (rounded up to whole seconds): Iterable's Retry-After, shared. */
+  /** No process may start a call with this key for `ms`: Iterable's Retry-After, shared. */
   async pause(apiKey: string, ms: number): Promise<void> {
     if (!(ms > 0)) return;
-    await this.rate.block(apiKeyFingerprint(apiKey), Math.ceil(ms / 1000));
+    await this.windowFor(apiKeyFingerprint(apiKey)).pause(ms);
   }
 
   /** Live leases of a key right now (for health checks and tests). */
@@ -132,6 +125,16 @@ export class IterableRateLimiter implements IterableRequestLimiter {
 
   async close(): Promise<void> {
     if (this.ownsRedis) await this.redis.quit();
+  }
+
+  private windowFor(fingerprint: string): RedisSlidingWindow {
+    return new RedisSlidingWindow(this.redis, {
+      key: `${this.keyPrefix}:rate:${fingerprint}`,
+      pauseKey: `${this.keyPrefix}:pause:${fingerprint}`,
+      limit: this.requestsPerSecond,
+      windowMs: this.windowMs,
+      spacingMs: this.spacingMs,
+    });
   }
 
   private semaphoreFor(fingerprint: string): RedisSemaphore {
