@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { membershipMessage, Stack, startStack } from '@audience-bridge/harness';
+
+// Fuzz: at least 1000 generated malformed or hostile messages at the real API. Every answer is a 4xx JSON
+// error, the process stays alive, and nothing is stored.
+const RUNS_PER_KIND = 340;
+
+const valid = () => membershipMessage('fuzz-valid', 1000, [{ mpid: '42', email: 'fuzz@example.com', customerId: 'c42', audiences: [{ audienceId: 7, listId: 70, action: 'add' }] }], { accountId: 77 });
+
+/** Values of the wrong shape for a field, hostile ones included. */
+const hostile = fc.oneof(
+  fc.constantFrom(null, true, -1, 1.5, 2 ** 63, '', ' ', '0', 'NaN', '__proto__', '{"$ne":null}', "'; DROP TABLE memberships; --", '\u0000', '💥'.repeat(1000)),
+  fc.object({ maxDepth: 3 }),
+  fc.array(fc.anything({ maxDepth: 2 }), { maxLength: 5 }),
+  fc.string({ maxLength: 200 }),
+  fc.double(),
+);
+
+/**
+ * Paths in a membership message and when a value there might still be valid (`ok`): a value for which `ok`
+ * is false breaks a required rule, so the message must be refused. `ok` errs towards "might be valid"; null
+ * counts as absent for optional fields (mParticle's serializer omits nulls).
+ */
+const BREAKABLE: { path: (string | number)[]; ok: (v: unknown) => boolean }[] = [
+  { path: ['id'], ok: (v) => typeof v === 'string' && v.length > 0 },
+  { path: ['timestamp_ms'], ok: (v) => Number.isInteger(v) && (v as number) >= 0 },
+  { path: ['account'], ok: (v) => typeof v === 'object' && v !== null && !Array.isArray(v) },
+  { path: ['account', 'account_id'], ok: (v) => Number.isInteger(v) && (v as number) >= 0 },
+  { path: ['user_profiles'], ok: (v) => v == null || (Array.isArray(v) && v.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p))) },
+  { path: ['user_profiles', 0, 'mpid'], ok: (v) => v == null || typeof v === 'string' && /^-?\d{1,19}$/.test(v) },
+  { path: ['user_profiles', 0, 'audiences', 0, 'action'], ok: (v) => v === 'add' || v === 'delete' || v === 'attribute_update' },
+  { path: ['user_profiles', 0, 'audiences', 0, 'audience_id'], ok: (v) => Number.isInteger(v) && (v as number) >= 0 },
+  { path: ['user_profiles', 0, 'audiences', 0, 'audience_subscription_settings', 'listId'], ok: (v) => v == null || typeof v === 'string' && /^[1-9]\d*$/.test(v) },
+  { path: ['user_profiles', 0, 'user_identities', 0, 'encoding'], ok: (v) => ['raw', 'md5', 'sha1', 'sha256'].includes(v as string) },
+];
+
+function setPath(target: Record<string, unknown>, path: (string | number)[], value: unknown): void {
+  let node: Record<string | number, unknown> = target;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path[path.length - 1]] = value;
+}
+
+describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('postgres', { LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(256 * 1024) });
+  });
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  const counts = async () =>
+    Promise.all(['accounts', 'audience_connections', 'received_messages', 'memberships'].map(async (t) => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n)));
+  let answered = 0;
+  const expectRejected = async (body: unknown, raw = false) => {
+    const res = await fetch(`${stack.apiUrl}/v1/mparticle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Token ${stack.env['MPARTICLE_INBOUND_TOKEN']}` },
+      body: raw ? (body as string) : JSON.stringify(body),
+    });
+    const text = await res.text();
+    answered++;
+    if (res.status < 400 || res.status >= 500) throw new Error(`answered ${res.status} to ${(raw ? String(body) : JSON.stringify(body)).slice(0, 300)}: ${text.slice(0, 300)}`);
+    const json = JSON.parse(text) as { statusCode: number; message: string };
+    expect(json.statusCode).toBe(res.status);
+    expect(typeof json.message).toBe('string');
+  };
+
+  it('answers every generated message with a 4xx JSON error, stays alive, and stores nothing', async () => {
+    const before = await counts();
+
+    // 1. One required field of a valid message replaced by a value of the wrong shape.
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...BREAKABLE), hostile, async (field, value) => {
+        fc.pre(!field.ok(value));
+        const body = valid();
+        setPath(body, field.path, value);
+        await expectRejected(body);
+      }),
+      { numRuns: RUNS_PER_KIND, seed: 42 },
+    );
+
+    // 2. Anything at all as the body (never one of the three message types).
+    await fc.assert(
+      fc.asyncProperty(fc.anything({ maxDepth: 4, withNullPrototype: true }), async (body) => {
+        fc.pre(!(typeof body === 'object' && body !== null && 'type' in body));
+        await expectRejected(body);
+      }),
+      { numRuns: RUNS_PER_KIND, seed: 43 },
+    );
+
+    // 3. Bytes that are not JSON, or not whole JSON.
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 300 }), async (text) => {
+        fc.pre((() => { try { JSON.parse(text); return false; } catch { return true; } })());
+        await expectRejected(text, true);
+      }),
+      { numRuns: RUNS_PER_KIND, seed: 44 },
+    );
+
+    // 4. Hostile shapes: prototype keys, deep nesting, huge arrays and strings, a valid message with a poisoned profile.
+    const deep = (n: number): unknown => (n === 0 ? {} : { user_profiles: [deep(n - 1)] });
+    const specials: unknown[] = [
+      { ...valid(), __proto__: { polluted: true }, type: 'audience_membership_change_request', id: undefined },
+      JSON.parse('{"__proto__": {"isAdmin": true}, "type": "audience_membership_change_request"}'),
+      { ...valid(), constructor: { prototype: { polluted: true } }, timestamp_ms: -5 },
+      { ...valid(), user_profiles: Array.from({ length: 3000 }, () => ({ mpid: 'x' })) },
+      { ...valid(), id: 'x'.repeat(300_000) },
+      deep(200),
+      { ...valid(), type: 'audience_membership_change_request', account: { account_id: 1, account_settings: { userIdField: 'email' } } },
+      { ...valid(), type: 'dsr_processing_request' },
+    ];
+    for (const body of specials) await expectRejected(body);
+    process.stdout.write(`[fuzz] ${answered} malformed or hostile messages, every one answered 4xx JSON\n`);
+
+    expect(answered).toBeGreaterThanOrEqual(1000);
+    expect(await counts()).toEqual(before);
+    expect((await fetch(`${stack.apiUrl}/health/live`)).status).toBe(200);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(stack.api.output()).not.toMatch(/Unhandled error/);
+  }, 120_000);
+});
