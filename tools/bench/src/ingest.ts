@@ -1,0 +1,127 @@
+import { performance } from 'node:perf_hooks';
+import { startFakeIterable } from '@audience-bridge/fake-iterable';
+import { INBOUND_TOKEN, membershipMessage, startStack } from '@audience-bridge/harness';
+import { createPoster } from './http-client';
+import { peakMemoryMiB } from './memory';
+import { fmt, quantile } from './stats';
+
+export interface IngestOptions {
+  senders: number;
+  profiles: number;
+  seconds: number;
+  apiProcesses: number;
+  /** Run the worker, delivering to the fake Iterable meanwhile. */
+  withWorker: boolean;
+  iterableLimit: number;
+  driver: 'postgres' | 'sqlite';
+}
+
+export interface IngestFigures {
+  title: string;
+  acknowledged: number;
+  changesPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  non200: number;
+  firstError?: string;
+  apiPeakMiB: number;
+  workerPeakMiB: number;
+}
+
+const API_KEY = 'bench-iterable-key-0000000000000000';
+const WARMUP_SECONDS = 3;
+
+/**
+ * mParticle's side of the load: `senders` concurrent senders posting membership messages of `profiles`
+ * profiles to the real API (built, as processes), with the worker delivering to the fake Iterable at
+ * `iterableLimit` requests/s, Redis and the database on this machine. Measures the acknowledgement.
+ */
+export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
+  const fake = await startFakeIterable();
+  const project = fake.state.createProject({ apiKey: API_KEY, type: 'hybrid', dataCenter: 'US' });
+  const lists = Array.from({ length: 4 }, (_, i) => fake.state.createList(project, `ingest-${i}`).id);
+  fake.state.setConfig({ maxLoggedRequests: 1000 });
+  fake.state.setFaults({ rateLimit: { requestsPerSecond: o.iterableLimit, retryAfterSeconds: 1 } });
+  const stack = await startStack(o.driver, {
+    LOG_LEVEL: 'warn',
+    API_PROCESSES: String(o.apiProcesses),
+    ITERABLE_API_BASE_URL: fake.url,
+    ITERABLE_REQUESTS_PER_SECOND: String(o.iterableLimit),
+  });
+  const worker = o.withWorker ? await stack.startWorker({ LOG_LEVEL: 'warn' }) : undefined;
+  try {
+    const post = createPoster(stack.apiUrl, o.senders);
+    let sequence = 0;
+    const nextBody = () => {
+      const n = sequence++;
+      const profiles = Array.from({ length: o.profiles }, (_, i) => {
+        const user = (n * o.profiles + i) % 200_000;
+        return {
+          mpid: String(1_000_000 + user),
+          email: `user${user}@example.com`,
+          customerId: `c${user}`,
+          audiences: [{ audienceId: 1 + (user % 4), listId: lists[user % 4], action: (n + i) % 5 === 0 ? ('delete' as const) : ('add' as const) }],
+        };
+      });
+      return JSON.stringify(membershipMessage(`bench-${n}`, 1_700_000_000_000 + n, profiles, { accountId: 1, apiKey: API_KEY }));
+    };
+
+    const latencies: number[] = [];
+    const statuses = new Map<number, number>();
+    let measuring = false;
+    let stop = false;
+    let firstError: string | undefined;
+    const sender = async () => {
+      while (!stop) {
+        const body = nextBody();
+        const started = performance.now();
+        const res = await post('/v1/mparticle', body, { authorization: `Token ${INBOUND_TOKEN}` });
+        const ms = performance.now() - started;
+        if (res.status !== 200 && firstError === undefined) firstError = `${res.status} ${res.body.slice(0, 300)}`;
+        if (measuring) {
+          latencies.push(ms);
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        }
+      }
+    };
+    const senders = Array.from({ length: o.senders }, sender);
+    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+    measuring = true;
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    measuring = false;
+    const elapsed = (performance.now() - started) / 1000;
+    stop = true;
+    await Promise.all(senders);
+
+    latencies.sort((a, b) => a - b);
+    const ok = statuses.get(200) ?? 0;
+    return {
+      title: `${o.driver}, API_PROCESSES=${o.apiProcesses}, ${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ${o.senders} senders × ${o.profiles} profiles/message, ${o.seconds} s after ${WARMUP_SECONDS} s warm-up`,
+      acknowledged: ok,
+      changesPerSecond: (ok * o.profiles) / elapsed,
+      p50: quantile(latencies, 0.5),
+      p95: quantile(latencies, 0.95),
+      p99: quantile(latencies, 0.99),
+      max: latencies[latencies.length - 1] ?? Number.NaN,
+      non200: [...statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
+      ...(firstError ? { firstError } : {}),
+      apiPeakMiB: peakMemoryMiB(stack.api.child.pid),
+      workerPeakMiB: peakMemoryMiB(worker?.child.pid),
+    };
+  } finally {
+    await stack.stop();
+    await fake.close();
+  }
+}
+
+export function ingestRows(f: IngestFigures): [string, string][] {
+  return [
+    ['messages acknowledged', String(f.acknowledged)],
+    ['accepted changes/s', fmt(f.changesPerSecond, 0)],
+    ['ack p50 / p95 / p99 / max', `${fmt(f.p50)} / ${fmt(f.p95)} / ${fmt(f.p99)} / ${fmt(f.max)} ms`],
+    ['non-200 answers', f.firstError ? `${f.non200} (first: ${f.firstError})` : String(f.non200)],
+  ];
+}
