@@ -12,7 +12,7 @@ export function peakMemoryMiB(pid: number | undefined): number {
       return 0;
     }
   };
-  let children: number[] = [];
+  let children: number[];
   try {
     children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((n) => n > 0);
   } catch {

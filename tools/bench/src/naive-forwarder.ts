@@ -13,7 +13,7 @@ import { AudienceMembershipChangeRequest, SETTING_IDS, parseFirehoseRequest, pro
 export async function startNaiveForwarder(iterableBaseUrl: string): Promise<{ url: string; dropped: () => number; close(): Promise<void> }> {
   let dropped = 0;
   const call = async (apiKey: string, path: string, body: unknown, attempt = 1): Promise<void> => {
-    let status = 0;
+    let status: number;
     try {
       status = (await fetch(`${iterableBaseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'Api-Key': apiKey }, body: JSON.stringify(body) })).status;
     } catch {
