@@ -35,7 +35,7 @@ export interface Stack {
 /** A migrated database of the driver, a unique queue prefix on the local Redis, and the built API as a process. */
 export async function startStack(driver: DatabaseDriver, extraEnv: Record<string, string> = {}): Promise<Stack> {
   const { dataSource, database }: { dataSource: DataSource; database: TestDatabase } = await createMigratedDataSource(driver);
-  const port = await freePort();
+  const port = extraEnv['PORT'] ? Number(extraEnv['PORT']) : await freePort();
   const env = {
     DATABASE_URL: database.url,
     REDIS_URL: 'redis://127.0.0.1:6379',
@@ -87,8 +87,8 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
         await new Promise((r) => setTimeout(r, 100));
       }
     },
-    async startWorker(extra = {}) {
-      const workerPort = await freePort();
+    async startWorker(extra: Record<string, string> = {}) {
+      const workerPort = extra['WORKER_PORT'] ? Number(extra['WORKER_PORT']) : await freePort();
       const worker = startApp('worker', { ...env, ...extra, WORKER_PORT: String(workerPort) });
       workers.push(worker);
       workerPorts.push(workerPort);
