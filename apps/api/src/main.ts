@@ -29,6 +29,8 @@ async function bootstrap(): Promise<void> {
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
 
   closeOnSignals(app, logger, 'api');
+  // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
+  if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
   await app.listen(env.PORT, '0.0.0.0');
   if (generated.length > 0 && cluster.isPrimary) {
     // First development start: the operator needs these to call the API; they stay in data/dev-secrets.json.

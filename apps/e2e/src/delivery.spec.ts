@@ -102,6 +102,21 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     for (const listId of lists) expect(members(listId)).toEqual(scenario.expected.get(listId));
   }, 45_000);
 
+  it('stops a worker on SIGTERM mid-delivery within seconds (exit 0), and another finishes its lists', async () => {
+    const { accountId, apiKey, lists } = newAccount();
+    const leaving = await stack.startWorker();
+    fake.state.setFaults({ slow: { delayMs: 300, fraction: 1 } });
+    const scenario = buildScenario({ seed: 41, accountId, apiKey, userIdField: 'mpid', audiences: [{ audienceId: 1, listId: lists[0] }, { audienceId: 2, listId: lists[1] }], users: 50, messages: 20, profilesPerMessage: 8 });
+    await sendAll(stack, scenario.messages);
+    await waitFor(async () => subscribeCalls(apiKey).length > 0, 5000, 10);
+    const started = Date.now();
+    expect(await leaving.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    fake.state.setFaults({});
+    await stack.settled(accountId, 30_000);
+    for (const listId of lists) expect(members(listId)).toEqual(scenario.expected.get(listId));
+  }, 45_000);
+
   it('suspends the account on a bad key, tells mParticle, and delivers what waited after a resume', async () => {
     const { accountId, apiKey, lists } = newAccount();
     const msg = (id: string, t: number, key: string) => membershipMessage(id, t, [{ mpid: '501', email: 'wait@example.com', customerId: 'c501', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey: key });

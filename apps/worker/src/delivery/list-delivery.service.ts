@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -18,8 +18,11 @@ import {
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';
 
-/** How a list's delivery ended: all sent, another worker holds the list, waiting for a resume, or retry later. */
-export type SyncResult = { kind: 'done' } | { kind: 'busy' } | { kind: 'suspended' } | { kind: 'retry'; inMs: number };
+/**
+ * How a list's delivery ended: all sent, another worker holds the list, waiting for a resume, retry later,
+ * or this process is shutting down (the rest is left pending for the sweepers).
+ */
+export type SyncResult = { kind: 'done' } | { kind: 'busy' } | { kind: 'suspended' } | { kind: 'retry'; inMs: number } | { kind: 'stopped' };
 
 
 interface Subscriber {
@@ -36,10 +39,11 @@ type Delivery = Pick<Account, 'accountId' | 'iterableApiKey' | 'dataCenter' | 'd
  * and an unknown list suspends its connections: their changes wait for a resume.
  */
 @Injectable()
-export class ListDeliveryService {
+export class ListDeliveryService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ListDeliveryService.name);
   /** This process, in lease holder ids; each delivery adds its own suffix (two jobs of one process are two writers too). */
   private readonly processId = `${hostname()}:${process.pid}`;
+  private stopping = false;
 
   constructor(
     private readonly env: Environment,
@@ -51,6 +55,11 @@ export class ListDeliveryService {
     private readonly metrics: WorkerMetrics,
   ) {}
 
+  /** On SIGTERM: finish the batch in flight, start no other (before the queue waits for active jobs). */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+  }
+
   async syncList(accountId: number, listId: number): Promise<SyncResult> {
     const ttl = this.env.LIST_LEASE_TTL_MS;
     const holder = `${this.processId}:${randomUUID().slice(0, 8)}`;
@@ -58,6 +67,7 @@ export class ListDeliveryService {
     let renewedAt = Date.now();
     try {
       for (;;) {
+        if (this.stopping) return { kind: 'stopped' };
         // Renewed at a third of its life, so a slow batch never outlives it.
         if (Date.now() - renewedAt > ttl / 3) {
           if (!(await this.leases.renew(accountId, listId, holder, ttl))) return { kind: 'busy' };

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Environment } from '@audience-bridge/config';
 import { DeliveryRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
@@ -10,7 +10,7 @@ import { ListSyncProducer } from '@audience-bridge/queue';
  * worker process, not a Bull repeatable job, so it survives Redis losing its data too.
  */
 @Injectable()
-export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SweeperService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SweeperService.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -26,7 +26,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     void this.sweep();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
   }
