@@ -1,16 +1,5 @@
+import { seededRandom } from '@audience-bridge/fake-iterable';
 import { membershipMessage } from './stack';
-
-/** A small deterministic PRNG (mulberry32), so a failing scenario can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
   const out = [...items];
@@ -59,7 +48,7 @@ export interface ScenarioOptions {
  * mode skips users without email; mParticle ID mode gives them `<mpid>@placeholder.email`.
  */
 export function buildScenario(o: ScenarioOptions): Scenario {
-  const random = prng(o.seed);
+  const random = seededRandom(o.seed); // deterministic: a failing scenario replays from its seed
   const users: ScenarioUser[] = Array.from({ length: o.users }, (_, i) => {
     const mpid = String(o.accountId * 1_000_000 + i);
     return { mpid, customerId: `c-${o.accountId}-${i}`, ...(random() < (o.withoutEmail ?? 0.1) ? {} : { email: `user${i}.a${o.accountId}@example.com` }) };

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerBacklogGauges } from '@audience-bridge/metrics';
 import { MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 
@@ -18,22 +19,7 @@ export class ApiMetrics {
 
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_api_' });
-    new Gauge({
-      name: 'audience_bridge_pending_changes',
-      help: 'Membership changes accepted and not yet settled',
-      registers: [this.registry],
-      async collect() {
-        this.set((await memberships.countsByState()).pending);
-      },
-    });
-    new Gauge({
-      name: 'audience_bridge_queue_depth',
-      help: 'List sync signals waiting, delayed or active in the queue',
-      registers: [this.registry],
-      async collect() {
-        this.set(await producer.depth());
-      },
-    });
+    registerBacklogGauges(this.registry, { pending: () => memberships.pendingCount(), queueDepth: () => producer.depth() });
   }
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerBacklogGauges } from '@audience-bridge/metrics';
 import { MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 
@@ -46,21 +47,6 @@ export class WorkerMetrics {
 
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_worker_' });
-    new Gauge({
-      name: 'audience_bridge_pending_changes',
-      help: 'Membership changes accepted and not yet settled',
-      registers: [this.registry],
-      async collect() {
-        this.set((await memberships.countsByState()).pending);
-      },
-    });
-    new Gauge({
-      name: 'audience_bridge_queue_depth',
-      help: 'List sync signals waiting, delayed or active in the queue',
-      registers: [this.registry],
-      async collect() {
-        this.set(await producer.depth());
-      },
-    });
+    registerBacklogGauges(this.registry, { pending: () => memberships.pendingCount(), queueDepth: () => producer.depth() });
   }
 }

@@ -41,6 +41,12 @@ export class MembershipsRepository {
     }));
   }
 
+  /** Changes waiting for delivery (an index count: cheap enough for every metrics scrape). */
+  async pendingCount(): Promise<number> {
+    const [row] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM memberships WHERE state = 'pending'`);
+    return Number(row?.n ?? 0);
+  }
+
   async countsByState(): Promise<Record<MembershipState, number>> {
     const rows = await this.db.query<{ state: MembershipState; n: number | string }>(`SELECT state, COUNT(*) AS n FROM memberships GROUP BY state`);
     const counts = Object.fromEntries(MEMBERSHIP_STATES.map((s) => [s, 0])) as Record<MembershipState, number>;
