@@ -117,6 +117,19 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     for (const listId of lists) expect(members(listId)).toEqual(scenario.expected.get(listId));
   }, 45_000);
 
+  it('never has two deliveries for one list in flight, even when a call outlasts the lease (renewed meanwhile)', async () => {
+    const { accountId, apiKey, lists } = newAccount();
+    const second = await stack.startWorker();
+    fake.state.setFaults({ slow: { delayMs: 4000, fraction: 1 } });
+    await stack.send(membershipMessage('long-1', 1000, [{ mpid: '951', email: 'long1@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await waitFor(async () => subscribeCalls(apiKey).length === 1, 5000, 10);
+    await stack.send(membershipMessage('long-2', 2000, [{ mpid: '952', email: 'long2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.settled(accountId, 30_000);
+    expect(fake.state.statsFor(apiKey).maxInFlight).toBe(1);
+    expect(members(lists[0])).toEqual(new Set(['long1@example.com', 'long2@example.com']));
+    await second.stop('SIGTERM');
+  }, 45_000);
+
   it('suspends the account on a bad key, tells mParticle, and delivers what waited after a resume', async () => {
     const { accountId, apiKey, lists } = newAccount();
     const msg = (id: string, t: number, key: string) => membershipMessage(id, t, [{ mpid: '501', email: 'wait@example.com', customerId: 'c501', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey: key });
@@ -183,6 +196,16 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const gone = await stack.admin('GET', '/v1/users/801/memberships');
     expect(gone.body.memberships[0]).toMatchObject({ state: 'failed', lastError: 'forgotten' });
     expect(gone.body.memberships[0].history.map((h: { reason: string }) => h.reason)).toEqual(['forgotten', 'bad request']);
+  });
+
+  it('sends again the users of a call whose failures Iterable counted but did not name', async () => {
+    const { accountId, apiKey, lists } = newAccount();
+    fake.state.setFaults({ forced: [{ times: 1, path: '/api/lists/subscribe', status: 200, body: { successCount: 0, failCount: 1, failedUpdates: {} } }] });
+    await stack.send(membershipMessage('unnamed-1', 1000, [{ mpid: '851', email: 'unnamed@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.settled(accountId);
+    expect(members(lists[0])).toEqual(new Set(['unnamed@example.com']));
+    const history = (await stack.admin('GET', '/v1/users/851/memberships')).body.memberships[0].history;
+    expect(history.map((h: { outcome: string; reason: string | null }) => [h.outcome, h.reason])).toEqual([['delivered', null], ['failed', 'unattributed failure']]);
   });
 
   it('sends a lone change on an idle system within 2 s', async () => {

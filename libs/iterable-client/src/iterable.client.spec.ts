@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 
 import type { Logger } from '@nestjs/common';
 
+import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { IterableClient } from './iterable.client';
 import { IterableError } from './iterable.error';
 import type { IterableClientOptions, IterableLogger, IterableRequestLimiter, IterableSubscriber } from './iterable.types';
@@ -406,6 +407,13 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       expect(error).toMatchObject({ kind: 'retryable', reason: 'network error' });
       expect(error.message).toContain('rate limiter unavailable');
       expect(error.message).not.toContain(hybridKey);
+      expect(fake.state.requests).toHaveLength(0);
+    });
+
+    it('a limiter that waited too long passes its LimiterWaitTimeoutError through, and no call is made', async () => {
+      const limiter = { acquire: async () => Promise.reject(new LimiterWaitTimeoutError(5000)) };
+      const error = await rejectionOf(client({ rateLimiter: limiter }).getLists());
+      expect(error).toBeInstanceOf(LimiterWaitTimeoutError);
       expect(fake.state.requests).toHaveLength(0);
     });
   });

@@ -10,6 +10,7 @@ import { resolveBaseUrl } from './base-url.util';
 import { bulkVerdicts } from './bulk-verdicts.util';
 import type { ErrorClassification } from './classify-response.util';
 import { classifyError, classifyIterableResponse } from './classify-response.util';
+import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { IterableError } from './iterable.error';
 import type {
   BulkListResult,
@@ -189,6 +190,8 @@ export class IterableClient {
       try {
         lease = await this.#limiter.acquire(this.#apiKey);
       } catch (error) {
+        // Waited longer than the caller allows: nothing was sent, and the caller decides what comes next.
+        if (error instanceof LimiterWaitTimeoutError) throw error;
         throw this.#fail(method, path, { kind: 'retryable', reason: 'network error', summary: `rate limiter unavailable: ${(error as Error)?.message ?? String(error)}` });
       }
     }

@@ -30,10 +30,11 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       migrations: SQLITE_MIGRATIONS,
       synchronize: false,
       migrationsRun: false,
-      // WAL lets readers (stats, admin reads, a second process) run beside the writer; NORMAL sync is durable in WAL mode.
+      // WAL lets readers (a second process) run beside the writer; FULL makes every commit survive a power
+      // loss or OS crash, which "durable before acknowledged" needs (NORMAL can lose the last commits).
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = NORMAL');
+        db.pragma('synchronous = FULL');
         db.pragma('busy_timeout = 5000');
         db.pragma('foreign_keys = ON');
       },

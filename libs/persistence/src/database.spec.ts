@@ -37,3 +37,33 @@ describe('Database.transaction on PostgreSQL', () => {
     ]);
   });
 });
+
+describe('Database on SQLite', () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('sqlite'));
+    await dataSource.query(`CREATE TABLE notes (text varchar(20) NOT NULL)`);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  it('never runs a statement inside another caller’s open transaction (one connection)', async () => {
+    const db = new Database(dataSource);
+    let release!: () => void;
+    const open = new Promise<void>((resolve) => (release = resolve));
+    const failing = db.transaction(async (manager) => {
+      await manager.query(`INSERT INTO notes VALUES ('rolled back')`);
+      await open;
+      throw new Error('this transaction fails');
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const outside = db.query(`INSERT INTO notes VALUES ('kept')`);
+    release();
+    await expect(failing).rejects.toThrow('this transaction fails');
+    await outside;
+    expect(await dataSource.query(`SELECT text FROM notes`)).toEqual([{ text: 'kept' }]);
+  });
+});

@@ -3,8 +3,11 @@ import { DatabaseDriver } from './data-source';
 
 /**
  * The few things raw SQL needs to run the same on SQLite and PostgreSQL: `?` placeholders rewritten to
- * `$n` for PostgreSQL, and transactions serialized on SQLite (one connection: TypeORM cannot run two
- * transactions on it at once; PostgreSQL takes one pooled connection per transaction).
+ * `$n` for PostgreSQL, and on SQLite one statement or transaction at a time. SQLite has one connection:
+ * a statement (or TypeORM's BEGIN, which nests as a SAVEPOINT) issued while another transaction is open
+ * would run inside it, and a "committed" change could still be rolled back with it. So on SQLite every
+ * write goes through one queue: `query`/`execute` without a transaction's manager, `transaction`, and
+ * `exclusive` for TypeORM repository writes. PostgreSQL takes one pooled connection per transaction.
  */
 export class Database {
   readonly driver: DatabaseDriver;
@@ -26,13 +29,32 @@ export class Database {
     return this.driver === 'postgres' ? `${expression} COLLATE "C"` : expression;
   }
 
+  /** A condition "`column` (a TIMESTAMP written with CURRENT_TIMESTAMP) is older than `?` ms", in the database's own clock. */
+  olderThan(column: string): string {
+    return this.driver === 'postgres'
+      ? `${column} < CURRENT_TIMESTAMP - (?::bigint * INTERVAL '1 millisecond')`
+      : `${column} < datetime('now', '-' || CAST(? / 1000 AS INTEGER) || ' seconds')`;
+  }
+
   /** A `?` placeholder typed for PostgreSQL (`?::bigint`), where it cannot infer the type (VALUES lists). */
   typed(type: 'bigint' | 'integer' | 'text'): string {
     return this.driver === 'postgres' ? `?::${type}` : '?';
   }
 
   query<T = Record<string, unknown>>(text: string, params: unknown[] = [], manager?: EntityManager): Promise<T[]> {
-    return (manager ?? this.dataSource.manager).query(this.sql(text), this.params(params));
+    if (manager) return manager.query(this.sql(text), this.params(params));
+    return this.exclusive(() => this.dataSource.manager.query(this.sql(text), this.params(params)));
+  }
+
+  /**
+   * Runs `work` alone on SQLite (queued behind every other statement and transaction of this process);
+   * on PostgreSQL it just runs. For TypeORM repository writes, which open transactions of their own.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.driver === 'postgres') return work();
+    const run = this.sqliteQueue.then(work);
+    this.sqliteQueue = run.catch(() => undefined);
+    return run;
   }
 
   private params(params: unknown[]): unknown[] {
@@ -41,13 +63,16 @@ export class Database {
 
   /** Runs a statement and returns its rows (with RETURNING) and the number of rows it changed. */
   async execute<T = Record<string, unknown>>(text: string, params: unknown[] = [], manager?: EntityManager): Promise<{ rows: T[]; affected: number }> {
-    const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
-    try {
-      const result = await runner.query(this.sql(text), this.params(params), true);
-      return { rows: (result.records ?? []) as T[], affected: result.affected ?? 0 };
-    } finally {
-      if (!manager?.queryRunner) await runner.release();
-    }
+    const run = async () => {
+      const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
+      try {
+        const result = await runner.query(this.sql(text), this.params(params), true);
+        return { rows: (result.records ?? []) as T[], affected: result.affected ?? 0 };
+      } finally {
+        if (!manager?.queryRunner) await runner.release();
+      }
+    };
+    return manager ? run() : this.exclusive(run);
   }
 
   /**
@@ -67,8 +92,6 @@ export class Database {
         }
       }
     }
-    const run = this.sqliteQueue.then(() => this.dataSource.transaction(work));
-    this.sqliteQueue = run.catch(() => undefined);
-    return run;
+    return this.exclusive(() => this.dataSource.transaction(work));
   }
 }

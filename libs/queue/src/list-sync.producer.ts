@@ -14,9 +14,9 @@ export class ListSyncProducer {
   constructor(@InjectQueue(QUEUES.listSync) private readonly queue: Queue<SyncListJobData>) {}
 
   /**
-   * Signals that these lists have pending changes. A list whose delayed signal this process added less
-   * than half its delay ago is skipped without a Redis round trip: that job cannot have started yet, so
-   * it will see the new changes. (Under load this saves one Redis script call per list per message.)
+   * Signals that these lists have pending changes. A list whose delayed signal this process itself created
+   * less than half its delay ago is skipped without a Redis round trip: that job cannot have started yet,
+   * so it will see the new changes. (Under load this saves one Redis script call per list per message.)
    */
   async enqueue(lists: SyncListJobData[], delayMs = SYNC_LIST_DELAY_MS): Promise<void> {
     const now = Date.now();
@@ -27,8 +27,9 @@ export class ListSyncProducer {
     await Promise.all(
       due.map(async (data) => {
         const jobId = syncListJobId(data);
-        await this.queue.add(JOBS.syncList, data, { ...DEFAULT_JOB_OPTIONS, jobId, delay: delayMs });
-        if (delayMs > 0) this.recent.set(jobId, now);
+        const job = await this.queue.add(JOBS.syncList, data, { ...DEFAULT_JOB_OPTIONS, jobId, delay: delayMs });
+        // Remembered only when this add created the job: an existing one (maybe already running) proves nothing.
+        if (delayMs > 0 && job.timestamp >= now) this.recent.set(jobId, now);
       }),
     );
     if (this.recent.size > 10_000) this.forgetOlderThan(now - delayMs);

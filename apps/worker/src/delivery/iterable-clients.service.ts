@@ -20,6 +20,8 @@ export class IterableClientsService implements OnApplicationShutdown {
       requestsPerSecond: env.ITERABLE_REQUESTS_PER_SECOND,
       maxConcurrent: env.ITERABLE_MAX_CONCURRENT,
       leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
+      // A delivery waits for a slot at most a third of its list lease, then retries later and frees its worker slot.
+      maxWaitMs: Math.floor(env.LIST_LEASE_TTL_MS / 3),
     });
   }
 

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Environment } from '@audience-bridge/config';
 import type { Account, MembershipAction } from '@audience-bridge/domain';
-import { BulkListResult, IterableError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
+import { BulkListResult, IterableError, LimiterWaitTimeoutError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
 import { MAX_SUBSCRIBERS_PER_CALL, batchSubscribers } from '@audience-bridge/mapping';
 import {
   AccountsRepository,
@@ -64,15 +64,19 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     const ttl = this.env.LIST_LEASE_TTL_MS;
     const holder = `${this.processId}:${randomUUID().slice(0, 8)}`;
     if (!(await this.leases.acquire(accountId, listId, holder, ttl))) return { kind: 'busy' };
-    let renewedAt = Date.now();
+    // Renewed in the background at a third of its life, whatever the delivery is waiting on (the rate
+    // limiter, a slow Iterable); if a renewal fails the lease may be someone else's: no further call goes out.
+    const lease = { held: true };
+    const renewal = setInterval(() => {
+      this.leases.renew(accountId, listId, holder, ttl).then(
+        (ok) => (lease.held &&= ok),
+        () => (lease.held = false),
+      );
+    }, ttl / 3);
     try {
       for (;;) {
         if (this.stopping) return { kind: 'stopped' };
-        // Renewed at a third of its life, so a slow batch never outlives it.
-        if (Date.now() - renewedAt > ttl / 3) {
-          if (!(await this.leases.renew(accountId, listId, holder, ttl))) return { kind: 'busy' };
-          renewedAt = Date.now();
-        }
+        if (!lease.held) return { kind: 'busy' };
         const account = await this.deliverable(accountId, listId);
         if (!account) return { kind: 'suspended' };
         await this.delivery.skipRemovedAudiences(accountId, listId);
@@ -81,12 +85,13 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
           const changes = await this.delivery.pending(accountId, listId, action, MAX_SUBSCRIBERS_PER_CALL);
           found += changes.length;
           if (changes.length === 0) continue;
-          const result = await this.deliver(account, listId, action, changes);
+          const result = await this.deliver(account, listId, action, changes, lease);
           if (result.kind !== 'done') return result;
         }
         if (found === 0) return { kind: 'done' };
       }
     } finally {
+      clearInterval(renewal);
       await this.leases.release(accountId, listId, holder);
     }
   }
@@ -104,7 +109,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
   }
 
   /** Sends the changes (one per user identity), in as many calls as the size limits need. */
-  private async deliver(account: Delivery, listId: number, action: MembershipAction, changes: PendingChange[]): Promise<SyncResult> {
+  private async deliver(account: Delivery, listId: number, action: MembershipAction, changes: PendingChange[], lease: { held: boolean }): Promise<SyncResult> {
     const byIdentity = new Map<string, { subscriber: Subscriber; changes: PendingChange[] }>();
     for (const change of changes) {
       const key = `${change.email}\u0000${change.userId ?? ''}`;
@@ -119,13 +124,21 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       await this.record(account, listId, action, { httpStatus: null, durationMs: 0, error: 'subscriber larger than 4 MB' }, this.verdicts(tooLarge, 'failed', 'too large', { state: 'failed', reason: 'too large' }));
     }
     for (const batch of batches) {
-      const result = await this.send(account, listId, action, batch, changesOf);
+      const result = await this.send(account, listId, action, batch, changesOf, lease);
       if (result.kind !== 'done') return result;
     }
     return { kind: 'done' };
   }
 
-  private async send(account: Delivery, listId: number, action: MembershipAction, batch: Subscriber[], changesOf: Map<Subscriber, PendingChange[]>): Promise<SyncResult> {
+  private async send(
+    account: Delivery,
+    listId: number,
+    action: MembershipAction,
+    batch: Subscriber[],
+    changesOf: Map<Subscriber, PendingChange[]>,
+    lease: { held: boolean },
+  ): Promise<SyncResult> {
+    if (!lease.held) return { kind: 'busy' };
     const changes = batch.flatMap((s) => changesOf.get(s) ?? []);
     if (account.dryRun) {
       await this.record(account, listId, action, { httpStatus: null, durationMs: 0, error: null, dryRun: true, successCount: batch.length }, this.verdicts(changes, 'skipped', 'dry run', { state: 'skipped', reason: 'dry run' }));
@@ -136,18 +149,25 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     try {
       const result: BulkListResult<Subscriber> = action === 'add' ? await client.subscribe(listId, batch) : await client.unsubscribe(listId, batch);
       const durationMs = Math.round(performance.now() - started);
+      // Iterable counted failures it named no one for: whoever it reported delivered is sent again (idempotent).
+      const unsure = result.unattributedFailures > 0;
+      const retryAt = Date.now() + retryDelayMs({ attempt: 1, baseMs: this.env.DELIVERY_RETRY_BASE_MS });
       const verdicts = result.verdicts.flatMap(({ subscriber, outcome }) =>
         (changesOf.get(subscriber) ?? []).map((change): VerdictRecord =>
-          outcome.kind === 'delivered'
-            ? { change, outcome: 'delivered', reason: null, retryable: false, settlement: { state: 'delivered' } }
-            : { change, outcome: 'failed', reason: outcome.reason, retryable: false, settlement: { state: 'failed', reason: outcome.reason } },
+          outcome.kind !== 'delivered'
+            ? { change, outcome: 'failed', reason: outcome.reason, retryable: false, settlement: { state: 'failed', reason: outcome.reason } }
+            : unsure
+              ? { change, outcome: 'failed', reason: 'unattributed failure', retryable: true, settlement: { state: 'retry', reason: 'unattributed failure', nextAttemptAt: retryAt, maxAttempts: this.env.DELIVERY_MAX_ATTEMPTS } }
+              : { change, outcome: 'delivered', reason: null, retryable: false, settlement: { state: 'delivered' } },
         ),
       );
       await this.record(account, listId, action, { httpStatus: 200, durationMs, error: null, successCount: result.successCount, failureCount: result.failCount }, verdicts);
       return { kind: 'done' };
     } catch (error) {
+      // The shared limiter had no slot for longer than a third of the lease: nothing was sent; try later.
+      if (error instanceof LimiterWaitTimeoutError) return { kind: 'retry', inMs: 1000 };
       if (!isIterableError(error)) throw error;
-      return this.failed(account, listId, action, batch, changesOf, changes, error, Math.round(performance.now() - started));
+      return this.failed(account, listId, action, batch, changesOf, lease, changes, error, Math.round(performance.now() - started));
     }
   }
 
@@ -157,6 +177,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     action: MembershipAction,
     batch: Subscriber[],
     changesOf: Map<Subscriber, PendingChange[]>,
+    lease: { held: boolean },
     changes: PendingChange[],
     error: IterableError,
     durationMs: number,
@@ -166,7 +187,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       await this.record(account, listId, action, { ...call, subscriberCount: batch.length }, []);
       const half = Math.ceil(batch.length / 2);
       for (const part of [batch.slice(0, half), batch.slice(half)]) {
-        const result = await this.send(account, listId, action, part, changesOf);
+        const result = await this.send(account, listId, action, part, changesOf, lease);
         if (result.kind !== 'done') return result;
       }
       return { kind: 'done' };

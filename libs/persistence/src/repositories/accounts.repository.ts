@@ -70,7 +70,11 @@ export class AccountsRepository {
   }
 
   /** Creates the account (with defaults for what is not given) or changes the given fields. */
-  async upsert(accountId: number, update: AccountUpdate): Promise<AccountView> {
+  upsert(accountId: number, update: AccountUpdate): Promise<AccountView> {
+    return this.db.exclusive(() => this.write(accountId, update));
+  }
+
+  private async write(accountId: number, update: AccountUpdate): Promise<AccountView> {
     const existing = await this.repo.findOneBy({ accountId });
     const entity = existing ?? this.repo.create({ accountId, userIdField: 'customerId', dataCenter: 'US', status: 'active', dryRun: false, suspendedReason: null });
     if (update.apiKey !== undefined) {
@@ -85,12 +89,12 @@ export class AccountsRepository {
   }
 
   async suspend(accountId: number, reason: string): Promise<void> {
-    await this.repo.update({ accountId }, { status: 'suspended', suspendedReason: reason });
+    await this.db.exclusive(() => this.repo.update({ accountId }, { status: 'suspended', suspendedReason: reason }));
   }
 
   /** Active again; returns false when there is no such account. */
   async resume(accountId: number): Promise<boolean> {
-    const result = await this.repo.update({ accountId }, { status: 'active', suspendedReason: null });
+    const result = await this.db.exclusive(() => this.repo.update({ accountId }, { status: 'active', suspendedReason: null }));
     return (result.affected ?? 0) > 0;
   }
 }

@@ -51,7 +51,11 @@ export class AudienceConnectionsRepository {
   }
 
   /** Creates or changes a connection. Setting status `active` also clears a suspension reason. */
-  async upsert(accountId: number, audienceId: number, update: ConnectionUpdate): Promise<ConnectionView> {
+  upsert(accountId: number, audienceId: number, update: ConnectionUpdate): Promise<ConnectionView> {
+    return this.db.exclusive(() => this.write(accountId, audienceId, update));
+  }
+
+  private async write(accountId: number, audienceId: number, update: ConnectionUpdate): Promise<ConnectionView> {
     const entity =
       (await this.repo.findOneBy({ accountId, audienceId })) ??
       this.repo.create({ accountId, audienceId, audienceName: '', listId: null, status: 'active', suspendedReason: null });
@@ -65,12 +69,12 @@ export class AudienceConnectionsRepository {
   }
 
   async suspend(accountId: number, audienceId: number, reason: string): Promise<void> {
-    await this.repo.update({ accountId, audienceId }, { status: 'suspended', suspendedReason: reason });
+    await this.db.exclusive(() => this.repo.update({ accountId, audienceId }, { status: 'suspended', suspendedReason: reason }));
   }
 
   /** Suspends every connection of an account that forwards into a list (Iterable said the list does not exist). */
   async suspendList(accountId: number, listId: number, reason: string): Promise<void> {
-    await this.repo.update({ accountId, listId }, { status: 'suspended', suspendedReason: reason });
+    await this.db.exclusive(() => this.repo.update({ accountId, listId }, { status: 'suspended', suspendedReason: reason }));
   }
 
   /** Whether any connection of the account that forwards into this list is suspended. */
@@ -79,7 +83,7 @@ export class AudienceConnectionsRepository {
   }
 
   async resume(accountId: number, audienceId: number): Promise<boolean> {
-    const result = await this.repo.update({ accountId, audienceId, status: 'suspended' }, { status: 'active', suspendedReason: null });
+    const result = await this.db.exclusive(() => this.repo.update({ accountId, audienceId, status: 'suspended' }, { status: 'active', suspendedReason: null }));
     if ((result.affected ?? 0) > 0) return true;
     return (await this.repo.findOneBy({ accountId, audienceId })) !== null;
   }

@@ -166,8 +166,8 @@ export class AuditRepository {
   async prune(cutoffMs: number): Promise<{ calls: number; verdicts: number; messages: number }> {
     const verdicts = await this.db.execute(`DELETE FROM delivery_verdicts WHERE created_at_ms < ?`, [cutoffMs]);
     const calls = await this.db.execute(`DELETE FROM delivery_calls WHERE created_at_ms < ?`, [cutoffMs]);
-    const cutoff = new Date(cutoffMs).toISOString().replace('T', ' ').slice(0, 19);
-    const messages = await this.db.execute(`DELETE FROM received_messages WHERE received_at < ?`, [cutoff]);
+    // received_at is the database's own CURRENT_TIMESTAMP: compare in its clock and time zone.
+    const messages = await this.db.execute(`DELETE FROM received_messages WHERE ${this.db.olderThan('received_at')}`, [Math.max(0, Date.now() - cutoffMs)]);
     return { calls: calls.affected, verdicts: verdicts.affected, messages: messages.affected };
   }
 

@@ -132,6 +132,14 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect((await dataSource.getRepository(MembershipEntity).find())[0]).toMatchObject({ state: 'skipped', skipReason: 'audience removed' });
   });
 
+  it('prunes remembered message ids by the database clock', async () => {
+    const twoDaysAgo = driver === 'postgres' ? `CURRENT_TIMESTAMP - INTERVAL '2 days'` : `datetime('now', '-2 days')`;
+    await dataSource.query(`INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (1, 'old', 1, 0, ${twoDaysAgo})`);
+    await dataSource.query(`INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (1, 'new', 1, 0, CURRENT_TIMESTAMP)`);
+    expect((await audit.prune(Date.now() - 24 * 3600 * 1000)).messages).toBe(1);
+    expect((await dataSource.query(`SELECT message_id FROM received_messages`)).map((r: { message_id: string }) => r.message_id)).toEqual(['new']);
+  });
+
   it('pages deliveries newest first with a cursor, filters them, and prunes old ones', async () => {
     await seed(['u1']);
     for (let i = 0; i < 5; i++) await delivery.record(call('subscribe', 1, { createdAtMs: 1000 + i, ...(i === 4 ? { httpStatus: 500 } : {}) }), []);

@@ -212,6 +212,7 @@ export class MembershipIngestRepository {
            version = memberships.version + 1,
            attempts = 0,
            last_error = NULL,
+           next_attempt_at = NULL,
            updated_at = CURRENT_TIMESTAMP
          WHERE excluded.timestamp_ms > memberships.timestamp_ms
             OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = 'delete' AND memberships.action = 'add')
