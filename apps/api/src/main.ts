@@ -4,7 +4,7 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
+import { announceGeneratedSecrets, closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
 import { ApiModule } from './app/api.module';
 import { JsonExceptionFilter } from './common/json-exception.filter';
 import { requireJsonBody } from './common/require-json-body.middleware';
@@ -32,13 +32,7 @@ async function bootstrap(): Promise<void> {
   // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
   if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
   await app.listen(env.PORT, '0.0.0.0');
-  if (generated.length > 0 && cluster.isPrimary) {
-    // First development start: the operator needs these to call the API; they stay in data/dev-secrets.json.
-    logger.warn(
-      `generated development secrets (kept in data/dev-secrets.json): ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`,
-      'Bootstrap',
-    );
-  }
+  announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   logger.log(`API listening on ${await app.getUrl()} (OpenAPI at /docs)`, 'Bootstrap');
 }
 
@@ -49,7 +43,9 @@ async function bootstrap(): Promise<void> {
 function supervise(processes: number): void {
   const env = validateEnvironment(process.env);
   const logger = createAppLogger('api', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
-  resolveSecrets(env); // generate development secrets once, before the children read them
+  // Generate development secrets once, before the children read them.
+  const { secrets, generated } = resolveSecrets(env);
+  announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   let stopping = false;
   for (let i = 0; i < processes; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {

@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppProcess, freePort, startApp, waitForHttp } from '@audience-bridge/harness';
+import { createMigratedDataSource } from '@audience-bridge/persistence';
 
 describe('the apps boot, answer health checks and stop cleanly', () => {
   const running: AppProcess[] = [];
@@ -46,6 +50,25 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
 
     expect(await worker.stop('SIGTERM')).toBe(0);
     expect(worker.output()).toMatch(/worker stopped/);
+  });
+
+  it('first development start: API and worker started together generate the secrets once, one of them prints the tokens, and they work', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'ab-first-start-'));
+    const { dataSource, database } = await createMigratedDataSource('sqlite');
+    await dataSource.destroy();
+    const [port, workerPort] = [await freePort(), await freePort()];
+    const env = { DATABASE_URL: database.url, QUEUE_PREFIX: `ab-first-${port}` };
+    const api = startApp('api', { ...env, PORT: String(port) }, { cwd });
+    const worker = startApp('worker', { ...env, WORKER_PORT: String(workerPort) }, { cwd });
+    running.push(api, worker);
+    await waitForHttp(`http://127.0.0.1:${port}/health/live`, api);
+    await waitForHttp(`http://127.0.0.1:${workerPort}/health/live`, worker);
+    const announced = [api.output(), worker.output()].filter((o) => /generated development secrets/.test(o));
+    expect(announced).toHaveLength(1);
+    const token = announced[0].match(/ADMIN_TOKEN=(\S+)/)?.[1];
+    const stats = await fetch(`http://127.0.0.1:${port}/v1/stats`, { headers: { authorization: `Bearer ${token}` } });
+    expect(stats.status).toBe(200);
+    await database.drop();
   });
 
   it.each<['api' | 'worker', string, string]>([

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
+import { announceGeneratedSecrets, closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
 import { WorkerModule } from './app/worker.module';
 
 async function bootstrap(): Promise<void> {
   const env = validateEnvironment(process.env);
   const logger = createAppLogger('worker', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
-  const { secrets } = resolveSecrets(env);
+  const { secrets, generated } = resolveSecrets(env);
+  announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   const app = await NestFactory.createApplicationContext(WorkerModule.register(env, secrets), { logger });
   closeOnSignals(app, logger, 'worker');
   await app.init();

@@ -53,3 +53,12 @@ function readStored(path: string): Partial<Secrets> {
     throw new Error(`${path} is not readable JSON: delete it to generate new development secrets`, { cause: error });
   }
 }
+
+/**
+ * At the first development start, whichever process generated the secrets prints the two tokens an
+ * operator needs (they stay in data/dev-secrets.json; the encryption key is never printed).
+ */
+export function announceGeneratedSecrets(log: (message: string) => void, generated: SecretKey[], secrets: Secrets): void {
+  if (generated.length === 0) return;
+  log(`generated development secrets (kept in ${DEV_SECRETS_FILE}): ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`);
+}

@@ -47,11 +47,11 @@ export interface AppProcess {
 }
 
 /** Runs a built app (`dist/apps/<name>/main.js`) as its own process, the way `npm run start:<name>` does. */
-export function startApp(name: 'api' | 'worker', env: Record<string, string>): AppProcess {
+export function startApp(name: 'api' | 'worker', env: Record<string, string>, options: { cwd?: string } = {}): AppProcess {
   const main = join(WORKSPACE_ROOT, 'dist/apps', name, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
   const child = spawn(process.execPath, [main], {
-    cwd: WORKSPACE_ROOT,
+    cwd: options.cwd ?? WORKSPACE_ROOT,
     env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
