@@ -18,8 +18,10 @@ export const CONFIG_DEFAULTS = {
   ITERABLE_REQUESTS_PER_SECOND: 10,
   ITERABLE_MAX_CONCURRENT: 4,
   ITERABLE_TIMEOUT_MS: 10_000,
-  DELIVERY_MAX_ATTEMPTS: 8,
+  DELIVERY_MAX_AGE_HOURS: 168,
   DELIVERY_RETRY_BASE_MS: 1000,
+  DELIVERY_RETRY_MAX_MS: 300_000,
+  ITERABLE_LATE_APPLY_WINDOW_MS: 120_000,
   LIST_LEASE_TTL_MS: 30_000,
   SWEEP_INTERVAL_MS: 5000,
   AUDIT_RETENTION_DAYS: 30,
@@ -92,17 +94,38 @@ export class Environment {
   @Max(300_000)
   ITERABLE_TIMEOUT_MS: number = CONFIG_DEFAULTS.ITERABLE_TIMEOUT_MS;
 
-  /** Attempts of a change on transient errors (429, 5xx, network) before it is marked failed. */
+  /**
+   * How long a list keeps retrying transient errors (429, 5xx, timeouts, resets) before its waiting changes
+   * are marked failed, in hours. Only permanent answers fail a change sooner.
+   */
   @IsInt()
   @Min(1)
-  @Max(100)
-  DELIVERY_MAX_ATTEMPTS: number = CONFIG_DEFAULTS.DELIVERY_MAX_ATTEMPTS;
+  @Max(24 * 90)
+  DELIVERY_MAX_AGE_HOURS: number = CONFIG_DEFAULTS.DELIVERY_MAX_AGE_HOURS;
 
-  /** First retry delay after a transient error, in ms; doubles per attempt (with jitter), unless Iterable sends Retry-After. */
+  /**
+   * First retry delay after a transient error, in ms; doubles per attempt (with jitter) up to
+   * DELIVERY_RETRY_MAX_MS. A Retry-After from Iterable is honoured, never below this floor.
+   */
   @IsInt()
   @Min(10)
   @Max(600_000)
   DELIVERY_RETRY_BASE_MS: number = CONFIG_DEFAULTS.DELIVERY_RETRY_BASE_MS;
+
+  /** The longest wait between two tries of a failing list, in ms. */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  DELIVERY_RETRY_MAX_MS: number = CONFIG_DEFAULTS.DELIVERY_RETRY_MAX_MS;
+
+  /**
+   * After a call whose answer never came (a timeout, a reset, a 504), Iterable may still apply it later: this
+   * long after it, the newest state of its users is sent once more, so a late apply is never the last word.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  ITERABLE_LATE_APPLY_WINDOW_MS: number = CONFIG_DEFAULTS.ITERABLE_LATE_APPLY_WINDOW_MS;
 
   /** A worker's lease on a list lapses after this long without renewal (a crashed worker's lists free up then). */
   @IsInt()
@@ -174,8 +197,10 @@ const NUMERIC_KEYS: readonly (keyof Environment)[] = [
   'ITERABLE_REQUESTS_PER_SECOND',
   'ITERABLE_MAX_CONCURRENT',
   'ITERABLE_TIMEOUT_MS',
-  'DELIVERY_MAX_ATTEMPTS',
+  'DELIVERY_MAX_AGE_HOURS',
   'DELIVERY_RETRY_BASE_MS',
+  'DELIVERY_RETRY_MAX_MS',
+  'ITERABLE_LATE_APPLY_WINDOW_MS',
   'LIST_LEASE_TTL_MS',
   'SWEEP_INTERVAL_MS',
   'AUDIT_RETENTION_DAYS',

@@ -14,6 +14,7 @@ import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { IterableError } from './iterable.error';
 import type {
   BulkListResult,
+  CallOptions,
   IterableClientOptions,
   IterableList,
   IterableLogger,
@@ -105,15 +106,15 @@ export class IterableClient {
       subscribers: subscribers.map((s) => toSubscribePayload(s, options)),
       ...(options.updateExistingUsersOnly === undefined ? {} : { updateExistingUsersOnly: options.updateExistingUsersOnly }),
     };
-    const json = await this.#call('POST', SUBSCRIBE_PATH, body, `list ${listId}, ${subscribers.length} subscribers`);
+    const json = await this.#call('POST', SUBSCRIBE_PATH, body, `list ${listId}, ${subscribers.length} subscribers`, options.beforeSend);
     return this.#bulkResult('subscribe', listId, subscribers, json);
   }
 
   /** Removes users from a static list (never a channel unsubscribe). A user Iterable does not know counts as removed. */
-  async unsubscribe<S extends IterableSubscriber>(listId: number, subscribers: readonly S[]): Promise<BulkListResult<S>> {
+  async unsubscribe<S extends IterableSubscriber>(listId: number, subscribers: readonly S[], options: CallOptions = {}): Promise<BulkListResult<S>> {
     if (subscribers.length === 0) return bulkVerdicts('unsubscribe', listId, subscribers, { successCount: 0, failCount: 0 });
     const body = { listId, subscribers: subscribers.map(toUnsubscribePayload), channelUnsubscribe: false };
-    const json = await this.#call('POST', UNSUBSCRIBE_PATH, body, `list ${listId}, ${subscribers.length} subscribers`);
+    const json = await this.#call('POST', UNSUBSCRIBE_PATH, body, `list ${listId}, ${subscribers.length} subscribers`, options.beforeSend);
     return this.#bulkResult('unsubscribe', listId, subscribers, json);
   }
 
@@ -184,7 +185,7 @@ export class IterableClient {
     return error;
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body: unknown, what: string): Promise<unknown> {
+  async #call(method: 'GET' | 'POST', path: string, body: unknown, what: string, beforeSend?: () => Promise<void>): Promise<unknown> {
     let lease: LimiterLease | undefined;
     if (this.#limiter) {
       try {
@@ -197,6 +198,7 @@ export class IterableClient {
     }
     const started = Date.now();
     try {
+      if (beforeSend) await beforeSend();
       let answer: AxiosResponse<unknown>;
       try {
         answer = await this.#http.request({

@@ -59,6 +59,16 @@ export class IterableError extends Error implements IterableErrorDetails {
     return this.kind === 'retryable';
   }
 
+  /**
+   * Whether Iterable may have applied the request although we saw no answer: a timeout or a connection
+   * dropped after sending, or a gateway timeout (504). A refused connection or a DNS failure sent nothing.
+   */
+  get unknownOutcome(): boolean {
+    if (this.status === 504) return true;
+    if (this.status !== undefined) return false;
+    return this.reason === 'network error' && !['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(this.networkCode ?? '');
+  }
+
   toJSON(): IterableErrorDetails & { name: string; message: string } {
     return {
       name: this.name,

@@ -55,7 +55,16 @@ export interface IterableSubscriber {
   dataFields?: Record<string, unknown>;
 }
 
-export interface SubscribeOptions {
+/** Per-call options of subscribe and unsubscribe. */
+export interface CallOptions {
+  /**
+   * Runs after the rate limiter granted the request and immediately before it is sent; if it throws, nothing
+   * is sent and the error is the call's. The delivery's fencing check (is the list still ours?) goes here.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
+export interface SubscribeOptions extends CallOptions {
   /** userID-based and hybrid projects: skip unknown users instead of creating them. */
   updateExistingUsersOnly?: boolean;
   /** Email-based projects: create a user (placeholder email) for an unknown userId. */

@@ -4,7 +4,7 @@ import { retryDelayMs } from './retry-backoff.util';
 describe('retryDelayMs', () => {
   it.each<[string, RetryDelayInput, number]>([
     ['Retry-After wins', { attempt: 5, retryAfterMs: 1500 }, 1500],
-    ['Retry-After 0', { attempt: 1, retryAfterMs: 0 }, 0],
+    ['Retry-After 0 waits the floor (the base delay)', { attempt: 1, retryAfterMs: 0 }, 1000],
     ['attempt 1, no jitter', { attempt: 1, random: () => 0 }, 500],
     ['attempt 1, full jitter', { attempt: 1, random: () => 0.999999 }, 1000],
     ['attempt 3', { attempt: 3, random: () => 0.5 }, 3000],

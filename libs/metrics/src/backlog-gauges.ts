@@ -1,20 +1,37 @@
 import { Gauge, Registry } from 'prom-client';
 
 export interface BacklogSources {
-  /** Membership changes accepted and not yet settled. */
-  pending(): Promise<number>;
+  /** Members waiting to be brought to their newest state, and the age of the oldest wait in ms (null: none). */
+  backlog(): Promise<{ pending: number; oldestAgeMs: number | null }>;
   /** List sync signals waiting, delayed or active. */
   queueDepth(): Promise<number>;
 }
 
-/** The two backlog gauges both apps serve, read from their sources at each scrape. */
+/**
+ * The backlog gauges both apps serve, read from their sources at each scrape. Alert on
+ * `audience_bridge_oldest_pending_seconds`: it grows while Iterable fails or a list is suspended.
+ */
 export function registerBacklogGauges(registry: Registry, sources: BacklogSources): void {
+  // One read per scrape serves both gauges.
+  let reading: Promise<{ pending: number; oldestAgeMs: number | null }> | undefined;
+  const read = () => {
+    reading ??= sources.backlog().finally(() => setTimeout(() => (reading = undefined), 0));
+    return reading;
+  };
   new Gauge({
     name: 'audience_bridge_pending_changes',
-    help: 'Membership changes accepted and not yet settled',
+    help: 'Members waiting to be brought to their newest state in an Iterable list (inbox rows)',
     registers: [registry],
     async collect() {
-      this.set(await sources.pending());
+      this.set((await read()).pending);
+    },
+  });
+  new Gauge({
+    name: 'audience_bridge_oldest_pending_seconds',
+    help: 'Age of the oldest change waiting for Iterable, in seconds (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      this.set(((await read()).oldestAgeMs ?? 0) / 1000);
     },
   });
   new Gauge({

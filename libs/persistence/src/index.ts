@@ -9,5 +9,6 @@ export * from './repositories/delivery.repository';
 export * from './repositories/list-leases.repository';
 export * from './repositories/membership-ingest.repository';
 export * from './repositories/memberships.repository';
+export * from './repositories/sync-inbox';
 export * from './persistence.module';
 export * from './testing/test-database';

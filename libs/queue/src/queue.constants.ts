@@ -8,14 +8,14 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const JOBS = {
-  /** Deliver the pending changes of one Iterable list. */
+  /** Bring one Iterable list to its newest state (its inbox rows). */
   syncList: 'sync-list',
   /** Delete delivery audit rows older than AUDIT_RETENTION_DAYS (repeatable, daily). */
   pruneAudit: 'prune-audit',
 } as const;
 
+/** The Iterable list to bring to its newest state (list ids are unique across Iterable: no account needed). */
 export interface SyncListJobData {
-  accountId: number;
   listId: number;
 }
 
@@ -24,8 +24,8 @@ export interface SyncListJobData {
  * messages for one list becomes one job. (The job is only a signal: the work is the pending rows in the
  * database, and a sweeper re-enqueues lists whose signal was lost.)
  */
-export function syncListJobId({ accountId, listId }: SyncListJobData): string {
-  return `sync-list:${accountId}:${listId}`;
+export function syncListJobId({ listId }: SyncListJobData): string {
+  return `sync-list:${listId}`;
 }
 
 /** How long a new signal waits before a worker takes it, so changes arriving together leave together. */

@@ -25,19 +25,20 @@ export class AccountsController {
     return (await this.accounts.find(accountId)) ?? notFound(`account ${accountId}`);
   }
 
+  /** Changes settings. Turning dry run off, or a new key, brings every list of the account to the newest state. */
   @Put(':accountId')
   async put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountView> {
     const account = await this.accounts.upsert(accountId, body);
-    this.ingest.forget(accountId);
+    await this.changed(accountId);
     return account;
   }
 
-  /** Lifts a suspension (e.g. after a bad API key was replaced): the waiting changes go out again. */
+  /** Lifts a suspension (e.g. after a bad API key was replaced): every list of the account is brought to the newest state. */
   @Post(':accountId/resume')
   @HttpCode(200)
   async resume(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
     if (!(await this.accounts.resume(accountId))) notFound(`account ${accountId}`);
-    this.ingest.forget(accountId);
+    await this.changed(accountId);
     return (await this.accounts.find(accountId)) as AccountView;
   }
 
@@ -53,8 +54,9 @@ export class AccountsController {
     @Body() body: PutAudienceDto,
   ): Promise<ConnectionView> {
     if (!(await this.accounts.find(accountId))) notFound(`account ${accountId}`);
+    const before = await this.connections.find(accountId, audienceId);
     const connection = await this.connections.upsert(accountId, audienceId, body);
-    this.ingest.forget(accountId);
+    await this.changed(accountId, before?.listId ?? undefined);
     return connection;
   }
 
@@ -62,10 +64,16 @@ export class AccountsController {
   @HttpCode(200)
   async resumeAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionView> {
     if (!(await this.connections.resume(accountId, audienceId))) notFound(`audience ${audienceId} of account ${accountId}`);
+    await this.changed(accountId);
+    return (await this.connections.find(accountId, audienceId)) as ConnectionView;
+  }
+
+  /** After an operator's change: ingest rereads the account, and every list it touches is signalled now. */
+  private async changed(accountId: number, formerList?: number): Promise<void> {
     this.ingest.forget(accountId);
-    const connection = (await this.connections.find(accountId, audienceId)) as ConnectionView;
-    if (connection.listId !== null) await this.producer.enqueue([{ accountId, listId: connection.listId }], 0);
-    return connection;
+    const lists = await this.connections.listsOf(accountId);
+    if (formerList !== undefined) lists.push(formerList);
+    await this.producer.enqueue(lists.map((listId) => ({ listId })), 0);
   }
 }
 

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AuditRepository, DeliveryView, MembershipsRepository, UserMembershipView, VerdictView } from '@audience-bridge/persistence';
+import { AuditRepository, DeliveryView, ListLeasesRepository, MembershipsRepository, UserMembershipView, VerdictView } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { DeliveriesQueryDto } from './dto/deliveries-query.dto';
@@ -17,6 +17,7 @@ export class AuditController {
   constructor(
     private readonly audit: AuditRepository,
     private readonly memberships: MembershipsRepository,
+    private readonly leases: ListLeasesRepository,
     private readonly producer: ListSyncProducer,
   ) {}
 
@@ -41,7 +42,7 @@ export class AuditController {
     }
   }
 
-  /** Sends the matching failed changes again: they become pending, their lists are signalled. */
+  /** Sends the matching failed members again (their newest state); `reason: "dry run"` brings whole lists to the newest state. */
   @Post('replay')
   @HttpCode(200)
   async replay(@Body() body: ReplayDto): Promise<{ requeued: number; lists: number }> {
@@ -53,15 +54,33 @@ export class AuditController {
       ...(body.from !== undefined ? { from: ms(body.from) } : {}),
       ...(body.to !== undefined ? { to: ms(body.to) } : {}),
     });
-    await this.producer.enqueue(lists, 0);
+    await this.producer.enqueue(lists.map((listId) => ({ listId })), 0);
     return { requeued, lists: lists.length };
   }
 
-  /** `pending` first: changes accepted and not yet settled; then counts per state, messages and Iterable calls. */
+  /**
+   * `pending` first (members waiting for Iterable) and how long the oldest has waited; lists backing off
+   * after transient failures; list members by what Iterable has; messages and Iterable calls.
+   */
   @Get('stats')
   async stats(): Promise<Record<string, unknown>> {
-    const [counts, messages, calls] = await Promise.all([this.memberships.countsByState(), this.memberships.messageCounts(), this.audit.callCounts()]);
-    return { pending: counts.pending, memberships: counts, messagesAccepted: messages.accepted, duplicates: messages.duplicates, iterable: calls };
+    const [backlog, members, failing, messages, calls] = await Promise.all([
+      this.memberships.backlog(),
+      this.memberships.countsByState(),
+      this.leases.failing(),
+      this.memberships.messageCounts(),
+      this.audit.callCounts(),
+    ]);
+    return {
+      pending: backlog.pending,
+      oldestPendingAgeMs: backlog.oldestAgeMs,
+      failingLists: failing.lists,
+      failingSince: failing.oldestSince === null ? null : new Date(failing.oldestSince).toISOString(),
+      members,
+      messagesAccepted: messages.accepted,
+      duplicates: messages.duplicates,
+      iterable: calls,
+    };
   }
 
   /** Per audience and list: the user's latest desired state and delivery state, with the history of verdicts. */

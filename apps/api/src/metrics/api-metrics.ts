@@ -19,7 +19,7 @@ export class ApiMetrics {
 
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_api_' });
-    registerBacklogGauges(this.registry, { pending: () => memberships.pendingCount(), queueDepth: () => producer.depth() });
+    registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });
   }
 }
 

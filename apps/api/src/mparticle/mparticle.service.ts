@@ -58,11 +58,20 @@ export class MparticleService {
     const accountId = message.account.account_id;
     const listSetting = message.audience_subscription_settings?.[SETTING_IDS.listId];
     if (message.action !== 'remove' && settings.apiKey !== undefined) await this.accounts.upsert(accountId, settings);
-    await this.connections.upsert(accountId, message.audience_id, {
+    const before = await this.connections.find(accountId, message.audience_id);
+    // A changed list, or an audience added again after a removal, is brought to the newest state by the repository.
+    const after = await this.connections.upsert(accountId, message.audience_id, {
       audienceName: message.audience_name,
       ...(isPositiveIntegerString(listSetting) ? { listId: Number(listSetting) } : {}),
       ...(message.action === 'remove' ? { status: 'removed' as const } : message.action === 'add' ? { status: 'active' as const } : {}),
     });
+    this.ingest.forget(accountId);
+    const lists = [...new Set([before?.listId, after.listId].filter((l): l is number => typeof l === 'number'))];
+    if (message.action !== 'remove' && lists.length > 0) {
+      this.producer.enqueue(lists.map((listId) => ({ listId })), 0).catch((error: unknown) => {
+        this.logger.warn(`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
     this.logger.log(`audience subscription ${message.action}: account ${accountId} audience ${message.audience_id}`);
     return buildAudienceSubscriptionResponse(message);
   }
@@ -91,7 +100,7 @@ export class MparticleService {
     });
     if (result.pendingLists.length > 0) {
       // The changes are committed: Redis is only the signal. If it is down, the sweeper re-enqueues later.
-      this.producer.enqueue(result.pendingLists.map((listId) => ({ accountId, listId }))).catch((error: unknown) => {
+      this.producer.enqueue(result.pendingLists.map((listId) => ({ listId }))).catch((error: unknown) => {
         this.logger.warn(`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
       });
     }

@@ -3,40 +3,67 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Environment } from '@audience-bridge/config';
-import type { Account, MembershipAction } from '@audience-bridge/domain';
-import { BulkListResult, IterableError, LimiterWaitTimeoutError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
-import { MAX_SUBSCRIBERS_PER_CALL, batchSubscribers } from '@audience-bridge/mapping';
+import type { Account, Subscriber } from '@audience-bridge/domain';
+import { IterableClient, LimiterWaitTimeoutError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
+import {
+  CallOutcome,
+  ListAction,
+  MAX_SUBSCRIBERS_PER_CALL,
+  MemberContribution,
+  batchSubscribers,
+  planMember,
+  settleCall,
+} from '@audience-bridge/mapping';
 import {
   AccountsRepository,
   AudienceConnectionsRepository,
-  CallRecord,
   DeliveryRepository,
+  InboxEntry,
+  ListLease,
   ListLeasesRepository,
-  PendingChange,
+  MemberWrite,
   VerdictRecord,
 } from '@audience-bridge/persistence';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';
 
 /**
- * How a list's delivery ended: all sent, another worker holds the list, waiting for a resume, retry later,
- * or this process is shutting down (the rest is left pending for the sweepers).
+ * How a list's delivery ended: all sent, another worker holds the list, waiting for an operator, retry
+ * later, or this process is shutting down (the rest stays in the inbox for the sweepers).
  */
 export type SyncResult = { kind: 'done' } | { kind: 'busy' } | { kind: 'suspended' } | { kind: 'retry'; inMs: number } | { kind: 'stopped' };
 
-
-interface Subscriber {
-  email: string;
-  userId?: string;
+/** One member of the list to send in a call: who Iterable should see, why, and the inbox rows it answers. */
+interface Item {
+  memberKey: string;
+  subscriber: Subscriber;
+  source: MemberContribution | undefined;
+  inboxIds: number[];
 }
 
-type Delivery = Pick<Account, 'accountId' | 'iterableApiKey' | 'dataCenter' | 'dryRun'>;
+/** Everything one delivery of one list carries from call to call. */
+interface ListRun {
+  listId: number;
+  lease: ListLease & { attempts: number; failingSince: number | null };
+  account: Pick<Account, 'accountId' | 'iterableApiKey' | 'dataCenter' | 'dryRun'>;
+  client: IterableClient;
+}
+
+/** Thrown by the fencing check right before a call: the list is no longer ours, nothing was sent. */
+class FenceLostError extends Error {
+  constructor(listId: number) {
+    super(`list ${listId}: lease lost before the call`);
+  }
+}
 
 /**
- * Delivers one Iterable list's pending changes: under a lease (one writer per list across every worker),
- * in batches of up to 1000 subscribers (< 4 MB) per action, recording every call and every user's verdict.
- * Transient errors schedule a retry with backoff (Retry-After honoured); a bad key suspends the account
- * and an unknown list suspends its connections: their changes wait for a resume.
+ * Brings one Iterable list to the newest desired state. Under a fenced lease (one writer per list across
+ * every worker and every account), it reads the list's oldest inbox rows, plans each named member from the
+ * desired state (`planMember`), sends the removals and then the additions in batches of up to 1000
+ * (< 4 MB), and settles each call (`settleCall`) in one transaction: the call, each user's verdict, the
+ * members' new state, the inbox rows done with. Transient failures back the list off and retry, without
+ * giving up for DELIVERY_MAX_AGE_HOURS; an answer never seen leaves its members unknown, re-sent now and
+ * once more after the late-apply window.
  */
 @Injectable()
 export class ListDeliveryService implements BeforeApplicationShutdown {
@@ -55,198 +82,264 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     private readonly metrics: WorkerMetrics,
   ) {}
 
-  /** On SIGTERM: finish the batch in flight, start no other (before the queue waits for active jobs). */
+  /** On SIGTERM: finish the call in flight, start no other (before the queue waits for active jobs). */
   beforeApplicationShutdown(): void {
     this.stopping = true;
   }
 
-  async syncList(accountId: number, listId: number): Promise<SyncResult> {
+  async syncList(listId: number): Promise<SyncResult> {
     const ttl = this.env.LIST_LEASE_TTL_MS;
-    const holder = `${this.processId}:${randomUUID().slice(0, 8)}`;
-    if (!(await this.leases.acquire(accountId, listId, holder, ttl))) return { kind: 'busy' };
-    // Renewed in the background at a third of its life, whatever the delivery is waiting on (the rate
-    // limiter, a slow Iterable); if a renewal fails the lease may be someone else's: no further call goes out.
-    const lease = { held: true };
+    const lease = await this.leases.acquire(listId, `${this.processId}:${randomUUID().slice(0, 8)}`, ttl);
+    if (!lease) return { kind: 'busy' };
+    // Renewed in the background while the delivery waits on anything; every call is fenced on its own anyway.
+    let held = true;
     const renewal = setInterval(() => {
-      this.leases.renew(accountId, listId, holder, ttl).then(
-        (ok) => (lease.held &&= ok),
-        () => (lease.held = false),
+      this.leases.fence(lease, ttl).then(
+        (ok) => (held &&= ok),
+        () => (held = false),
       );
     }, ttl / 3);
     try {
+      const waitMs = lease.nextAttemptAt === null ? 0 : lease.nextAttemptAt - Date.now();
+      if (waitMs > 0) return { kind: 'retry', inMs: waitMs };
+      await this.delivery.releaseRechecks(listId);
       for (;;) {
         if (this.stopping) return { kind: 'stopped' };
-        if (!lease.held) return { kind: 'busy' };
-        const account = await this.deliverable(accountId, listId);
-        if (!account) return { kind: 'suspended' };
-        await this.delivery.skipRemovedAudiences(accountId, listId);
-        let found = 0;
-        for (const action of ['add', 'delete'] as const) {
-          const changes = await this.delivery.pending(accountId, listId, action, MAX_SUBSCRIBERS_PER_CALL);
-          found += changes.length;
-          if (changes.length === 0) continue;
-          const result = await this.deliver(account, listId, action, changes, lease);
-          if (result.kind !== 'done') return result;
+        if (!held) return { kind: 'busy' };
+        const run = await this.prepare(listId, lease);
+        if (!run) return { kind: 'suspended' };
+        const entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL);
+        if (entries.length === 0) return { kind: 'done' };
+        const wholeList = entries.filter((e) => e.email === null);
+        if (wholeList.length > 0) {
+          await this.delivery.expandWholeList(listId, wholeList);
+          continue;
         }
-        if (found === 0) return { kind: 'done' };
+        const result = await this.round(run, entries);
+        if (result.kind !== 'done') return result;
       }
     } finally {
       clearInterval(renewal);
-      await this.leases.release(accountId, listId, holder);
+      await this.leases.release(lease).catch((error: unknown) => this.logger.warn(`list ${listId}: lease release failed: ${String(error)}`));
     }
   }
 
-  /** The account, if its changes for this list may go out now; otherwise undefined (they wait). */
-  private async deliverable(accountId: number, listId: number): Promise<Delivery | undefined> {
-    const account = await this.accounts.findForDelivery(accountId);
+  /** The account whose key delivers the list now, or undefined when nothing of it may go out (suspended). */
+  private async prepare(listId: number, lease: ListRun['lease']): Promise<ListRun | undefined> {
+    const owner = await this.delivery.owner(listId);
+    if (!owner || owner.listSuspended) return undefined;
+    const account = await this.accounts.findForDelivery(owner.accountId);
     if (!account || account.status === 'suspended') return undefined;
     if (!account.iterableApiKey) {
-      await this.accounts.suspend(accountId, 'no API key: set one with PUT /v1/accounts/:id, then resume');
+      await this.accounts.suspend(account.accountId, 'no API key: set one with PUT /v1/accounts/:id, then resume');
       return undefined;
     }
-    if (await this.connections.isListSuspended(accountId, listId)) return undefined;
-    return account;
+    return { listId, lease, account, client: this.clients.clientFor(account) };
   }
 
-  /** Sends the changes (one per user identity), in as many calls as the size limits need. */
-  private async deliver(account: Delivery, listId: number, action: MembershipAction, changes: PendingChange[], lease: { held: boolean }): Promise<SyncResult> {
-    const byIdentity = new Map<string, { subscriber: Subscriber; changes: PendingChange[] }>();
-    for (const change of changes) {
-      const key = `${change.email}\u0000${change.userId ?? ''}`;
-      const entry = byIdentity.get(key) ?? { subscriber: change.userId ? { email: change.email, userId: change.userId } : { email: change.email }, changes: [] };
-      entry.changes.push(change);
-      byIdentity.set(key, entry);
+  /** One round: plan every member the inbox rows name, settle what needs no call, send removals then additions. */
+  private async round(run: ListRun, entries: InboxEntry[]): Promise<SyncResult> {
+    const inboxIds = new Map<string, number[]>();
+    for (const e of entries) if (e.email !== null) inboxIds.set(e.email, [...(inboxIds.get(e.email) ?? []), e.id]);
+    const emails = [...inboxIds.keys()];
+    const contributions = await this.delivery.contributions(run.listId, emails);
+    const known = await this.delivery.known(run.listId, emails);
+    const byMember = new Map<string, MemberContribution[]>();
+    for (const c of contributions) byMember.set(c.memberKey, [...(byMember.get(c.memberKey) ?? []), c]);
+
+    const sends = { unsubscribe: [] as Item[], subscribe: [] as Item[] };
+    const quiet: { members: MemberWrite[]; doneInboxIds: number[] } = { members: [], doneInboxIds: [] };
+    for (const memberKey of emails) {
+      const plan = planMember(byMember.get(memberKey) ?? [], known.get(memberKey));
+      const ids = inboxIds.get(memberKey) ?? [];
+      if (plan.kind === 'subscribe' || plan.kind === 'unsubscribe') {
+        sends[plan.kind].push({ memberKey, subscriber: plan.subscriber, source: plan.source, inboxIds: ids });
+        continue;
+      }
+      quiet.doneInboxIds.push(...ids);
+      if (plan.kind === 'hold') {
+        const was = known.get(memberKey);
+        quiet.members.push({ memberKey, email: was?.email ?? plan.source.email, userId: was?.userId ?? plan.source.userId, state: 'held', reason: plan.reason, recheckAtMs: null });
+      }
     }
-    const changesOf = new Map([...byIdentity.values()].map((e) => [e.subscriber, e.changes]));
-    const { batches, oversized } = batchSubscribers(listId, [...changesOf.keys()]);
-    if (oversized.length > 0) {
-      const tooLarge = oversized.flatMap((s) => changesOf.get(s) ?? []);
-      await this.record(account, listId, action, { httpStatus: null, durationMs: 0, error: 'subscriber larger than 4 MB' }, this.verdicts(tooLarge, 'failed', 'too large', { state: 'failed', reason: 'too large' }));
+    if (quiet.doneInboxIds.length > 0 && !(await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], ...quiet }, run.account.accountId))) {
+      return { kind: 'busy' };
     }
-    for (const batch of batches) {
-      const result = await this.send(account, listId, action, batch, changesOf, lease);
-      if (result.kind !== 'done') return result;
+    // Removals first: when a member's identity changed, the old one leaves before the new one arrives.
+    for (const action of ['unsubscribe', 'subscribe'] as const) {
+      const { batches, oversized } = batchSubscribers(run.listId, sends[action].map((item) => ({ ...item.subscriber, item })));
+      if (oversized.length > 0) {
+        const items = oversized.map((o) => o.item);
+        const settled = await this.settle(run, action, items, { kind: 'error', errorKind: 'permanent', reason: 'too large', unknownOutcome: false }, 0, null);
+        if (settled.kind !== 'done') return settled;
+      }
+      for (const batch of batches) {
+        const result = await this.send(run, action, batch.map((b) => b.item));
+        if (result.kind !== 'done') return result;
+      }
     }
     return { kind: 'done' };
   }
 
-  private async send(
-    account: Delivery,
-    listId: number,
-    action: MembershipAction,
-    batch: Subscriber[],
-    changesOf: Map<Subscriber, PendingChange[]>,
-    lease: { held: boolean },
-  ): Promise<SyncResult> {
-    if (!lease.held) return { kind: 'busy' };
-    const changes = batch.flatMap((s) => changesOf.get(s) ?? []);
-    if (account.dryRun) {
-      await this.record(account, listId, action, { httpStatus: null, durationMs: 0, error: null, dryRun: true, successCount: batch.length }, this.verdicts(changes, 'skipped', 'dry run', { state: 'skipped', reason: 'dry run' }));
+  /** One Iterable call for a batch of members, fenced right before it goes out, then settled. */
+  private async send(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[]): Promise<SyncResult> {
+    if (this.stopping) return { kind: 'stopped' };
+    if (run.account.dryRun) {
+      await this.delivery.settle(
+        run.lease,
+        this.env.LIST_LEASE_TTL_MS,
+        { call: this.callRecord(run, action, items.length, { httpStatus: null, durationMs: 0, error: null, dryRun: true, successCount: items.length, failureCount: 0 }), verdicts: items.map((i) => this.verdict(run, action, i, 'skipped', 'dry run', false)), members: [], doneInboxIds: items.flatMap((i) => i.inboxIds) },
+        run.account.accountId,
+      );
+      this.metrics.iterableCalls.inc({ action, status: 'dry_run' });
       return { kind: 'done' };
     }
-    const client = this.clients.clientFor(account);
+    const subscribers = items.map((i) => i.subscriber);
+    const beforeSend = async () => {
+      if (!(await this.leases.fence(run.lease, this.env.LIST_LEASE_TTL_MS))) throw new FenceLostError(run.listId);
+    };
     const started = performance.now();
+    let outcome: CallOutcome;
+    let httpStatus: number | null = 200;
     try {
-      const result: BulkListResult<Subscriber> = action === 'add' ? await client.subscribe(listId, batch) : await client.unsubscribe(listId, batch);
-      const durationMs = Math.round(performance.now() - started);
-      // Iterable counted failures it named no one for: whoever it reported delivered is sent again (idempotent).
-      const unsure = result.unattributedFailures > 0;
-      const retryAt = Date.now() + retryDelayMs({ attempt: 1, baseMs: this.env.DELIVERY_RETRY_BASE_MS });
-      const verdicts = result.verdicts.flatMap(({ subscriber, outcome }) =>
-        (changesOf.get(subscriber) ?? []).map((change): VerdictRecord =>
-          outcome.kind !== 'delivered'
-            ? { change, outcome: 'failed', reason: outcome.reason, retryable: false, settlement: { state: 'failed', reason: outcome.reason } }
-            : unsure
-              ? { change, outcome: 'failed', reason: 'unattributed failure', retryable: true, settlement: { state: 'retry', reason: 'unattributed failure', nextAttemptAt: retryAt, maxAttempts: this.env.DELIVERY_MAX_ATTEMPTS } }
-              : { change, outcome: 'delivered', reason: null, retryable: false, settlement: { state: 'delivered' } },
-        ),
-      );
-      await this.record(account, listId, action, { httpStatus: 200, durationMs, error: null, successCount: result.successCount, failureCount: result.failCount }, verdicts);
-      return { kind: 'done' };
+      const result = action === 'subscribe' ? await run.client.subscribe(run.listId, subscribers, { beforeSend }) : await run.client.unsubscribe(run.listId, subscribers, { beforeSend });
+      outcome = {
+        kind: 'answered',
+        verdicts: result.verdicts.map((v) => (v.outcome.kind === 'delivered' ? { kind: 'delivered' as const } : { kind: 'failed' as const, reason: v.outcome.reason })),
+        unattributedFailures: result.unattributedFailures,
+      };
     } catch (error) {
+      if (error instanceof FenceLostError) return { kind: 'busy' };
       // The shared limiter had no slot for longer than a third of the lease: nothing was sent; try later.
       if (error instanceof LimiterWaitTimeoutError) return { kind: 'retry', inMs: 1000 };
       if (!isIterableError(error)) throw error;
-      return this.failed(account, listId, action, batch, changesOf, lease, changes, error, Math.round(performance.now() - started));
+      httpStatus = error.status ?? null;
+      outcome = {
+        kind: 'error',
+        errorKind: error.kind,
+        reason: error.reason,
+        unknownOutcome: error.unknownOutcome,
+        ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      };
+      this.logger.warn(`list ${run.listId}: ${error.message}`);
     }
+    return this.settle(run, action, items, outcome, Math.round(performance.now() - started), httpStatus);
   }
 
-  private async failed(
-    account: Delivery,
-    listId: number,
-    action: MembershipAction,
-    batch: Subscriber[],
-    changesOf: Map<Subscriber, PendingChange[]>,
-    lease: { held: boolean },
-    changes: PendingChange[],
-    error: IterableError,
-    durationMs: number,
-  ): Promise<SyncResult> {
-    const call = { httpStatus: error.status ?? null, durationMs, error: error.message };
-    if (error.kind === 'split' && batch.length > 1) {
-      await this.record(account, listId, action, { ...call, subscriberCount: batch.length }, []);
-      const half = Math.ceil(batch.length / 2);
-      for (const part of [batch.slice(0, half), batch.slice(half)]) {
-        const result = await this.send(account, listId, action, part, changesOf, lease);
+  /** Applies the delivery rules to a call's outcome, records it, and acts on what the list must do next. */
+  private async settle(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[], outcome: CallOutcome, durationMs: number, httpStatus: number | null): Promise<SyncResult> {
+    const settlement = settleCall(action, items.length, outcome);
+    if (settlement.list.kind === 'split') {
+      await this.recordCall(run, action, items.length, { httpStatus, durationMs, error: 'too large', successCount: 0, failureCount: items.length }, []);
+      const half = Math.ceil(items.length / 2);
+      for (const part of [items.slice(0, half), items.slice(half)]) {
+        const result = await this.send(run, action, part);
         if (result.kind !== 'done') return result;
       }
       return { kind: 'done' };
     }
-    if (error.kind === 'retryable') {
-      const attempt = Math.max(...changes.map((c) => c.attempts)) + 1;
-      const inMs = retryDelayMs({ attempt, baseMs: this.env.DELIVERY_RETRY_BASE_MS, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
-      this.logger.warn(`list ${listId} of account ${account.accountId}: ${error.message}; retry ${attempt} in ${inMs} ms`);
-      await this.record(account, listId, action, call, this.verdicts(changes, 'failed', error.reason, { state: 'retry', reason: error.reason, nextAttemptAt: Date.now() + inMs, maxAttempts: this.env.DELIVERY_MAX_ATTEMPTS }, true));
-      return { kind: 'retry', inMs };
-    }
-    if (error.reason === 'bad api key' || error.reason === 'unknown list') {
-      const why = `${error.reason}: ${error.message}`;
-      if (error.reason === 'bad api key') await this.accounts.suspend(account.accountId, why);
-      else await this.connections.suspendList(account.accountId, listId, why);
-      this.logger.error(`list ${listId} of account ${account.accountId} suspended (${error.reason}); its changes wait for a resume`);
-      await this.record(account, listId, action, call, this.verdicts(changes, 'failed', error.reason, { state: 'waiting', reason: error.reason }));
-      return { kind: 'suspended' };
-    }
-    await this.record(account, listId, action, call, this.verdicts(changes, 'failed', error.reason, { state: 'failed', reason: error.reason }));
-    return { kind: 'done' };
+    const now = Date.now();
+    const giveUp = settlement.list.kind === 'retry' && now - (run.lease.failingSince ?? now) >= this.env.DELIVERY_MAX_AGE_HOURS * 3_600_000;
+    const members: MemberWrite[] = [];
+    const doneInboxIds: number[] = [];
+    const verdicts: VerdictRecord[] = [];
+    settlement.members.forEach((m, index) => {
+      const item = items[index] as Item;
+      const reason = giveUp ? `gave up after ${this.env.DELIVERY_MAX_AGE_HOURS} h` : m.reason;
+      const state = giveUp ? 'failed' : m.state;
+      if (state) {
+        const recheckAtMs = m.recheck ? now + this.env.ITERABLE_LATE_APPLY_WINDOW_MS : null;
+        members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: state === 'failed' ? reason : null, recheckAtMs });
+      }
+      if (m.done || giveUp) doneInboxIds.push(...item.inboxIds);
+      verdicts.push(this.verdict(run, action, item, m.verdict, reason, m.retryable && !giveUp));
+    });
+    const delivered = settlement.members.filter((m) => m.verdict === 'delivered').length;
+    const error = outcome.kind === 'error' ? outcome.reason : null;
+    const ours = await this.recordCall(run, action, items.length, { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered }, verdicts, members, doneInboxIds);
+    if (!ours) return { kind: 'busy' };
+    return this.after(run, settlement.list, giveUp);
   }
 
-  private verdicts(changes: PendingChange[], outcome: VerdictRecord['outcome'], reason: string, settlement: VerdictRecord['settlement'], retryable = false): VerdictRecord[] {
-    return changes.map((change) => ({ change, outcome, reason, retryable, settlement }));
+  private async after(run: ListRun, list: ListAction, gaveUp: boolean): Promise<SyncResult> {
+    switch (list.kind) {
+      case 'continue':
+      case 'refused':
+      case 'split':
+        if (run.lease.attempts > 0) {
+          await this.leases.recovered(run.lease);
+          run.lease.attempts = 0;
+          run.lease.failingSince = null;
+        }
+        return { kind: 'done' };
+      case 'retry': {
+        if (gaveUp) {
+          this.logger.error(`list ${run.listId}: failing for more than ${this.env.DELIVERY_MAX_AGE_HOURS} h; its waiting members are marked failed`);
+          return { kind: 'done' };
+        }
+        const attempt = run.lease.attempts + 1;
+        const inMs = retryDelayMs({
+          attempt,
+          baseMs: this.env.DELIVERY_RETRY_BASE_MS,
+          maxMs: this.env.DELIVERY_RETRY_MAX_MS,
+          ...(list.retryAfterMs === undefined ? {} : { retryAfterMs: list.retryAfterMs }),
+        });
+        await this.leases.backOff(run.lease, Date.now() + inMs, list.reason);
+        run.lease.attempts = attempt;
+        run.lease.failingSince ??= Date.now();
+        this.logger.warn(`list ${run.listId}: ${list.reason}; try ${attempt + 1} in ${inMs} ms`);
+        return { kind: 'retry', inMs };
+      }
+      case 'suspend': {
+        const why = `${list.reason}: Iterable refused ${list.scope === 'account' ? 'the API key' : 'the list'}`;
+        if (list.scope === 'account') await this.accounts.suspend(run.account.accountId, why);
+        else await this.connections.suspendListEverywhere(run.listId, why);
+        this.logger.error(`list ${run.listId} (account ${run.account.accountId}) suspended (${list.reason}); its changes wait for a resume`);
+        return { kind: 'suspended' };
+      }
+    }
   }
 
-  private async record(
-    account: Delivery,
-    listId: number,
-    action: MembershipAction,
-    call: { httpStatus: number | null; durationMs: number; error: string | null; dryRun?: boolean; subscriberCount?: number; successCount?: number | undefined; failureCount?: number | undefined },
+  private verdict(run: ListRun, action: 'subscribe' | 'unsubscribe', item: Item, outcome: VerdictRecord['outcome'], reason: string | null, retryable: boolean): VerdictRecord {
+    return {
+      accountId: item.source?.accountId ?? run.account.accountId,
+      audienceId: item.source?.audienceId ?? 0,
+      userKey: item.source?.userKey ?? `email:${item.memberKey}`,
+      mpid: item.source?.mpid ?? null,
+      action: action === 'subscribe' ? 'add' : 'delete',
+      email: item.subscriber.email,
+      userId: item.subscriber.userId ?? null,
+      outcome,
+      reason,
+      retryable,
+    };
+  }
+
+  private callRecord(
+    run: ListRun,
+    action: 'subscribe' | 'unsubscribe',
+    subscriberCount: number,
+    call: { httpStatus: number | null; durationMs: number; error: string | null; dryRun?: boolean; successCount: number; failureCount: number },
+  ) {
+    return { id: randomUUID(), accountId: run.account.accountId, listId: run.listId, action, subscriberCount, dryRun: call.dryRun ?? false, createdAtMs: Date.now(), ...call };
+  }
+
+  /** Records the call (and settles its members); false when the list was taken over meanwhile. */
+  private async recordCall(
+    run: ListRun,
+    action: 'subscribe' | 'unsubscribe',
+    subscriberCount: number,
+    call: { httpStatus: number | null; durationMs: number; error: string | null; successCount: number; failureCount: number },
     verdicts: VerdictRecord[],
-  ): Promise<void> {
-    const iterableAction: CallRecord['action'] = action === 'add' ? 'subscribe' : 'unsubscribe';
-    const subscriberCount = call.subscriberCount ?? new Set(verdicts.map((v) => `${v.change.email}\u0000${v.change.userId ?? ''}`)).size;
-    const delivered = verdicts.filter((v) => v.outcome === 'delivered').length;
-    await this.delivery.record(
-      {
-        id: randomUUID(),
-        accountId: account.accountId,
-        listId,
-        action: iterableAction,
-        subscriberCount,
-        httpStatus: call.httpStatus,
-        successCount: call.successCount ?? delivered,
-        failureCount: call.failureCount ?? verdicts.length - delivered,
-        durationMs: call.durationMs,
-        error: call.error,
-        dryRun: call.dryRun ?? false,
-        createdAtMs: Date.now(),
-      },
-      verdicts,
-    );
-    const status = call.dryRun ? 'dry_run' : call.httpStatus === null ? 'error' : String(call.httpStatus);
-    this.metrics.iterableCalls.inc({ action: iterableAction, status });
+    members: MemberWrite[] = [],
+    doneInboxIds: number[] = [],
+  ): Promise<boolean> {
+    const ours = await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { call: this.callRecord(run, action, subscriberCount, call), verdicts, members, doneInboxIds }, run.account.accountId);
+    this.metrics.iterableCalls.inc({ action, status: call.httpStatus === null ? 'error' : String(call.httpStatus) });
     if (call.httpStatus === 429) this.metrics.rateLimited.inc();
-    if (!call.dryRun && call.httpStatus !== null) this.metrics.callDuration.observe({ action: iterableAction }, call.durationMs / 1000);
-    if (subscriberCount > 0) this.metrics.batchSize.observe({ action: iterableAction }, subscriberCount);
+    if (call.httpStatus !== null) this.metrics.callDuration.observe({ action }, call.durationMs / 1000);
+    if (subscriberCount > 0) this.metrics.batchSize.observe({ action }, subscriberCount);
     for (const v of verdicts) this.metrics.verdicts.inc({ outcome: v.outcome, reason: v.reason ?? '' });
+    return ours;
   }
 }

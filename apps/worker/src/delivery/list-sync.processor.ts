@@ -27,14 +27,14 @@ export class ListSyncProcessor implements OnApplicationBootstrap {
     void this.queue.process(JOBS.syncList, this.env.WORKER_CONCURRENCY, (job: Job<SyncListJobData>) => this.handle(job.data));
   }
 
-  async handle({ accountId, listId }: SyncListJobData): Promise<string> {
-    const result = await this.delivery.syncList(accountId, listId);
+  async handle({ listId }: SyncListJobData): Promise<string> {
+    const result = await this.delivery.syncList(listId);
     if (result.kind === 'retry') {
-      await this.producer.enqueueFollowUp({ accountId, listId }, result.inMs);
-    } else if (result.kind === 'done' && (await this.deliveries.hasDue(accountId, listId))) {
-      await this.producer.enqueueFollowUp({ accountId, listId }, 0);
+      await this.producer.enqueueFollowUp({ listId }, result.inMs);
+    } else if (result.kind === 'done' && (await this.deliveries.hasDue(listId))) {
+      await this.producer.enqueueFollowUp({ listId }, 0);
     }
-    this.logger.debug(`list ${listId} of account ${accountId}: ${result.kind}`);
+    this.logger.debug(`list ${listId}: ${result.kind}`);
     return result.kind;
   }
 }

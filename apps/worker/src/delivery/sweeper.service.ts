@@ -31,13 +31,13 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
     await this.running;
   }
 
-  /** Enqueues every list with due pending changes; answers how many lists. */
+  /** Enqueues every list with inbox rows (and no backoff running) or a recheck due; answers how many lists. */
   async sweep(): Promise<number> {
     if (this.running) return 0;
     let count = 0;
     this.running = (async () => {
       try {
-        const lists = await this.deliveries.dueLists();
+        const lists = (await this.deliveries.dueLists()).map((listId) => ({ listId }));
         await this.producer.enqueueSweep(lists, Math.floor(Date.now() / this.env.SWEEP_INTERVAL_MS));
         count = lists.length;
         if (count > 0) this.logger.debug(`swept ${count} list(s) with pending changes`);

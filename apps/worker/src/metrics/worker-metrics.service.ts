@@ -47,6 +47,6 @@ export class WorkerMetrics {
 
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_worker_' });
-    registerBacklogGauges(this.registry, { pending: () => memberships.pendingCount(), queueDepth: () => producer.depth() });
+    registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });
   }
 }

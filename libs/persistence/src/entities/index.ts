@@ -5,6 +5,8 @@ import { DeliveryVerdictEntity } from './delivery-verdict.entity';
 import { ListLeaseEntity } from './list-lease.entity';
 import { MembershipEntity } from './membership.entity';
 import { ReceivedMessageEntity } from './received-message.entity';
+import { ListMemberEntity } from './list-member.entity';
+import { SyncInboxEntity } from './sync-inbox.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -13,6 +15,8 @@ export * from './delivery-verdict.entity';
 export * from './list-lease.entity';
 export * from './membership.entity';
 export * from './received-message.entity';
+export * from './list-member.entity';
+export * from './sync-inbox.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
-export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity];
+export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity];

@@ -3,6 +3,7 @@ import type { Account, DataCenter, UserIdField } from '@audience-bridge/domain';
 import { ApiKeyCipher, last4 } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { AccountEntity } from '../entities';
+import { reconcileAccountLists } from './sync-inbox';
 
 /** What any read shows of an account: never the key, at most its last 4 characters. */
 export interface AccountView {
@@ -75,8 +76,16 @@ export class AccountsRepository {
   }
 
   private async write(accountId: number, update: AccountUpdate): Promise<AccountView> {
-    const existing = await this.repo.findOneBy({ accountId });
-    const entity = existing ?? this.repo.create({ accountId, userIdField: 'customerId', dataCenter: 'US', status: 'active', dryRun: false, suspendedReason: null });
+    // Created by an insert that ignores a conflict, then changed: two first messages at once cannot collide.
+    await this.db.query(
+      `INSERT INTO accounts (account_id, user_id_field, data_center, status, dry_run, created_at, updated_at)
+       VALUES (?, 'customerId', 'US', 'active', ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) ON CONFLICT (account_id) DO NOTHING`,
+      [accountId, false],
+      this.repo.manager,
+    );
+    const entity = await this.repo.findOneByOrFail({ accountId });
+    const wasDryRun = Boolean(entity.dryRun);
+    const keyChanged = update.apiKey !== undefined && entity.apiKeyFingerprint !== this.cipher.fingerprint(update.apiKey);
     if (update.apiKey !== undefined) {
       entity.apiKeyCiphertext = this.cipher.encrypt(update.apiKey);
       entity.apiKeyFingerprint = this.cipher.fingerprint(update.apiKey);
@@ -85,16 +94,28 @@ export class AccountsRepository {
     if (update.userIdField !== undefined) entity.userIdField = update.userIdField;
     if (update.dataCenter !== undefined) entity.dataCenter = update.dataCenter;
     if (update.dryRun !== undefined) entity.dryRun = update.dryRun;
-    return toAccountView(await this.repo.save(entity));
+    // A new key for an account suspended for a bad key lifts the suspension by itself.
+    if (keyChanged && entity.status === 'suspended' && entity.suspendedReason?.startsWith('bad api key')) {
+      entity.status = 'active';
+      entity.suspendedReason = null;
+    }
+    const saved = toAccountView(await this.repo.save(entity));
+    // Going live after a dry run, or a key that works again: every list of the account to the newest state.
+    if ((wasDryRun && !saved.dryRun) || (keyChanged && saved.status === 'active')) await reconcileAccountLists(this.db, accountId, this.repo.manager);
+    return saved;
   }
 
   async suspend(accountId: number, reason: string): Promise<void> {
     await this.db.exclusive(() => this.repo.update({ accountId }, { status: 'suspended', suspendedReason: reason }));
   }
 
-  /** Active again; returns false when there is no such account. */
+  /** Active again, every list of the account brought to the newest state; false when there is no such account. */
   async resume(accountId: number): Promise<boolean> {
-    const result = await this.db.exclusive(() => this.repo.update({ accountId }, { status: 'active', suspendedReason: null }));
-    return (result.affected ?? 0) > 0;
+    return this.db.exclusive(async () => {
+      const result = await this.repo.update({ accountId }, { status: 'active', suspendedReason: null });
+      if ((result.affected ?? 0) === 0) return false;
+      await reconcileAccountLists(this.db, accountId, this.repo.manager);
+      return true;
+    });
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ConnectionStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { AudienceConnectionEntity } from '../entities';
+import { appendInbox } from './sync-inbox';
 
 export interface ConnectionView {
   accountId: number;
@@ -46,26 +47,49 @@ export class AudienceConnectionsRepository {
     return e ? toView(e) : null;
   }
 
+  /** Every list the account's connections forward into. */
+  async listsOf(accountId: number): Promise<number[]> {
+    const rows = await this.repo.find({ where: { accountId }, select: { listId: true } });
+    return [...new Set(rows.flatMap((r) => (r.listId === null ? [] : [r.listId])))].sort((a, b) => a - b);
+  }
+
   async listIdOf(accountId: number, audienceId: number): Promise<number | undefined> {
     return (await this.repo.findOneBy({ accountId, audienceId }))?.listId ?? undefined;
   }
 
-  /** Creates or changes a connection. Setting status `active` also clears a suspension reason. */
+  /**
+   * Creates or changes a connection (two at once for a new audience cannot collide: the row is created with
+   * an insert that ignores a conflict, then changed). Setting status `active` also clears a suspension reason.
+   * When the list changes, or the connection forwards again after a removal or suspension, the lists
+   * concerned are asked to be brought to the newest state (the old list loses the audience's members, the
+   * new one gets them; held changes are released).
+   */
   upsert(accountId: number, audienceId: number, update: ConnectionUpdate): Promise<ConnectionView> {
     return this.db.exclusive(() => this.write(accountId, audienceId, update));
   }
 
   private async write(accountId: number, audienceId: number, update: ConnectionUpdate): Promise<ConnectionView> {
-    const entity =
-      (await this.repo.findOneBy({ accountId, audienceId })) ??
-      this.repo.create({ accountId, audienceId, audienceName: '', listId: null, status: 'active', suspendedReason: null });
+    await this.db.query(
+      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
+       VALUES (?, ?, ?, NULL, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) ON CONFLICT (account_id, audience_id) DO NOTHING`,
+      [accountId, audienceId, update.audienceName ?? ''],
+      this.repo.manager,
+    );
+    const entity = await this.repo.findOneByOrFail({ accountId, audienceId });
+    const before = { listId: entity.listId, status: entity.status };
     if (update.audienceName !== undefined) entity.audienceName = update.audienceName;
     if (update.listId !== undefined) entity.listId = update.listId;
     if (update.status !== undefined) {
       entity.status = update.status;
       if (update.status !== 'suspended') entity.suspendedReason = null;
     }
-    return toView(await this.repo.save(entity));
+    const saved = toView(await this.repo.save(entity));
+    const lists = new Set<number>();
+    if (before.listId !== saved.listId || (before.status !== 'active' && saved.status === 'active')) {
+      for (const listId of [before.listId, saved.listId]) if (listId !== null) lists.add(listId);
+    }
+    await appendInbox(this.db, [...lists].map((listId) => ({ listId })), this.repo.manager);
+    return saved;
   }
 
   async suspend(accountId: number, audienceId: number, reason: string): Promise<void> {
@@ -82,9 +106,16 @@ export class AudienceConnectionsRepository {
     return (await this.repo.countBy({ accountId, listId, status: 'suspended' })) > 0;
   }
 
+  /** Forwarding again after a suspension; its list is brought to the newest state. False when there is no such connection. */
   async resume(accountId: number, audienceId: number): Promise<boolean> {
-    const result = await this.db.exclusive(() => this.repo.update({ accountId, audienceId, status: 'suspended' }, { status: 'active', suspendedReason: null }));
-    if ((result.affected ?? 0) > 0) return true;
-    return (await this.repo.findOneBy({ accountId, audienceId })) !== null;
+    const existing = await this.repo.findOneBy({ accountId, audienceId });
+    if (!existing) return false;
+    if (existing.status === 'suspended') await this.upsert(accountId, audienceId, { status: 'active' });
+    return true;
+  }
+
+  /** Suspends every connection (of any account) that forwards into a list: Iterable said the list does not exist. */
+  async suspendListEverywhere(listId: number, reason: string): Promise<void> {
+    await this.db.exclusive(() => this.repo.update({ listId, status: 'active' }, { status: 'suspended', suspendedReason: reason }));
   }
 }

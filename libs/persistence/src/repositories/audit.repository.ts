@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
+import { appendInbox } from './sync-inbox';
 
 export const DELIVERY_STATUSES = ['success', 'partial', 'failed', 'dry-run'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -46,9 +47,9 @@ export interface ReplayFilter {
   accountId?: number;
   audienceId?: number;
   listId?: number;
-  /** The failure reason (`last_error`), e.g. `forgotten`; `dry run` replays changes skipped by a dry run. */
+  /** The failure reason, e.g. `forgotten`; `dry run` brings the lists to the newest state (after a dry run). */
   reason?: string;
-  /** mParticle time of the change (`timestamp_ms`), epoch ms, inclusive. */
+  /** When the member failed, epoch ms, inclusive. */
   from?: number;
   /** Exclusive. */
   to?: number;
@@ -139,26 +140,39 @@ export class AuditRepository {
     }));
   }
 
-  /** Puts matching failed changes back to pending (attempts reset); answers how many, and which lists to sync. */
-  async replay(filter: ReplayFilter): Promise<{ requeued: number; lists: { accountId: number; listId: number }[] }> {
-    const dryRun = filter.reason === 'dry run';
-    const { sql, params } = where([
-      [true, dryRun ? `state = 'skipped' AND skip_reason = 'dry run'` : `state = 'failed'`, []],
-      [filter.reason !== undefined && !dryRun, 'last_error = ?', [filter.reason]],
-      [filter.accountId !== undefined, 'account_id = ?', [filter.accountId]],
-      [filter.audienceId !== undefined, 'audience_id = ?', [filter.audienceId]],
-      [filter.listId !== undefined, 'list_id = ?', [filter.listId]],
-      [filter.from !== undefined, 'timestamp_ms >= ?', [filter.from]],
-      [filter.to !== undefined, 'timestamp_ms < ?', [filter.to]],
+  /**
+   * Sends failed members again: each matching member Iterable refused is put back in its list's inbox, where
+   * the worker brings it to its newest state. `reason: 'dry run'` brings every list of the matching
+   * connections to the newest state. Answers how many members, and which lists.
+   */
+  async replay(filter: ReplayFilter): Promise<{ requeued: number; lists: number[] }> {
+    const connections = where([
+      [filter.accountId !== undefined, 'c.account_id = ?', [filter.accountId]],
+      [filter.audienceId !== undefined, 'c.audience_id = ?', [filter.audienceId]],
+      [filter.listId !== undefined, 'c.list_id = ?', [filter.listId]],
     ]);
+    const listScope = connections.sql ? `lm.list_id IN (SELECT c.list_id FROM audience_connections c ${connections.sql})` : '';
     return this.db.transaction(async (manager) => {
-      const lists = await this.db.query<{ account_id: number | string; list_id: number | string }>(`SELECT DISTINCT account_id, list_id FROM memberships ${sql}`, params, manager);
-      const { affected } = await this.db.execute(
-        `UPDATE memberships SET state = 'pending', skip_reason = NULL, attempts = 0, last_error = NULL, next_attempt_at = NULL, updated_at = CURRENT_TIMESTAMP ${sql}`,
-        params,
-        manager,
-      );
-      return { requeued: affected, lists: lists.map((l) => ({ accountId: Number(l.account_id), listId: Number(l.list_id) })) };
+      if (filter.reason === 'dry run') {
+        const rows = await this.db.query<{ list_id: number | string }>(
+          `SELECT DISTINCT c.list_id FROM audience_connections c ${connections.sql ? `${connections.sql} AND` : 'WHERE'} c.list_id IS NOT NULL`,
+          connections.params,
+          manager,
+        );
+        const lists = rows.map((r) => Number(r.list_id));
+        await appendInbox(this.db, lists.map((listId) => ({ listId })), manager);
+        return { requeued: 0, lists };
+      }
+      const { sql, params } = where([
+        [true, `lm.state = 'failed'`, []],
+        [filter.reason !== undefined, 'lm.reason = ?', [filter.reason]],
+        [listScope !== '', listScope, connections.params],
+        [filter.from !== undefined, 'lm.updated_at_ms >= ?', [filter.from]],
+        [filter.to !== undefined, 'lm.updated_at_ms < ?', [filter.to]],
+      ]);
+      const members = await this.db.query<{ list_id: number | string; member_key: string }>(`SELECT lm.list_id, lm.member_key FROM list_members lm ${sql}`, params, manager);
+      await appendInbox(this.db, members.map((m) => ({ listId: Number(m.list_id), email: m.member_key })), manager);
+      return { requeued: members.length, lists: [...new Set(members.map((m) => Number(m.list_id)))].sort((x, y) => x - y) };
     });
   }
 

@@ -1,31 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { MembershipAction } from '@audience-bridge/domain';
+import type { KnownMember, MemberContribution } from '@audience-bridge/mapping';
 import { Database } from '../database';
+import type { ListMemberState } from '../entities';
+import { ListLease, ListLeasesRepository } from './list-leases.repository';
+import { appendInbox } from './sync-inbox';
 
-/** A pending desired state, as the worker reads it to send. `version` guards the write-back. */
-export interface PendingChange {
-  accountId: number;
-  audienceId: number;
-  userKey: string;
-  listId: number;
-  mpid: string | null;
-  action: MembershipAction;
-  email: string;
-  userId: string | null;
-  version: number;
-  attempts: number;
+/** One inbox row as the worker reads it (`email` null: the whole list). */
+export interface InboxEntry {
+  id: number;
+  email: string | null;
+  createdAtMs: number;
 }
 
-/** What happened to one pending change in one call. */
-export type Settlement =
-  | { state: 'delivered' }
-  | { state: 'failed'; reason: string }
-  | { state: 'skipped'; reason: string }
-  /** A transient failure: try again at `nextAttemptAt`, or give up as failed when attempts run out. */
-  | { state: 'retry'; reason: string; nextAttemptAt: number; maxAttempts: number }
-  /** Nothing changes (the connection or account was suspended: the change waits for a resume). */
-  | { state: 'waiting'; reason: string };
+/** An account that can deliver a list: the first active account with a connection to it. */
+export interface ListOwner {
+  accountId: number;
+  /** Some connection to the list is suspended (Iterable said it does not exist): nothing goes out. */
+  listSuspended: boolean;
+}
 
 export interface CallRecord {
   id: string;
@@ -43,171 +36,248 @@ export interface CallRecord {
 }
 
 export interface VerdictRecord {
-  change: PendingChange;
+  accountId: number;
+  audienceId: number;
+  userKey: string;
+  mpid: string | null;
+  action: 'add' | 'delete';
+  email: string;
+  userId: string | null;
   outcome: 'delivered' | 'skipped' | 'failed';
   reason: string | null;
   retryable: boolean;
-  settlement: Settlement;
 }
 
-export interface DueList {
-  accountId: number;
-  listId: number;
+/** The new `list_members` row of a member (its key is `memberKey`, the identity sent is email/userId). */
+export interface MemberWrite {
+  memberKey: string;
+  email: string;
+  userId: string | null;
+  state: ListMemberState;
+  reason: string | null;
+  /** Epoch ms to send the newest state once more; null keeps any recheck already planned. */
+  recheckAtMs: number | null;
 }
 
-/** Rows per multi-row statement: 13 parameters a row keeps 1000 rows under both drivers' limits. */
-const ROWS_PER_STATEMENT = 1000;
+export interface Settlement {
+  call?: CallRecord;
+  verdicts: VerdictRecord[];
+  members: MemberWrite[];
+  /** Inbox rows done with. */
+  doneInboxIds: number[];
+}
 
-/** The worker's side of the database: pending changes in, verdicts and audit rows out. */
+/** Rows per multi-row statement, under both drivers' parameter limits. */
+const ROWS_PER_STATEMENT = 500;
+
+const chunks = <T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * The worker's side of the database. It reads desired state (memberships, connections: ingest's rows, never
+ * locked by a read), and writes only its own rows: `list_members`, the audit, its lease, and deletions of
+ * the inbox rows it read. Every write of a call's settlement happens in one transaction after the call,
+ * never across it, in member key order.
+ */
 @Injectable()
 export class DeliveryRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly leases: ListLeasesRepository,
+  ) {}
 
-  /**
-   * Up to `limit` pending changes of one action for a list that are due now, in index order (roughly the
-   * order they were written). No ORDER BY: sorting every pending row of a large backlog on each call
-   * would make a drain quadratic.
-   */
-  async pending(accountId: number, listId: number, action: MembershipAction, limit: number, now = Date.now()): Promise<PendingChange[]> {
-    const rows = await this.db.query<Record<string, string | number | null>>(
-      `SELECT account_id, audience_id, user_key, list_id, mpid, action, email, user_id, version, attempts
-       FROM memberships
-       WHERE account_id = ? AND list_id = ? AND state = 'pending' AND action = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-       LIMIT ?`,
-      [accountId, listId, action, now, limit],
+  /** The oldest inbox rows of a list. */
+  async inbox(listId: number, limit: number): Promise<InboxEntry[]> {
+    const rows = await this.db.query<{ id: number | string; member_key: string | null; created_at_ms: number | string }>(
+      `SELECT id, member_key, created_at_ms FROM sync_inbox WHERE list_id = ? ORDER BY id LIMIT ?`,
+      [listId, limit],
     );
-    return rows.map((r) => ({
-      accountId: Number(r['account_id']),
-      audienceId: Number(r['audience_id']),
-      userKey: String(r['user_key']),
-      listId: Number(r['list_id']),
-      mpid: r['mpid'] === null ? null : String(r['mpid']),
-      action: r['action'] as MembershipAction,
-      email: String(r['email']),
-      userId: r['user_id'] === null ? null : String(r['user_id']),
-      version: Number(r['version']),
-      attempts: Number(r['attempts']),
-    }));
+    return rows.map((r) => ({ id: Number(r.id), email: r.member_key, createdAtMs: Number(r.created_at_ms) }));
   }
 
-  /** Whether the list has any pending change due now. */
-  async hasDue(accountId: number, listId: number, now = Date.now()): Promise<boolean> {
+  /**
+   * Replaces "the whole list" rows by one row per member to look at: every email of an audience that maps to
+   * the list, and every member the list has or may have. Rows keep the oldest marker's time (the lag).
+   */
+  async expandWholeList(listId: number, markers: InboxEntry[]): Promise<void> {
+    const since = Math.min(...markers.map((m) => m.createdAtMs));
+    await this.db.transaction(async (manager) => {
+      await this.db.query(
+        `INSERT INTO sync_inbox (list_id, member_key, created_at_ms)
+         SELECT ?, k.member_key, ? FROM (
+           SELECT m.email AS member_key FROM memberships m
+           JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
+           WHERE c.list_id = ? AND m.email IS NOT NULL
+           UNION
+           SELECT member_key FROM list_members WHERE list_id = ? AND state <> 'unsubscribed'
+         ) k`,
+        [listId, since, listId, listId],
+        manager,
+      );
+      await this.deleteInbox(manager, markers.map((m) => m.id));
+    });
+  }
+
+  /** Who delivers the list: the lowest active account with a connection to it, else the one that delivered it last. */
+  async owner(listId: number): Promise<ListOwner | undefined> {
+    const rows = await this.db.query<{ account_id: number | string; status: string; account_status: string; has_key: number | boolean }>(
+      `SELECT c.account_id, c.status, a.status AS account_status, CASE WHEN a.api_key_ciphertext IS NULL THEN 0 ELSE 1 END AS has_key
+       FROM audience_connections c JOIN accounts a ON a.account_id = c.account_id
+       WHERE c.list_id = ? ORDER BY c.account_id`,
+      [listId],
+    );
+    const listSuspended = rows.some((r) => r.status === 'suspended');
+    const usable = rows.find((r) => r.account_status === 'active' && Number(r.has_key) === 1);
+    if (usable) return { accountId: Number(usable.account_id), listSuspended };
+    if (rows.length > 0) return undefined;
+    const [last] = await this.db.query<{ account_id: number | string | null }>(`SELECT account_id FROM list_leases WHERE list_id = ?`, [listId]);
+    if (last?.account_id === null || last?.account_id === undefined) return undefined;
+    const [account] = await this.db.query<{ status: string }>(`SELECT status FROM accounts WHERE account_id = ?`, [last.account_id]);
+    return account?.status === 'active' ? { accountId: Number(last.account_id), listSuspended: false } : undefined;
+  }
+
+  /** Every membership row naming these members through a connection to the list. */
+  async contributions(listId: number, emails: string[]): Promise<MemberContribution[]> {
+    const result: MemberContribution[] = [];
+    for (const chunk of chunks(emails)) {
+      const rows = await this.db.query<Record<string, string | number | null>>(
+        `SELECT m.email, m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.user_id, m.timestamp_ms, m.source_message_id, c.status
+         FROM memberships m JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
+         WHERE c.list_id = ? AND m.email IN (${placeholders(chunk.length)})`,
+        [listId, ...chunk],
+      );
+      for (const r of rows) {
+        result.push({
+          memberKey: String(r['email']),
+          accountId: Number(r['account_id']),
+          audienceId: Number(r['audience_id']),
+          userKey: String(r['user_key']),
+          mpid: r['mpid'] === null ? null : String(r['mpid']),
+          action: r['action'] === 'add' ? 'add' : 'delete',
+          email: String(r['email']),
+          userId: r['user_id'] === null ? null : String(r['user_id']),
+          timestampMs: Number(r['timestamp_ms']),
+          sourceMessageId: String(r['source_message_id']),
+          active: r['status'] !== 'removed',
+        });
+      }
+    }
+    return result;
+  }
+
+  /** What we know Iterable has for these members of the list. */
+  async known(listId: number, emails: string[]): Promise<Map<string, KnownMember>> {
+    const known = new Map<string, KnownMember>();
+    for (const chunk of chunks(emails)) {
+      const rows = await this.db.query<{ member_key: string; email: string; user_id: string | null; state: KnownMember['state'] }>(
+        `SELECT member_key, email, user_id, state FROM list_members WHERE list_id = ? AND member_key IN (${placeholders(chunk.length)})`,
+        [listId, ...chunk],
+      );
+      for (const r of rows) known.set(r.member_key, { email: r.email, userId: r.user_id, state: r.state });
+    }
+    return known;
+  }
+
+  /**
+   * Records a call's outcome in one transaction: the fence first (a delivery that lost the list records the
+   * call and nothing else, and answers false), the call and each user's verdict, the members' new state,
+   * and the inbox rows done with.
+   */
+  async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const ours = await this.leases.fence(lease, ttlMs, manager);
+      if (s.call) await this.insertCall(manager, s.call, s.verdicts);
+      if (!ours) return false;
+      await this.upsertMembers(manager, lease.listId, s.members);
+      await this.deleteInbox(manager, s.doneInboxIds);
+      await this.db.query(`UPDATE list_leases SET account_id = ? WHERE list_id = ? AND (account_id IS NULL OR account_id <> ?)`, [accountId, lease.listId, accountId], manager);
+      return true;
+    });
+  }
+
+  private async insertCall(manager: EntityManager, call: CallRecord, verdicts: VerdictRecord[]): Promise<void> {
+    await this.db.query(
+      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [call.id, call.accountId, call.listId, call.action, call.subscriberCount, call.httpStatus, call.successCount, call.failureCount, call.durationMs, call.error, call.dryRun, call.createdAtMs],
+      manager,
+    );
+    for (const chunk of chunks(verdicts, 1000)) {
+      await this.db.query(
+        `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((v) => [call.id, v.accountId, v.audienceId, call.listId, v.userKey, v.mpid, v.action, v.email, v.userId, v.outcome, v.reason, v.retryable, call.createdAtMs]),
+        manager,
+      );
+    }
+  }
+
+  private async upsertMembers(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
+    const now = Date.now();
+    const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
+    for (const chunk of chunks(sorted)) {
+      await this.db.query(
+        `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms)
+         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, ?, ${this.db.typed('bigint')}, ?)`).join(', ')}
+         ON CONFLICT (list_id, member_key) DO UPDATE SET
+           email = excluded.email, user_id = excluded.user_id, state = excluded.state, reason = excluded.reason,
+           recheck_at_ms = COALESCE(excluded.recheck_at_ms, list_members.recheck_at_ms), updated_at_ms = excluded.updated_at_ms`,
+        chunk.flatMap((m) => [listId, m.memberKey, m.email, m.userId, m.state, m.reason, m.recheckAtMs, now]),
+        manager,
+      );
+    }
+  }
+
+  private async deleteInbox(manager: EntityManager, ids: number[]): Promise<void> {
+    for (const chunk of chunks([...ids].sort((a, b) => a - b), 1000)) {
+      await this.db.query(`DELETE FROM sync_inbox WHERE id IN (${placeholders(chunk.length)})`, chunk, manager);
+    }
+  }
+
+  /**
+   * Members whose late-apply window has passed after an answer we never saw: marked unknown and put back in
+   * the inbox, so their newest state is sent once more and a late apply is never the last word.
+   */
+  async releaseRechecks(listId: number, now = Date.now()): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      const rows = await this.db.query<{ member_key: string }>(
+        `SELECT member_key FROM list_members WHERE list_id = ? AND recheck_at_ms <= ? ORDER BY member_key LIMIT 1000`,
+        [listId, now],
+        manager,
+      );
+      const keys = rows.map((r) => r.member_key);
+      for (const chunk of chunks(keys)) {
+        await this.db.query(
+          `UPDATE list_members SET state = 'unknown', recheck_at_ms = NULL WHERE list_id = ? AND member_key IN (${placeholders(chunk.length)})`,
+          [listId, ...chunk],
+          manager,
+        );
+      }
+      await appendInbox(this.db, keys.map((email) => ({ listId, email })), manager, now);
+      return keys.length;
+    });
+  }
+
+  /** Whether the list has inbox rows, or a recheck due. */
+  async hasDue(listId: number, now = Date.now()): Promise<boolean> {
     const rows = await this.db.query(
-      `SELECT 1 AS due FROM memberships WHERE account_id = ? AND list_id = ? AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) LIMIT 1`,
-      [accountId, listId, now],
+      `SELECT 1 AS due FROM sync_inbox WHERE list_id = ? UNION ALL SELECT 1 FROM list_members WHERE list_id = ? AND recheck_at_ms <= ?`,
+      [listId, listId, now],
     );
     return rows.length > 0;
   }
 
-  /** Lists of active accounts with changes due now: what the sweeper re-enqueues. */
-  async dueLists(now = Date.now()): Promise<DueList[]> {
-    const rows = await this.db.query<{ account_id: number | string; list_id: number | string }>(
-      `SELECT DISTINCT m.account_id, m.list_id FROM memberships m
-       JOIN accounts a ON a.account_id = m.account_id AND a.status = 'active'
-       WHERE m.state = 'pending' AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)`,
-      [now],
+  /** Lists with inbox rows and no backoff running, or with a recheck due: what the sweeper re-enqueues. */
+  async dueLists(now = Date.now()): Promise<number[]> {
+    const rows = await this.db.query<{ list_id: number | string }>(
+      `SELECT DISTINCT i.list_id FROM sync_inbox i LEFT JOIN list_leases l ON l.list_id = i.list_id
+       WHERE l.next_attempt_at IS NULL OR l.next_attempt_at <= ?
+       UNION
+       SELECT DISTINCT list_id FROM list_members WHERE recheck_at_ms <= ?`,
+      [now, now],
     );
-    return rows.map((r) => ({ accountId: Number(r.account_id), listId: Number(r.list_id) }));
-  }
-
-  /** Pending changes of audiences whose connection mParticle removed: recorded as skipped, never sent. */
-  async skipRemovedAudiences(accountId: number, listId: number): Promise<number> {
-    const { affected } = await this.db.execute(
-      `UPDATE memberships SET state = 'skipped', skip_reason = 'audience removed', updated_at = CURRENT_TIMESTAMP
-       WHERE account_id = ? AND list_id = ? AND state = 'pending'
-         AND audience_id IN (SELECT audience_id FROM audience_connections WHERE account_id = ? AND status = 'removed')`,
-      [accountId, listId, accountId],
-    );
-    return affected;
-  }
-
-  /**
-   * Writes one call's audit row, each user's verdict, and the new state of each change, in one
-   * transaction. A change is only settled if its version is still the one that was sent: a newer change
-   * that arrived meanwhile stays pending and goes out next.
-   */
-  async record(call: CallRecord, verdicts: VerdictRecord[]): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      await this.db.query(
-        `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [call.id, call.accountId, call.listId, call.action, call.subscriberCount, call.httpStatus, call.successCount, call.failureCount, call.durationMs, call.error, call.dryRun, call.createdAtMs],
-        manager,
-      );
-      for (let i = 0; i < verdicts.length; i += ROWS_PER_STATEMENT) {
-        const chunk = verdicts.slice(i, i + ROWS_PER_STATEMENT);
-        await this.db.query(
-          `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
-           VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-          chunk.flatMap((v) => [
-            call.id,
-            v.change.accountId,
-            v.change.audienceId,
-            v.change.listId,
-            v.change.userKey,
-            v.change.mpid,
-            v.change.action,
-            v.change.email,
-            v.change.userId,
-            v.outcome,
-            v.reason,
-            v.retryable,
-            call.createdAtMs,
-          ]),
-          manager,
-        );
-      }
-      await this.settle(manager, verdicts);
-    });
-  }
-
-  private async settle(manager: EntityManager, verdicts: VerdictRecord[]): Promise<void> {
-    const groups = new Map<string, { settlement: Settlement; changes: PendingChange[] }>();
-    for (const v of verdicts) {
-      if (v.settlement.state === 'waiting') continue;
-      const key = JSON.stringify(v.settlement);
-      const group = groups.get(key) ?? { settlement: v.settlement, changes: [] };
-      group.changes.push(v.change);
-      groups.set(key, group);
-    }
-    for (const { settlement, changes } of groups.values()) {
-      for (let i = 0; i < changes.length; i += ROWS_PER_STATEMENT) {
-        const chunk = changes.slice(i, i + ROWS_PER_STATEMENT);
-        const row = `(${this.db.typed('bigint')}, ${this.db.typed('bigint')}, ${this.db.typed('text')}, ${this.db.typed('integer')})`;
-        const keyParams = chunk.flatMap((c) => [c.accountId, c.audienceId, c.userKey, c.version]);
-        const [set, params] = this.settlementSql(settlement);
-        // UPDATE … FROM a VALUES list: each key is found through the primary key (an IN over row values
-        // would let PostgreSQL scan the whole table on every call).
-        await this.db.query(
-          `WITH k (k_account, k_audience, k_user, k_version) AS (VALUES ${chunk.map(() => row).join(', ')})
-           UPDATE memberships SET ${set}, updated_at = CURRENT_TIMESTAMP
-           FROM k
-           WHERE memberships.account_id = k.k_account AND memberships.audience_id = k.k_audience
-             AND memberships.user_key = k.k_user AND memberships.version = k.k_version AND memberships.state = 'pending'`,
-          [...keyParams, ...params],
-          manager,
-        );
-      }
-    }
-  }
-
-  private settlementSql(s: Settlement): [string, unknown[]] {
-    switch (s.state) {
-      case 'delivered':
-        return [`state = 'delivered', attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL`, []];
-      case 'failed':
-        return [`state = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL`, [s.reason]];
-      case 'skipped':
-        return [`state = 'skipped', skip_reason = ?, next_attempt_at = NULL`, [s.reason]];
-      case 'retry':
-        return [
-          `attempts = attempts + 1, last_error = ?,
-           state = CASE WHEN attempts + 1 >= ${this.db.typed('integer')} THEN 'failed' ELSE 'pending' END,
-           next_attempt_at = CASE WHEN attempts + 1 >= ${this.db.typed('integer')} THEN NULL ELSE ${this.db.typed('bigint')} END`,
-          [s.reason, s.maxAttempts, s.maxAttempts, s.nextAttemptAt],
-        ];
-      case 'waiting':
-        return [`last_error = ?`, [s.reason]];
-    }
+    return rows.map((r) => Number(r.list_id)).sort((a, b) => a - b);
   }
 }

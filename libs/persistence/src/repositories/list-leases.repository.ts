@@ -1,38 +1,85 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Database } from '../database';
 
+/** A delivery's right to call Iterable for a list: who holds it and the generation that fences its calls. */
+export interface ListLease {
+  listId: number;
+  holder: string;
+  generation: number;
+}
+
+/** Why a list is not delivered right now. */
+export interface ListBackoff {
+  attempts: number;
+  nextAttemptAt: number | null;
+  failingSince: number | null;
+}
+
 /**
- * Leases that make one worker process the only writer of an Iterable list at a time (DESIGN invariant 3).
- * A lease is a row with a holder and an expiry: taking it succeeds when it is free, lapsed, or already
- * ours; a crashed holder's lease lapses by itself. Works the same on SQLite and PostgreSQL.
+ * One writer per Iterable list (DESIGN invariant 3), fenced: a lease row per list with a holder, an expiry
+ * and a generation that grows with every take-over. Taking it succeeds when it is free, lapsed, or already
+ * ours. `fence` is the check made immediately before every Iterable call: it extends the lease only if the
+ * generation is still ours, so a delivery that was paused past its lease sends nothing. The same row keeps
+ * the list's backoff after transient failures. Works the same on SQLite and PostgreSQL.
  */
 @Injectable()
 export class ListLeasesRepository {
   constructor(private readonly db: Database) {}
 
-  async acquire(accountId: number, listId: number, holder: string, ttlMs: number, now = Date.now()): Promise<boolean> {
-    const rows = await this.db.query(
-      `INSERT INTO list_leases (account_id, list_id, holder, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (account_id, list_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE list_leases.expires_at < ? OR list_leases.holder = excluded.holder
-       RETURNING holder`,
-      [accountId, listId, holder, now + ttlMs, now],
+  async acquire(listId: number, holder: string, ttlMs: number, now = Date.now()): Promise<(ListLease & ListBackoff) | undefined> {
+    const [row] = await this.db.query<{ generation: number | string; attempts: number | string; next_attempt_at: number | string | null; failing_since: number | string | null }>(
+      `INSERT INTO list_leases (list_id, holder, generation, expires_at, attempts) VALUES (?, ?, 1, ?, 0)
+       ON CONFLICT (list_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, generation = list_leases.generation + 1
+       WHERE list_leases.holder IS NULL OR list_leases.expires_at < ? OR list_leases.holder = excluded.holder
+       RETURNING generation, attempts, next_attempt_at, failing_since`,
+      [listId, holder, now + ttlMs, now],
     );
-    return rows.length === 1;
+    if (!row) return undefined;
+    const num = (v: number | string | null) => (v === null ? null : Number(v));
+    return { listId, holder, generation: Number(row.generation), attempts: Number(row.attempts), nextAttemptAt: num(row.next_attempt_at), failingSince: num(row.failing_since) };
   }
 
-  /** Extends our lease; false when it is no longer ours (it lapsed and another process took it). */
-  async renew(accountId: number, listId: number, holder: string, ttlMs: number, now = Date.now()): Promise<boolean> {
-    const { affected } = await this.db.execute(`UPDATE list_leases SET expires_at = ? WHERE account_id = ? AND list_id = ? AND holder = ?`, [
-      now + ttlMs,
-      accountId,
-      listId,
-      holder,
-    ]);
+  /** Extends the lease if it is still this generation's; false when another delivery has taken the list. */
+  async fence(lease: ListLease, ttlMs: number, manager?: EntityManager, now = Date.now()): Promise<boolean> {
+    const { affected } = await this.db.execute(
+      `UPDATE list_leases SET expires_at = ? WHERE list_id = ? AND holder = ? AND generation = ?`,
+      [now + ttlMs, lease.listId, lease.holder, lease.generation],
+      manager,
+    );
     return affected > 0;
   }
 
-  async release(accountId: number, listId: number, holder: string): Promise<void> {
-    await this.db.query(`DELETE FROM list_leases WHERE account_id = ? AND list_id = ? AND holder = ?`, [accountId, listId, holder]);
+  async release(lease: ListLease): Promise<void> {
+    await this.db.query(`UPDATE list_leases SET holder = NULL, expires_at = 0 WHERE list_id = ? AND holder = ? AND generation = ?`, [
+      lease.listId,
+      lease.holder,
+      lease.generation,
+    ]);
+  }
+
+  /** A transient failure: the list waits until `nextAttemptAt`. */
+  async backOff(lease: ListLease, nextAttemptAt: number, error: string, now = Date.now()): Promise<void> {
+    await this.db.query(
+      `UPDATE list_leases SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, failing_since = COALESCE(failing_since, ?)
+       WHERE list_id = ? AND generation = ?`,
+      [nextAttemptAt, error, now, lease.listId, lease.generation],
+    );
+  }
+
+  /** A call went through: the list's backoff is over. */
+  async recovered(lease: ListLease): Promise<void> {
+    await this.db.query(
+      `UPDATE list_leases SET attempts = 0, next_attempt_at = NULL, last_error = NULL, failing_since = NULL WHERE list_id = ? AND generation = ? AND attempts > 0`,
+      [lease.listId, lease.generation],
+    );
+  }
+
+  /** Lists waiting after transient failures: how many, and since when the oldest has been failing. */
+  async failing(): Promise<{ lists: number; oldestSince: number | null }> {
+    const [row] = await this.db.query<{ n: number | string; oldest: number | string | null }>(
+      `SELECT COUNT(*) AS n, MIN(failing_since) AS oldest FROM list_leases WHERE failing_since IS NOT NULL`,
+    );
+    return { lists: Number(row?.n ?? 0), oldestSince: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
   }
 }

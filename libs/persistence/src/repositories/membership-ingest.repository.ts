@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { DataCenter, MembershipChange, UserIdField } from '@audience-bridge/domain';
 import { ApiKeyCipher, last4 } from '../crypto/api-key-cipher';
 import { Database } from '../database';
+import { appendInbox } from './sync-inbox';
 
 /** The account settings mParticle sends with every membership message. */
 export interface IncomingAccountSettings {
@@ -90,8 +91,16 @@ export class MembershipIngestRepository {
       if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[] };
       if (settingsChanged) await this.upsertAccount(manager, message.accountId, message.settings);
       // In audience id order: two messages naming the same audiences lock their rows in one order.
-      for (const c of changedConnections) await this.upsertConnection(manager, message.accountId, c);
-      return { duplicate: false, ...(await this.upsertMemberships(manager, message.changes)) };
+      const moved: number[] = [];
+      for (const c of changedConnections) {
+        const before = await this.upsertConnection(manager, message.accountId, c);
+        // The list follows the audience: the old list loses its members, the new one gets them all.
+        if (before !== undefined && before !== c.listId) moved.push(before, c.listId);
+      }
+      if (moved.length > 0) await appendInbox(this.db, [...new Set(moved)].map((listId) => ({ listId })), manager);
+      const listOf = new Map(message.connections.map((c) => [c.audienceId, c.listId]));
+      const applied = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId));
+      return { duplicate: false, applied: applied.applied, pendingLists: [...new Set([...applied.pendingLists, ...moved])].sort((a, b) => a - b) };
     });
     if (!result.duplicate && (settingsChanged || changedConnections.length > 0)) this.snapshots.delete(message.accountId);
 
@@ -163,7 +172,13 @@ export class MembershipIngestRepository {
     );
   }
 
-  private async upsertConnection(manager: EntityManager, accountId: number, c: IncomingConnection): Promise<void> {
+  /** Creates or updates the connection; answers the list it had before (undefined when new or without one). */
+  private async upsertConnection(manager: EntityManager, accountId: number, c: IncomingConnection): Promise<number | undefined> {
+    const [before] = await this.db.query<{ list_id: string | number | null }>(
+      `SELECT list_id FROM audience_connections WHERE account_id = ? AND audience_id = ?`,
+      [accountId, c.audienceId],
+      manager,
+    );
     await this.db.query(
       `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
@@ -172,18 +187,27 @@ export class MembershipIngestRepository {
       [accountId, c.audienceId, c.audienceName, c.listId],
       manager,
     );
+    return before?.list_id === null || before?.list_id === undefined ? undefined : Number(before.list_id);
   }
 
-  private async upsertMemberships(manager: EntityManager, changes: MembershipChange[]): Promise<{ applied: number; pendingLists: number[] }> {
+  /**
+   * Newest wins per (account, audience, user). Every accepted change appends an inbox row for its member on
+   * its audience's list, and one for the member it named before when the identity changed: the worker
+   * brings exactly those members to their newest state. Ingest never updates a row the worker writes.
+   */
+  private async upsertMemberships(
+    manager: EntityManager,
+    changes: MembershipChange[],
+    listOf: (audienceId: number) => number | undefined,
+  ): Promise<{ applied: number; pendingLists: number[] }> {
     let applied = 0;
-    const pendingLists = new Set<number>();
+    const inbox = new Map<string, { listId: number; email: string }>();
     for (let start = 0; start < changes.length; start += ROWS_PER_STATEMENT) {
       const chunk = changes.slice(start, start + ROWS_PER_STATEMENT);
       const params = chunk.flatMap((c) => [
         c.accountId,
         c.audienceId,
         c.userKey,
-        c.listId,
         c.mpid ?? null,
         c.action,
         c.subscriber?.email ?? null,
@@ -191,40 +215,41 @@ export class MembershipIngestRepository {
         c.skipReason ?? null,
         c.sourceMessageId,
         c.timestampMs,
-        c.subscriber ? 'pending' : 'skipped',
       ]);
-      const values = chunk.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, CURRENT_TIMESTAMP)`).join(', ');
-      // A delete that cannot name the user (no email in Customer ID mode) still removes what was sent before.
-      const keepPrevious = `excluded.email IS NULL AND excluded.action = 'delete' AND memberships.email IS NOT NULL`;
-      const { rows } = await this.db.execute<{ list_id: string | number; state: string }>(
-        `INSERT INTO memberships (account_id, audience_id, user_key, list_id, mpid, action, email, user_id, skip_reason, source_message_id, timestamp_ms, state, version, attempts, updated_at)
+      const values = chunk.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, CURRENT_TIMESTAMP)`).join(', ');
+      // A change that names no identity Iterable can take (a delete without an email in Customer ID mode)
+      // keeps the one sent before: a delete still removes that member, an add keeps it.
+      const keepPrevious = `excluded.email IS NULL AND memberships.email IS NOT NULL`;
+      const { rows } = await this.db.execute<{ audience_id: string | number; email: string | null; prev_email: string | null }>(
+        `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, skip_reason, source_message_id, timestamp_ms, version, updated_at)
          VALUES ${values}
          ON CONFLICT (account_id, audience_id, user_key) DO UPDATE SET
-           list_id = excluded.list_id,
            mpid = COALESCE(excluded.mpid, memberships.mpid),
            action = excluded.action,
+           prev_email = memberships.email,
            email = CASE WHEN ${keepPrevious} THEN memberships.email ELSE excluded.email END,
            user_id = CASE WHEN ${keepPrevious} THEN memberships.user_id ELSE excluded.user_id END,
            skip_reason = CASE WHEN ${keepPrevious} THEN NULL ELSE excluded.skip_reason END,
-           state = CASE WHEN ${keepPrevious} THEN 'pending' ELSE excluded.state END,
            source_message_id = excluded.source_message_id,
            timestamp_ms = excluded.timestamp_ms,
            version = memberships.version + 1,
-           attempts = 0,
-           last_error = NULL,
-           next_attempt_at = NULL,
            updated_at = CURRENT_TIMESTAMP
          WHERE excluded.timestamp_ms > memberships.timestamp_ms
             OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = 'delete' AND memberships.action = 'add')
             OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = memberships.action
                 AND ${this.db.binary('excluded.source_message_id')} > ${this.db.binary('memberships.source_message_id')})
-         RETURNING list_id, state`,
+         RETURNING audience_id, email, prev_email`,
         params,
         manager,
       );
       applied += rows.length;
-      for (const row of rows) if (row.state === 'pending') pendingLists.add(Number(row.list_id));
+      for (const row of rows) {
+        const listId = listOf(Number(row.audience_id));
+        if (listId === undefined) continue;
+        for (const email of [row.email, row.prev_email]) if (email) inbox.set(`${listId}\u0000${email}`, { listId, email });
+      }
     }
-    return { applied, pendingLists: [...pendingLists].sort((a, b) => a - b) };
+    await appendInbox(this.db, [...inbox.values()], manager);
+    return { applied, pendingLists: [...new Set([...inbox.values()].map((r) => r.listId))].sort((a, b) => a - b) };
   }
 }

@@ -1,21 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
-import { MEMBERSHIP_STATES, MembershipEntity, MembershipState } from '../entities';
+import { LIST_MEMBER_STATES, ListMemberState } from '../entities';
 
+/** One user's membership of one audience: what mParticle wants, and where the audience's list stands for that member. */
 export interface UserMembershipView {
   accountId: number;
   audienceId: number;
-  listId: number;
-  action: MembershipEntity['action'];
-  state: MembershipState;
+  listId: number | null;
+  action: 'add' | 'delete';
   email: string | null;
   userId: string | null;
   skipReason: string | null;
-  lastError: string | null;
-  attempts: number;
   timestampMs: number;
   sourceMessageId: string;
   updatedAt: Date;
+  /** `pending` while an inbox row for the member waits; otherwise what Iterable has (list_members), `none` if never sent. */
+  state: 'pending' | ListMemberState | 'none';
+  /** Why the member failed or is held. */
+  reason: string | null;
 }
 
 @Injectable()
@@ -23,33 +25,42 @@ export class MembershipsRepository {
   constructor(private readonly db: Database) {}
 
   async byMpid(mpid: string): Promise<UserMembershipView[]> {
-    const rows = await this.db.dataSource.getRepository(MembershipEntity).find({ where: { mpid }, order: { accountId: 'ASC', audienceId: 'ASC' } });
+    const rows = await this.db.query<Record<string, string | number | null>>(
+      `SELECT m.account_id, m.audience_id, c.list_id, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id, m.updated_at,
+              lm.state, lm.reason,
+              (SELECT COUNT(*) FROM sync_inbox i WHERE i.list_id = c.list_id AND i.member_key = m.email) AS waiting
+       FROM memberships m
+       LEFT JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
+       LEFT JOIN list_members lm ON lm.list_id = c.list_id AND lm.member_key = m.email
+       WHERE m.mpid = ? ORDER BY m.account_id, m.audience_id`,
+      [mpid],
+    );
     return rows.map((r) => ({
-      accountId: r.accountId,
-      audienceId: r.audienceId,
-      listId: r.listId,
-      action: r.action,
-      state: r.state,
-      email: r.email,
-      userId: r.userId,
-      skipReason: r.skipReason,
-      lastError: r.lastError,
-      attempts: r.attempts,
-      timestampMs: r.timestampMs,
-      sourceMessageId: r.sourceMessageId,
-      updatedAt: r.updatedAt,
+      accountId: Number(r['account_id']),
+      audienceId: Number(r['audience_id']),
+      listId: r['list_id'] === null ? null : Number(r['list_id']),
+      action: r['action'] === 'add' ? 'add' : 'delete',
+      email: r['email'] === null ? null : String(r['email']),
+      userId: r['user_id'] === null ? null : String(r['user_id']),
+      skipReason: r['skip_reason'] === null ? null : String(r['skip_reason']),
+      timestampMs: Number(r['timestamp_ms']),
+      sourceMessageId: String(r['source_message_id']),
+      updatedAt: new Date(String(r['updated_at'])),
+      state: Number(r['waiting']) > 0 ? 'pending' : r['state'] === null ? 'none' : (String(r['state']) as ListMemberState),
+      reason: r['reason'] === null ? null : String(r['reason']),
     }));
   }
 
-  /** Changes waiting for delivery (an index count: cheap enough for every metrics scrape). */
-  async pendingCount(): Promise<number> {
-    const [row] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM memberships WHERE state = 'pending'`);
-    return Number(row?.n ?? 0);
+  /** Inbox rows waiting (members to bring to their newest state), and the age of the oldest (the lag). */
+  async backlog(now = Date.now()): Promise<{ pending: number; oldestAgeMs: number | null }> {
+    const [row] = await this.db.query<{ n: number | string; oldest: number | string | null }>(`SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox`);
+    return { pending: Number(row?.n ?? 0), oldestAgeMs: row?.oldest === null || row?.oldest === undefined ? null : Math.max(0, now - Number(row.oldest)) };
   }
 
-  async countsByState(): Promise<Record<MembershipState, number>> {
-    const rows = await this.db.query<{ state: MembershipState; n: number | string }>(`SELECT state, COUNT(*) AS n FROM memberships GROUP BY state`);
-    const counts = Object.fromEntries(MEMBERSHIP_STATES.map((s) => [s, 0])) as Record<MembershipState, number>;
+  /** Members of every list by what Iterable has. */
+  async countsByState(): Promise<Record<ListMemberState, number>> {
+    const rows = await this.db.query<{ state: ListMemberState; n: number | string }>(`SELECT state, COUNT(*) AS n FROM list_members GROUP BY state`);
+    const counts = Object.fromEntries(LIST_MEMBER_STATES.map((s) => [s, 0])) as Record<ListMemberState, number>;
     for (const row of rows) counts[row.state] = Number(row.n);
     return counts;
   }

@@ -1,0 +1,83 @@
+/** How one Iterable call for a batch of members ended, as the client reported it. */
+export type CallOutcome =
+  /** Iterable answered 200: a verdict per subscriber (by index), and failures it named no one for. */
+  | { kind: 'answered'; verdicts: ({ kind: 'delivered' } | { kind: 'failed'; reason: string })[]; unattributedFailures: number }
+  /**
+   * The call failed. `unknownOutcome`: we never saw an answer (a timeout, a reset after sending, a 504),
+   * so Iterable may still apply it later.
+   */
+  | {
+      kind: 'error';
+      errorKind: 'retryable' | 'split' | 'permanent';
+      reason: string;
+      retryAfterMs?: number;
+      unknownOutcome: boolean;
+    };
+
+/** Where a member of the call stands afterwards. */
+export interface MemberSettlement {
+  /** What the audit says of this user in this call. */
+  verdict: 'delivered' | 'failed';
+  reason: string | null;
+  retryable: boolean;
+  /** The member's new `list_members` state; undefined leaves it as it was. */
+  state?: 'subscribed' | 'unsubscribed' | 'unknown' | 'failed';
+  /** The inbox rows that asked for this member are done with (delivered, or refused for good). */
+  done: boolean;
+  /** Send the newest state once more after the late-apply window (an answer we never saw). */
+  recheck: boolean;
+}
+
+/** What happens to the list after the call. */
+export type ListAction =
+  | { kind: 'continue' }
+  /** A transient failure: the list waits (the caller picks the delay from `retryAfterMs` and its backoff). */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  /** The batch was too large: send it again in halves. */
+  | { kind: 'split' }
+  /** Nothing of the list can go out until an operator acts: a bad key suspends the account, an unknown list the list. */
+  | { kind: 'suspend'; scope: 'account' | 'list'; reason: string }
+  /** Iterable refused the request itself (a bad request): the members are failed, the list goes on. */
+  | { kind: 'refused'; reason: string };
+
+export interface CallSettlement {
+  members: MemberSettlement[];
+  list: ListAction;
+}
+
+/**
+ * The delivery rules: an Iterable answer (or its absence) for a call of `count` members of one action,
+ * turned into per-member settlements and what the list does next. Pure, so every branch is a table row.
+ */
+export function settleCall(action: 'subscribe' | 'unsubscribe', count: number, outcome: CallOutcome): CallSettlement {
+  const all = (m: MemberSettlement): MemberSettlement[] => Array.from({ length: count }, () => ({ ...m }));
+  const confirmed = action === 'subscribe' ? 'subscribed' : 'unsubscribed';
+  if (outcome.kind === 'answered') {
+    // Iterable counted failures it named no one for: nobody's success is certain; send them all again.
+    const unsure = outcome.unattributedFailures > 0;
+    const members = outcome.verdicts.map((v): MemberSettlement => {
+      if (v.kind === 'failed') return { verdict: 'failed', reason: v.reason, retryable: false, state: 'failed', done: true, recheck: false };
+      if (unsure) return { verdict: 'failed', reason: 'unattributed failure', retryable: true, state: 'unknown', done: false, recheck: false };
+      return { verdict: 'delivered', reason: null, retryable: false, state: confirmed, done: true, recheck: false };
+    });
+    return { members, list: unsure ? { kind: 'retry', reason: 'unattributed failure' } : { kind: 'continue' } };
+  }
+  const failed = (retryable: boolean, extra: Partial<MemberSettlement> = {}): MemberSettlement[] =>
+    all({ verdict: 'failed', reason: outcome.reason, retryable, done: false, recheck: false, ...extra });
+  switch (outcome.errorKind) {
+    case 'retryable':
+      return {
+        members: outcome.unknownOutcome ? failed(true, { state: 'unknown', recheck: true }) : failed(true),
+        list: { kind: 'retry', reason: outcome.reason, ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }) },
+      };
+    case 'split':
+      return count > 1
+        ? { members: [], list: { kind: 'split' } }
+        : { members: failed(false, { state: 'failed', done: true }), list: { kind: 'continue' } };
+    case 'permanent':
+      if (outcome.reason === 'bad api key' || outcome.reason === 'unknown list') {
+        return { members: failed(false), list: { kind: 'suspend', scope: outcome.reason === 'bad api key' ? 'account' : 'list', reason: outcome.reason } };
+      }
+      return { members: failed(false, { state: 'failed', done: true }), list: { kind: 'refused', reason: outcome.reason } };
+  }
+}

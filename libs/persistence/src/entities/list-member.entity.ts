@@ -1,0 +1,42 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintToNumber } from './column-transformers';
+
+/** What we know Iterable has for one member of one list. */
+export const LIST_MEMBER_STATES = ['subscribed', 'unsubscribed', 'unknown', 'failed', 'held'] as const;
+export type ListMemberState = (typeof LIST_MEMBER_STATES)[number];
+
+/**
+ * One member (a normalized email) of one Iterable list as the worker last left it: written only by the
+ * list's worker. `subscribed`/`unsubscribed`: Iterable confirmed it; `unknown`: a call whose answer we never
+ * saw (its newest state is sent again, and once more after `recheck_at_ms`, the late-apply window);
+ * `failed`: Iterable refused it for good (`reason`); `held`: not sent, waiting for an operator (`reason`).
+ */
+@Entity('list_members')
+@Index('list_members_recheck', ['recheckAtMs'])
+@Index('list_members_by_state', ['listId', 'state'])
+export class ListMemberEntity {
+  @PrimaryColumn({ name: 'list_id', type: 'bigint', transformer: bigintToNumber })
+  listId!: number;
+
+  @PrimaryColumn({ name: 'member_key', type: 'varchar', length: 320 })
+  memberKey!: string;
+
+  /** The identity Iterable has (or was last sent): email and userId. */
+  @Column({ type: 'varchar', length: 320 })
+  email!: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 200, nullable: true })
+  userId!: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: ListMemberState;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  reason!: string | null;
+
+  @Column({ name: 'recheck_at_ms', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  recheckAtMs!: number | null;
+
+  @Column({ name: 'updated_at_ms', type: 'bigint', transformer: bigintToNumber })
+  updatedAtMs!: number;
+}
