@@ -85,7 +85,7 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     for (const listId of lists) expect(members(listId)).toEqual(scenario.expected.get(listId));
     const { body } = await stack.admin('GET', `/v1/deliveries?accountId=${accountId}&status=failed&limit=500`);
     expect(body.items.map((d: { httpStatus: number | null }) => d.httpStatus)).toEqual(expect.arrayContaining([429]));
-    const [failed] = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM memberships WHERE account_id = ${accountId} AND state = 'failed'`);
+    const [failed] = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE list_id IN (${lists.join(', ')}) AND state = 'failed'`);
     expect(Number(failed.n)).toBe(0);
   }, 60_000);
 
@@ -160,7 +160,7 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     expect(members(missingList)).toEqual(new Set(['nolist@example.com']));
   }, 30_000);
 
-  it('in dry run records what it would send and sends nothing; replay sends it later', async () => {
+  it('in dry run records what it would send and sends nothing; going live brings the list to the newest state', async () => {
     const { accountId, apiKey, lists } = newAccount();
     await stack.send(membershipMessage('dry-0', 1, [], { accountId, apiKey }));
     await stack.admin('PUT', `/v1/accounts/${accountId}`, { dryRun: true });
@@ -170,12 +170,18 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { body } = await stack.admin('GET', `/v1/deliveries?accountId=${accountId}&status=dry-run`);
     expect(body.items).toEqual([expect.objectContaining({ action: 'subscribe', subscriberCount: 1, dryRun: true, httpStatus: null })]);
     const history = await stack.admin('GET', '/v1/users/701/memberships');
-    expect(history.body.memberships[0]).toMatchObject({ state: 'skipped', skipReason: 'dry run', history: [expect.objectContaining({ outcome: 'skipped', reason: 'dry run' })] });
+    expect(history.body.memberships[0]).toMatchObject({ state: 'none', history: [expect.objectContaining({ outcome: 'skipped', reason: 'dry run' })] });
+    // Changed during the dry run: a delete for another user who never reached Iterable, and a newer add.
+    await stack.send(membershipMessage('dry-2', 2000, [{ mpid: '702', email: 'dry2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.send(membershipMessage('dry-3', 3000, [{ mpid: '702', email: 'dry2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'delete' }] }], { accountId, apiKey }));
+    await stack.settled(accountId);
+    expect(subscribeCalls(apiKey)).toHaveLength(0);
 
+    // Going live needs no replay: the list is brought to the newest state (not a replay of the dry run's history).
     await stack.admin('PUT', `/v1/accounts/${accountId}`, { dryRun: false });
-    expect((await stack.admin('POST', '/v1/replay', { accountId, reason: 'dry run' })).body).toEqual({ requeued: 1, lists: 1 });
     await stack.settled(accountId);
     expect(members(lists[0])).toEqual(new Set(['dry@example.com']));
+    expect((await stack.admin('GET', '/v1/users/701/memberships')).body.memberships[0]).toMatchObject({ state: 'subscribed' });
   });
 
   it('records per-user failures with Iterable’s reason, and replay sends the failed changes again', async () => {
@@ -187,14 +193,14 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
       { mpid: '802', email: 'ok@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] },
     ], { accountId, apiKey }));
     await stack.settled(accountId);
-    const states = await stack.dataSource.query(`SELECT user_key, state, last_error FROM memberships WHERE account_id = ${accountId} ORDER BY user_key`);
-    expect(states.map((s: { state: string; last_error: string }) => [s.state, s.last_error])).toEqual([['failed', 'bad request'], ['failed', 'bad request']]);
+    const states = await stack.dataSource.query(`SELECT member_key, state, reason FROM list_members WHERE list_id = ${lists[0]} ORDER BY member_key`);
+    expect(states.map((s: { state: string; reason: string }) => [s.state, s.reason])).toEqual([['failed', 'bad request'], ['failed', 'bad request']]);
 
     expect((await stack.admin('POST', '/v1/replay', { accountId, reason: 'bad request' })).body).toEqual({ requeued: 2, lists: 1 });
     await stack.settled(accountId);
     expect(members(lists[0])).toEqual(new Set(['ok@example.com']));
     const gone = await stack.admin('GET', '/v1/users/801/memberships');
-    expect(gone.body.memberships[0]).toMatchObject({ state: 'failed', lastError: 'forgotten' });
+    expect(gone.body.memberships[0]).toMatchObject({ state: 'failed', reason: 'forgotten' });
     expect(gone.body.memberships[0].history.map((h: { reason: string }) => h.reason)).toEqual(['forgotten', 'bad request']);
   });
 

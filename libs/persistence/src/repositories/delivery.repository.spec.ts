@@ -3,11 +3,10 @@ import { DataSource } from 'typeorm';
 import { MembershipChange } from '@audience-bridge/domain';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
-import { MembershipEntity } from '../entities';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
-import { CallRecord, DeliveryRepository, PendingChange, Settlement } from './delivery.repository';
-import { ListLeasesRepository } from './list-leases.repository';
+import { CallRecord, DeliveryRepository, MemberWrite } from './delivery.repository';
+import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { MembershipIngestRepository } from './membership-ingest.repository';
 
 describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
@@ -22,8 +21,8 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     ({ dataSource, database } = await createMigratedDataSource(driver));
     const db = new Database(dataSource);
     ingest = new MembershipIngestRepository(db, new ApiKeyCipher(randomBytes(32).toString('base64')), 0);
-    delivery = new DeliveryRepository(db);
     leases = new ListLeasesRepository(db);
+    delivery = new DeliveryRepository(db, leases);
     audit = new AuditRepository(db);
   });
   afterAll(async () => {
@@ -31,105 +30,125 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     await database.drop();
   });
   beforeEach(async () => {
-    for (const t of ['memberships', 'received_messages', 'audience_connections', 'accounts', 'list_leases', 'delivery_calls', 'delivery_verdicts']) await dataSource.query(`DELETE FROM ${t}`);
+    for (const t of ['memberships', 'received_messages', 'audience_connections', 'accounts', 'list_leases', 'delivery_calls', 'delivery_verdicts', 'sync_inbox', 'list_members']) {
+      await dataSource.query(`DELETE FROM ${t}`);
+    }
   });
 
-  async function seed(users: string[], action: 'add' | 'delete' = 'add', timestampMs = 1000, id = randomUUID()): Promise<void> {
+  async function seed(users: string[], action: 'add' | 'delete' = 'add', timestampMs = 1000, id = randomUUID(), audienceId = 10, accountId = 1): Promise<void> {
     const changes: MembershipChange[] = users.map((u) => ({
-      accountId: 1, audienceId: 10, listId: 100, userKey: u, mpid: u, action, subscriber: { email: `${u}@example.com` }, sourceMessageId: id, timestampMs,
+      accountId, audienceId, listId: 100, userKey: u, mpid: u, action, subscriber: { email: `${u}@example.com` }, sourceMessageId: id, timestampMs,
     }));
-    await ingest.record({ accountId: 1, messageId: id, settings: { apiKey: 'key-12345678', userIdField: 'customerId', dataCenter: 'US' }, connections: [{ audienceId: 10, audienceName: 'A', listId: 100 }], changes });
+    await ingest.record({ accountId, messageId: id, settings: { apiKey: 'key-12345678', userIdField: 'customerId', dataCenter: 'US' }, connections: [{ audienceId, audienceName: 'A', listId: 100 }], changes });
   }
 
   const call = (action: CallRecord['action'], n: number, overrides: Partial<CallRecord> = {}): CallRecord => ({
     id: randomUUID(), accountId: 1, listId: 100, action, subscriberCount: n, httpStatus: 200, successCount: n, failureCount: 0, durationMs: 12, error: null, dryRun: false, createdAtMs: Date.now(), ...overrides,
   });
-  const verdicts = (changes: PendingChange[], settlement: Settlement, outcome: 'delivered' | 'failed' | 'skipped' = 'delivered') =>
-    changes.map((change) => ({ change, outcome, reason: 'reason' in settlement ? settlement.reason : null, retryable: settlement.state === 'retry', settlement }));
-  const states = async () => (await dataSource.getRepository(MembershipEntity).find({ order: { userKey: 'ASC' } })).map((m) => [m.userKey, m.state, m.attempts, m.lastError]);
-
-  it('leases a list to one holder at a time, lets a lapsed lease go, and releases', async () => {
-    expect(await leases.acquire(1, 100, 'worker-a', 1000, 0)).toBe(true);
-    expect(await leases.acquire(1, 100, 'worker-b', 1000, 500)).toBe(false);
-    expect(await leases.acquire(1, 100, 'worker-a', 1000, 600)).toBe(true);
-    expect(await leases.renew(1, 100, 'worker-a', 1000, 700)).toBe(true);
-    expect(await leases.acquire(1, 101, 'worker-b', 1000, 700)).toBe(true);
-    expect(await leases.acquire(1, 100, 'worker-b', 1000, 1701)).toBe(true);
-    expect(await leases.renew(1, 100, 'worker-a', 1000, 1702)).toBe(false);
-    await leases.release(1, 100, 'worker-a');
-    expect(await leases.acquire(1, 100, 'worker-c', 1000, 1703)).toBe(false);
-    await leases.release(1, 100, 'worker-b');
-    expect(await leases.acquire(1, 100, 'worker-c', 1000, 1704)).toBe(true);
-  });
-
-  it('gives pending changes per action, oldest first, at most the limit', async () => {
-    await seed(['u1', 'u2', 'u3']);
-    await seed(['u4'], 'delete', 500);
-    expect((await delivery.pending(1, 100, 'add', 2)).map((c) => c.userKey)).toEqual(['u1', 'u2']);
-    expect((await delivery.pending(1, 100, 'delete', 10)).map((c) => [c.userKey, c.email, c.version])).toEqual([['u4', 'u4@example.com', 1]]);
-    expect(await delivery.dueLists()).toEqual([{ accountId: 1, listId: 100 }]);
-  });
-
-  it('records a call with its verdicts and settles each change', async () => {
-    await seed(['u1', 'u2', 'u3']);
-    const [a, b, c] = await delivery.pending(1, 100, 'add', 10);
-    const record = call('subscribe', 3, { successCount: 2, failureCount: 1 });
-    await delivery.record(record, [...verdicts([a, b], { state: 'delivered' }), ...verdicts([c], { state: 'failed', reason: 'forgotten' }, 'failed')]);
-    expect(await states()).toEqual([
-      ['u1', 'delivered', 1, null],
-      ['u2', 'delivered', 1, null],
-      ['u3', 'failed', 1, 'forgotten'],
+  const member = (key: string, state: MemberWrite['state'], extra: Partial<MemberWrite> = {}): MemberWrite => ({ memberKey: key, email: key, userId: null, state, reason: null, recheckAtMs: null, ...extra });
+  const members = async () =>
+    (await dataSource.query(`SELECT member_key, state, reason, recheck_at_ms FROM list_members ORDER BY member_key`)).map((r: Record<string, unknown>) => [
+      r['member_key'], r['state'], r['reason'], r['recheck_at_ms'] === null ? null : Number(r['recheck_at_ms']),
     ]);
-    const { items } = await audit.deliveries({ accountId: 1 }, 10);
-    expect(items).toEqual([expect.objectContaining({ id: record.id, action: 'subscribe', subscriberCount: 3, successCount: 2, failureCount: 1, httpStatus: 200, dryRun: false })]);
-    expect((await audit.verdictsFor('u3')).map((v) => [v.outcome, v.reason])).toEqual([['failed', 'forgotten']]);
-    expect(await delivery.dueLists()).toEqual([]);
+
+  it('leases a list to one holder at a time with a growing generation, fences stale holders, and releases', async () => {
+    const a = (await leases.acquire(100, 'worker-a', 1000, 0)) as ListLease;
+    expect(a).toMatchObject({ generation: 1, attempts: 0, nextAttemptAt: null });
+    expect(await leases.acquire(100, 'worker-b', 1000, 500)).toBeUndefined();
+    expect(await leases.fence(a, 1000, undefined, 700)).toBe(true);
+    // a's lease lapses (paused past its expiry): b takes the list, and a's next fence check fails.
+    const b = (await leases.acquire(100, 'worker-b', 1000, 1701)) as ListLease;
+    expect(b.generation).toBe(2);
+    expect(await leases.fence(a, 1000, undefined, 1702)).toBe(false);
+    expect(await leases.fence(b, 1000, undefined, 1702)).toBe(true);
+    await leases.release(a);
+    expect(await leases.acquire(100, 'worker-c', 1000, 1800)).toBeUndefined();
+    await leases.release(b);
+    expect((await leases.acquire(100, 'worker-c', 1000, 1800))?.generation).toBe(3);
   });
 
-  it('never marks a newer change done with an older delivery', async () => {
+  it('keeps a backoff per list that the sweep honours, and clears it on recovery', async () => {
     await seed(['u1']);
-    const sent = await delivery.pending(1, 100, 'add', 10);
-    await seed(['u1'], 'delete', 2000);
-    await delivery.record(call('subscribe', 1), verdicts(sent, { state: 'delivered' }));
-    const [row] = await dataSource.getRepository(MembershipEntity).find();
-    expect(row).toMatchObject({ action: 'delete', state: 'pending', version: 2 });
-  });
-
-  it('schedules a transient failure for later and gives up after the last attempt', async () => {
-    await seed(['u1']);
-    let [c] = await delivery.pending(1, 100, 'add', 10);
-    await delivery.record(call('subscribe', 1, { httpStatus: 429 }), verdicts([c], { state: 'retry', reason: 'rate limited', nextAttemptAt: Date.now() + 60_000, maxAttempts: 2 }, 'failed'));
-    expect(await states()).toEqual([['u1', 'pending', 1, 'rate limited']]);
-    expect(await delivery.pending(1, 100, 'add', 10)).toEqual([]);
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    await leases.backOff(lease, Date.now() + 60_000, 'server error');
     expect(await delivery.dueLists()).toEqual([]);
-    [c] = await delivery.pending(1, 100, 'add', 10, Date.now() + 61_000);
-    await delivery.record(call('subscribe', 1, { httpStatus: 503 }), verdicts([c], { state: 'retry', reason: 'server error', nextAttemptAt: Date.now(), maxAttempts: 2 }, 'failed'));
-    expect(await states()).toEqual([['u1', 'failed', 2, 'server error']]);
+    expect(await leases.failing()).toMatchObject({ lists: 1 });
+    await leases.recovered(lease);
+    expect(await delivery.dueLists()).toEqual([100]);
+    expect(await leases.failing()).toEqual({ lists: 0, oldestSince: null });
   });
 
-  it('replays failed changes that match, and says which lists to sync', async () => {
+  it('reads contributions of every audience and account that maps to the list, with each connection status', async () => {
     await seed(['u1', 'u2']);
-    const [a, b] = await delivery.pending(1, 100, 'add', 10);
-    await delivery.record(call('subscribe', 2), [...verdicts([a], { state: 'failed', reason: 'forgotten' }, 'failed'), ...verdicts([b], { state: 'failed', reason: 'invalid email' }, 'failed')]);
-    expect(await audit.replay({ reason: 'invalid email' })).toEqual({ requeued: 1, lists: [{ accountId: 1, listId: 100 }] });
-    expect(await states()).toEqual([
-      ['u1', 'failed', 1, 'forgotten'],
-      ['u2', 'pending', 0, null],
+    await seed(['u1'], 'delete', 2000, randomUUID(), 11);
+    await seed(['u1'], 'add', 3000, randomUUID(), 12, 2);
+    await dataSource.query(`UPDATE audience_connections SET status = 'removed' WHERE account_id = 2`);
+    const rows = await delivery.contributions(100, ['u1@example.com']);
+    expect(rows.map((r) => [r.accountId, r.audienceId, r.action, r.active]).sort()).toEqual([
+      [1, 10, 'add', true],
+      [1, 11, 'delete', true],
+      [2, 12, 'add', false],
     ]);
+    expect(await delivery.owner(100)).toEqual({ accountId: 1, listSuspended: false });
+  });
+
+  it('settles a call: members written in key order, exactly the inbox rows read deleted, a recheck kept', async () => {
+    await seed(['u1', 'u2']);
+    const read = await delivery.inbox(100, 10);
+    expect(read.map((e) => e.email)).toEqual(['u1@example.com', 'u2@example.com']);
+    await seed(['u1'], 'delete', 2000); // arrives while the call is out: must stay in the inbox
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    const ok = await delivery.settle(
+      lease,
+      10_000,
+      { call: call('subscribe', 2), verdicts: [], members: [member('u2@example.com', 'unknown', { recheckAtMs: 5 }), member('u1@example.com', 'subscribed')], doneInboxIds: read.map((e) => e.id) },
+      1,
+    );
+    expect(ok).toBe(true);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com']);
+    await delivery.settle(lease, 10_000, { verdicts: [], members: [member('u2@example.com', 'subscribed')], doneInboxIds: [] }, 1);
+    expect(await members()).toEqual([
+      ['u1@example.com', 'subscribed', null, null],
+      ['u2@example.com', 'subscribed', null, 5],
+    ]);
+    // The recheck is due: u2 is put back in the inbox as unknown.
+    expect(await delivery.releaseRechecks(100, 10)).toBe(1);
+    expect((await members())[1]).toEqual(['u2@example.com', 'unknown', null, null]);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com', 'u2@example.com']);
+  });
+
+  it('records the call but no member state when the list was taken over meanwhile', async () => {
+    await seed(['u1']);
+    const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
+    await leases.acquire(100, 'b', 10_000, 5);
+    const [entry] = await delivery.inbox(100, 10);
+    expect(await delivery.settle(stale, 10_000, { call: call('subscribe', 1), verdicts: [], members: [member('u1@example.com', 'subscribed')], doneInboxIds: [entry?.id ?? 0] }, 1)).toBe(false);
+    expect(await members()).toEqual([]);
+    expect(await delivery.inbox(100, 10)).toHaveLength(1);
+    expect((await audit.deliveries({}, 10)).items).toHaveLength(1);
+  });
+
+  it('expands a whole-list row into one row per member the list has or its audiences name', async () => {
+    await seed(['u1', 'u2']);
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    await delivery.settle(lease, 10_000, { verdicts: [], members: [member('old@example.com', 'subscribed'), member('gone@example.com', 'unsubscribed')], doneInboxIds: (await delivery.inbox(100, 10)).map((e) => e.id) }, 1);
+    await dataSource.query(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (100, NULL, 42)`);
+    const markers = await delivery.inbox(100, 10);
+    await delivery.expandWholeList(100, markers);
+    const expanded = await delivery.inbox(100, 10);
+    expect(expanded.map((e) => e.email).sort()).toEqual(['old@example.com', 'u1@example.com', 'u2@example.com']);
+    expect(new Set(expanded.map((e) => e.createdAtMs))).toEqual(new Set([42]));
+  });
+
+  it('replays failed members by reason and scope', async () => {
+    await seed(['u1', 'u2']);
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    const read = await delivery.inbox(100, 10);
+    await delivery.settle(lease, 10_000, { verdicts: [], members: [member('u1@example.com', 'failed', { reason: 'forgotten' }), member('u2@example.com', 'failed', { reason: 'invalid email' })], doneInboxIds: read.map((e) => e.id) }, 1);
+    expect(await audit.replay({ reason: 'invalid email' })).toEqual({ requeued: 1, lists: [100] });
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u2@example.com']);
     expect((await audit.replay({ accountId: 2 })).requeued).toBe(0);
-  });
-
-  it('leaves suspended accounts out of the sweep', async () => {
-    await seed(['u1']);
-    await dataSource.query(`UPDATE accounts SET status = 'suspended'`);
-    expect(await delivery.dueLists()).toEqual([]);
-  });
-
-  it('skips pending changes of a removed audience', async () => {
-    await seed(['u1']);
-    await dataSource.query(`UPDATE audience_connections SET status = 'removed'`);
-    expect(await delivery.skipRemovedAudiences(1, 100)).toBe(1);
-    expect((await dataSource.getRepository(MembershipEntity).find())[0]).toMatchObject({ state: 'skipped', skipReason: 'audience removed' });
+    expect((await audit.replay({ accountId: 1, reason: 'forgotten' })).requeued).toBe(1);
   });
 
   it('prunes remembered message ids by the database clock', async () => {
@@ -142,7 +161,8 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
 
   it('pages deliveries newest first with a cursor, filters them, and prunes old ones', async () => {
     await seed(['u1']);
-    for (let i = 0; i < 5; i++) await delivery.record(call('subscribe', 1, { createdAtMs: 1000 + i, ...(i === 4 ? { httpStatus: 500 } : {}) }), []);
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    for (let i = 0; i < 5; i++) await delivery.settle(lease, 10_000, { call: call('subscribe', 1, { createdAtMs: 1000 + i, ...(i === 4 ? { httpStatus: 500 } : {}) }), verdicts: [], members: [], doneInboxIds: [] }, 1);
     const first = await audit.deliveries({}, 2);
     expect(first.items.map((d) => d.time)).toEqual([new Date(1004).toISOString(), new Date(1003).toISOString()]);
     const second = await audit.deliveries({}, 2, first.nextCursor ?? undefined);

@@ -49,17 +49,21 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     await database.drop();
   });
   beforeEach(async () => {
-    for (const table of ['memberships', 'received_messages', 'audience_connections', 'accounts']) await dataSource.query(`DELETE FROM ${table}`);
+    for (const table of ['memberships', 'received_messages', 'audience_connections', 'accounts', 'sync_inbox']) await dataSource.query(`DELETE FROM ${table}`);
   });
 
   const memberships = () => dataSource.getRepository(MembershipEntity).find({ order: { userKey: 'ASC' } });
+  /** The inbox as (list, member) pairs, in order; `*` for a whole-list row. */
+  const inbox = async () =>
+    (await dataSource.query(`SELECT list_id, member_key FROM sync_inbox ORDER BY id`)).map((r: { list_id: string | number; member_key: string | null }) => `${Number(r.list_id)}:${r.member_key ?? '*'}`);
 
-  it('records the account, the connection and a pending change, and reports the list to sync', async () => {
+  it('records the account, the connection, the desired state and an inbox row, and reports the list to sync', async () => {
     const result = await repo.record(message('m1', 1000, [{}]));
     expect(result).toEqual({ duplicate: false, suspended: false, pendingLists: [100], applied: 1 });
     expect(await memberships()).toEqual([
-      expect.objectContaining({ accountId: 1, audienceId: 10, listId: 100, userKey: 'u1', action: 'add', email: 'u1@example.com', userId: 'c1', state: 'pending', version: 1, timestampMs: 1000 }),
+      expect.objectContaining({ accountId: 1, audienceId: 10, userKey: 'u1', action: 'add', email: 'u1@example.com', userId: 'c1', prevEmail: null, version: 1, timestampMs: 1000 }),
     ]);
+    expect(await inbox()).toEqual(['100:u1@example.com']);
     const [connection] = await dataSource.query(`SELECT audience_name, list_id FROM audience_connections`);
     expect(connection.audience_name).toBe('VIP');
     expect(Number(connection.list_id)).toBe(100);
@@ -71,6 +75,7 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     await repo.record(message('m1', 1000, [{}]));
     expect(again).toEqual({ duplicate: true, suspended: false, pendingLists: [], applied: 0 });
     expect((await memberships())[0]).toMatchObject({ action: 'add', version: 1 });
+    expect(await inbox()).toEqual(['100:u1@example.com']);
     const [row] = await dataSource.query(`SELECT duplicate_count FROM received_messages`);
     expect(Number(row.duplicate_count)).toBe(2);
   });
@@ -86,7 +91,9 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
       ];
       for (const i of order.split('').map(Number)) await repo.record(all[i]);
       const [row] = await memberships();
-      expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c', state: 'pending' });
+      expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c' });
+      // The old identity, if it was ever the desired state, was named to the worker too (it must leave the list).
+      expect(new Set(await inbox())).toEqual(new Set(order.startsWith('2') ? ['100:new@example.com'] : ['100:u1@example.com', '100:new@example.com']));
     },
   );
 
@@ -102,17 +109,27 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     ]);
   });
 
-  it('records an unsendable add as skipped, and a delete without email still removes what was sent', async () => {
+  it('records an unsendable add with its reason and no inbox row; a delete without email still removes what was sent', async () => {
     await repo.record(message('m1', 1000, [{}, { userKey: 'u2', subscriber: undefined, skipReason: 'missing email' }]));
     const rows = await memberships();
-    expect(rows.map((r) => [r.userKey, r.state, r.skipReason])).toEqual([
-      ['u1', 'pending', null],
-      ['u2', 'skipped', 'missing email'],
+    expect(rows.map((r) => [r.userKey, r.email, r.skipReason])).toEqual([
+      ['u1', 'u1@example.com', null],
+      ['u2', null, 'missing email'],
     ]);
-    await dataSource.query(`UPDATE memberships SET state = 'delivered'`);
+    expect(await inbox()).toEqual(['100:u1@example.com']);
     const result = await repo.record(message('m2', 2000, [{ action: 'delete', subscriber: undefined, skipReason: 'missing email' }]));
     expect(result.pendingLists).toEqual([100]);
-    expect((await memberships())[0]).toMatchObject({ action: 'delete', email: 'u1@example.com', userId: 'c1', state: 'pending', skipReason: null, version: 2 });
+    expect((await memberships())[0]).toMatchObject({ action: 'delete', email: 'u1@example.com', userId: 'c1', skipReason: null, version: 2 });
+    expect(await inbox()).toEqual(['100:u1@example.com', '100:u1@example.com']);
+  });
+
+  it('moves an audience to its new list: both lists are asked for whole, and changes go to the new one', async () => {
+    await repo.record(message('m1', 1000, [{}]));
+    const moved = message('m2', 2000, [{ userKey: 'u2', mpid: 'u2', subscriber: { email: 'u2@example.com' } }]);
+    moved.connections = [{ audienceId: 10, audienceName: 'VIP', listId: 200 }];
+    for (const c of moved.changes) c.listId = 200;
+    expect((await repo.record(moved)).pendingLists).toEqual([100, 200]);
+    expect(await inbox()).toEqual(['100:u1@example.com', '100:*', '200:*', '200:u2@example.com']);
   });
 
   it('stores the API key only encrypted, with its last 4 characters', async () => {
@@ -145,5 +162,7 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     const result = await repo.record(message('big', 1000, changes));
     expect(result.applied).toBe(1200);
     expect(await dataSource.getRepository(MembershipEntity).count()).toBe(1200);
+    // One inbox row per member of the list, however many users of the message name it.
+    expect(await inbox()).toEqual(['100:u1@example.com']);
   });
 });

@@ -1,0 +1,33 @@
+import type { CallOutcome, CallSettlement, MemberSettlement } from './settle-call';
+import { settleCall } from './settle-call';
+
+const delivered = { kind: 'delivered' as const };
+const error = (errorKind: 'retryable' | 'split' | 'permanent', reason: string, extra: Partial<Extract<CallOutcome, { kind: 'error' }>> = {}): CallOutcome => ({
+  kind: 'error',
+  errorKind,
+  reason,
+  unknownOutcome: false,
+  ...extra,
+});
+const pick = (m: MemberSettlement) => [m.verdict, m.reason, m.state ?? '-', m.done, m.recheck];
+
+describe('settleCall: an Iterable answer becomes per-member settlements and the list’s next step', () => {
+  it.each<[string, 'subscribe' | 'unsubscribe', number, CallOutcome, unknown[][], CallSettlement['list']]>([
+    ['all delivered (subscribe)', 'subscribe', 2, { kind: 'answered', verdicts: [delivered, delivered], unattributedFailures: 0 }, [['delivered', null, 'subscribed', true, false], ['delivered', null, 'subscribed', true, false]], { kind: 'continue' }],
+    ['all delivered (unsubscribe)', 'unsubscribe', 1, { kind: 'answered', verdicts: [delivered], unattributedFailures: 0 }, [['delivered', null, 'unsubscribed', true, false]], { kind: 'continue' }],
+    ['one refused for good', 'subscribe', 2, { kind: 'answered', verdicts: [delivered, { kind: 'failed', reason: 'forgotten' }], unattributedFailures: 0 }, [['delivered', null, 'subscribed', true, false], ['failed', 'forgotten', 'failed', true, false]], { kind: 'continue' }],
+    ['failures nobody was named for: all sent again', 'subscribe', 1, { kind: 'answered', verdicts: [delivered], unattributedFailures: 1 }, [['failed', 'unattributed failure', 'unknown', false, false]], { kind: 'retry', reason: 'unattributed failure' }],
+    ['429 with Retry-After', 'subscribe', 1, error('retryable', 'rate limited', { retryAfterMs: 3000 }), [['failed', 'rate limited', '-', false, false]], { kind: 'retry', reason: 'rate limited', retryAfterMs: 3000 }],
+    ['500: not applied, retried', 'unsubscribe', 1, error('retryable', 'server error'), [['failed', 'server error', '-', false, false]], { kind: 'retry', reason: 'server error' }],
+    ['timeout: outcome unknown, re-sent and rechecked', 'subscribe', 1, error('retryable', 'network error', { unknownOutcome: true }), [['failed', 'network error', 'unknown', false, true]], { kind: 'retry', reason: 'network error' }],
+    ['413 with several: split in halves', 'subscribe', 4, error('split', 'too large'), [], { kind: 'split' }],
+    ['413 with one: too large for good', 'subscribe', 1, error('split', 'too large'), [['failed', 'too large', 'failed', true, false]], { kind: 'continue' }],
+    ['bad API key: the account is suspended, members wait', 'subscribe', 1, error('permanent', 'bad api key'), [['failed', 'bad api key', '-', false, false]], { kind: 'suspend', scope: 'account', reason: 'bad api key' }],
+    ['unknown list: the list is suspended, members wait', 'unsubscribe', 1, error('permanent', 'unknown list'), [['failed', 'unknown list', '-', false, false]], { kind: 'suspend', scope: 'list', reason: 'unknown list' }],
+    ['bad request: members failed, the list goes on', 'subscribe', 2, error('permanent', 'bad request'), [['failed', 'bad request', 'failed', true, false], ['failed', 'bad request', 'failed', true, false]], { kind: 'refused', reason: 'bad request' }],
+  ])('%s', (_name, action, count, outcome, members, list) => {
+    const settlement = settleCall(action, count, outcome);
+    expect(settlement.members.map(pick)).toEqual(members);
+    expect(settlement.list).toEqual(list);
+  });
+});
