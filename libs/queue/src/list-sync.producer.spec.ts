@@ -23,13 +23,13 @@ describe('ListSyncProducer (real Redis)', () => {
   });
   afterAll(() => close());
 
-  it('collapses a burst of signals for one list into one waiting job, keyed by account and list', async () => {
-    await producer.enqueue([{ accountId: 1, listId: 100 }]);
-    await producer.enqueue([{ accountId: 1, listId: 100 }, { accountId: 1, listId: 200 }, { accountId: 2, listId: 100 }]);
-    await producer.enqueue([{ accountId: 1, listId: 100 }]);
+  it('collapses a burst of signals for one list into one waiting job, keyed by the list alone', async () => {
+    await producer.enqueue([{ listId: 100 }]);
+    await producer.enqueue([{ listId: 100 }, { listId: 200 }, { listId: 100 }]);
+    await producer.enqueue([{ listId: 100 }]);
     const jobs = await queue.getJobs(['delayed', 'waiting']);
-    expect(jobs.map((j) => j.id).sort()).toEqual(['sync-list:1:100', 'sync-list:1:200', 'sync-list:2:100']);
-    expect(await producer.depth()).toBe(3);
+    expect(jobs.map((j) => j.id).sort()).toEqual(['sync-list:100', 'sync-list:200']);
+    expect(await producer.depth()).toBe(2);
   });
 
   it('keeps its keys under the configured prefix', async () => {

@@ -148,14 +148,14 @@ export class FakeIterableServer {
     const raw = await readBody(req, MAX_API_BODY_BYTES);
     entry.body = raw.tooLarge ? `[${raw.bytes} bytes, not kept]` : raw.text;
     const respond = (response: FakeResponse, fault?: string): void => {
-      if (fault) entry.fault = fault;
+      if (fault) entry.fault = entry.fault ? `${entry.fault} + ${fault}` : fault;
       entry.status = response.status;
       entry.response = typeof response.body === 'string' ? truncate(response.body) : response.body;
       entry.durationMs = Date.now() - started;
       this.write(res, response);
     };
     const reset = (fault: string): void => {
-      entry.fault = fault;
+      entry.fault = entry.fault ? `${entry.fault} + ${fault}` : fault;
       entry.durationMs = Date.now() - started;
       req.socket.destroy();
     };
@@ -183,7 +183,10 @@ export class FakeIterableServer {
     const forced = (faults.forced ?? []).find((fault) => forcedFaultMatches(fault, { method, apiPath, apiKey }));
     if (forced) {
       this.consume(forced);
-      if (forced.delayMs) await this.delay(forced.delayMs);
+      if (forced.delayMs) {
+        entry.fault = 'slow (forced)';
+        await this.delay(forced.delayMs);
+      }
       if (forced.reset) return reset('forced reset');
       if (forced.status !== undefined) {
         respond(this.forcedResponse(forced, apiPath, project.projectId), `forced ${forced.status}`);
@@ -209,7 +212,11 @@ export class FakeIterableServer {
     }
     // Four draws per request whatever the configuration, so a seed replays the same sequence.
     const [slowDraw, resetDraw, draw500, draw503] = [this.state.random(), this.state.random(), this.state.random(), this.state.random()];
-    if (faults.slow && slowDraw < (faults.slow.fraction ?? 1)) await this.delay(faults.slow.delayMs);
+    if (faults.slow && slowDraw < (faults.slow.fraction ?? 1)) {
+      // Applied after the delay even if the client gave up meanwhile: Iterable does the same.
+      entry.fault = 'slow';
+      await this.delay(faults.slow.delayMs);
+    }
     if (resetDraw < (faults.resetRate ?? 0)) return reset('reset rate');
     if (draw500 < (faults.errorRates?.status500 ?? 0)) {
       respond({ status: 500, body: defaultBodyForStatus(500, apiPath, project.projectId) }, 'error rate 500');

@@ -21,7 +21,7 @@ export interface Stack {
   send(body: unknown, authorization?: string | null): Promise<{ status: number; body: JsonBody; contentType: string | null }>;
   /** A request to the admin API with the admin token. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }>;
-  /** Resolves when nothing of the account's lists waits (no inbox row, no member whose last call went unanswered). */
+  /** Resolves when nothing of the account's lists waits: no inbox row, no member whose call went unanswered or awaits its recheck. */
   settled(accountId: number, timeoutMs?: number): Promise<void>;
   /** The WORKER_PORT of each worker started, in order. */
   workerPorts: number[];
@@ -84,7 +84,8 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
       const lists = `(SELECT list_id FROM audience_connections WHERE account_id = ${id} UNION SELECT list_id FROM list_leases WHERE account_id = ${id})`;
       for (;;) {
         const [row] = await dataSource.query(
-          `SELECT (SELECT COUNT(*) FROM sync_inbox WHERE list_id IN ${lists}) + (SELECT COUNT(*) FROM list_members WHERE state = 'unknown' AND list_id IN ${lists}) AS n`,
+          `SELECT (SELECT COUNT(*) FROM sync_inbox WHERE list_id IN ${lists})
+                + (SELECT COUNT(*) FROM list_members WHERE (state = 'unknown' OR recheck_at_ms IS NOT NULL) AND list_id IN ${lists}) AS n`,
         );
         if (Number(row.n) === 0) return;
         if (Date.now() > deadline) throw new Error(`account ${accountId}: ${row.n} member(s) still waiting after ${timeoutMs} ms`);
