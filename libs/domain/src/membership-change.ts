@@ -15,7 +15,8 @@ export interface Subscriber {
 export interface MembershipChange {
   accountId: number;
   audienceId: number;
-  listId: number;
+  /** The audience's list, or null when neither the message nor a stored connection names one (the change is held). */
+  listId: number | null;
   /** Stable key of the user within the account: the mpid when mParticle shares it. */
   userKey: string;
   mpid?: string;

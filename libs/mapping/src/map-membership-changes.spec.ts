@@ -58,7 +58,7 @@ describe('mapMembershipChanges', () => {
     expect(changes[0]).not.toHaveProperty('subscriber');
   });
 
-  it('falls back to the stored connection list id, and reports changes with no list at all', () => {
+  it('falls back to the stored connection list id, and records changes with no list at all (held) while reporting them', () => {
     const { changes, unroutable } = mapMembershipChanges(
       request([
         { ...jane, audiences: [{ audience_id: 1, audience_name: 'A', action: 'add' }, { audience_id: 2, audience_name: 'B', action: 'add' }] },
@@ -66,7 +66,7 @@ describe('mapMembershipChanges', () => {
       { userIdField: 'mpid' },
       { listIdFor: (audienceId) => (audienceId === 1 ? 10 : undefined) },
     );
-    expect(changes.map((c) => [c.audienceId, c.listId])).toEqual([[1, 10]]);
+    expect(changes.map((c) => [c.audienceId, c.listId])).toEqual([[1, 10], [2, null]]);
     expect(unroutable).toEqual([{ profileIndex: 0, audienceId: 2, reason: 'missing listId' }]);
   });
 

@@ -2,7 +2,7 @@ import { AccountSettings, MembershipChange } from '@audience-bridge/domain';
 import { AudienceMembershipChangeRequest, SETTING_IDS, isPositiveIntegerString, profileAudienceChanges } from '@audience-bridge/mparticle';
 import { resolveSubscriber, userKeyOf } from './resolve-subscriber';
 
-/** A change that cannot be recorded against a list, and why. */
+/** A change that cannot be sent (yet), and why: without a user identity it is dropped; without a list it is recorded and held. */
 export interface UnroutableChange {
   profileIndex: number;
   audienceId: number;
@@ -46,14 +46,12 @@ export function mapMembershipChanges(
       }
       const setting = audience.audience_subscription_settings?.[SETTING_IDS.listId];
       const listId = isPositiveIntegerString(setting) ? Number(setting) : options.listIdFor?.(audience.audience_id);
-      if (listId === undefined) {
-        unroutable.push({ profileIndex, audienceId: audience.audience_id, reason: 'missing listId' });
-        continue;
-      }
+      // Recorded all the same, and held: a later message or an operator that names the list releases it.
+      if (listId === undefined) unroutable.push({ profileIndex, audienceId: audience.audience_id, reason: 'missing listId' });
       changes.push({
         accountId: request.account.account_id,
         audienceId: audience.audience_id,
-        listId,
+        listId: listId ?? null,
         userKey,
         ...(profile.mpid ? { mpid: profile.mpid } : {}),
         action,

@@ -12,12 +12,11 @@ const c = (overrides: Partial<MemberContribution> = {}): MemberContribution => (
   userId: 'c1',
   timestampMs: 1000,
   sourceMessageId: 'm1',
-  active: true,
   ...overrides,
 });
 const known = (state: KnownMember['state'], overrides: Partial<KnownMember> = {}): KnownMember => ({ email: 'a@x.io', userId: 'c1', state, ...overrides });
 
-describe('planMember: a list holds a member exactly when a forwarding audience says add', () => {
+describe('planMember: a list holds a member exactly when an audience mapped to it says add', () => {
   it.each<[string, MemberContribution[], KnownMember | undefined, MemberPlan['kind'], Record<string, unknown>?]>([
     ['new add', [c()], undefined, 'subscribe', { subscriber: { email: 'a@x.io', userId: 'c1' } }],
     ['add already in Iterable with the same identity', [c()], known('subscribed'), 'settled'],
@@ -34,11 +33,6 @@ describe('planMember: a list holds a member exactly when a forwarding audience s
     ['delete after a permanent failure: nothing to undo', [c({ action: 'delete' })], known('failed'), 'settled'],
     ['identity changed: the old email is named by no row any more', [], known('subscribed'), 'unsubscribe', { subscriber: { email: 'a@x.io', userId: 'c1' } }],
     ['old identity never reached Iterable', [], undefined, 'settled'],
-    ['only a removed audience says add: left where it is', [c({ active: false })], known('subscribed'), 'hold'],
-    ['a removed audience says add, but Iterable never had it', [c({ active: false })], undefined, 'settled'],
-    ['a removed audience and an active delete: still held', [c({ active: false }), c({ audienceId: 11, action: 'delete' })], known('subscribed'), 'hold'],
-    ['a removed audience and an active add: subscribed', [c({ active: false, userId: 'x' }), c({ audienceId: 11 })], known('held'), 'subscribe'],
-    ['released hold whose audience now deletes', [c({ action: 'delete' })], known('held'), 'unsubscribe'],
   ])('%s', (_name, contributions, member, kind, extra = {}) => {
     const plan = planMember(contributions, member);
     expect(plan.kind).toBe(kind);

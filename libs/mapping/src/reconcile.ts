@@ -2,7 +2,8 @@ import type { MembershipAction, Subscriber } from '@audience-bridge/domain';
 
 /**
  * One membership row that names a member of a list: a user of an audience whose connection maps to the
- * list. `active` is false when the audience stopped forwarding (its connection was removed).
+ * list. A removed audience's rows count too: a change acknowledged before the removal is still delivered,
+ * and the removal itself takes nobody off the list.
  */
 export interface MemberContribution {
   memberKey: string;
@@ -15,14 +16,13 @@ export interface MemberContribution {
   userId: string | null;
   timestampMs: number;
   sourceMessageId: string;
-  active: boolean;
 }
 
 /** What we know Iterable has for a member of a list (`list_members`). */
 export interface KnownMember {
   email: string;
   userId: string | null;
-  state: 'subscribed' | 'unsubscribed' | 'unknown' | 'failed' | 'held';
+  state: 'subscribed' | 'unsubscribed' | 'unknown' | 'failed';
 }
 
 /** What one member of a list needs now. */
@@ -30,9 +30,7 @@ export type MemberPlan =
   | { kind: 'subscribe'; subscriber: Subscriber; source: MemberContribution }
   | { kind: 'unsubscribe'; subscriber: Subscriber; source?: MemberContribution }
   /** Iterable already has what the newest state asks (or there is nothing we could send). */
-  | { kind: 'settled' }
-  /** Not sent: the member would be removed, but only an audience that stopped forwarding named it. */
-  | { kind: 'hold'; reason: 'audience removed'; source: MemberContribution };
+  | { kind: 'settled' };
 
 const newestFirst = (a: MemberContribution, b: MemberContribution): number =>
   b.timestampMs - a.timestampMs || (a.sourceMessageId < b.sourceMessageId ? 1 : a.sourceMessageId > b.sourceMessageId ? -1 : 0);
@@ -40,25 +38,22 @@ const newestFirst = (a: MemberContribution, b: MemberContribution): number =>
 const subscriberOf = (who: { email: string; userId: string | null }): Subscriber => (who.userId ? { email: who.email, userId: who.userId } : { email: who.email });
 
 /**
- * The rule of a list: it holds a member exactly when some forwarding audience that maps to it has the
- * member's newest change as an add. Audiences sharing a list, and users sharing an email, are one member.
- * - Some active add: subscribe with the newest add's identity, unless Iterable already has exactly that.
- * - Otherwise, if Iterable may have the member: unsubscribe the identity it has; but when an audience that
- *   stopped forwarding still says add, leave the member where it is (held: removal leaves the list alone).
+ * The rule of a list: it holds a member exactly when some audience that maps to it has the member's newest
+ * change as an add. Audiences sharing a list, and users sharing an email, are one member.
+ * - Some add: subscribe with the newest add's identity, unless Iterable already has exactly that.
+ * - Otherwise, if Iterable may have the member: unsubscribe the identity it has.
  * - Never sent and now deleted: unsubscribe anyway (cheap, idempotent, and what a delete means to users).
  */
 export function planMember(contributions: readonly MemberContribution[], known: KnownMember | undefined): MemberPlan {
   const sorted = [...contributions].sort(newestFirst);
-  const add = sorted.find((c) => c.active && c.action === 'add');
+  const add = sorted.find((c) => c.action === 'add');
   if (add) {
     const subscriber = subscriberOf(add);
     const same = known?.state === 'subscribed' && known.email === subscriber.email && (known.userId ?? undefined) === subscriber.userId;
     return same ? { kind: 'settled' } : { kind: 'subscribe', subscriber, source: add };
   }
-  const mayBeThere = known !== undefined && (known.state === 'subscribed' || known.state === 'unknown' || known.state === 'held');
-  const removedAdd = sorted.find((c) => !c.active && c.action === 'add');
-  if (removedAdd && mayBeThere) return { kind: 'hold', reason: 'audience removed', source: removedAdd };
-  const deletion = sorted.find((c) => c.active && c.action === 'delete');
+  const mayBeThere = known !== undefined && (known.state === 'subscribed' || known.state === 'unknown');
+  const deletion = sorted.find((c) => c.action === 'delete');
   if (mayBeThere) return { kind: 'unsubscribe', subscriber: subscriberOf(known), ...(deletion ? { source: deletion } : {}) };
   if (known === undefined && deletion) return { kind: 'unsubscribe', subscriber: subscriberOf(deletion), source: deletion };
   return { kind: 'settled' };

@@ -10,5 +10,6 @@ export * from './repositories/list-leases.repository';
 export * from './repositories/membership-ingest.repository';
 export * from './repositories/memberships.repository';
 export * from './repositories/sync-inbox';
+export * from './repositories/mparticle-settings';
 export * from './persistence.module';
 export * from './testing/test-database';

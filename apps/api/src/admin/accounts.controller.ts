@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Logger, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
+import { ApiMetrics } from '../metrics/api-metrics';
 import { PutAccountDto } from './dto/put-account.dto';
 import { PutAudienceDto } from './dto/put-audience.dto';
 
@@ -18,7 +19,10 @@ export class AccountsController {
     private readonly connections: AudienceConnectionsRepository,
     private readonly producer: ListSyncProducer,
     private readonly ingest: MembershipIngestRepository,
+    private readonly metrics: ApiMetrics,
   ) {}
+
+  private readonly logger = new Logger(AccountsController.name);
 
   @Get(':accountId')
   async get(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
@@ -29,6 +33,10 @@ export class AccountsController {
   @Put(':accountId')
   async put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountView> {
     const account = await this.accounts.upsert(accountId, body);
+    if (body.apiKey !== undefined) {
+      this.logger.log(`account ${accountId}: an operator set a new Iterable API key (an override until mParticle sends a different one)`);
+      this.metrics.apiKeyChanges.inc({ source: 'admin' });
+    }
     await this.changed(accountId);
     return account;
   }

@@ -64,18 +64,20 @@ export class AuditController {
    */
   @Get('stats')
   async stats(): Promise<Record<string, unknown>> {
-    const [backlog, members, failing, messages, calls] = await Promise.all([
+    const [backlog, members, failing, messages, calls, heldWithoutList] = await Promise.all([
       this.memberships.backlog(),
       this.memberships.countsByState(),
       this.leases.failing(),
       this.memberships.messageCounts(),
       this.audit.callCounts(),
+      this.memberships.heldWithoutList(),
     ]);
     return {
       pending: backlog.pending,
       oldestPendingAgeMs: backlog.oldestAgeMs,
       failingLists: failing.lists,
       failingSince: failing.oldestSince === null ? null : new Date(failing.oldestSince).toISOString(),
+      heldWithoutList,
       members,
       messagesAccepted: messages.accepted,
       duplicates: messages.duplicates,

@@ -17,6 +17,13 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  readonly apiKeyChanges = new Counter({
+    name: 'audience_bridge_api_key_changes_total',
+    help: 'Iterable API keys that took effect, by where they came from (mparticle, admin)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_api_' });
     registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });

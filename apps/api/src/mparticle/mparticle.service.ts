@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Secrets } from '@audience-bridge/config';
-import { DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, DomainError, DomainErrorCode, isDataCenter, isUserIdField } from '@audience-bridge/domain';
+import { DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, DomainError, DomainErrorCode, UserIdField, isDataCenter, isUserIdField } from '@audience-bridge/domain';
 import { audienceUserKey, coalesce, mapMembershipChanges } from '@audience-bridge/mapping';
 import {
   AudienceMembershipChangeRequest,
@@ -18,6 +18,7 @@ import {
 import { AccountsRepository, AudienceConnectionsRepository, IncomingAccountSettings, IncomingConnection, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
+import { ApiMetrics } from '../metrics/api-metrics';
 import { credentialOf, secretsMatch } from '../auth/token-compare';
 
 /** The version of this integration that registration reports to mParticle. */
@@ -34,6 +35,7 @@ export class MparticleService {
     private readonly accounts: AccountsRepository,
     private readonly connections: AudienceConnectionsRepository,
     private readonly producer: ListSyncProducer,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   async handle(body: unknown, authorization: string | undefined): Promise<object> {
@@ -52,26 +54,30 @@ export class MparticleService {
     }
   }
 
-  /** add and update create or change the connection; remove stops forwarding and leaves the Iterable list as it is. */
+  /**
+   * add and update create or change the connection (newest wins, see README "Settings"); remove stops
+   * forwarding and leaves the Iterable list as it is; an add after a remove releases what was held.
+   */
   private async subscription(message: AudienceSubscriptionRequest): Promise<object> {
     const settings = accountSettings(message.account);
     const accountId = message.account.account_id;
     const listSetting = message.audience_subscription_settings?.[SETTING_IDS.listId];
-    if (message.action !== 'remove' && settings.apiKey !== undefined) await this.accounts.upsert(accountId, settings);
-    const before = await this.connections.find(accountId, message.audience_id);
-    // A changed list, or an audience added again after a removal, is brought to the newest state by the repository.
-    const after = await this.connections.upsert(accountId, message.audience_id, {
-      audienceName: message.audience_name,
-      ...(isPositiveIntegerString(listSetting) ? { listId: Number(listSetting) } : {}),
-      ...(message.action === 'remove' ? { status: 'removed' as const } : message.action === 'add' ? { status: 'active' as const } : {}),
-    });
-    this.ingest.forget(accountId);
-    const lists = [...new Set([before?.listId, after.listId].filter((l): l is number => typeof l === 'number'))];
-    if (message.action !== 'remove' && lists.length > 0) {
-      this.producer.enqueue(lists.map((listId) => ({ listId })), 0).catch((error: unknown) => {
-        this.logger.warn(`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
-      });
+    const formerSetting = message.previous_audience_subscription_settings?.[SETTING_IDS.listId];
+    const lists = new Set<number>();
+    if (message.action !== 'remove') {
+      const account = await this.accounts.applyMparticle(accountId, settings, message.timestamp_ms);
+      if (account.keyChanged) this.keyChanged(accountId);
     }
+    if (isPositiveIntegerString(listSetting)) {
+      const connection = { audienceId: message.audience_id, audienceName: message.audience_name, listId: Number(listSetting) };
+      const former = isPositiveIntegerString(formerSetting) ? Number(formerSetting) : undefined;
+      for (const listId of await this.connections.applyMparticle(accountId, connection, message.timestamp_ms, former)) lists.add(listId);
+    }
+    const status = message.action === 'remove' ? ('removed' as const) : message.action === 'add' ? ('active' as const) : undefined;
+    const connection = await this.connections.upsert(accountId, message.audience_id, { audienceName: message.audience_name, ...(status ? { status } : {}) });
+    if (connection.listId !== null) lists.add(connection.listId);
+    this.ingest.forget(accountId);
+    if (message.action !== 'remove') this.signal(accountId, [...lists]);
     this.logger.log(`audience subscription ${message.action}: account ${accountId} audience ${message.audience_id}`);
     return buildAudienceSubscriptionResponse(message);
   }
@@ -82,29 +88,43 @@ export class MparticleService {
     const storedListIds = await this.storedListIds(message);
     const { changes, unroutable } = mapMembershipChanges(message, settings, { listIdFor: (audienceId) => storedListIds.get(audienceId) });
 
-    const missingList = unroutable.find((u) => u.reason === 'missing listId');
-    if (missingList) {
-      const path = `user_profiles[${missingList.profileIndex}]`;
-      throw new DomainError(DomainErrorCode.InvalidMessage, `${path}: audience ${missingList.audienceId} has no listId and no connection names one`, [
-        { path: `${path}.audience_subscription_settings.listId`, message: `audience ${missingList.audienceId} has no listId` },
-      ]);
+    // Audiences without a list: their changes are recorded and held (a later message or an operator releases them).
+    const held = [...new Set(unroutable.filter((u) => u.reason === 'missing listId').map((u) => u.audienceId))];
+    if (held.length > 0) {
+      this.logger.warn(`message ${message.id}: audience(s) ${held.join(', ')} of account ${accountId} name no listId: their changes are held`);
+      await this.connections.hold(accountId, held.map((audienceId) => ({ audienceId, audienceName: audienceNameOf(message, audienceId) })));
     }
-    if (unroutable.length > 0) this.logger.warn(`message ${message.id}: ${unroutable.length} change(s) without any user identity ignored`);
+    const anonymous = unroutable.filter((u) => u.reason === 'no user identity').length;
+    if (anonymous > 0) this.logger.warn(`message ${message.id}: ${anonymous} change(s) without any user identity ignored`);
 
     const result = await this.ingest.record({
       accountId,
       messageId: message.id,
+      timestampMs: message.timestamp_ms,
       settings,
       connections: connectionsOf(message, storedListIds),
       changes: coalesce(changes, audienceUserKey),
     });
-    if (result.pendingLists.length > 0) {
-      // The changes are committed: Redis is only the signal. If it is down, the sweeper re-enqueues later.
-      this.producer.enqueue(result.pendingLists.map((listId) => ({ listId }))).catch((error: unknown) => {
-        this.logger.warn(`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
-      });
-    }
-    return buildAudienceMembershipChangeResponse(message, result.suspended);
+    if (result.keyChanged) this.keyChanged(accountId);
+    this.signal(accountId, result.pendingLists);
+    // Suspend only when nothing of the message can be delivered until someone fixes the settings.
+    const audiences = new Set(changes.map((c) => c.audienceId));
+    const nothingRoutable = audiences.size > 0 && [...audiences].every((a) => held.includes(a));
+    return buildAudienceMembershipChangeResponse(message, result.suspended || nothingRoutable);
+  }
+
+  /** The changes are committed: Redis is only the signal. If it is down, the sweeper re-enqueues later. */
+  private signal(accountId: number, lists: number[]): void {
+    if (lists.length === 0) return;
+    this.producer.enqueue(lists.map((listId) => ({ listId }))).catch((error: unknown) => {
+      this.logger.warn(`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  /** A new Iterable API key took effect (never logged itself). */
+  private keyChanged(accountId: number): void {
+    this.logger.log(`account ${accountId}: a new Iterable API key from mParticle is in force`);
+    this.metrics.apiKeyChanges.inc({ source: 'mparticle' });
   }
 
   /** List ids of stored connections, for audience entries that do not carry one (rare: mParticle sends settings every time). */
@@ -124,11 +144,24 @@ export class MparticleService {
   }
 }
 
+function audienceNameOf(message: AudienceMembershipChangeRequest, audienceId: number): string {
+  for (const profile of message.user_profiles ?? []) {
+    for (const { audience } of profileAudienceChanges(profile)) if (audience.audience_id === audienceId && audience.audience_name) return audience.audience_name;
+  }
+  return `audience ${audienceId}`;
+}
+
+/** Obvious spellings of mParticle's setting values: case, spaces, underscores and hyphens do not matter. */
+const USER_ID_FIELD_SPELLINGS: Record<string, UserIdField> = { customerid: 'customerId', mpid: 'mpid', mparticleid: 'mpid' };
+const normalizeSetting = (value: string): string => value.toLowerCase().replace(/[\s_-]+/g, '');
+
 /** The account settings of a message, with mParticle's defaults; a value we cannot use is a 400 naming it. */
 export function accountSettings(account: FirehoseAccount): IncomingAccountSettings {
   const raw = account.account_settings ?? {};
-  const userIdField = raw[SETTING_IDS.userIdField] ?? DEFAULT_USER_ID_FIELD;
-  const dataCenter = raw[SETTING_IDS.dataCenter] ?? DEFAULT_DATA_CENTER;
+  const rawUserIdField = raw[SETTING_IDS.userIdField];
+  const rawDataCenter = raw[SETTING_IDS.dataCenter];
+  const userIdField = rawUserIdField == null ? DEFAULT_USER_ID_FIELD : (USER_ID_FIELD_SPELLINGS[normalizeSetting(rawUserIdField)] ?? rawUserIdField);
+  const dataCenter = rawDataCenter == null ? DEFAULT_DATA_CENTER : rawDataCenter.trim().toUpperCase();
   const apiKey = raw[SETTING_IDS.apiKey] ?? undefined;
   const issues = [
     ...(isUserIdField(userIdField) ? [] : [{ path: 'account.account_settings.userIdField', message: 'account.account_settings.userIdField must be customerId or mpid' }]),

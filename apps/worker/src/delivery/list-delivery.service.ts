@@ -148,21 +148,15 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     for (const c of contributions) byMember.set(c.memberKey, [...(byMember.get(c.memberKey) ?? []), c]);
 
     const sends = { unsubscribe: [] as Item[], subscribe: [] as Item[] };
-    const quiet: { members: MemberWrite[]; doneInboxIds: number[] } = { members: [], doneInboxIds: [] };
+    const settledIds: number[] = [];
     for (const memberKey of emails) {
       const plan = planMember(byMember.get(memberKey) ?? [], known.get(memberKey));
       const ids = inboxIds.get(memberKey) ?? [];
-      if (plan.kind === 'subscribe' || plan.kind === 'unsubscribe') {
-        sends[plan.kind].push({ memberKey, subscriber: plan.subscriber, source: plan.source, inboxIds: ids });
-        continue;
-      }
-      quiet.doneInboxIds.push(...ids);
-      if (plan.kind === 'hold') {
-        const was = known.get(memberKey);
-        quiet.members.push({ memberKey, email: was?.email ?? plan.source.email, userId: was?.userId ?? plan.source.userId, state: 'held', reason: plan.reason, recheckAtMs: null });
-      }
+      if (plan.kind === 'settled') settledIds.push(...ids);
+      else sends[plan.kind].push({ memberKey, subscriber: plan.subscriber, source: plan.source, inboxIds: ids });
     }
-    if (quiet.doneInboxIds.length > 0 && !(await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], ...quiet }, run.account.accountId))) {
+    // Members Iterable already has as the newest state asks: their inbox rows are done with, no call.
+    if (settledIds.length > 0 && !(await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settledIds }, run.account.accountId))) {
       return { kind: 'busy' };
     }
     // Removals first: when a member's identity changed, the old one leaves before the new one arrives.

@@ -35,6 +35,21 @@ export class AccountEntity {
   @Column({ name: 'dry_run', type: 'boolean', default: false })
   dryRun!: boolean;
 
+  /**
+   * Settings are newest-wins: the `timestamp_ms` of the mParticle message whose settings are in force. An
+   * older message (a retry from before a key rotation) never puts its settings back.
+   */
+  @Column({ name: 'settings_at_ms', type: 'bigint', default: 0, transformer: bigintToNumber })
+  settingsAtMs!: number;
+
+  /** A keyed hash of the settings mParticle last sent (key, userIdField, dataCenter): only a change of them is applied. */
+  @Column({ name: 'mparticle_settings', type: 'varchar', length: 64, nullable: true })
+  mparticleSettings!: string | null;
+
+  /** When an operator last changed a setting mParticle owns (admin API); it holds until mParticle's own value changes. */
+  @Column({ name: 'overridden_at_ms', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  overriddenAtMs!: number | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 

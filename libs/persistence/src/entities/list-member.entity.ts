@@ -2,14 +2,14 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from './column-transformers';
 
 /** What we know Iterable has for one member of one list. */
-export const LIST_MEMBER_STATES = ['subscribed', 'unsubscribed', 'unknown', 'failed', 'held'] as const;
+export const LIST_MEMBER_STATES = ['subscribed', 'unsubscribed', 'unknown', 'failed'] as const;
 export type ListMemberState = (typeof LIST_MEMBER_STATES)[number];
 
 /**
  * One member (a normalized email) of one Iterable list as the worker last left it: written only by the
  * list's worker. `subscribed`/`unsubscribed`: Iterable confirmed it; `unknown`: a call whose answer we never
  * saw (its newest state is sent again, and once more after `recheck_at_ms`, the late-apply window);
- * `failed`: Iterable refused it for good (`reason`); `held`: not sent, waiting for an operator (`reason`).
+ * `failed`: Iterable refused it for good (`reason`).
  */
 @Entity('list_members')
 @Index('list_members_recheck', ['recheckAtMs'])

@@ -3,7 +3,7 @@ import type { Account, DataCenter, UserIdField } from '@audience-bridge/domain';
 import { ApiKeyCipher, last4 } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { AccountEntity } from '../entities';
-import { reconcileAccountLists } from './sync-inbox';
+import { IncomingAccountSettings, applyAccountSettings, reconcileLists } from './mparticle-settings';
 
 /** What any read shows of an account: never the key, at most its last 4 characters. */
 export interface AccountView {
@@ -14,6 +14,8 @@ export interface AccountView {
   status: Account['status'];
   suspendedReason: string | null;
   dryRun: boolean;
+  /** When an operator last changed a setting mParticle owns; null when mParticle's own settings are in force. */
+  overriddenAt: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -34,6 +36,7 @@ export function toAccountView(entity: AccountEntity): AccountView {
     status: entity.status,
     suspendedReason: entity.suspendedReason,
     dryRun: Boolean(entity.dryRun),
+    overriddenAt: entity.overriddenAtMs ? new Date(entity.overriddenAtMs).toISOString() : null,
     createdAt: entity.createdAt,
     updatedAt: entity.updatedAt,
   };
@@ -94,6 +97,8 @@ export class AccountsRepository {
     if (update.userIdField !== undefined) entity.userIdField = update.userIdField;
     if (update.dataCenter !== undefined) entity.dataCenter = update.dataCenter;
     if (update.dryRun !== undefined) entity.dryRun = update.dryRun;
+    // A setting mParticle owns, changed by an operator: an override that holds until mParticle's own value changes.
+    if (update.apiKey !== undefined || update.userIdField !== undefined || update.dataCenter !== undefined) entity.overriddenAtMs = Date.now();
     // A new key for an account suspended for a bad key lifts the suspension by itself.
     if (keyChanged && entity.status === 'suspended' && entity.suspendedReason?.startsWith('bad api key')) {
       entity.status = 'active';
@@ -101,8 +106,13 @@ export class AccountsRepository {
     }
     const saved = toAccountView(await this.repo.save(entity));
     // Going live after a dry run, or a key that works again: every list of the account to the newest state.
-    if ((wasDryRun && !saved.dryRun) || (keyChanged && saved.status === 'active')) await reconcileAccountLists(this.db, accountId, this.repo.manager);
+    if ((wasDryRun && !saved.dryRun) || (keyChanged && saved.status === 'active')) await reconcileLists(this.db, this.repo.manager, accountId);
     return saved;
+  }
+
+  /** Settings from an mParticle message of `timestampMs`: newest wins, only mParticle's changes (see applyAccountSettings). */
+  applyMparticle(accountId: number, settings: IncomingAccountSettings, timestampMs: number): Promise<{ applied: boolean; keyChanged: boolean }> {
+    return this.db.exclusive(() => applyAccountSettings(this.db, this.cipher, this.repo.manager, accountId, settings, timestampMs));
   }
 
   async suspend(accountId: number, reason: string): Promise<void> {
@@ -114,7 +124,7 @@ export class AccountsRepository {
     return this.db.exclusive(async () => {
       const result = await this.repo.update({ accountId }, { status: 'active', suspendedReason: null });
       if ((result.affected ?? 0) === 0) return false;
-      await reconcileAccountLists(this.db, accountId, this.repo.manager);
+      await reconcileLists(this.db, this.repo.manager, accountId);
       return true;
     });
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ConnectionStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { AudienceConnectionEntity } from '../entities';
+import { IncomingConnection, applyConnection, holdConnection } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
 
 export interface ConnectionView {
@@ -11,6 +12,8 @@ export interface ConnectionView {
   listId: number | null;
   status: ConnectionStatus;
   suspendedReason: string | null;
+  /** When an operator last set the list id; null when mParticle's list id is in force. */
+  overriddenAt: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -29,6 +32,7 @@ function toView(e: AudienceConnectionEntity): ConnectionView {
     listId: e.listId,
     status: e.status,
     suspendedReason: e.suspendedReason,
+    overriddenAt: e.overriddenAtMs ? new Date(e.overriddenAtMs).toISOString() : null,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
   };
@@ -78,7 +82,10 @@ export class AudienceConnectionsRepository {
     const entity = await this.repo.findOneByOrFail({ accountId, audienceId });
     const before = { listId: entity.listId, status: entity.status };
     if (update.audienceName !== undefined) entity.audienceName = update.audienceName;
-    if (update.listId !== undefined) entity.listId = update.listId;
+    if (update.listId !== undefined && update.listId !== entity.listId) {
+      entity.listId = update.listId;
+      entity.overriddenAtMs = Date.now();
+    }
     if (update.status !== undefined) {
       entity.status = update.status;
       if (update.status !== 'suspended') entity.suspendedReason = null;
@@ -90,6 +97,31 @@ export class AudienceConnectionsRepository {
     }
     await appendInbox(this.db, [...lists].map((listId) => ({ listId })), this.repo.manager);
     return saved;
+  }
+
+  /**
+   * The connection as an mParticle subscription message of `timestampMs` states it (newest wins, only
+   * mParticle's changes, see applyConnection); `formerListId` (mParticle's previous settings) is brought to
+   * the newest state too. Answers the lists to signal.
+   */
+  applyMparticle(accountId: number, c: IncomingConnection, timestampMs: number, formerListId?: number): Promise<number[]> {
+    return this.db.exclusive(async () => {
+      const { listId, moved } = await applyConnection(this.db, this.repo.manager, accountId, c, timestampMs);
+      const lists = new Set(moved);
+      if (listId !== null) lists.add(listId);
+      if (formerListId !== undefined && formerListId !== listId && !moved.includes(formerListId)) {
+        await appendInbox(this.db, [{ listId: formerListId }], this.repo.manager);
+        lists.add(formerListId);
+      }
+      return [...lists];
+    });
+  }
+
+  /** Audiences whose messages name no list: kept without one, their changes held (see holdConnection). */
+  async hold(accountId: number, audiences: { audienceId: number; audienceName: string }[]): Promise<void> {
+    await this.db.exclusive(async () => {
+      for (const a of audiences) await holdConnection(this.db, this.repo.manager, accountId, a.audienceId, a.audienceName);
+    });
   }
 
   async suspend(accountId: number, audienceId: number, reason: string): Promise<void> {

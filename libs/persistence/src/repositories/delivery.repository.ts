@@ -138,12 +138,12 @@ export class DeliveryRepository {
     return account?.status === 'active' ? { accountId: Number(last.account_id), listSuspended: false } : undefined;
   }
 
-  /** Every membership row naming these members through a connection to the list. */
+  /** Every membership row naming these members through a connection to the list (removed audiences' too). */
   async contributions(listId: number, emails: string[]): Promise<MemberContribution[]> {
     const result: MemberContribution[] = [];
     for (const chunk of chunks(emails)) {
       const rows = await this.db.query<Record<string, string | number | null>>(
-        `SELECT m.email, m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.user_id, m.timestamp_ms, m.source_message_id, c.status
+        `SELECT m.email, m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.user_id, m.timestamp_ms, m.source_message_id
          FROM memberships m JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
          WHERE c.list_id = ? AND m.email IN (${placeholders(chunk.length)})`,
         [listId, ...chunk],
@@ -160,7 +160,6 @@ export class DeliveryRepository {
           userId: r['user_id'] === null ? null : String(r['user_id']),
           timestampMs: Number(r['timestamp_ms']),
           sourceMessageId: String(r['source_message_id']),
-          active: r['status'] !== 'removed',
         });
       }
     }

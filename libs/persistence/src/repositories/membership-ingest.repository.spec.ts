@@ -13,6 +13,7 @@ function message(id: string, timestampMs: number, changes: Partial<MembershipCha
   return {
     accountId,
     messageId: id,
+    timestampMs,
     settings: { apiKey: API_KEY, userIdField: 'customerId', dataCenter: 'US' },
     connections: [{ audienceId: 10, audienceName: 'VIP', listId: 100 }],
     changes: changes.map((c) => ({
@@ -59,7 +60,7 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
 
   it('records the account, the connection, the desired state and an inbox row, and reports the list to sync', async () => {
     const result = await repo.record(message('m1', 1000, [{}]));
-    expect(result).toEqual({ duplicate: false, suspended: false, pendingLists: [100], applied: 1 });
+    expect(result).toEqual({ duplicate: false, suspended: false, pendingLists: [100], applied: 1, keyChanged: false });
     expect(await memberships()).toEqual([
       expect.objectContaining({ accountId: 1, audienceId: 10, userKey: 'u1', action: 'add', email: 'u1@example.com', userId: 'c1', prevEmail: null, version: 1, timestampMs: 1000 }),
     ]);
@@ -73,7 +74,7 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     await repo.record(message('m1', 1000, [{}]));
     const again = await repo.record(message('m1', 1000, [{ action: 'delete' }]));
     await repo.record(message('m1', 1000, [{}]));
-    expect(again).toEqual({ duplicate: true, suspended: false, pendingLists: [], applied: 0 });
+    expect(again).toEqual({ duplicate: true, suspended: false, pendingLists: [], applied: 0, keyChanged: false });
     expect((await memberships())[0]).toMatchObject({ action: 'add', version: 1 });
     expect(await inbox()).toEqual(['100:u1@example.com']);
     const [row] = await dataSource.query(`SELECT duplicate_count FROM received_messages`);

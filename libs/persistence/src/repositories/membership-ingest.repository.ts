@@ -1,25 +1,17 @@
 import type { EntityManager } from 'typeorm';
-import type { DataCenter, MembershipChange, UserIdField } from '@audience-bridge/domain';
-import { ApiKeyCipher, last4 } from '../crypto/api-key-cipher';
+import type { MembershipChange } from '@audience-bridge/domain';
+import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
+import { IncomingAccountSettings, IncomingConnection, applyAccountSettings, applyConnection, mparticleSettingsHash } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
 
-/** The account settings mParticle sends with every membership message. */
-export interface IncomingAccountSettings {
-  apiKey?: string;
-  userIdField: UserIdField;
-  dataCenter: DataCenter;
-}
-
-export interface IncomingConnection {
-  audienceId: number;
-  audienceName: string;
-  listId: number;
-}
+export type { IncomingAccountSettings, IncomingConnection } from './mparticle-settings';
 
 export interface MembershipMessage {
   accountId: number;
   messageId: string;
+  /** The message's `timestamp_ms`: its settings apply only if newer than those in force. */
+  timestampMs: number;
   settings: IncomingAccountSettings;
   connections: IncomingConnection[];
   /**
@@ -34,32 +26,35 @@ export interface IngestResult {
   duplicate: boolean;
   /** The account or one of the message's connections is suspended: tell mParticle `suspend_subscription`. */
   suspended: boolean;
-  /** Lists with at least one change that now waits for delivery. */
+  /** Lists with at least one member that now waits for delivery. */
   pendingLists: number[];
   /** Changes that became the desired state (older or repeated ones do not). */
   applied: number;
+  /** The message brought a new Iterable API key (applied). */
+  keyChanged: boolean;
 }
 
-/** Rows per multi-row INSERT: 12 parameters a row stays far under both drivers' parameter limits. */
+/** Rows per multi-row INSERT: 10 parameters a row stays far under both drivers' parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
 /** What the ingest needs to know of an account and its connections, read at most once per `snapshotTtlMs`. */
 interface AccountSnapshot {
   loadedAt: number;
-  account?: { fingerprint: string | null; userIdField: string; dataCenter: string; suspended: boolean };
-  connections: Map<number, { audienceName: string; listId: number | null; suspended: boolean }>;
+  account?: { mparticleSettings: string | null; settingsAtMs: number; suspended: boolean };
+  connections: Map<number, { audienceName: string; listId: number | null; mparticleListId: number | null; settingsAtMs: number; suspended: boolean }>;
 }
 
 /**
  * Records one accepted mParticle membership message in a single transaction: the message id (a repeat
- * changes nothing), the account settings (API key encrypted), the audience connections, and every change
- * as desired state where the newest `timestamp_ms` per (account, audience, user) wins: the SQL below is
- * the domain's `supersedes` rule, so the order messages arrive in does not matter.
+ * changes nothing), the account settings and audience connections (newest wins, see `applyAccountSettings`),
+ * and every change as desired state where the newest `timestamp_ms` per (account, audience, user) wins: the
+ * SQL below is the domain's `supersedes` rule, so the order messages arrive in does not matter. Each
+ * accepted change appends an inbox row for the worker; ingest never writes a row the worker writes.
  *
  * Settings and statuses rarely change, and mParticle repeats them on every message, so they are compared
  * with a snapshot read at most once per `snapshotTtlMs` (1 s): only a difference is written, and the
- * suspension flag may lag a status change by that long. A steady message costs one transaction of two
- * statements.
+ * suspension flag may lag a status change by that long. A steady message costs one transaction of three
+ * statements (message id, memberships, inbox).
  */
 export class MembershipIngestRepository {
   private readonly snapshots = new Map<number, AccountSnapshot>();
@@ -72,11 +67,13 @@ export class MembershipIngestRepository {
 
   async record(message: MembershipMessage): Promise<IngestResult> {
     const snapshot = await this.snapshot(message.accountId, message.connections);
-    const settingsChanged = this.accountDiffers(snapshot, message.settings);
+    const newer = (atMs: number | undefined) => atMs === undefined || message.timestampMs > atMs;
+    const settingsChanged =
+      !snapshot.account || (snapshot.account.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings) && newer(snapshot.account.settingsAtMs));
     const changedConnections = message.connections
       .filter((c) => {
         const stored = snapshot.connections.get(c.audienceId);
-        return !stored || stored.audienceName !== c.audienceName || stored.listId !== c.listId;
+        return !stored || ((stored.mparticleListId !== c.listId || stored.audienceName !== c.audienceName) && newer(stored.settingsAtMs));
       })
       .sort((a, b) => a.audienceId - b.audienceId);
 
@@ -88,24 +85,28 @@ export class MembershipIngestRepository {
         [message.accountId, message.messageId, message.changes.length],
         manager,
       );
-      if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[] };
-      if (settingsChanged) await this.upsertAccount(manager, message.accountId, message.settings);
-      // In audience id order: two messages naming the same audiences lock their rows in one order.
+      if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
+      const account = settingsChanged
+        ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
+        : { applied: false, keyChanged: false };
+      // Where each audience's changes go: its list in force after this message (an older message's list id does not move it).
+      const listOf = new Map<number, number | null>([...snapshot.connections].map(([audienceId, c]) => [audienceId, c.listId]));
       const moved: number[] = [];
+      // In audience id order: two messages naming the same audiences lock their rows in one order.
       for (const c of changedConnections) {
-        const before = await this.upsertConnection(manager, message.accountId, c);
-        // The list follows the audience: the old list loses its members, the new one gets them all.
-        if (before !== undefined && before !== c.listId) moved.push(before, c.listId);
+        const applied = await applyConnection(this.db, manager, message.accountId, c, message.timestampMs);
+        listOf.set(c.audienceId, applied.listId);
+        moved.push(...applied.moved);
       }
-      if (moved.length > 0) await appendInbox(this.db, [...new Set(moved)].map((listId) => ({ listId })), manager);
-      const listOf = new Map(message.connections.map((c) => [c.audienceId, c.listId]));
-      const applied = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId));
-      return { duplicate: false, applied: applied.applied, pendingLists: [...new Set([...applied.pendingLists, ...moved])].sort((a, b) => a - b) };
+      const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
+      const keyLists = account.keyChanged ? [...listOf.values()].filter((l): l is number => l !== null) : [];
+      const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...keyLists])].sort((a, b) => a - b);
+      return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };
     });
     if (!result.duplicate && (settingsChanged || changedConnections.length > 0)) this.snapshots.delete(message.accountId);
 
     const suspended =
-      Boolean(snapshot.account?.suspended) || message.connections.some((c) => snapshot.connections.get(c.audienceId)?.suspended);
+      Boolean(snapshot.account?.suspended && !result.keyChanged) || message.connections.some((c) => snapshot.connections.get(c.audienceId)?.suspended);
     return { ...result, suspended };
   }
 
@@ -119,75 +120,35 @@ export class MembershipIngestRepository {
     const fresh = cached && Date.now() - cached.loadedAt < this.snapshotTtlMs;
     if (fresh && connections.every((c) => cached.connections.has(c.audienceId))) return cached;
 
-    const [account] = await this.db.query<{ api_key_fingerprint: string | null; user_id_field: string; data_center: string; status: string }>(
-      `SELECT api_key_fingerprint, user_id_field, data_center, status FROM accounts WHERE account_id = ?`,
+    const [account] = await this.db.query<{ mparticle_settings: string | null; settings_at_ms: number | string; status: string }>(
+      `SELECT mparticle_settings, settings_at_ms, status FROM accounts WHERE account_id = ?`,
       [accountId],
     );
-    const rows = await this.db.query<{ audience_id: number | string; audience_name: string; list_id: number | string | null; status: string }>(
-      `SELECT audience_id, audience_name, list_id, status FROM audience_connections WHERE account_id = ?`,
+    const rows = await this.db.query<Record<string, string | number | null>>(
+      `SELECT audience_id, audience_name, list_id, mparticle_list_id, settings_at_ms, status FROM audience_connections WHERE account_id = ?`,
       [accountId],
     );
+    const num = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
     const snapshot: AccountSnapshot = {
       loadedAt: Date.now(),
       ...(account
-        ? { account: { fingerprint: account.api_key_fingerprint, userIdField: account.user_id_field, dataCenter: account.data_center, suspended: account.status === 'suspended' } }
+        ? { account: { mparticleSettings: account.mparticle_settings, settingsAtMs: Number(account.settings_at_ms), suspended: account.status === 'suspended' } }
         : {}),
       connections: new Map(
-        rows.map((r) => [Number(r.audience_id), { audienceName: r.audience_name, listId: r.list_id === null ? null : Number(r.list_id), suspended: r.status === 'suspended' }]),
+        rows.map((r) => [
+          Number(r['audience_id']),
+          {
+            audienceName: String(r['audience_name']),
+            listId: num(r['list_id']),
+            mparticleListId: num(r['mparticle_list_id']),
+            settingsAtMs: Number(r['settings_at_ms']),
+            suspended: r['status'] === 'suspended',
+          },
+        ]),
       ),
     };
     this.snapshots.set(accountId, snapshot);
     return snapshot;
-  }
-
-  private accountDiffers(snapshot: AccountSnapshot, settings: IncomingAccountSettings): boolean {
-    const stored = snapshot.account;
-    if (!stored) return true;
-    if (settings.apiKey !== undefined && stored.fingerprint !== this.cipher.fingerprint(settings.apiKey)) return true;
-    return stored.userIdField !== settings.userIdField || stored.dataCenter !== settings.dataCenter;
-  }
-
-  private async upsertAccount(manager: EntityManager, accountId: number, settings: IncomingAccountSettings): Promise<void> {
-    const key = settings.apiKey;
-    await this.db.query(
-      `INSERT INTO accounts (account_id, api_key_ciphertext, api_key_fingerprint, api_key_last4, user_id_field, data_center, status, dry_run, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'active', ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
-       ON CONFLICT (account_id) DO UPDATE SET
-         api_key_ciphertext = COALESCE(excluded.api_key_ciphertext, accounts.api_key_ciphertext),
-         api_key_fingerprint = COALESCE(excluded.api_key_fingerprint, accounts.api_key_fingerprint),
-         api_key_last4 = COALESCE(excluded.api_key_last4, accounts.api_key_last4),
-         user_id_field = excluded.user_id_field,
-         data_center = excluded.data_center,
-         updated_at = CURRENT_TIMESTAMP`,
-      [
-        accountId,
-        key === undefined ? null : this.cipher.encrypt(key),
-        key === undefined ? null : this.cipher.fingerprint(key),
-        key === undefined ? null : last4(key),
-        settings.userIdField,
-        settings.dataCenter,
-        false,
-      ],
-      manager,
-    );
-  }
-
-  /** Creates or updates the connection; answers the list it had before (undefined when new or without one). */
-  private async upsertConnection(manager: EntityManager, accountId: number, c: IncomingConnection): Promise<number | undefined> {
-    const [before] = await this.db.query<{ list_id: string | number | null }>(
-      `SELECT list_id FROM audience_connections WHERE account_id = ? AND audience_id = ?`,
-      [accountId, c.audienceId],
-      manager,
-    );
-    await this.db.query(
-      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
-       ON CONFLICT (account_id, audience_id) DO UPDATE SET
-         audience_name = excluded.audience_name, list_id = excluded.list_id, updated_at = CURRENT_TIMESTAMP`,
-      [accountId, c.audienceId, c.audienceName, c.listId],
-      manager,
-    );
-    return before?.list_id === null || before?.list_id === undefined ? undefined : Number(before.list_id);
   }
 
   /**

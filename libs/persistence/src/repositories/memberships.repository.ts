@@ -14,8 +14,8 @@ export interface UserMembershipView {
   timestampMs: number;
   sourceMessageId: string;
   updatedAt: Date;
-  /** `pending` while an inbox row for the member waits; otherwise what Iterable has (list_members), `none` if never sent. */
-  state: 'pending' | ListMemberState | 'none';
+  /** `held` when the audience names no list; `pending` while an inbox row for the member waits; otherwise what Iterable has (list_members), `none` if never sent. */
+  state: 'pending' | ListMemberState | 'none' | 'held';
   /** Why the member failed or is held. */
   reason: string | null;
 }
@@ -46,8 +46,12 @@ export class MembershipsRepository {
       timestampMs: Number(r['timestamp_ms']),
       sourceMessageId: String(r['source_message_id']),
       updatedAt: new Date(String(r['updated_at'])),
-      state: Number(r['waiting']) > 0 ? 'pending' : r['state'] === null ? 'none' : (String(r['state']) as ListMemberState),
-      reason: r['reason'] === null ? null : String(r['reason']),
+      ...(r['list_id'] === null
+        ? { state: 'held' as const, reason: 'audience has no listId' }
+        : {
+            state: Number(r['waiting']) > 0 ? ('pending' as const) : r['state'] === null ? ('none' as const) : (String(r['state']) as ListMemberState),
+            reason: r['reason'] === null ? null : String(r['reason']),
+          }),
     }));
   }
 
@@ -55,6 +59,14 @@ export class MembershipsRepository {
   async backlog(now = Date.now()): Promise<{ pending: number; oldestAgeMs: number | null }> {
     const [row] = await this.db.query<{ n: number | string; oldest: number | string | null }>(`SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox`);
     return { pending: Number(row?.n ?? 0), oldestAgeMs: row?.oldest === null || row?.oldest === undefined ? null : Math.max(0, now - Number(row.oldest)) };
+  }
+
+  /** Changes recorded for audiences that name no list yet (held until a message or an operator names one). */
+  async heldWithoutList(): Promise<number> {
+    const [row] = await this.db.query<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM memberships m JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id WHERE c.list_id IS NULL`,
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** Members of every list by what Iterable has. */

@@ -24,15 +24,3 @@ export async function appendInbox(db: Database, rows: InboxRow[], manager?: Enti
     );
   }
 }
-
-/** Asks for every list an account's connections forward into to be brought to the newest state. */
-export async function reconcileAccountLists(db: Database, accountId: number, manager?: EntityManager): Promise<number[]> {
-  const rows = await db.query<{ list_id: string | number }>(
-    `SELECT DISTINCT list_id FROM audience_connections WHERE account_id = ? AND list_id IS NOT NULL`,
-    [accountId],
-    manager,
-  );
-  const lists = rows.map((r) => Number(r.list_id));
-  await appendInbox(db, lists.map((listId) => ({ listId })), manager);
-  return lists;
-}

@@ -1,0 +1,151 @@
+import type { EntityManager } from 'typeorm';
+import type { DataCenter, UserIdField } from '@audience-bridge/domain';
+import { ApiKeyCipher, last4 } from '../crypto/api-key-cipher';
+import type { Database } from '../database';
+import { appendInbox } from './sync-inbox';
+
+/** The account settings mParticle sends with its messages. */
+export interface IncomingAccountSettings {
+  apiKey?: string;
+  userIdField: UserIdField;
+  dataCenter: DataCenter;
+}
+
+export interface IncomingConnection {
+  audienceId: number;
+  audienceName: string;
+  listId: number;
+}
+
+/** What mParticle's settings look like to compare: a keyed hash, so the key itself is never compared or kept in clear. */
+export function mparticleSettingsHash(cipher: ApiKeyCipher, s: IncomingAccountSettings): string {
+  return cipher.fingerprint(`${s.apiKey === undefined ? '' : cipher.fingerprint(s.apiKey)}|${s.userIdField}|${s.dataCenter}`);
+}
+
+/**
+ * The rule for settings mParticle owns (API key, userIdField, dataCenter; an audience's list id):
+ * - newest wins: a message applies its settings only if its `timestamp_ms` is newer than the settings in
+ *   force, so a retried older message never puts a revoked key back;
+ * - only a change of mParticle's own values is applied: mParticle repeats them on every message, and an
+ *   operator's change through the admin API (an override, shown as `overriddenAt`) holds until mParticle
+ *   sends a different value.
+ * A new key lifts a suspension for a bad key. Answers whether the settings were applied and whether the
+ * key changed.
+ */
+export async function applyAccountSettings(
+  db: Database,
+  cipher: ApiKeyCipher,
+  manager: EntityManager | undefined,
+  accountId: number,
+  settings: IncomingAccountSettings,
+  timestampMs: number,
+): Promise<{ applied: boolean; keyChanged: boolean }> {
+  const key = settings.apiKey;
+  const fingerprint = key === undefined ? null : cipher.fingerprint(key);
+  const [before] = await db.query<{ api_key_fingerprint: string | null }>(`SELECT api_key_fingerprint FROM accounts WHERE account_id = ?`, [accountId], manager);
+  const liftBadKey = `accounts.status = 'suspended' AND accounts.suspended_reason LIKE 'bad api key%'
+    AND excluded.api_key_fingerprint IS NOT NULL AND excluded.api_key_fingerprint <> COALESCE(accounts.api_key_fingerprint, '')`;
+  const { rows } = await db.execute(
+    `INSERT INTO accounts (account_id, api_key_ciphertext, api_key_fingerprint, api_key_last4, user_id_field, data_center, status, dry_run,
+                           settings_at_ms, mparticle_settings, overridden_at_ms, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+     ON CONFLICT (account_id) DO UPDATE SET
+       api_key_ciphertext = COALESCE(excluded.api_key_ciphertext, accounts.api_key_ciphertext),
+       api_key_fingerprint = COALESCE(excluded.api_key_fingerprint, accounts.api_key_fingerprint),
+       api_key_last4 = COALESCE(excluded.api_key_last4, accounts.api_key_last4),
+       user_id_field = excluded.user_id_field,
+       data_center = excluded.data_center,
+       status = CASE WHEN ${liftBadKey} THEN 'active' ELSE accounts.status END,
+       suspended_reason = CASE WHEN ${liftBadKey} THEN NULL ELSE accounts.suspended_reason END,
+       settings_at_ms = excluded.settings_at_ms,
+       mparticle_settings = excluded.mparticle_settings,
+       overridden_at_ms = NULL,
+       updated_at = CURRENT_TIMESTAMP
+     WHERE accounts.settings_at_ms < excluded.settings_at_ms AND COALESCE(accounts.mparticle_settings, '') <> excluded.mparticle_settings
+     RETURNING account_id`,
+    [
+      accountId,
+      key === undefined ? null : cipher.encrypt(key),
+      fingerprint,
+      key === undefined ? null : last4(key),
+      settings.userIdField,
+      settings.dataCenter,
+      false,
+      timestampMs,
+      mparticleSettingsHash(cipher, settings),
+    ],
+    manager,
+  );
+  const applied = rows.length > 0;
+  const keyChanged = applied && before !== undefined && fingerprint !== null && before.api_key_fingerprint !== fingerprint;
+  // A new key: every list of the account is brought to the newest state with it.
+  if (keyChanged) await reconcileLists(db, manager, accountId);
+  return { applied, keyChanged };
+}
+
+/**
+ * An audience's connection as mParticle sends it, newest wins and only mParticle's changes applied (see
+ * `applyAccountSettings`). When the list changes, the old and the new list are asked for whole: the new one
+ * gets the audience's members from stored state, the old one loses them unless another audience keeps them.
+ * Answers the list the audience's changes go to now.
+ */
+export async function applyConnection(
+  db: Database,
+  manager: EntityManager | undefined,
+  accountId: number,
+  c: IncomingConnection,
+  timestampMs: number,
+): Promise<{ listId: number | null; moved: number[] }> {
+  const [before] = await db.query<{ list_id: string | number | null }>(
+    `SELECT list_id FROM audience_connections WHERE account_id = ? AND audience_id = ?`,
+    [accountId, c.audienceId],
+    manager,
+  );
+  const { rows } = await db.execute<{ list_id: string | number | null }>(
+    `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, settings_at_ms, mparticle_list_id, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'active', ?, ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+     ON CONFLICT (account_id, audience_id) DO UPDATE SET
+       audience_name = excluded.audience_name,
+       list_id = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id THEN excluded.list_id ELSE audience_connections.list_id END,
+       overridden_at_ms = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id THEN NULL ELSE audience_connections.overridden_at_ms END,
+       mparticle_list_id = excluded.mparticle_list_id,
+       settings_at_ms = excluded.settings_at_ms,
+       updated_at = CURRENT_TIMESTAMP
+     WHERE audience_connections.settings_at_ms < excluded.settings_at_ms
+       AND (COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id OR audience_connections.audience_name <> excluded.audience_name)
+     RETURNING list_id`,
+    [accountId, c.audienceId, c.audienceName, c.listId, timestampMs, c.listId],
+    manager,
+  );
+  const was = before?.list_id === null || before?.list_id === undefined ? null : Number(before.list_id);
+  const now = rows[0] ? (rows[0].list_id === null ? null : Number(rows[0].list_id)) : was;
+  // A new connection has nothing to move; one that had no list (held changes) or another list does.
+  const moved = before !== undefined && now !== was ? [was, now].filter((l): l is number => l !== null) : [];
+  if (moved.length > 0) await appendInbox(db, moved.map((listId) => ({ listId })), manager);
+  return { listId: now, moved };
+}
+
+/** Every list of the account's connections, asked for whole. */
+export async function reconcileLists(db: Database, manager: EntityManager | undefined, accountId: number): Promise<number[]> {
+  const rows = await db.query<{ list_id: string | number }>(
+    `SELECT DISTINCT list_id FROM audience_connections WHERE account_id = ? AND list_id IS NOT NULL`,
+    [accountId],
+    manager,
+  );
+  const lists = rows.map((r) => Number(r.list_id));
+  await appendInbox(db, lists.map((listId) => ({ listId })), manager);
+  return lists;
+}
+
+/**
+ * An audience whose messages name no list (and no stored connection names one): its connection is kept
+ * without a list, so its changes are recorded and held until a message or an operator names one.
+ */
+export async function holdConnection(db: Database, manager: EntityManager | undefined, accountId: number, audienceId: number, audienceName: string): Promise<void> {
+  await db.query(
+    `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, settings_at_ms, created_at, updated_at)
+     VALUES (?, ?, ?, NULL, 'active', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) ON CONFLICT (account_id, audience_id) DO NOTHING`,
+    [accountId, audienceId, audienceName],
+    manager,
+  );
+}
