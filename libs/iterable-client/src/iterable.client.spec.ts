@@ -250,6 +250,8 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       expect(Date.now() - started).toBeLessThan(1000);
       expect(error).toMatchObject({ kind: 'retryable', reason: 'network error', networkCode: 'ETIMEDOUT' });
       expect(error.message).toContain('timed out');
+      // Iterable may still apply it: the outcome is unknown, unlike a refused connection or an answered 5xx.
+      expect(error.unknownOutcome).toBe(true);
     });
 
     it('a body over 4 MB is answered 413 and classified "split"', async () => {
@@ -291,7 +293,18 @@ describe('IterableClient against the fake Iterable (contract)', () => {
     it('nothing listening is a retryable network error', async () => {
       const closed = await startFakeIterable();
       await closed.close();
-      expect(await subscribeOnce(client({ baseUrlOverride: closed.url }))).toMatchObject({ kind: 'retryable', reason: 'network error', networkCode: 'ECONNREFUSED' });
+      const error = (await subscribeOnce(client({ baseUrlOverride: closed.url }))) as IterableError;
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'network error', networkCode: 'ECONNREFUSED' });
+      expect(error.unknownOutcome).toBe(false);
+    });
+
+    it.each([
+      [500, false],
+      [503, false],
+      [504, true],
+    ])('an answered %i: unknown outcome %s', async (status, unknown) => {
+      faults({ forced: [{ status }] });
+      expect(((await subscribeOnce(client())) as IterableError).unknownOutcome).toBe(unknown);
     });
   });
 
@@ -390,6 +403,22 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       faults({ forced: [{ status: 500 }] });
       await rejectionOf(c.getLists());
       expect(events).toEqual(['acquire key', 'release', 'acquire key', 'release']);
+    });
+
+    it('runs beforeSend after the limiter granted the slot and right before sending; a throw sends nothing (fencing)', async () => {
+      const { limiter, events } = recordingLimiter();
+      const c = client({ rateLimiter: limiter });
+      const fenced = { ours: true };
+      const beforeSend = async () => {
+        events.push('fence');
+        if (!fenced.ours) throw new Error('lease lost');
+      };
+      await c.subscribe(hybridList, [{ email: 'fenced@example.com' }], { beforeSend });
+      expect(fake.state.requests).toHaveLength(1);
+      fenced.ours = false;
+      await expect(c.unsubscribe(hybridList, [{ email: 'fenced@example.com' }], { beforeSend })).rejects.toThrow('lease lost');
+      expect(fake.state.requests).toHaveLength(1);
+      expect(events).toEqual(['acquire key', 'fence', 'release', 'acquire key', 'fence', 'release']);
     });
 
     it('shares a 429 Retry-After with every process through pause()', async () => {
