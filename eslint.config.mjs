@@ -23,9 +23,9 @@ const depConstraints = [
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:domain', 'type:tool'] },
 ];
 
-/** Tests and test helpers of a library may also use the tools (the fake Iterable, the harness). */
+/** Tests and test helpers of a library or an app may also use the tools (the fake Iterable, the harness). */
 const testDepConstraints = depConstraints.map((c) =>
-  c.sourceTag === 'scope:shared' || c.sourceTag.startsWith('type:')
+  ['scope:shared', 'scope:api', 'scope:worker'].includes(c.sourceTag) || c.sourceTag.startsWith('type:')
     ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:tools', 'type:tool'] }
     : c,
 );
@@ -48,7 +48,7 @@ export default [
     },
   },
   {
-    files: ['libs/**/*.spec.ts', 'libs/*/src/testing/**/*.ts'],
+    files: ['libs/**/*.spec.ts', 'libs/*/src/testing/**/*.ts', 'apps/api/**/*.spec.ts', 'apps/worker/**/*.spec.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(testDepConstraints) },
   },
   {
