@@ -23,6 +23,7 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
       SWEEP_INTERVAL_MS: '500',
       DELIVERY_RETRY_BASE_MS: '100',
       LIST_LEASE_TTL_MS: '3000',
+      ITERABLE_LATE_APPLY_WINDOW_MS: '1000',
       ITERABLE_REQUESTS_PER_SECOND: '200',
       ITERABLE_MAX_CONCURRENT: '8',
     });
@@ -231,6 +232,9 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     expect(worker).toMatch(/audience_bridge_iterable_calls_total\{action="subscribe",status="200"\} \d+/);
     expect(worker).toMatch(/audience_bridge_iterable_batch_size_bucket/);
     expect(worker).toMatch(/audience_bridge_queue_depth \d+/);
+    expect(worker).toMatch(/audience_bridge_db_deadlocks_total 0\n/);
+    expect(api).toMatch(/audience_bridge_db_lock_waits \d+/);
+    expect(api).toMatch(/audience_bridge_oldest_pending_seconds [\d.]+/);
   });
 });
 

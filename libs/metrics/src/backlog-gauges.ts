@@ -43,3 +43,38 @@ export function registerBacklogGauges(registry: Registry, sources: BacklogSource
     },
   });
 }
+
+export interface ContentionSources {
+  /** Deadlock victims and serialization failures so far in this process (each retried). */
+  contention: { deadlocks: number; serializationFailures: number };
+  /** Sessions waiting for a lock now. */
+  lockWaits(): Promise<number>;
+}
+
+/** Database contention, which the design keeps at zero: ingest and delivery never write the same rows. */
+export function registerContentionGauges(registry: Registry, db: ContentionSources): void {
+  new Gauge({
+    name: 'audience_bridge_db_deadlocks_total',
+    help: 'Transactions chosen as a deadlock victim in this process (retried)',
+    registers: [registry],
+    collect() {
+      this.set(db.contention.deadlocks);
+    },
+  });
+  new Gauge({
+    name: 'audience_bridge_db_serialization_failures_total',
+    help: 'Transactions failed for serialization in this process (retried)',
+    registers: [registry],
+    collect() {
+      this.set(db.contention.serializationFailures);
+    },
+  });
+  new Gauge({
+    name: 'audience_bridge_db_lock_waits',
+    help: 'Database sessions waiting for a lock at scrape time (PostgreSQL)',
+    registers: [registry],
+    async collect() {
+      this.set(await db.lockWaits());
+    },
+  });
+}

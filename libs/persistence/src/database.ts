@@ -11,10 +11,25 @@ import { DatabaseDriver } from './data-source';
  */
 export class Database {
   readonly driver: DatabaseDriver;
+  /**
+   * Transactions PostgreSQL chose as a deadlock victim or failed for serialization (each run again), and
+   * statements that waited for a lock: what `/metrics` reports. The design expects none of either.
+   */
+  readonly contention = { deadlocks: 0, serializationFailures: 0 };
   private sqliteQueue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly dataSource: DataSource) {
     this.driver = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /**
+   * Sessions of this database waiting for a lock right now (PostgreSQL; SQLite serializes writers by design
+   * and answers 0): sampled by each metrics scrape.
+   */
+  async lockWaits(): Promise<number> {
+    if (this.driver !== 'postgres') return 0;
+    const [row] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
+    return Number(row?.n ?? 0);
   }
 
   /** `?` → `$1, $2, …` on PostgreSQL. Our SQL has no `?` inside string literals. */
@@ -87,6 +102,8 @@ export class Database {
           return await this.dataSource.transaction(work);
         } catch (error) {
           const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+          if (code === '40P01') this.contention.deadlocks++;
+          if (code === '40001') this.contention.serializationFailures++;
           if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
           await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
         }

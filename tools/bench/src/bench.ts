@@ -1,7 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { comparisonRows, runComparison } from './comparison';
 import { deliveryRows, runDelivery } from './delivery';
-import { ingestRows, runIngest } from './ingest';
+import { IngestFigures, ingestRows, runIngest } from './ingest';
 import { fmt, table } from './stats';
 
 // npm run bench: the ingest and delivery benchmarks and the comparison with a naive forwarder, one table.
@@ -13,6 +13,18 @@ async function main(): Promise<void> {
 
   process.stdout.write('running ingest (20 s)…\n');
   const ingest = await runIngest({ senders: 16, profiles: 50, seconds: 20, apiProcesses: 2, withWorker: true, iterableLimit: limit, driver });
+  // The shape that hurts: the same 400 users again and again, the worker settling the very members ingest writes.
+  const hot: [string, string][] = [];
+  for (const hotDriver of ['postgres', 'sqlite'] as const) {
+    const runs = [];
+    for (const withWorker of [false, true]) {
+      process.stdout.write(`running hot users on ${hotDriver}, ${withWorker ? 'worker draining' : 'API alone'} (10 s)…\n`);
+      runs.push(await runIngest({ senders: 16, profiles: 50, seconds: 10, apiProcesses: 1, withWorker, iterableLimit: limit, driver: hotDriver, hotUsers: 400 }));
+    }
+    const [alone, draining] = runs as [IngestFigures, IngestFigures];
+    const row = (f: IngestFigures) => `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s${f.non200 ? `, ${f.non200} non-200` : ''}`;
+    hot.push([`${hotDriver}, API alone`, row(alone)], [`${hotDriver}, worker draining the same users`, row(draining)], [`${hotDriver}, draining rate / alone rate`, fmt(draining.messagesPerSecond / alone.messagesPerSecond, 2)]);
+  }
   process.stdout.write(`running delivery (${changes} changes)…\n`);
   const delivery = await runDelivery({ changes, lists: 10, iterableLimit: limit, loneChanges: 20, driver });
   process.stdout.write('running the comparison with a naive forwarder…\n');
@@ -21,6 +33,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       table(`ingest (${ingest.title})`, ingestRows(ingest)),
+      table('ingest, hot users (API_PROCESSES=1, 16 senders × 50 profiles, 400 users moving in and out of 2 audiences)', hot),
       table(`delivery (${delivery.title})`, deliveryRows(delivery, changes, limit)),
       table('peak memory (VmHWM)', [
         ['API (2 processes + supervisor), ingest run', `${fmt(ingest.apiPeakMiB, 0)} MiB`],

@@ -14,11 +14,17 @@ export interface IngestOptions {
   withWorker: boolean;
   iterableLimit: number;
   driver: 'postgres' | 'sqlite';
+  /**
+   * Hot users: the same `hotUsers` users move in and out of two audiences (two lists) again and again, so
+   * the worker settles the very members ingest keeps writing. Unset: users spread over 200,000.
+   */
+  hotUsers?: number;
 }
 
 export interface IngestFigures {
   title: string;
   acknowledged: number;
+  messagesPerSecond: number;
   changesPerSecond: number;
   p50: number;
   p95: number;
@@ -57,6 +63,20 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
     const nextBody = () => {
       const n = sequence++;
       const profiles = Array.from({ length: o.profiles }, (_, i) => {
+        if (o.hotUsers) {
+          // Each message moves 50 of the hot users in or out of both audiences (distinct users per message).
+          const user = (n * o.profiles + i) % o.hotUsers;
+          const action = (n + i) % 2 === 0 ? ('add' as const) : ('delete' as const);
+          return {
+            mpid: String(1_000_000 + user),
+            email: `hot${user}@example.com`,
+            customerId: `c${user}`,
+            audiences: [
+              { audienceId: 1, listId: lists[0], action },
+              { audienceId: 2, listId: lists[1], action: action === 'add' ? ('delete' as const) : ('add' as const) },
+            ],
+          };
+        }
         const user = (n * o.profiles + i) % 200_000;
         return {
           mpid: String(1_000_000 + user),
@@ -99,9 +119,10 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
     latencies.sort((a, b) => a - b);
     const ok = statuses.get(200) ?? 0;
     return {
-      title: `${o.driver}, API_PROCESSES=${o.apiProcesses}, ${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ${o.senders} senders × ${o.profiles} profiles/message, ${o.seconds} s after ${WARMUP_SECONDS} s warm-up`,
+      title: `${o.driver}, API_PROCESSES=${o.apiProcesses}, ${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ${o.senders} senders × ${o.profiles} profiles/message${o.hotUsers ? `, ${o.hotUsers} hot users in 2 audiences` : ''}, ${o.seconds} s after ${WARMUP_SECONDS} s warm-up`,
       acknowledged: ok,
-      changesPerSecond: (ok * o.profiles) / elapsed,
+      messagesPerSecond: ok / elapsed,
+      changesPerSecond: (ok * o.profiles * (o.hotUsers ? 2 : 1)) / elapsed,
       p50: quantile(latencies, 0.5),
       p95: quantile(latencies, 0.95),
       p99: quantile(latencies, 0.99),
@@ -120,7 +141,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
 export function ingestRows(f: IngestFigures): [string, string][] {
   return [
     ['messages acknowledged', String(f.acknowledged)],
-    ['accepted changes/s', fmt(f.changesPerSecond, 0)],
+    ['messages/s, accepted changes/s', `${fmt(f.messagesPerSecond, 0)}, ${fmt(f.changesPerSecond, 0)}`],
     ['ack p50 / p95 / p99 / max', `${fmt(f.p50)} / ${fmt(f.p95)} / ${fmt(f.p99)} / ${fmt(f.max)} ms`],
     ['non-200 answers', f.firstError ? `${f.non200} (first: ${f.firstError})` : String(f.non200)],
   ];

@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerBacklogGauges } from '@audience-bridge/metrics';
-import { MembershipsRepository } from '@audience-bridge/persistence';
+import { registerBacklogGauges, registerContentionGauges } from '@audience-bridge/metrics';
+import { Database, MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 
 /** The API's Prometheus metrics. */
@@ -24,9 +24,10 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
-  constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
+  constructor(memberships: MembershipsRepository, producer: ListSyncProducer, db: Database) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_api_' });
     registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });
+    registerContentionGauges(this.registry, db);
   }
 }
 

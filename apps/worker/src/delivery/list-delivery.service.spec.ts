@@ -68,7 +68,7 @@ describe('ListDeliveryService', () => {
         { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
         { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
         { provide: IterableClientsService, useValue: clients },
-        { provide: WorkerMetrics, useValue: new WorkerMetrics(new MembershipsRepository(db), { depth: async () => 0 } as unknown as ListSyncProducer) },
+        { provide: WorkerMetrics, useValue: new WorkerMetrics(new MembershipsRepository(db), { depth: async () => 0 } as unknown as ListSyncProducer, db) },
       ],
     }).compile();
     service = moduleRef.get(ListDeliveryService);

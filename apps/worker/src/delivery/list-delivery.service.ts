@@ -100,6 +100,11 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       );
     }, ttl / 3);
     try {
+      // The previous holder died during a call: what it sent may or may not have landed.
+      if (lease.inFlight) {
+        this.logger.warn(`list ${listId}: taken over from a delivery that died during a call; its ${lease.inFlight.length} member(s) are sent again`);
+        await this.delivery.recoverInFlight(lease, ttl, lease.inFlight, Date.now() + this.env.ITERABLE_LATE_APPLY_WINDOW_MS);
+      }
       const waitMs = lease.nextAttemptAt === null ? 0 : lease.nextAttemptAt - Date.now();
       if (waitMs > 0) return { kind: 'retry', inMs: waitMs };
       await this.delivery.releaseRechecks(listId);
@@ -189,8 +194,10 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       return { kind: 'done' };
     }
     const subscribers = items.map((i) => i.subscriber);
+    // The fencing check, immediately before the call: still ours? And the call's members are written down, so
+    // whoever takes the list after a crash knows their outcome is unknown.
     const beforeSend = async () => {
-      if (!(await this.leases.fence(run.lease, this.env.LIST_LEASE_TTL_MS))) throw new FenceLostError(run.listId);
+      if (!(await this.leases.fence(run.lease, this.env.LIST_LEASE_TTL_MS, undefined, Date.now(), items.map((i) => i.memberKey)))) throw new FenceLostError(run.listId);
     };
     const started = performance.now();
     let outcome: CallOutcome;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerBacklogGauges } from '@audience-bridge/metrics';
-import { MembershipsRepository } from '@audience-bridge/persistence';
+import { registerBacklogGauges, registerContentionGauges } from '@audience-bridge/metrics';
+import { Database, MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 
 /** The worker's Prometheus metrics, served at GET /metrics on WORKER_PORT. */
@@ -45,8 +45,9 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
-  constructor(memberships: MembershipsRepository, producer: ListSyncProducer) {
+  constructor(memberships: MembershipsRepository, producer: ListSyncProducer, db: Database) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_worker_' });
     registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });
+    registerContentionGauges(this.registry, db);
   }
 }

@@ -38,4 +38,12 @@ export class ListLeaseEntity {
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError!: string | null;
+
+  /**
+   * The members of the call in flight (a JSON array of member keys), written by the fencing check right
+   * before the call and cleared when it is settled. A delivery that takes over from a holder that died
+   * mid-call finds them here: their outcome is unknown, so they are sent again and rechecked.
+   */
+  @Column({ name: 'in_flight', type: 'text', nullable: true })
+  inFlight!: string | null;
 }

@@ -117,6 +117,23 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com', 'u2@example.com']);
   });
 
+  it('hands the members of a call its holder died during to the next holder, as unknown and rechecked', async () => {
+    await seed(['u1']);
+    const dead = (await leases.acquire(100, 'dead', 1, 0)) as ListLease;
+    await delivery.settle(dead, 1, { verdicts: [], members: [member('u1@example.com', 'unsubscribed')], doneInboxIds: (await delivery.inbox(100, 10)).map((e) => e.id) }, 1);
+    expect(await leases.fence(dead, 1, undefined, 0, ['u1@example.com', 'new@example.com'])).toBe(true);
+    const next = (await leases.acquire(100, 'next', 10_000)) as ListLease & { inFlight: string[] | null };
+    expect(next.inFlight).toEqual(['u1@example.com', 'new@example.com']);
+    await delivery.recoverInFlight(next, 10_000, next.inFlight ?? [], 777);
+    expect(await members()).toEqual([
+      ['new@example.com', 'unknown', null, 777],
+      ['u1@example.com', 'unknown', null, 777],
+    ]);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email).sort()).toEqual(['new@example.com', 'u1@example.com']);
+    await leases.release(next);
+    expect((await leases.acquire(100, 'third', 10_000))?.inFlight).toBeNull();
+  });
+
   it('records the call but no member state when the list was taken over meanwhile', async () => {
     await seed(['u1']);
     const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;

@@ -186,7 +186,7 @@ export class DeliveryRepository {
    */
   async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number): Promise<boolean> {
     return this.db.transaction(async (manager) => {
-      const ours = await this.leases.fence(lease, ttlMs, manager);
+      const ours = await this.leases.fence(lease, ttlMs, manager, Date.now(), null);
       if (s.call) await this.insertCall(manager, s.call, s.verdicts);
       if (!ours) return false;
       await this.upsertMembers(manager, lease.listId, s.members);
@@ -233,6 +233,28 @@ export class DeliveryRepository {
     for (const chunk of chunks([...ids].sort((a, b) => a - b), 1000)) {
       await this.db.query(`DELETE FROM sync_inbox WHERE id IN (${placeholders(chunk.length)})`, chunk, manager);
     }
+  }
+
+  /**
+   * The members of a call a previous holder of the list died during: their outcome is unknown. They are
+   * marked unknown (sent again whatever we thought Iterable had), rechecked after the late-apply window,
+   * and put back in the inbox; the lease's record of the call is cleared.
+   */
+  async recoverInFlight(lease: ListLease, ttlMs: number, memberKeys: string[], recheckAtMs: number): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      if (!(await this.leases.fence(lease, ttlMs, manager, Date.now(), null))) return;
+      // A member never settled before is recorded by its email alone (the identity it was sent with is lost).
+      for (const chunk of chunks([...memberKeys].sort())) {
+        await this.db.query(
+          `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms)
+           VALUES ${chunk.map(() => `(?, ?, ?, NULL, 'unknown', NULL, ?, ?)`).join(', ')}
+           ON CONFLICT (list_id, member_key) DO UPDATE SET state = 'unknown', recheck_at_ms = excluded.recheck_at_ms, updated_at_ms = excluded.updated_at_ms`,
+          chunk.flatMap((key) => [lease.listId, key, key, recheckAtMs, Date.now()]),
+          manager,
+        );
+      }
+      await appendInbox(this.db, memberKeys.map((email) => ({ listId: lease.listId, email })), manager);
+    });
   }
 
   /**

@@ -16,6 +16,11 @@ export interface ListBackoff {
   failingSince: number | null;
 }
 
+/** What a delivery finds when it takes a list: the members of a call a previous holder died during, if any. */
+export interface TakenList {
+  inFlight: string[] | null;
+}
+
 /**
  * One writer per Iterable list (DESIGN invariant 3), fenced: a lease row per list with a holder, an expiry
  * and a generation that grows with every take-over. Taking it succeeds when it is free, lapsed, or already
@@ -27,24 +32,42 @@ export interface ListBackoff {
 export class ListLeasesRepository {
   constructor(private readonly db: Database) {}
 
-  async acquire(listId: number, holder: string, ttlMs: number, now = Date.now()): Promise<(ListLease & ListBackoff) | undefined> {
-    const [row] = await this.db.query<{ generation: number | string; attempts: number | string; next_attempt_at: number | string | null; failing_since: number | string | null }>(
+  async acquire(listId: number, holder: string, ttlMs: number, now = Date.now()): Promise<(ListLease & ListBackoff & TakenList) | undefined> {
+    const [row] = await this.db.query<{
+      generation: number | string;
+      attempts: number | string;
+      next_attempt_at: number | string | null;
+      failing_since: number | string | null;
+      in_flight: string | null;
+    }>(
       `INSERT INTO list_leases (list_id, holder, generation, expires_at, attempts) VALUES (?, ?, 1, ?, 0)
        ON CONFLICT (list_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, generation = list_leases.generation + 1
        WHERE list_leases.holder IS NULL OR list_leases.expires_at < ? OR list_leases.holder = excluded.holder
-       RETURNING generation, attempts, next_attempt_at, failing_since`,
+       RETURNING generation, attempts, next_attempt_at, failing_since, in_flight`,
       [listId, holder, now + ttlMs, now],
     );
     if (!row) return undefined;
     const num = (v: number | string | null) => (v === null ? null : Number(v));
-    return { listId, holder, generation: Number(row.generation), attempts: Number(row.attempts), nextAttemptAt: num(row.next_attempt_at), failingSince: num(row.failing_since) };
+    return {
+      listId,
+      holder,
+      generation: Number(row.generation),
+      attempts: Number(row.attempts),
+      nextAttemptAt: num(row.next_attempt_at),
+      failingSince: num(row.failing_since),
+      inFlight: row.in_flight === null ? null : (JSON.parse(row.in_flight) as string[]),
+    };
   }
 
-  /** Extends the lease if it is still this generation's; false when another delivery has taken the list. */
-  async fence(lease: ListLease, ttlMs: number, manager?: EntityManager, now = Date.now()): Promise<boolean> {
+  /**
+   * Extends the lease if it is still this generation's; false when another delivery has taken the list.
+   * `inFlight`: the member keys of the call about to go out (kept until the call is settled), or null to
+   * clear them; undefined leaves them as they are.
+   */
+  async fence(lease: ListLease, ttlMs: number, manager?: EntityManager, now = Date.now(), inFlight?: string[] | null): Promise<boolean> {
     const { affected } = await this.db.execute(
-      `UPDATE list_leases SET expires_at = ? WHERE list_id = ? AND holder = ? AND generation = ?`,
-      [now + ttlMs, lease.listId, lease.holder, lease.generation],
+      `UPDATE list_leases SET expires_at = ?${inFlight === undefined ? '' : ', in_flight = ?'} WHERE list_id = ? AND holder = ? AND generation = ?`,
+      [now + ttlMs, ...(inFlight === undefined ? [] : [inFlight === null ? null : JSON.stringify(inFlight)]), lease.listId, lease.holder, lease.generation],
       manager,
     );
     return affected > 0;
