@@ -23,7 +23,7 @@ import {
 } from './firehose.constants';
 import { HasValidListId, IsMpid, IsSettingsMap } from './firehose-validators';
 
-// Classes for the Firehose requests this partner receives (reference/mparticle-firehose.md §1.2–1.6).
+// Classes for the Firehose requests this partner receives (docs/mparticle-firehose.md §1.2–1.6).
 // Lenient where mParticle is (unknown fields are dropped, settings are strings, most lists optional),
 // strict where it matters (types, actions, ids, encodings, list ids).
 

@@ -2,7 +2,7 @@ import { DATA_CENTERS, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, USER_ID_FIELD
 import { DEFAULT_FIREHOSE_VERSION, FIREHOSE_RESPONSE_TYPES, SETTING_IDS } from './firehose.constants';
 import type { FirehoseEnvelope } from './firehose-messages';
 
-// Builders for the three response messages (reference/mparticle-firehose.md §1.4–1.6).
+// Builders for the three response messages (docs/mparticle-firehose.md §1.4–1.6).
 // Every response echoes the request id (allowed by the protocol) and its firehose_version.
 
 export interface ResponseEnvelope {

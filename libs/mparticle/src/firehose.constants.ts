@@ -1,4 +1,4 @@
-/** Message types of the Firehose protocol this service speaks (see reference/mparticle-firehose.md §1.2). */
+/** Message types of the Firehose protocol this service speaks (see docs/mparticle-firehose.md §1.2). */
 export const FIREHOSE_REQUEST_TYPES = {
   registration: 'module_registration_request',
   audienceSubscription: 'audience_subscription_request',

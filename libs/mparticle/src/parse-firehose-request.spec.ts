@@ -5,7 +5,7 @@ import { profileAudienceChanges } from './profile-audiences';
 
 const account = { account_id: 123456, account_settings: { apiKey: 'k-123', userIdField: 'customerId' } };
 
-/** The SDK sample, adapted to the Iterable registration (reference/mparticle-firehose.md §1.6). */
+/** The SDK sample, adapted to the Iterable registration (docs/mparticle-firehose.md §1.6). */
 function membershipRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'audience_membership_change_request',

@@ -6,7 +6,7 @@ import { AudienceMembershipChangeRequest, SETTING_IDS, parseFirehoseRequest, pro
 
 /**
  * For comparison only: a forwarder built the way mParticle's own Iterable output works
- * (reference/mparticle-firehose.md §2): acknowledge at once, then per message one lists/subscribe and
+ * (docs/mparticle-firehose.md §2): acknowledge at once, then per message one lists/subscribe and
  * one lists/unsubscribe call per list, all at the same time, in no order; 429/502/504 and network errors
  * tried again after a second (SQS redelivery, 3 tries), anything else only logged (here: counted).
  */

@@ -109,7 +109,7 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
   };
 }
 
-/** A membership change message in the shape mParticle sends (reference/mparticle-firehose.md §1.6). */
+/** A membership change message in the shape mParticle sends (docs/mparticle-firehose.md §1.6). */
 export function membershipMessage(
   id: string,
   timestampMs: number,

@@ -20,7 +20,7 @@ export class MparticleController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'mParticle Firehose endpoint (registration, audience subscription, membership change)' })
-  @ApiBody({ schema: { type: 'object', description: 'A Firehose request message; see reference/mparticle-firehose.md' } })
+  @ApiBody({ schema: { type: 'object', description: 'A Firehose request message; see docs/mparticle-firehose.md' } })
   async handle(@Body() body: unknown, @Headers('authorization') authorization?: string): Promise<object> {
     // Only known types become label values, so a client cannot grow the metric without bound.
     const sent = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
