@@ -17,6 +17,7 @@ describe.each(DRIVERS)('nothing acknowledged is lost or overwritten on %s', (dri
     ITERABLE_TIMEOUT_MS: '600',
     ITERABLE_LATE_APPLY_WINDOW_MS: '1500',
     ITERABLE_REQUESTS_PER_SECOND: '200',
+    LIST_LEASE_TTL_MS: '1500',
   };
 
   beforeAll(async () => {
@@ -144,6 +145,59 @@ describe.each(DRIVERS)('nothing acknowledged is lost or overwritten on %s', (dri
     await stack.settled(accountId);
     expect(emails(listId)).toEqual(['first1@example.com', 'first3@example.com', 'first5@example.com', 'first7@example.com']);
   });
+});
+
+// A delivery paused (a GC pause, a stopped VM) while it waits for a rate-limit slot outlives its lease; another
+// worker takes the list and delivers newer changes. The paused one must not send its old batch when it wakes.
+describe.each(DRIVERS)('a stale sender on %s', (driver) => {
+  let fake: RunningFakeIterable;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    fake = await startFakeIterable();
+    // 2 requests/s: the second call of a round waits about half a second for its slot.
+    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', LIST_LEASE_TTL_MS: '1500', ITERABLE_REQUESTS_PER_SECOND: '2', ITERABLE_LATE_APPLY_WINDOW_MS: '1000' });
+    await stack.startWorker();
+    await stack.startWorker();
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await fake.close();
+  });
+
+  it('never sends the rest of its old batch after another worker took the list', async () => {
+    const accountId = 480;
+    const apiKey = `it-key-${randomUUID()}`;
+    const listId = fake.state.createList(fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' }), 'stale').id;
+    const message = (t: number, profiles: [string, 'add' | 'delete'][]) =>
+      membershipMessage(randomUUID(), t, profiles.map(([mpid, action]) => ({ mpid, email: `${mpid}@example.com`, audiences: [{ audienceId: 1, listId, action }] })), { accountId, apiKey });
+    const calls = (path: string) => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === path);
+    expect((await stack.send(message(1000, [['751', 'add']]))).status).toBe(200);
+    await stack.settled(accountId);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+
+    // One round: unsubscribe 751, then subscribe 752, which waits for its rate-limit slot...
+    expect((await stack.send(message(2000, [['751', 'delete'], ['752', 'add']]))).status).toBe(200);
+    await waitFor(async () => calls('/api/lists/unsubscribe').some((r) => r.status === 200), 5000, 5);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // ...and its worker is paused right there, past its lease.
+    const [lease] = await stack.dataSource.query(`SELECT holder FROM list_leases WHERE list_id = ${listId}`);
+    const paused = stack.workers.find((w) => w.child.pid === Number(String(lease.holder).split(':')[1]));
+    expect(paused).toBeDefined();
+    paused?.child.kill('SIGSTOP');
+    try {
+      // 752 leaves again; the other worker takes the list once the lease lapsed, and delivers the newest state.
+      expect((await stack.send(message(3000, [['752', 'delete']]))).status).toBe(200);
+      await waitFor(async () => calls('/api/lists/unsubscribe').some((r) => JSON.stringify(r.body).includes('752@example.com')), 15_000, 20);
+    } finally {
+      paused?.child.kill('SIGCONT');
+    }
+    await stack.settled(accountId, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((fake.state.members(listId) ?? []).map((m) => m.email)).toEqual([]);
+    // The paused delivery's old batch (subscribe 752) never went out: its right to send was checked right before.
+    expect(calls('/api/lists/subscribe').filter((r) => JSON.stringify(r.body).includes('752@example.com'))).toHaveLength(0);
+  }, 40_000);
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, everyMs = 100): Promise<void> {

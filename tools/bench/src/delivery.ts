@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { DataSource } from 'typeorm';
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
 import { membershipMessage, startStack } from '@audience-bridge/harness';
 import { peakMemoryMiB } from './memory';
@@ -26,6 +27,8 @@ export interface DeliveryFigures {
   averageBatch: number;
   callsPer10k: number;
   members: number;
+  /** PostgreSQL bytes per delivered change, per table and in total (tables with their indexes). */
+  storage?: Record<string, number>;
   loneP50: number;
   loneP95: number;
   apiPeakMiB: number;
@@ -86,6 +89,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
     // From the worker's first call to the last change settled: the drain itself, without process start-up.
     const deliverySeconds = (settledAt - Math.min(...calls.map((r) => r.timeMs))) / 1000;
     const members = lists.reduce((n, id) => n + (fake.state.members(id)?.length ?? 0), 0);
+    const storage = o.driver === 'postgres' ? await bytesPerChange(stack.dataSource, delivered) : undefined;
 
     const latencies: number[] = [];
     for (let i = 0; i < o.loneChanges; i++) {
@@ -109,6 +113,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
       averageBatch: delivered / Math.max(1, accepted.length),
       callsPer10k: (calls.length * 10_000) / o.changes,
       members,
+      ...(storage ? { storage } : {}),
       loneP50: quantile(latencies, 0.5),
       loneP95: quantile(latencies, 0.95),
       apiPeakMiB: peakMemoryMiB(stack.api.child.pid),
@@ -128,6 +133,22 @@ export function deliveryRows(f: DeliveryFigures, changes: number, limit: number)
     ['Iterable calls', `${f.calls} (${f.refused} answered 429 or failed), ${fmt(f.callsPer10k)} per 10,000 changes`],
     ['average batch', `${fmt(f.averageBatch)} subscribers`],
     ['members in Iterable', `${f.members} of ${changes}`],
+    ...(f.storage
+      ? ([['bytes per delivered change (PostgreSQL, tables with indexes)', Object.entries(f.storage).map(([t, b]) => `${t} ${fmt(b, 0)}`).join(', ')]] as [string, string][])
+      : []),
     ['lone change p50 / p95', `${fmt(f.loneP50, 0)} / ${fmt(f.loneP95, 0)} ms`],
   ];
+}
+
+/** PostgreSQL's size of each table (with its indexes) after the drain, per delivered change. */
+async function bytesPerChange(dataSource: DataSource, delivered: number): Promise<Record<string, number>> {
+  await dataSource.query('VACUUM ANALYZE');
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const table of ['memberships', 'list_members', 'delivery_verdicts', 'delivery_calls', 'sync_inbox']) {
+    const [row] = await dataSource.query(`SELECT pg_total_relation_size('${table}') AS bytes`);
+    out[table] = Number(row.bytes) / Math.max(1, delivered);
+    total += out[table] ?? 0;
+  }
+  return { ...out, total };
 }
