@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
-import { membershipMessage, Stack, startStack } from '@audience-bridge/harness';
+import { membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
 import { DRIVERS } from '@audience-bridge/persistence';
 
 type Profile = Parameters<typeof membershipMessage>[2][number];
@@ -251,11 +251,3 @@ describe.each(DRIVERS)('exact lists in real configurations on %s', (driver) => {
     });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

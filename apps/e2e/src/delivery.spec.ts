@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
-import { buildScenario, membershipMessage, Stack, startStack } from '@audience-bridge/harness';
+import { buildScenario, membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
 import { DRIVERS } from '@audience-bridge/persistence';
 
 /** Sends messages, `parallel` at a time, and expects every one to be acknowledged. */
@@ -237,11 +237,3 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     expect(api).toMatch(/audience_bridge_oldest_pending_seconds [\d.]+/);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

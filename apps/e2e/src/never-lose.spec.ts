@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
-import { membershipMessage, Stack, startStack } from '@audience-bridge/harness';
+import { membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
 import { DRIVERS } from '@audience-bridge/persistence';
 
 // Once mParticle has its 200, the change is ours: transient failures never give up, and a call whose
@@ -199,11 +199,3 @@ describe.each(DRIVERS)('a stale sender on %s', (driver) => {
     expect(calls('/api/lists/subscribe').filter((r) => JSON.stringify(r.body).includes('752@example.com'))).toHaveLength(0);
   }, 40_000);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
