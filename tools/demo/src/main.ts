@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     await Promise.all(messages.slice(i, i + 10).map((m) => stack.send(m)));
     if ((i / 10) % 4 === 0) {
       const stats = (await stack.admin('GET', '/v1/stats')).body;
-      say(`  sent ${Math.min(i + 10, messages.length)}/${messages.length}; pending ${stats.pending}, delivered ${stats.memberships.delivered}, Iterable calls ${stats.iterable.calls}`);
+      say(`  sent ${Math.min(i + 10, messages.length)}/${messages.length}; pending ${stats.pending}, subscribed ${stats.members.subscribed}, Iterable calls ${stats.iterable.calls}`);
     }
   }
   for (const a of setup) await stack.settled(a.accountId, 120_000);
@@ -84,12 +84,12 @@ async function main(): Promise<void> {
     }
   }
   const stats = (await stack.admin('GET', '/v1/stats')).body;
-  const skipped = await stack.dataSource.query(`SELECT skip_reason AS reason, COUNT(*) AS n FROM memberships WHERE state = 'skipped' GROUP BY skip_reason`);
+  const skipped = await stack.dataSource.query(`SELECT skip_reason AS reason, COUNT(*) AS n FROM memberships WHERE skip_reason IS NOT NULL GROUP BY skip_reason`);
   const calls = (await stack.admin('GET', '/v1/deliveries?limit=500')).body.items as { subscriberCount: number }[];
   say('\naudit summary:');
   say(`  messages accepted ${stats.messagesAccepted}, duplicates acknowledged without effect ${stats.duplicates}`);
-  say(`  desired states: ${Object.entries(stats.memberships).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  say(`  skipped: ${skipped.map((s: { reason: string; n: number }) => `${s.reason} ${s.n}`).join(', ')}`);
+  say(`  list members by what Iterable has: ${Object.entries(stats.members).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  say(`  not sendable (kept as desired state, never sent): ${skipped.map((s: { reason: string; n: number }) => `${s.reason} ${s.n}`).join(', ')}`);
   say(`  Iterable calls ${stats.iterable.calls} (${stats.iterable.failedCalls} failed), average ${Math.round(calls.reduce((n, c) => n + c.subscriberCount, 0) / Math.max(1, calls.length))} subscribers per call`);
 
   say(`\nrunning (Ctrl-C stops everything):
