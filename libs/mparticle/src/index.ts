@@ -4,3 +4,4 @@ export * from './firehose-validators';
 export * from './firehose-responses';
 export * from './parse-firehose-request';
 export * from './profile-audiences';
+export * from './message-settings';

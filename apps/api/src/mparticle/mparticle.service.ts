@@ -1,21 +1,22 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Secrets } from '@audience-bridge/config';
-import { DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, DomainError, DomainErrorCode, UserIdField, isDataCenter, isUserIdField } from '@audience-bridge/domain';
 import { audienceUserKey, coalesce, mapMembershipChanges } from '@audience-bridge/mapping';
 import {
   AudienceMembershipChangeRequest,
   AudienceSubscriptionRequest,
   FIREHOSE_REQUEST_TYPES,
-  FirehoseAccount,
   SETTING_IDS,
   buildAudienceMembershipChangeResponse,
   buildAudienceSubscriptionResponse,
   buildRegistrationResponse,
+  audienceNameOf,
+  messageConnections,
+  parseAccountSettings,
   isPositiveIntegerString,
   parseFirehoseRequest,
   profileAudienceChanges,
 } from '@audience-bridge/mparticle';
-import { AccountsRepository, AudienceConnectionsRepository, IncomingAccountSettings, IncomingConnection, MembershipIngestRepository } from '@audience-bridge/persistence';
+import { AccountsRepository, AudienceConnectionsRepository, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
 import { ApiMetrics } from '../metrics/api-metrics';
@@ -59,7 +60,7 @@ export class MparticleService {
    * forwarding and leaves the Iterable list as it is; an add after a remove releases what was held.
    */
   private async subscription(message: AudienceSubscriptionRequest): Promise<object> {
-    const settings = accountSettings(message.account);
+    const settings = parseAccountSettings(message.account);
     const accountId = message.account.account_id;
     const listSetting = message.audience_subscription_settings?.[SETTING_IDS.listId];
     const formerSetting = message.previous_audience_subscription_settings?.[SETTING_IDS.listId];
@@ -84,7 +85,7 @@ export class MparticleService {
 
   private async membershipChange(message: AudienceMembershipChangeRequest): Promise<object> {
     const accountId = message.account.account_id;
-    const settings = accountSettings(message.account);
+    const settings = parseAccountSettings(message.account);
     const storedListIds = await this.storedListIds(message);
     const { changes, unroutable } = mapMembershipChanges(message, settings, { listIdFor: (audienceId) => storedListIds.get(audienceId) });
 
@@ -102,7 +103,7 @@ export class MparticleService {
       messageId: message.id,
       timestampMs: message.timestamp_ms,
       settings,
-      connections: connectionsOf(message, storedListIds),
+      connections: messageConnections(message, storedListIds),
       changes: coalesce(changes, audienceUserKey),
     });
     if (result.keyChanged) this.keyChanged(accountId);
@@ -142,46 +143,4 @@ export class MparticleService {
     }
     return found;
   }
-}
-
-function audienceNameOf(message: AudienceMembershipChangeRequest, audienceId: number): string {
-  for (const profile of message.user_profiles ?? []) {
-    for (const { audience } of profileAudienceChanges(profile)) if (audience.audience_id === audienceId && audience.audience_name) return audience.audience_name;
-  }
-  return `audience ${audienceId}`;
-}
-
-/** Obvious spellings of mParticle's setting values: case, spaces, underscores and hyphens do not matter. */
-const USER_ID_FIELD_SPELLINGS: Record<string, UserIdField> = { customerid: 'customerId', mpid: 'mpid', mparticleid: 'mpid' };
-const normalizeSetting = (value: string): string => value.toLowerCase().replace(/[\s_-]+/g, '');
-
-/** The account settings of a message, with mParticle's defaults; a value we cannot use is a 400 naming it. */
-export function accountSettings(account: FirehoseAccount): IncomingAccountSettings {
-  const raw = account.account_settings ?? {};
-  const rawUserIdField = raw[SETTING_IDS.userIdField];
-  const rawDataCenter = raw[SETTING_IDS.dataCenter];
-  const userIdField = rawUserIdField == null ? DEFAULT_USER_ID_FIELD : (USER_ID_FIELD_SPELLINGS[normalizeSetting(rawUserIdField)] ?? rawUserIdField);
-  const dataCenter = rawDataCenter == null ? DEFAULT_DATA_CENTER : rawDataCenter.trim().toUpperCase();
-  const apiKey = raw[SETTING_IDS.apiKey] ?? undefined;
-  const issues = [
-    ...(isUserIdField(userIdField) ? [] : [{ path: 'account.account_settings.userIdField', message: 'account.account_settings.userIdField must be customerId or mpid' }]),
-    ...(isDataCenter(dataCenter) ? [] : [{ path: 'account.account_settings.dataCenter', message: 'account.account_settings.dataCenter must be US or EU' }]),
-    ...(apiKey === undefined || apiKey.trim().length > 0 ? [] : [{ path: 'account.account_settings.apiKey', message: 'account.account_settings.apiKey must not be empty' }]),
-  ];
-  if (issues.length > 0) throw new DomainError(DomainErrorCode.InvalidSettings, issues.map((i) => i.message).join('; '), issues);
-  return { userIdField: userIdField as IncomingAccountSettings['userIdField'], dataCenter: dataCenter as IncomingAccountSettings['dataCenter'], ...(apiKey ? { apiKey: apiKey.trim() } : {}) };
-}
-
-/** The audience connections a message names, one per audience (the last entry wins). */
-function connectionsOf(message: AudienceMembershipChangeRequest, storedListIds: Map<number, number>): IncomingConnection[] {
-  const byAudience = new Map<number, IncomingConnection>();
-  for (const profile of message.user_profiles ?? []) {
-    for (const { audience } of profileAudienceChanges(profile)) {
-      const setting = audience.audience_subscription_settings?.[SETTING_IDS.listId];
-      const listId = isPositiveIntegerString(setting) ? Number(setting) : storedListIds.get(audience.audience_id);
-      if (listId === undefined) continue;
-      byAudience.set(audience.audience_id, { audienceId: audience.audience_id, audienceName: audience.audience_name ?? `audience ${audience.audience_id}`, listId });
-    }
-  }
-  return [...byAudience.values()];
 }
