@@ -10,7 +10,8 @@ import {
   ListAction,
   MAX_SUBSCRIBERS_PER_CALL,
   MemberContribution,
-  batchSubscribers,
+  batchBySize,
+  envelopeBytes,
   planMember,
   settleCall,
 } from '@audience-bridge/mapping';
@@ -166,14 +167,14 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     }
     // Removals first: when a member's identity changed, the old one leaves before the new one arrives.
     for (const action of ['unsubscribe', 'subscribe'] as const) {
-      const { batches, oversized } = batchSubscribers(run.listId, sends[action].map((item) => ({ ...item.subscriber, item })));
+      // Sized by what goes on the wire: the subscriber alone.
+      const { batches, oversized } = batchBySize(sends[action], (item) => Buffer.byteLength(JSON.stringify(item.subscriber)), envelopeBytes(run.listId));
       if (oversized.length > 0) {
-        const items = oversized.map((o) => o.item);
-        const settled = await this.settle(run, action, items, { kind: 'error', errorKind: 'permanent', reason: 'too large', unknownOutcome: false }, 0, null);
+        const settled = await this.settle(run, action, oversized, { kind: 'error', errorKind: 'permanent', reason: 'too large', unknownOutcome: false }, 0, null);
         if (settled.kind !== 'done') return settled;
       }
       for (const batch of batches) {
-        const result = await this.send(run, action, batch.map((b) => b.item));
+        const result = await this.send(run, action, batch);
         if (result.kind !== 'done') return result;
       }
     }
