@@ -146,6 +146,20 @@ describe.each(DRIVERS)('exact lists in real configurations on %s', (driver) => {
       expect(pairs(lists[0])).toEqual(['new@example.com|7']);
     });
 
+    it('keeps the user on the list in a hybrid project when the address changes (the userId names the same Iterable user)', async () => {
+      const { accountId, lists, send } = newAccount('hybrid');
+      await send([{ mpid: '55', email: 'before@example.com', customerId: '8', audiences: [add(lists[0])] }]);
+      await stack.settled(accountId);
+      await send([{ mpid: '55', email: 'after@example.com', customerId: '8', audiences: [add(lists[0])] }]);
+      await stack.settled(accountId);
+      // Iterable refuses to re-address user 8 through lists/subscribe (a conflict): it is kept on the list by its userId.
+      expect(pairs(lists[0])).toEqual(['before@example.com|8']);
+      expect((await stack.admin('GET', '/v1/users/55/memberships')).body.memberships[0]).toMatchObject({ state: 'subscribed', reason: 'sent by userId (conflict)' });
+      await send([{ mpid: '55', email: 'after@example.com', customerId: '8', audiences: [del(lists[0])] }]);
+      await stack.settled(accountId);
+      expect(pairs(lists[0])).toEqual([]);
+    });
+
     it('replaces the placeholder with the real email in mParticle ID mode, in either arrival order', async () => {
       const { accountId, lists, send } = newAccount('email');
       await send([{ mpid: '61', audiences: [add(lists[0])] }], { userIdField: 'mpid', timestampMs: 10_000 });

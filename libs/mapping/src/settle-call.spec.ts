@@ -30,4 +30,13 @@ describe('settleCall: an Iterable answer becomes per-member settlements and the 
     expect(settlement.members.map(pick)).toEqual(members);
     expect(settlement.list).toEqual(list);
   });
+
+  it.each<[string, boolean, Partial<MemberSettlement>]>([
+    ['sent with email and userId: sent again by the userId alone', true, { verdict: 'failed', reason: 'conflict', done: false, resendByUserId: true }],
+    ['already sent by the userId alone (or no userId): failed for good', false, { verdict: 'failed', reason: 'conflict', state: 'failed', done: true }],
+  ])('a conflict, %s', (_name, possible, expected) => {
+    const settlement = settleCall('subscribe', 1, { kind: 'answered', verdicts: [{ kind: 'failed', reason: 'conflict' }], unattributedFailures: 0 }, [possible]);
+    expect(settlement.members[0]).toMatchObject(expected);
+    expect(settlement.list).toEqual({ kind: 'continue' });
+  });
 });

@@ -26,6 +26,11 @@ export interface MemberSettlement {
   done: boolean;
   /** Send the newest state once more after the late-apply window (an answer we never saw). */
   recheck: boolean;
+  /**
+   * Iterable found the userId on a user with another email (a hybrid or userId-based project after an address
+   * change): send this member again by its userId alone, which names that same user.
+   */
+  resendByUserId?: boolean;
 }
 
 /** What happens to the list after the call. */
@@ -49,13 +54,22 @@ export interface CallSettlement {
  * The delivery rules: an Iterable answer (or its absence) for a call of `count` members of one action,
  * turned into per-member settlements and what the list does next. Pure, so every branch is a table row.
  */
-export function settleCall(action: 'subscribe' | 'unsubscribe', count: number, outcome: CallOutcome): CallSettlement {
+export function settleCall(
+  action: 'subscribe' | 'unsubscribe',
+  count: number,
+  outcome: CallOutcome,
+  /** Per member: it was sent with an email and a userId, so a conflict can be resolved by the userId alone. */
+  byUserIdPossible: readonly boolean[] = [],
+): CallSettlement {
   const all = (m: MemberSettlement): MemberSettlement[] => Array.from({ length: count }, () => ({ ...m }));
   const confirmed = action === 'subscribe' ? 'subscribed' : 'unsubscribed';
   if (outcome.kind === 'answered') {
     // Iterable counted failures it named no one for: nobody's success is certain; send them all again.
     const unsure = outcome.unattributedFailures > 0;
-    const members = outcome.verdicts.map((v): MemberSettlement => {
+    const members = outcome.verdicts.map((v, index): MemberSettlement => {
+      if (v.kind === 'failed' && v.reason === 'conflict' && byUserIdPossible[index]) {
+        return { verdict: 'failed', reason: v.reason, retryable: true, done: false, recheck: false, resendByUserId: true };
+      }
       if (v.kind === 'failed') return { verdict: 'failed', reason: v.reason, retryable: false, state: 'failed', done: true, recheck: false };
       if (unsure) return { verdict: 'failed', reason: 'unattributed failure', retryable: true, state: 'unknown', done: false, recheck: false };
       return { verdict: 'delivered', reason: null, retryable: false, state: confirmed, done: true, recheck: false };

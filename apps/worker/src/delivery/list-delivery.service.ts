@@ -40,6 +40,8 @@ interface Item {
   subscriber: Subscriber;
   source: MemberContribution | undefined;
   inboxIds: number[];
+  /** Sent by the userId alone, after Iterable found that userId on a user with another email. */
+  byUserIdOnly?: boolean;
 }
 
 /** Everything one delivery of one list carries from call to call. */
@@ -194,7 +196,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       this.metrics.iterableCalls.inc({ action, status: 'dry_run' });
       return { kind: 'done' };
     }
-    const subscribers = items.map((i) => i.subscriber);
+    const subscribers = items.map((i) => (i.byUserIdOnly && i.subscriber.userId ? { userId: i.subscriber.userId } : i.subscriber));
     // The fencing check, immediately before the call: still ours? And the call's members are written down, so
     // whoever takes the list after a crash knows their outcome is unknown.
     const beforeSend = async () => {
@@ -230,7 +232,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
 
   /** Applies the delivery rules to a call's outcome, records it, and acts on what the list must do next. */
   private async settle(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[], outcome: CallOutcome, durationMs: number, httpStatus: number | null): Promise<SyncResult> {
-    const settlement = settleCall(action, items.length, outcome);
+    const settlement = settleCall(action, items.length, outcome, items.map((i) => Boolean(i.subscriber.userId) && !i.byUserIdOnly));
     if (settlement.list.kind === 'split') {
       await this.recordCall(run, action, items.length, { httpStatus, durationMs, error: 'too large', successCount: 0, failureCount: items.length }, []);
       const half = Math.ceil(items.length / 2);
@@ -251,7 +253,8 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       const state = giveUp ? 'failed' : m.state;
       if (state) {
         const recheckAtMs = m.recheck ? now + this.env.ITERABLE_LATE_APPLY_WINDOW_MS : null;
-        members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: state === 'failed' ? reason : null, recheckAtMs });
+        const note = state === 'failed' ? reason : item.byUserIdOnly && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
+        members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: note, recheckAtMs });
       }
       if (m.done || giveUp) doneInboxIds.push(...item.inboxIds);
       verdicts.push(this.verdict(run, action, item, m.verdict, reason, m.retryable && !giveUp));
@@ -260,7 +263,10 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     const error = outcome.kind === 'error' ? outcome.reason : null;
     const ours = await this.recordCall(run, action, items.length, { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered }, verdicts, members, doneInboxIds);
     if (!ours) return { kind: 'busy' };
-    return this.after(run, settlement.list, giveUp);
+    const next = await this.after(run, settlement.list, giveUp);
+    // Members whose userId Iterable found on a user with another email go again, named by the userId alone.
+    const byUserId = items.filter((_, index) => settlement.members[index]?.resendByUserId).map((item) => ({ ...item, byUserIdOnly: true }));
+    return next.kind === 'done' && byUserId.length > 0 ? this.send(run, action, byUserId) : next;
   }
 
   private async after(run: ListRun, list: ListAction, gaveUp: boolean): Promise<SyncResult> {
