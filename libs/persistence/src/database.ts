@@ -56,6 +56,39 @@ export class Database {
     return this.driver === 'postgres' ? `?::${type}` : '?';
   }
 
+  /**
+   * `INSERT INTO table (columns) <rows> <tail>` for many rows, returning the rows of `tail`'s RETURNING. On
+   * PostgreSQL the rows travel as one array per column (`SELECT * FROM unnest(…)`): a handful of parameters
+   * to parse instead of thousands. On SQLite they are a VALUES list, in chunks under its parameter limit.
+   * `tail` may hold ON CONFLICT and RETURNING clauses (with `excluded.`), written for both drivers.
+   */
+  async insertRows<T = Record<string, unknown>>(
+    table: string,
+    columns: readonly { name: string; type: 'bigint' | 'integer' | 'text' | 'boolean' }[],
+    rows: unknown[][],
+    tail = '',
+    manager?: EntityManager,
+  ): Promise<T[]> {
+    if (rows.length === 0) return [];
+    const names = columns.map((c) => c.name).join(', ');
+    if (this.driver === 'postgres') {
+      const arrays = columns.map((_, i) => rows.map((r) => r[i] ?? null));
+      const unnest = columns.map((c) => `?::${c.type}[]`).join(', ');
+      const { rows: out } = await this.execute<T>(`INSERT INTO ${table} (${names}) SELECT * FROM unnest(${unnest}) ${tail}`, arrays, manager);
+      return out;
+    }
+    const perStatement = Math.max(1, Math.floor(30_000 / columns.length));
+    const out: T[] = [];
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement);
+      const values = chunk.map(() => `(${columns.map(() => '?').join(', ')})`).join(', ');
+      // "VALUES … ON CONFLICT" is ambiguous to SQLite's parser after a SELECT; a plain VALUES list is not.
+      const { rows: part } = await this.execute<T>(`INSERT INTO ${table} (${names}) VALUES ${values} ${tail}`, chunk.flat(), manager);
+      out.push(...part);
+    }
+    return out;
+  }
+
   query<T = Record<string, unknown>>(text: string, params: unknown[] = [], manager?: EntityManager): Promise<T[]> {
     if (manager) return manager.query(this.sql(text), this.params(params));
     return this.exclusive(() => this.dataSource.manager.query(this.sql(text), this.params(params)));

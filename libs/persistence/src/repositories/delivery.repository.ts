@@ -67,6 +67,33 @@ export interface Settlement {
   doneInboxIds: number[];
 }
 
+const VERDICT_COLUMNS = [
+  { name: 'call_id', type: 'text' },
+  { name: 'account_id', type: 'bigint' },
+  { name: 'audience_id', type: 'bigint' },
+  { name: 'list_id', type: 'bigint' },
+  { name: 'user_key', type: 'text' },
+  { name: 'mpid', type: 'text' },
+  { name: 'action', type: 'text' },
+  { name: 'email', type: 'text' },
+  { name: 'user_id', type: 'text' },
+  { name: 'outcome', type: 'text' },
+  { name: 'reason', type: 'text' },
+  { name: 'retryable', type: 'boolean' },
+  { name: 'created_at_ms', type: 'bigint' },
+] as const;
+
+const MEMBER_COLUMNS = [
+  { name: 'list_id', type: 'bigint' },
+  { name: 'member_key', type: 'text' },
+  { name: 'email', type: 'text' },
+  { name: 'user_id', type: 'text' },
+  { name: 'state', type: 'text' },
+  { name: 'reason', type: 'text' },
+  { name: 'recheck_at_ms', type: 'bigint' },
+  { name: 'updated_at_ms', type: 'bigint' },
+] as const;
+
 /** Rows per multi-row statement, under both drivers' parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
@@ -203,30 +230,27 @@ export class DeliveryRepository {
       [call.id, call.accountId, call.listId, call.action, call.subscriberCount, call.httpStatus, call.successCount, call.failureCount, call.durationMs, call.error, call.dryRun, call.createdAtMs],
       manager,
     );
-    for (const chunk of chunks(verdicts, 1000)) {
-      await this.db.query(
-        `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
-         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        chunk.flatMap((v) => [call.id, v.accountId, v.audienceId, call.listId, v.userKey, v.mpid, v.action, v.email, v.userId, v.outcome, v.reason, v.retryable, call.createdAtMs]),
-        manager,
-      );
-    }
+    await this.db.insertRows(
+      'delivery_verdicts',
+      VERDICT_COLUMNS,
+      verdicts.map((v) => [call.id, v.accountId, v.audienceId, call.listId, v.userKey, v.mpid, v.action, v.email, v.userId, v.outcome, v.reason, v.retryable, call.createdAtMs]),
+      '',
+      manager,
+    );
   }
 
   private async upsertMembers(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
     const now = Date.now();
     const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
-    for (const chunk of chunks(sorted)) {
-      await this.db.query(
-        `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms)
-         VALUES ${chunk.map(() => `(?, ?, ?, ?, ?, ?, ${this.db.typed('bigint')}, ?)`).join(', ')}
-         ON CONFLICT (list_id, member_key) DO UPDATE SET
-           email = excluded.email, user_id = excluded.user_id, state = excluded.state, reason = excluded.reason,
-           recheck_at_ms = COALESCE(excluded.recheck_at_ms, list_members.recheck_at_ms), updated_at_ms = excluded.updated_at_ms`,
-        chunk.flatMap((m) => [listId, m.memberKey, m.email, m.userId, m.state, m.reason, m.recheckAtMs, now]),
-        manager,
-      );
-    }
+    await this.db.insertRows(
+      'list_members',
+      MEMBER_COLUMNS,
+      sorted.map((m) => [listId, m.memberKey, m.email, m.userId, m.state, m.reason, m.recheckAtMs, now]),
+      `ON CONFLICT (list_id, member_key) DO UPDATE SET
+         email = excluded.email, user_id = excluded.user_id, state = excluded.state, reason = excluded.reason,
+         recheck_at_ms = COALESCE(excluded.recheck_at_ms, list_members.recheck_at_ms), updated_at_ms = excluded.updated_at_ms`,
+      manager,
+    );
   }
 
   private async deleteInbox(manager: EntityManager, ids: number[]): Promise<void> {

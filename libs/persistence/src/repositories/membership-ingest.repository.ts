@@ -34,8 +34,19 @@ export interface IngestResult {
   keyChanged: boolean;
 }
 
-/** Rows per multi-row INSERT: 10 parameters a row stays far under both drivers' parameter limits. */
-const ROWS_PER_STATEMENT = 500;
+/** The columns a change writes (version and updated_at take their defaults). */
+const MEMBERSHIP_COLUMNS = [
+  { name: 'account_id', type: 'bigint' },
+  { name: 'audience_id', type: 'bigint' },
+  { name: 'user_key', type: 'text' },
+  { name: 'mpid', type: 'text' },
+  { name: 'action', type: 'text' },
+  { name: 'email', type: 'text' },
+  { name: 'user_id', type: 'text' },
+  { name: 'skip_reason', type: 'text' },
+  { name: 'source_message_id', type: 'text' },
+  { name: 'timestamp_ms', type: 'bigint' },
+] as const;
 
 /** What the ingest needs to know of an account and its connections, read at most once per `snapshotTtlMs`. */
 interface AccountSnapshot {
@@ -161,11 +172,14 @@ export class MembershipIngestRepository {
     changes: MembershipChange[],
     listOf: (audienceId: number) => number | undefined,
   ): Promise<{ applied: number; pendingLists: number[] }> {
-    let applied = 0;
     const inbox = new Map<string, { listId: number; email: string }>();
-    for (let start = 0; start < changes.length; start += ROWS_PER_STATEMENT) {
-      const chunk = changes.slice(start, start + ROWS_PER_STATEMENT);
-      const params = chunk.flatMap((c) => [
+    // A change that names no identity Iterable can take (a delete without an email in Customer ID mode)
+    // keeps the one sent before: a delete still removes that member, an add keeps it.
+    const keepPrevious = `excluded.email IS NULL AND memberships.email IS NOT NULL`;
+    const rows = await this.db.insertRows<{ audience_id: string | number; email: string | null; prev_email: string | null }>(
+      'memberships',
+      MEMBERSHIP_COLUMNS,
+      changes.map((c) => [
         c.accountId,
         c.audienceId,
         c.userKey,
@@ -176,39 +190,30 @@ export class MembershipIngestRepository {
         c.skipReason ?? null,
         c.sourceMessageId,
         c.timestampMs,
-      ]);
-      const values = chunk.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, CURRENT_TIMESTAMP)`).join(', ');
-      // A change that names no identity Iterable can take (a delete without an email in Customer ID mode)
-      // keeps the one sent before: a delete still removes that member, an add keeps it.
-      const keepPrevious = `excluded.email IS NULL AND memberships.email IS NOT NULL`;
-      const { rows } = await this.db.execute<{ audience_id: string | number; email: string | null; prev_email: string | null }>(
-        `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, skip_reason, source_message_id, timestamp_ms, version, updated_at)
-         VALUES ${values}
-         ON CONFLICT (account_id, audience_id, user_key) DO UPDATE SET
-           mpid = COALESCE(excluded.mpid, memberships.mpid),
-           action = excluded.action,
-           prev_email = memberships.email,
-           email = CASE WHEN ${keepPrevious} THEN memberships.email ELSE excluded.email END,
-           user_id = CASE WHEN ${keepPrevious} THEN memberships.user_id ELSE excluded.user_id END,
-           skip_reason = CASE WHEN ${keepPrevious} THEN NULL ELSE excluded.skip_reason END,
-           source_message_id = excluded.source_message_id,
-           timestamp_ms = excluded.timestamp_ms,
-           version = memberships.version + 1,
-           updated_at = CURRENT_TIMESTAMP
-         WHERE excluded.timestamp_ms > memberships.timestamp_ms
-            OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = 'delete' AND memberships.action = 'add')
-            OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = memberships.action
-                AND ${this.db.binary('excluded.source_message_id')} > ${this.db.binary('memberships.source_message_id')})
-         RETURNING audience_id, email, prev_email`,
-        params,
-        manager,
-      );
-      applied += rows.length;
-      for (const row of rows) {
-        const listId = listOf(Number(row.audience_id));
-        if (listId === undefined) continue;
-        for (const email of [row.email, row.prev_email]) if (email) inbox.set(`${listId}\u0000${email}`, { listId, email });
-      }
+      ]),
+      `ON CONFLICT (account_id, audience_id, user_key) DO UPDATE SET
+         mpid = COALESCE(excluded.mpid, memberships.mpid),
+         action = excluded.action,
+         prev_email = memberships.email,
+         email = CASE WHEN ${keepPrevious} THEN memberships.email ELSE excluded.email END,
+         user_id = CASE WHEN ${keepPrevious} THEN memberships.user_id ELSE excluded.user_id END,
+         skip_reason = CASE WHEN ${keepPrevious} THEN NULL ELSE excluded.skip_reason END,
+         source_message_id = excluded.source_message_id,
+         timestamp_ms = excluded.timestamp_ms,
+         version = memberships.version + 1,
+         updated_at = CURRENT_TIMESTAMP
+       WHERE excluded.timestamp_ms > memberships.timestamp_ms
+          OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = 'delete' AND memberships.action = 'add')
+          OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = memberships.action
+              AND ${this.db.binary('excluded.source_message_id')} > ${this.db.binary('memberships.source_message_id')})
+       RETURNING audience_id, email, prev_email`,
+      manager,
+    );
+    const applied = rows.length;
+    for (const row of rows) {
+      const listId = listOf(Number(row.audience_id));
+      if (listId === undefined) continue;
+      for (const email of [row.email, row.prev_email]) if (email) inbox.set(`${listId}\u0000${email}`, { listId, email });
     }
     await appendInbox(this.db, [...inbox.values()], manager);
     return { applied, pendingLists: [...new Set([...inbox.values()].map((r) => r.listId))].sort((a, b) => a - b) };

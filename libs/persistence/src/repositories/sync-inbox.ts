@@ -1,9 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../database';
 
-/** Rows per multi-row INSERT (3 parameters a row). */
-const ROWS_PER_STATEMENT = 1000;
-
 /** An inbox row: one member of a list to bring to its newest state, or (no email) the whole list. */
 export interface InboxRow {
   listId: number;
@@ -15,12 +12,15 @@ export interface InboxRow {
  * is settling. Inside `manager`'s transaction when given.
  */
 export async function appendInbox(db: Database, rows: InboxRow[], manager?: EntityManager, now = Date.now()): Promise<void> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
-    await db.query(
-      `INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
-      chunk.flatMap((r) => [r.listId, r.email ?? null, now]),
-      manager,
-    );
-  }
+  await db.insertRows(
+    'sync_inbox',
+    [
+      { name: 'list_id', type: 'bigint' },
+      { name: 'member_key', type: 'text' },
+      { name: 'created_at_ms', type: 'bigint' },
+    ],
+    rows.map((r) => [r.listId, r.email ?? null, now]),
+    '',
+    manager,
+  );
 }
