@@ -128,16 +128,6 @@ export class AudienceConnectionsRepository {
     await this.db.exclusive(() => this.repo.update({ accountId, audienceId }, { status: 'suspended', suspendedReason: reason }));
   }
 
-  /** Suspends every connection of an account that forwards into a list (Iterable said the list does not exist). */
-  async suspendList(accountId: number, listId: number, reason: string): Promise<void> {
-    await this.db.exclusive(() => this.repo.update({ accountId, listId }, { status: 'suspended', suspendedReason: reason }));
-  }
-
-  /** Whether any connection of the account that forwards into this list is suspended. */
-  async isListSuspended(accountId: number, listId: number): Promise<boolean> {
-    return (await this.repo.countBy({ accountId, listId, status: 'suspended' })) > 0;
-  }
-
   /** Forwarding again after a suspension; its list is brought to the newest state. False when there is no such connection. */
   async resume(accountId: number, audienceId: number): Promise<boolean> {
     const existing = await this.repo.findOneBy({ accountId, audienceId });
