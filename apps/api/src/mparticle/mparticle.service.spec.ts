@@ -1,0 +1,108 @@
+import { Test } from '@nestjs/testing';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import {
+  AccountsRepository,
+  ApiKeyCipher,
+  AudienceConnectionsRepository,
+  createMigratedDataSource,
+  Database,
+  MembershipIngestRepository,
+  MembershipsRepository,
+  TestDatabase,
+} from '@audience-bridge/persistence';
+import { ListSyncProducer, SyncListJobData } from '@audience-bridge/queue';
+import { SECRETS } from '../auth/secrets';
+import { ApiMetrics } from '../metrics/api-metrics';
+import { MparticleService } from './mparticle.service';
+
+const TOKEN = 'inbound-token-for-unit-tests-0001';
+
+// The mParticle service on its own (Nest testing module, SQLite, a recording producer): how a message is
+// answered and what it signals, for the cases a whole-stack test does not aim at.
+describe('MparticleService', () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let service: MparticleService;
+  let metrics: ApiMetrics;
+  const signalled: number[] = [];
+  let accountId = 10;
+
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('sqlite'));
+    const db = new Database(dataSource);
+    const cipher = new ApiKeyCipher(randomBytes(32).toString('base64'));
+    const producer = {
+      enqueue: async (lists: SyncListJobData[]) => {
+        signalled.push(...lists.map((l) => l.listId));
+      },
+      depth: async () => 0,
+    } as unknown as ListSyncProducer;
+    metrics = new ApiMetrics(new MembershipsRepository(db), producer, db);
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        MparticleService,
+        { provide: SECRETS, useValue: { MPARTICLE_INBOUND_TOKEN: TOKEN, ADMIN_TOKEN: 'unused-admin-token-000000', ENCRYPTION_KEY: randomBytes(32).toString('base64') } },
+        { provide: MembershipIngestRepository, useValue: new MembershipIngestRepository(db, cipher, 0) },
+        { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
+        { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
+        { provide: ListSyncProducer, useValue: producer },
+        { provide: ApiMetrics, useValue: metrics },
+      ],
+    }).compile();
+    service = moduleRef.get(MparticleService);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+  beforeEach(() => {
+    signalled.length = 0;
+    accountId++;
+  });
+
+  const message = (t: number, apiKey: string, audiences: { audience_id: number; listId?: string; action: 'add' | 'delete' }[], userIdField = 'customerId') => ({
+    type: 'audience_membership_change_request',
+    id: randomUUID(),
+    timestamp_ms: t,
+    firehose_version: '3.2.0',
+    account: { account_id: accountId, account_settings: { apiKey, userIdField } },
+    user_profiles: [
+      {
+        mpid: '77',
+        user_identities: [{ type: 'email', encoding: 'raw', value: 'unit@example.com' }],
+        audiences: audiences.map((a) => ({ audience_id: a.audience_id, audience_name: `A${a.audience_id}`, action: a.action, ...(a.listId ? { audience_subscription_settings: { listId: a.listId } } : {}) })),
+      },
+    ],
+  });
+  const answer = (body: unknown) => service.handle(body, `Token ${TOKEN}`) as Promise<{ suspend_subscription?: boolean }>;
+
+  it('signals the list of a routable audience and holds one without a list, answering without suspension', async () => {
+    const result = await answer(message(1000, 'key-00000001', [{ audience_id: 1, listId: '501', action: 'add' }, { audience_id: 2, action: 'add' }]));
+    expect(result.suspend_subscription ?? false).toBe(false);
+    expect(signalled).toEqual([501]);
+    const [held] = await dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 2`);
+    expect(held).toEqual({ list_id: null });
+  });
+
+  it('asks mParticle to suspend when nothing of the message can be delivered', async () => {
+    const result = await answer(message(1000, 'key-00000001', [{ audience_id: 3, action: 'add' }]));
+    expect(result.suspend_subscription).toBe(true);
+    expect(signalled).toEqual([]);
+  });
+
+  it('counts a new API key from mParticle once, and not an older message that still carries the old one', async () => {
+    const before = async () => Number(/audience_bridge_api_key_changes_total\{source="mparticle"\} (\d+)/.exec(await metrics.registry.metrics())?.[1] ?? 0);
+    const start = await before();
+    await answer(message(1000, 'key-00000001', [{ audience_id: 1, listId: '601', action: 'add' }]));
+    await answer(message(3000, 'key-00000002', [{ audience_id: 1, listId: '601', action: 'add' }]));
+    await answer(message(2000, 'key-00000001', [{ audience_id: 1, listId: '601', action: 'add' }]));
+    expect((await before()) - start).toBe(1);
+    const [account] = await dataSource.query(`SELECT api_key_last4 FROM accounts WHERE account_id = ${accountId}`);
+    expect(account.api_key_last4).toBe('0002');
+  });
+
+  it('refuses a message without the inbound token', async () => {
+    await expect(service.handle(message(1000, 'key-00000001', []), 'Token wrong-token')).rejects.toThrow(/Authorization/);
+  });
+});
