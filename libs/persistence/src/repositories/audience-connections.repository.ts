@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ConnectionStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { AudienceConnectionEntity } from '../entities';
-import { IncomingConnection, applyConnection, holdConnection } from './mparticle-settings';
+import { IncomingConnection, applyConnection, ensureConnection } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
 
 export interface ConnectionView {
@@ -73,12 +73,7 @@ export class AudienceConnectionsRepository {
   }
 
   private async write(accountId: number, audienceId: number, update: ConnectionUpdate): Promise<ConnectionView> {
-    await this.db.query(
-      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, created_at, updated_at)
-       VALUES (?, ?, ?, NULL, 'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) ON CONFLICT (account_id, audience_id) DO NOTHING`,
-      [accountId, audienceId, update.audienceName ?? ''],
-      this.repo.manager,
-    );
+    await ensureConnection(this.db, this.repo.manager, accountId, audienceId, update.audienceName ?? '');
     const entity = await this.repo.findOneByOrFail({ accountId, audienceId });
     const before = { listId: entity.listId, status: entity.status };
     if (update.audienceName !== undefined) entity.audienceName = update.audienceName;
@@ -117,10 +112,10 @@ export class AudienceConnectionsRepository {
     });
   }
 
-  /** Audiences whose messages name no list: kept without one, their changes held (see holdConnection). */
+  /** Audiences whose messages name no list: kept without one, their changes held. */
   async hold(accountId: number, audiences: { audienceId: number; audienceName: string }[]): Promise<void> {
     await this.db.exclusive(async () => {
-      for (const a of audiences) await holdConnection(this.db, this.repo.manager, accountId, a.audienceId, a.audienceName);
+      for (const a of audiences) await ensureConnection(this.db, this.repo.manager, accountId, a.audienceId, a.audienceName);
     });
   }
 

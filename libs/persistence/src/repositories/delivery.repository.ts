@@ -213,12 +213,11 @@ export class DeliveryRepository {
    */
   async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number): Promise<boolean> {
     return this.db.transaction(async (manager) => {
-      const ours = await this.leases.fence(lease, ttlMs, manager, Date.now(), null);
+      const ours = await this.leases.fenceSettlement(lease, ttlMs, accountId, manager);
       if (s.call) await this.insertCall(manager, s.call, s.verdicts);
       if (!ours) return false;
       await this.upsertMembers(manager, lease.listId, s.members);
       await this.deleteInbox(manager, s.doneInboxIds);
-      await this.db.query(`UPDATE list_leases SET account_id = ? WHERE list_id = ? AND (account_id IS NULL OR account_id <> ?)`, [accountId, lease.listId, accountId], manager);
       return true;
     });
   }
@@ -268,15 +267,14 @@ export class DeliveryRepository {
     await this.db.transaction(async (manager) => {
       if (!(await this.leases.fence(lease, ttlMs, manager, Date.now(), null))) return;
       // A member never settled before is recorded by its email alone (the identity it was sent with is lost).
-      for (const chunk of chunks([...memberKeys].sort())) {
-        await this.db.query(
-          `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms)
-           VALUES ${chunk.map(() => `(?, ?, ?, NULL, 'unknown', NULL, ?, ?)`).join(', ')}
-           ON CONFLICT (list_id, member_key) DO UPDATE SET state = 'unknown', recheck_at_ms = excluded.recheck_at_ms, updated_at_ms = excluded.updated_at_ms`,
-          chunk.flatMap((key) => [lease.listId, key, key, recheckAtMs, Date.now()]),
-          manager,
-        );
-      }
+      const now = Date.now();
+      await this.db.insertRows(
+        'list_members',
+        MEMBER_COLUMNS,
+        [...memberKeys].sort().map((key) => [lease.listId, key, key, null, 'unknown', null, recheckAtMs, now]),
+        `ON CONFLICT (list_id, member_key) DO UPDATE SET state = 'unknown', recheck_at_ms = excluded.recheck_at_ms, updated_at_ms = excluded.updated_at_ms`,
+        manager,
+      );
       await appendInbox(this.db, memberKeys.map((email) => ({ listId: lease.listId, email })), manager);
     });
   }

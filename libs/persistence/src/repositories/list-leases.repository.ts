@@ -73,6 +73,19 @@ export class ListLeasesRepository {
     return affected > 0;
   }
 
+  /**
+   * The fence of a settlement, in its transaction: the lease is extended if still this generation's, the call
+   * in flight is settled (cleared), and the account whose key delivered the list is remembered.
+   */
+  async fenceSettlement(lease: ListLease, ttlMs: number, accountId: number, manager: EntityManager, now = Date.now()): Promise<boolean> {
+    const { affected } = await this.db.execute(
+      `UPDATE list_leases SET expires_at = ?, in_flight = NULL, account_id = ? WHERE list_id = ? AND holder = ? AND generation = ?`,
+      [now + ttlMs, accountId, lease.listId, lease.holder, lease.generation],
+      manager,
+    );
+    return affected > 0;
+  }
+
   async release(lease: ListLease): Promise<void> {
     await this.db.query(`UPDATE list_leases SET holder = NULL, expires_at = 0 WHERE list_id = ? AND holder = ? AND generation = ?`, [
       lease.listId,

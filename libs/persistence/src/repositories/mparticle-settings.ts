@@ -138,10 +138,11 @@ export async function reconcileLists(db: Database, manager: EntityManager | unde
 }
 
 /**
- * An audience whose messages name no list (and no stored connection names one): its connection is kept
- * without a list, so its changes are recorded and held until a message or an operator names one.
+ * Creates the connection if there is none, without a list (an insert that ignores a conflict, so two first
+ * messages at once cannot collide). An audience whose messages name no list is kept so: its changes are
+ * recorded and held until a message or an operator names one.
  */
-export async function holdConnection(db: Database, manager: EntityManager | undefined, accountId: number, audienceId: number, audienceName: string): Promise<void> {
+export async function ensureConnection(db: Database, manager: EntityManager | undefined, accountId: number, audienceId: number, audienceName: string): Promise<void> {
   await db.query(
     `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, settings_at_ms, created_at, updated_at)
      VALUES (?, ?, ?, NULL, 'active', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) ON CONFLICT (account_id, audience_id) DO NOTHING`,
