@@ -1,5 +1,5 @@
 import { DomainError } from '@audience-bridge/domain';
-import { CONFIG_DEFAULTS, validateEnvironment } from './environment';
+import { CONFIG_DEFAULTS, redactUrlPassword, validateDatabaseEnvironment, validateEnvironment } from './environment';
 
 describe('validateEnvironment', () => {
   it('fills every default on an empty environment', () => {
@@ -48,7 +48,7 @@ describe('production secrets', () => {
   });
 
   it('refuses an ENCRYPTION_KEY that is not 32 bytes of base64', () => {
-    expect(() => validateEnvironment({ ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/ENCRYPTION_KEY=/);
+    expect(() => validateEnvironment({ ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/ENCRYPTION_KEY \(value hidden\): ENCRYPTION_KEY must be 32 bytes in base64/);
   });
 
   it('starts in production with all three', () => {
@@ -59,5 +59,75 @@ describe('production secrets', () => {
       ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     expect(env.ADMIN_TOKEN).toBe('a'.repeat(20));
+  });
+});
+
+describe('refusals never print a secret', () => {
+  const refusal = (raw: Record<string, string>): DomainError => {
+    try {
+      validateEnvironment(raw);
+    } catch (error) {
+      return error as DomainError;
+    }
+    throw new Error('not refused');
+  };
+
+  it.each([
+    ['MPARTICLE_INBOUND_TOKEN', 'tok en-s3cr3t-value', /MPARTICLE_INBOUND_TOKEN must be at least 16 characters/],
+    ['ADMIN_TOKEN', 'adm1n-s3cr3t', /ADMIN_TOKEN must be at least 16 characters/],
+    ['ENCRYPTION_KEY', Buffer.alloc(16, 9).toString('base64'), /ENCRYPTION_KEY must be 32 bytes in base64/],
+  ])('names %s and its rule, not its value', (key, value, rule) => {
+    const error = refusal({ [key]: value });
+    expect(error.message).toContain(`Invalid configuration: ${key} (value hidden): `);
+    expect(error.message).toMatch(rule);
+    expect(error.message).not.toContain(value);
+    expect(JSON.stringify(error.details)).not.toContain(value);
+  });
+
+  it.each([
+    ['DATABASE_URL', 'mysql://app:hunter2-db@db.internal:3306/ab', 'DATABASE_URL="mysql://app:***@db.internal:3306/ab"'],
+    ['DATABASE_URL', 'postgres:app:hunter2-db@db.internal/ab', 'DATABASE_URL="postgres:***@db.internal/ab"'],
+    ['REDIS_URL', 'http://:hunter2-redis@cache:6379', 'REDIS_URL="http://:***@cache:6379"'],
+    ['REDIS_URL', 'cache:hunter2-redis@cache', 'REDIS_URL="cache:***@cache"'],
+  ])('shows a refused %s with its password as ***', (key, value, shown) => {
+    const error = refusal({ [key]: value });
+    expect(error.message).toContain(shown);
+    expect(error.message).not.toMatch(/hunter2/);
+  });
+
+  it('still shows a non-secret value', () => {
+    expect(refusal({ PORT: 'abc' }).message).toContain('PORT="abc": ');
+    expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^Invalid configuration: MPARTICLE_INBOUND_TOKEN: MPARTICLE_INBOUND_TOKEN is required/);
+  });
+
+  it.each([
+    ['postgres://app:s3cret@db/ab', 'postgres://app:***@db/ab'],
+    ['postgres://app@db:5432/ab', 'postgres://app@db:5432/ab'],
+    ['rediss://default:p%40ss@cache:6380', 'rediss://default:***@cache:6380'],
+    ['sqlite:data/audience-bridge.sqlite', 'sqlite:data/audience-bridge.sqlite'],
+    ['127.0.0.1:6379', '127.0.0.1:6379'],
+  ])('redactUrlPassword(%s) = %s', (value, shown) => {
+    expect(redactUrlPassword(value)).toBe(shown);
+  });
+});
+
+describe('validateDatabaseEnvironment (npm run db:migrate)', () => {
+  it('needs only DATABASE_URL in production, none of the apps\' secrets', () => {
+    expect(() => validateEnvironment({ NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db/ab' })).toThrow(/required/);
+    expect({ ...validateDatabaseEnvironment({ NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db/ab' }) }).toEqual({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://app@db/ab',
+    });
+  });
+
+  it('still refuses a bad DATABASE_URL or NODE_ENV, without the password', () => {
+    expect(() => validateDatabaseEnvironment({ DATABASE_URL: 'mysql://app:hunter2@db/ab' })).toThrow(
+      'Invalid configuration: DATABASE_URL="mysql://app:***@db/ab": DATABASE_URL must be sqlite:<path> or postgres://…',
+    );
+    expect(() => validateDatabaseEnvironment({ NODE_ENV: 'staging' })).toThrow(/NODE_ENV="staging"/);
+  });
+
+  it('ignores the other variables, valid or not', () => {
+    expect(() => validateDatabaseEnvironment({ NODE_ENV: 'production', PORT: 'abc', ADMIN_TOKEN: 'short' })).not.toThrow();
   });
 });

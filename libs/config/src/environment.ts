@@ -45,13 +45,28 @@ export const SECRET_KEYS = ['MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTIO
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /**
- * The environment both apps read, validated at boot: a bad value stops the process with a message that
- * names the variable. Every value has a development default, so `npm start` works on a fresh clone.
+ * Every variable whose value is a secret: a refused one is named with its rule, its value never printed.
+ * (The password of DATABASE_URL and REDIS_URL is printed as `***`.)
  */
-export class Environment {
+export const SECRET_VARIABLES: readonly string[] = [...SECRET_KEYS];
+
+const ENCRYPTION_KEY_RULE = 'must be 32 bytes in base64 (openssl rand -base64 32)';
+
+/** What migrating needs (`npm run db:migrate`): the database, and nothing of the apps' secrets. */
+export class DatabaseEnvironment {
   @IsIn(NODE_ENVS)
   NODE_ENV: (typeof NODE_ENVS)[number] = CONFIG_DEFAULTS.NODE_ENV;
 
+  /** `sqlite:<path>` or `postgres://user:password@host:port/database`. */
+  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
+  DATABASE_URL: string = CONFIG_DEFAULTS.DATABASE_URL;
+}
+
+/**
+ * The environment both apps read, validated at boot: a bad value stops the process with a message that
+ * names the variable. Every value has a development default, so `npm start` works on a fresh clone.
+ */
+export class Environment extends DatabaseEnvironment {
   /** HTTP port of the API. */
   @IsInt()
   @Min(0)
@@ -152,10 +167,6 @@ export class Environment {
   @IsIn(LOG_FORMATS)
   LOG_FORMAT: (typeof LOG_FORMATS)[number] = CONFIG_DEFAULTS.LOG_FORMAT;
 
-  /** `sqlite:<path>` or `postgres://user:password@host:port/database`. */
-  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
-  DATABASE_URL: string = CONFIG_DEFAULTS.DATABASE_URL;
-
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL: string = CONFIG_DEFAULTS.REDIS_URL;
 
@@ -185,7 +196,7 @@ export class Environment {
 
   /** 32 random bytes in base64 (`openssl rand -base64 32`): encrypts Iterable API keys at rest. Required in production. */
   @IsOptional()
-  @IsBase64Key32({ message: 'ENCRYPTION_KEY must be 32 bytes in base64 (openssl rand -base64 32)' })
+  @IsBase64Key32({ message: `ENCRYPTION_KEY ${ENCRYPTION_KEY_RULE}` })
   ENCRYPTION_KEY?: string;
 }
 
@@ -209,32 +220,98 @@ const NUMERIC_KEYS: readonly (keyof Environment)[] = [
 const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY'];
 
 /**
- * Validates raw environment variables (`process.env`) and returns the typed configuration with defaults
- * filled in. Empty strings count as unset. Throws a `DomainError` naming every bad variable.
+ * A URL with its password replaced by `***` (`postgres://app:***@db/ab`); anything else as it is. A value
+ * that is not a URL with a host but has credentials-like text (`scheme:user:secret@…`, `user:secret@…`) has
+ * everything between its first `:` (after `://`, if any) and its last `@` replaced: better too much hidden
+ * than a password shown.
  */
-export function validateEnvironment(raw: Record<string, unknown>): Environment {
+export function redactUrlPassword(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && url.password !== '') {
+    const shown = value.replace(/^([^:/]+:\/\/[^:/@]*:)[^/]*@/, '$1***@');
+    if (shown !== value) return shown;
+    url.password = '***';
+    return url.toString();
+  }
+  if (url && url.host !== '') return value;
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const scheme = value.indexOf('://');
+  const start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  const colon = value.indexOf(':', start);
+  return colon >= 0 && colon < at ? `${value.slice(0, colon + 1)}***${value.slice(at)}` : value;
+}
+
+/** How a refused variable is named in the message: `KEY="value"`, but a secret by its name alone and URLs without their password. */
+export function describeVariable(key: string, value: unknown): string {
+  if (value === undefined) return key;
+  if (SECRET_VARIABLES.includes(key)) return `${key} (value hidden)`;
+  return `${key}=${JSON.stringify(typeof value === 'string' ? redactUrlPassword(value) : value)}`;
+}
+
+function refusal(property: string, rule: string): ValidationError {
+  return Object.assign(new ValidationError(), { property, constraints: { rule } });
+}
+
+/**
+ * Validates `raw` into `type`: empty strings count as unset, digits become numbers for the numeric variables,
+ * `requiredInProduction` must be set when NODE_ENV=production. Throws a `DomainError` naming every bad
+ * variable and its rule; a secret's value is never part of it, nor a URL's password.
+ */
+function validateAs<T extends DatabaseEnvironment>(
+  type: new () => T,
+  raw: Record<string, unknown>,
+  optional: readonly string[],
+  requiredInProduction: readonly string[],
+  extraChecks: (env: T) => ValidationError[] = () => [],
+): T {
   const given: Record<string, unknown> = {};
-  const known = Object.keys(new Environment());
-  for (const key of [...known, ...OPTIONAL_KEYS]) {
+  const known = Object.keys(new type());
+  for (const key of [...known, ...optional]) {
     const value = raw[key];
     if (value === undefined || value === '') continue;
     given[key] = NUMERIC_KEYS.includes(key as keyof Environment) && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   }
-  const env = plainToInstance(Environment, given);
+  const env = plainToInstance(type, given);
   const errors = validateSync(env, { skipMissingProperties: false });
   if (env.NODE_ENV === 'production') {
-    for (const key of SECRET_KEYS) {
-      if (env[key] === undefined && !errors.some((e) => e.property === key)) {
-        errors.push(Object.assign(new ValidationError(), { property: key, constraints: { required: `${key} is required when NODE_ENV=production` } }));
+    for (const key of requiredInProduction) {
+      if ((env as unknown as Record<string, unknown>)[key] === undefined && !errors.some((e) => e.property === key)) {
+        errors.push(refusal(key, `${key} is required when NODE_ENV=production`));
       }
     }
   }
+  errors.push(...extraChecks(env).filter((extra) => !errors.some((e) => e.property === extra.property)));
   if (errors.length > 0) {
-    const problems = errors.map((e) => `${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join(', ')}`);
-    throw new DomainError(DomainErrorCode.InvalidConfiguration, `Invalid configuration: ${problems.join('; ')}`, errors.map((e) => ({
-      path: e.property,
-      message: Object.values(e.constraints ?? {}).join(', '),
-    })));
+    const rules = (e: ValidationError) => Object.values(e.constraints ?? {}).join(', ');
+    const problems = errors.map((e) => `${describeVariable(e.property, given[e.property])}: ${rules(e)}`);
+    throw new DomainError(
+      DomainErrorCode.InvalidConfiguration,
+      `Invalid configuration: ${problems.join('; ')}`,
+      errors.map((e) => ({ path: e.property, message: rules(e) })),
+    );
   }
   return env;
+}
+
+/**
+ * Validates raw environment variables (`process.env`) and returns the typed configuration with defaults
+ * filled in. Empty strings count as unset. Throws a `DomainError` naming every bad variable and its rule
+ * (never a secret's value, nor a URL's password).
+ */
+export function validateEnvironment(raw: Record<string, unknown>): Environment {
+  return validateAs(Environment, raw, OPTIONAL_KEYS, SECRET_KEYS);
+}
+
+/**
+ * Only what migrating needs (NODE_ENV, DATABASE_URL): `npm run db:migrate` runs as a release step with the
+ * database's credentials and none of the apps' tokens, in production too.
+ */
+export function validateDatabaseEnvironment(raw: Record<string, unknown>): DatabaseEnvironment {
+  return validateAs(DatabaseEnvironment, raw, [], []);
 }

@@ -1,10 +1,13 @@
 import 'reflect-metadata';
-import { validateEnvironment } from '@audience-bridge/config';
+import { bootFailureMessage, validateDatabaseEnvironment } from '@audience-bridge/config';
 import { createDataSource, driverOf } from '../data-source';
 
-/** `npm run db:migrate`: applies the pending migrations of DATABASE_URL's driver, and says which. */
+/**
+ * `npm run db:migrate`: applies the pending migrations of DATABASE_URL's driver, and says which. A release
+ * step: it needs DATABASE_URL (and NODE_ENV), none of the apps' tokens or keys.
+ */
 async function main(): Promise<void> {
-  const env = validateEnvironment(process.env);
+  const env = validateDatabaseEnvironment(process.env);
   const dataSource = createDataSource(env.DATABASE_URL);
   await dataSource.initialize();
   try {
@@ -19,6 +22,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`db:migrate failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`db:migrate failed: ${bootFailureMessage(error)}\n`);
   process.exit(1);
 });
