@@ -4,9 +4,21 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { announceGeneratedSecrets, closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
+import {
+  announceGeneratedSecrets,
+  closeOnSignals,
+  createAppLogger,
+  DependencyState,
+  exitOnBootFailure,
+  resolveSecrets,
+  validateEnvironment,
+  waitUntilReachable,
+} from '@audience-bridge/config';
+import { probeDatabase } from '@audience-bridge/persistence';
 import { ApiModule } from './app/api.module';
 import { JsonExceptionFilter } from './common/json-exception.filter';
+import { jsonBodies } from './common/json-bodies';
+import { rejectHostileJson } from './common/json-shape';
 import { requireJsonBody } from './common/require-json-body.middleware';
 
 async function bootstrap(): Promise<void> {
@@ -14,9 +26,13 @@ async function bootstrap(): Promise<void> {
   const logger = createAppLogger('api', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const { secrets, generated } = resolveSecrets(env);
 
+  // Nothing works without the database: wait for it, saying so once (README "Set up"), not a stack per retry.
+  await waitUntilReachable(new DependencyState('database', env.DATABASE_URL, logger), () => probeDatabase(env.DATABASE_URL));
+
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(env, secrets), { logger, bodyParser: false });
   app.use(requireJsonBody);
-  app.useBodyParser('json', { limit: env.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] });
+  app.use(jsonBodies(env.MAX_BODY_BYTES, secrets));
+  app.use(rejectHostileJson);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new JsonExceptionFilter(env.MAX_BODY_BYTES));
   app.disable('x-powered-by');
@@ -26,14 +42,16 @@ async function bootstrap(): Promise<void> {
     .setDescription('mParticle Firehose partner that keeps Iterable lists in step with mParticle audiences')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
+  // The API description is for people building against it; production does not publish it (README "Security").
+  const docs = env.NODE_ENV !== 'production';
+  if (docs) SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
 
   closeOnSignals(app, logger, 'api');
   // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
   if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
   await app.listen(env.PORT, '0.0.0.0');
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
-  logger.log(`API listening on ${await app.getUrl()} (OpenAPI at /docs)`, 'Bootstrap');
+  logger.log(`API listening on ${await app.getUrl()}${docs ? ' (OpenAPI at /docs)' : ''}`, 'Bootstrap');
 }
 
 /**

@@ -75,6 +75,17 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     ['a non-numeric listId in the second profile', withProfile({ audiences: [{ audience_id: 5, audience_name: 'x', audience_subscription_settings: { listId: '5O' }, action: 'add' }] }), 400, /listId/],
     ['an unknown identity encoding', withProfile({ user_identities: [{ type: 'email', encoding: 'base64', value: 'x' }] }), 400, /encoding/],
     ['a body over MAX_BODY_BYTES', { ...valid(), padding: 'x'.repeat(70 * 1024) }, 413, /MAX_BODY_BYTES/],
+    // Hostile or overflowing values: each a 400 naming the field (or the limit), never a 5xx.
+    ['an account nested 5,000 levels deep', JSON.stringify({ ...valid(), account: 0 }).replace('"account":0', `"account":{"account_id":1,"extra":${'{"a":'.repeat(5000)}{}${'}'.repeat(5000)}}`), 400, /deeper than 32 levels/],
+    ['a message id over 128 characters', { ...valid(), id: 'i'.repeat(129) }, 400, /"id must be shorter than or equal to 128 characters/],
+    ['an audience_name over 255 characters', withProfile({ audiences: [{ audience_id: 5, audience_name: 'n'.repeat(256), audience_subscription_settings: { listId: '50' }, action: 'add' }] }), 400, /audience_name must be shorter than or equal to 255/],
+    ['an account_id above 2^63', { ...valid(), account: { account_id: 2 ** 64 } }, 400, /account\.account_id must not be greater than/],
+    ['an audience_id above 2^63', withProfile({ audiences: [{ audience_id: 2 ** 64, audience_name: 'x', audience_subscription_settings: { listId: '50' }, action: 'add' }] }), 400, /audiences\[0\]\.audience_id must not be greater than/],
+    ['a timestamp_ms above 2^63', { ...valid(), timestamp_ms: 2 ** 64 }, 400, /timestamp_ms must not be greater than/],
+    ['a timestamp_ms ten days ahead', { ...valid(), timestamp_ms: Date.now() + 10 * 86_400_000 }, 400, /timestamp_ms must not be more than a day/],
+    ['an API key of 10,000 characters', { ...valid(), account: { account_id: 1, account_settings: { apiKey: 'k'.repeat(10_000) } } }, 400, /apiKey must be at most 256/],
+    ['a __proto__ key', JSON.parse(`{"type":"audience_membership_change_request","id":"p","timestamp_ms":1,"account":{"account_id":1,"__proto__":{"isAdmin":true}}}`), 400, /account\.__proto__ is not allowed/],
+    ['a constructor.prototype key', withProfile({ constructor: { prototype: { polluted: true } } }), 400, /user_profiles\[1\]\.constructor is not allowed/],
   ])('rejects %s with a JSON error naming the problem, and stores nothing', async (_name, body, status, pattern) => {
     const before = await storedCounts();
     const res = await stack.send(body);
@@ -82,6 +93,26 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     expect(res.contentType).toMatch(/application\/json/);
     expect(JSON.stringify(res.body)).toMatch(pattern);
     expect(await storedCounts()).toEqual(before);
+  });
+
+  it('parses at most 16 KB from a client without a valid token (registration is tiny), and the full limit with one', async () => {
+    const big = { ...valid(), padding: 'x'.repeat(20 * 1024) };
+    for (const authorization of [null, 'Token not-the-right-token-at-all', `Bearer ${INBOUND_TOKEN}`]) {
+      const res = await stack.send(big, authorization);
+      expect(res.status).toBe(413);
+      expect(res.body.message).toMatch(/16384 bytes, the limit without a valid token/);
+    }
+    expect((await stack.send(big)).status).toBe(200);
+    expect((await stack.send({ type: 'module_registration_request', id: 'reg-small', timestamp_ms: 1 }, null)).status).toBe(200);
+  });
+
+  it('stores a user whose customer id is too long for a key under its SHA-256, and answers 200', async () => {
+    const message = membershipMessage('long-key-1', 1000, [{ mpid: '0', customerId: 'c'.repeat(5000), email: 'long@example.com', audiences: [{ audienceId: 66, listId: 660, action: 'add' }] }], { accountId: 66 });
+    delete (message.user_profiles as Record<string, unknown>[])[0].mpid;
+    const res = await stack.send(message);
+    expect(res.status).toBe(200);
+    const rows = (await stack.dataSource.query(`SELECT user_key, skip_reason FROM memberships WHERE account_id = 66`)) as { user_key: string; skip_reason: string | null }[];
+    expect(rows).toEqual([{ user_key: expect.stringMatching(/^customer#sha256:[0-9a-f]{64}$/), skip_reason: 'invalid userId' }]);
   });
 
   it('rejects a body that is not JSON with 415 and stores nothing', async () => {

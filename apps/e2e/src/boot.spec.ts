@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,32 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
     const token = announced[0].match(/ADMIN_TOKEN=(\S+)/)?.[1];
     const stats = await fetch(`http://127.0.0.1:${port}/v1/stats`, { headers: { authorization: `Bearer ${token}` } });
     expect(stats.status).toBe(200);
+    await database.drop();
+  });
+
+  it('production: no /docs, /metrics only with the admin token, readiness without internals', async () => {
+    const { dataSource, database } = await createMigratedDataSource('sqlite');
+    await dataSource.destroy();
+    const port = await freePort();
+    const adminToken = 'admin-token-for-production-boot-1';
+    const api = startApp('api', {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      QUEUE_PREFIX: `ab-prod-${port}`,
+      MPARTICLE_INBOUND_TOKEN: 'inbound-token-for-production-boot',
+      ADMIN_TOKEN: adminToken,
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    });
+    running.push(api);
+    await waitForHttp(`http://127.0.0.1:${port}/health/live`, api);
+    expect(api.output()).not.toMatch(/OpenAPI at \/docs/);
+    for (const path of ['/docs', '/docs-json']) expect((await fetch(`http://127.0.0.1:${port}${path}`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/audience_bridge_pending_changes 0/);
+    expect(await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()).toEqual({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } }, error: {}, details: { database: { status: 'up' }, redis: { status: 'up' } } });
     await database.drop();
   });
 

@@ -198,7 +198,7 @@ describe.each(DRIVERS)('exact lists in real configurations on %s', (driver) => {
       expect(account).toMatchObject({ status: 'active', apiKeyLast4: apiKey.slice(-4) });
       expect(pairs(lists[0]).map((p) => p.split('|')[0])).toEqual(['k1@example.com', 'k2@example.com', 'k3@example.com']);
       expect(fake.state.statsFor(apiKey).requests).toBeGreaterThan(0);
-      const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+      const metrics = await stack.metrics();
       expect(metrics).toMatch(/audience_bridge_api_key_changes_total\{source="mparticle"\} [1-9]/);
     });
 

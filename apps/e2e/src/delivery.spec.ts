@@ -224,8 +224,10 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('serves Prometheus metrics on the API and the worker', async () => {
-    const api = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+  it('serves Prometheus metrics on the API (admin token only) and the worker (loopback)', async () => {
+    expect((await fetch(`${stack.apiUrl}/metrics`)).status).toBe(401);
+    expect((await fetch(`${stack.apiUrl}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
+    const api = await stack.metrics();
     expect(api).toMatch(/audience_bridge_pending_changes \d+/);
     expect(api).toMatch(/audience_bridge_mparticle_messages_total\{type="audience_membership_change_request",status="200"\} \d+/);
     const worker = await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/metrics`)).text();

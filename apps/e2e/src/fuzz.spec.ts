@@ -66,6 +66,17 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
     expect(typeof json.message).toBe('string');
   };
 
+  it('accepts a valid message and names the field of a broken one (the positive controls of this suite)', async () => {
+    const ok = await stack.send(valid());
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ type: 'audience_membership_change_response', id: 'fuzz-valid', suspend_subscription: false });
+    const broken = valid();
+    setPath(broken, ['user_profiles', 0, 'audiences', 0, 'action'], 'remove');
+    const res = await stack.send(broken);
+    expect(res.status).toBe(400);
+    expect(res.body.details.fields).toEqual([expect.objectContaining({ path: 'user_profiles[0].audiences[0].action' })]);
+  });
+
   it('answers every generated message with a 4xx JSON error, stays alive, and stores nothing', async () => {
     const before = await counts();
 
@@ -107,16 +118,45 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
       { ...valid(), user_profiles: Array.from({ length: 3000 }, () => ({ mpid: 'x' })) },
       { ...valid(), id: 'x'.repeat(300_000) },
       deep(200),
+      `{"type":"audience_membership_change_request","id":"d","timestamp_ms":1,"account":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`,
+      { ...valid(), timestamp_ms: Date.now() + 2 * 86_400_000 },
+      { ...valid(), account: { account_id: 2 ** 70 } },
       { ...valid(), type: 'audience_membership_change_request', account: { account_id: 1, account_settings: { userIdField: 'email' } } },
       { ...valid(), type: 'dsr_processing_request' },
     ];
-    for (const body of specials) await expectRejected(body);
+    for (const body of specials) await expectRejected(body, typeof body === 'string');
     process.stdout.write(`[fuzz] ${answered} malformed or hostile messages, every one answered 4xx JSON\n`);
 
     expect(answered).toBeGreaterThanOrEqual(1000);
     expect(await counts()).toEqual(before);
     expect((await fetch(`${stack.apiUrl}/health/live`)).status).toBe(200);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(stack.api.output()).not.toMatch(/Unhandled error/);
   }, 120_000);
+
+  it('refuses prototype keys anywhere, by path, and they change nothing in the API process', async () => {
+    // Had any of these reached Object.prototype in the API, a message without a listId would be routed to
+    // list 999 and every answer would say suspend_subscription: true. Both are checked after the attempts.
+    const poison = '{"listId":"999","suspend_subscription":true,"polluted":true}';
+    const attempts: [string, string][] = [
+      [`{"__proto__":${poison},"type":"audience_membership_change_request"}`, '__proto__'],
+      [JSON.stringify({ ...valid(), account: { account_id: 78 } }).replace('"account_id":78', `"account_id":78,"__proto__":${poison}`), 'account.__proto__'],
+      [JSON.stringify({ ...valid(), constructor: { prototype: JSON.parse(poison) } }), 'constructor'],
+      [JSON.stringify(valid()).replace('"action":"add"', `"action":"add","audience_subscription_settings":{"__proto__":${poison}}`), 'user_profiles[0].audiences[0].audience_subscription_settings.__proto__'],
+    ];
+    for (const [body, path] of attempts) {
+      const res = await stack.send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.details.fields).toEqual([expect.objectContaining({ path })]);
+    }
+    const probe = membershipMessage('fuzz-probe', 1000, [{ mpid: '43', email: 'probe@example.com', audiences: [{ audienceId: 7, listId: 70, action: 'add' }, { audienceId: 8, listId: 0, action: 'add' }] }], { accountId: 79 });
+    delete (probe['user_profiles'] as { audiences: Record<string, unknown>[] }[])[0].audiences[1]['audience_subscription_settings'];
+    const res = await stack.send(probe);
+    expect(res.status).toBe(200);
+    expect(res.body.suspend_subscription).toBe(false);
+    const rows = await stack.dataSource.query(`SELECT audience_id, list_id FROM audience_connections WHERE account_id = 79 ORDER BY audience_id`);
+    expect(rows.map((r: { audience_id: unknown; list_id: unknown }) => [Number(r.audience_id), r.list_id === null ? null : Number(r.list_id)])).toEqual([
+      [7, 70],
+      [8, null],
+    ]);
+  });
 });

@@ -57,7 +57,7 @@ describe.each(DRIVERS)('nothing acknowledged is lost or overwritten on %s', (dri
     expect(stats.pending).toBeGreaterThanOrEqual(3);
     expect(stats.oldestPendingAgeMs).toBeGreaterThanOrEqual(4000);
     expect(stats.failingLists).toBeGreaterThanOrEqual(1);
-    const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+    const metrics = await stack.metrics();
     expect(Number(/audience_bridge_oldest_pending_seconds ([\d.]+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(4);
     expect(calls(apiKey, '/api/lists/subscribe').length).toBeGreaterThan(8);
 

@@ -1,6 +1,16 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { announceGeneratedSecrets, closeOnSignals, createAppLogger, exitOnBootFailure, resolveSecrets, validateEnvironment } from '@audience-bridge/config';
+import {
+  announceGeneratedSecrets,
+  closeOnSignals,
+  createAppLogger,
+  DependencyState,
+  exitOnBootFailure,
+  resolveSecrets,
+  validateEnvironment,
+  waitUntilReachable,
+} from '@audience-bridge/config';
+import { probeDatabase } from '@audience-bridge/persistence';
 import { WorkerModule } from './app/worker.module';
 
 async function bootstrap(): Promise<void> {
@@ -8,6 +18,7 @@ async function bootstrap(): Promise<void> {
   const logger = createAppLogger('worker', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const { secrets, generated } = resolveSecrets(env);
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
+  await waitUntilReachable(new DependencyState('database', env.DATABASE_URL, logger), () => probeDatabase(env.DATABASE_URL));
   const app = await NestFactory.createApplicationContext(WorkerModule.register(env, secrets), { logger });
   closeOnSignals(app, logger, 'worker');
   await app.init();

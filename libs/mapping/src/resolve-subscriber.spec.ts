@@ -75,7 +75,19 @@ describe('identity checks', () => {
     [{ customer: 'c', email: 'E@x.io' }, 'customer:c'],
     [{ email: 'E@X.io' }, 'email:e@x.io'],
     [{ hashedEmail: 'ab' }, undefined],
+    [{ customer: 'c'.repeat(191) }, `customer:${'c'.repeat(191)}`],
   ])('userKeyOf(%j) is %s', (ids, key) => {
     expect(userKeyOf(profile(ids))).toBe(key);
+  });
+
+  it.each<[string, Ids]>([
+    ['customer id', { customer: 'c'.repeat(5000) }],
+    ['email', { email: `${'e'.repeat(240)}@example.com` }],
+  ])('keys a %s too long to store by its SHA-256, the same every time and within 200 characters', (_, ids) => {
+    const key = userKeyOf(profile(ids)) as string;
+    expect(key).toMatch(/^(customer|email)#sha256:[0-9a-f]{64}$/);
+    expect(key.length).toBeLessThanOrEqual(200);
+    expect(userKeyOf(profile(ids))).toBe(key);
+    expect(userKeyOf(profile({ ...ids, customer: ids.customer && `${ids.customer}x`, email: ids.email && `x${ids.email}` }))).not.toBe(key);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AccountSettings, SKIP_REASONS, SkipReason, Subscriber } from '@audience-bridge/domain';
 import type { FirehoseUserProfile } from '@audience-bridge/mparticle';
 import { isDeliverableEmail, isValidUserId, normalizeEmail, placeholderEmail } from './identity';
@@ -38,12 +39,21 @@ function check(subscriber: Subscriber): SubscriberResolution {
 
 /**
  * The key that identifies a user within an account across messages: the mpid when mParticle shares it,
- * otherwise the raw customer id, otherwise the normalized email. Undefined when the profile carries none.
+ * otherwise the raw customer id, otherwise the normalized email (hashed when too long to store). Undefined
+ * when the profile carries none.
  */
 export function userKeyOf(profile: FirehoseUserProfile): string | undefined {
   if (profile.mpid) return profile.mpid;
   const customerId = rawIdentity(profile, 'customer');
-  if (customerId) return `customer:${customerId}`;
+  if (customerId) return boundedKey('customer', customerId);
   const email = rawIdentity(profile, 'email');
-  return email ? `email:${normalizeEmail(email)}` : undefined;
+  return email ? boundedKey('email', normalizeEmail(email)) : undefined;
+}
+
+/** User keys are stored in 200 characters: a longer identity is keyed by its SHA-256 (the same every time). */
+export const MAX_USER_KEY_LENGTH = 200;
+
+function boundedKey(kind: 'customer' | 'email', value: string): string {
+  const key = `${kind}:${value}`;
+  return key.length <= MAX_USER_KEY_LENGTH ? key : `${kind}#sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
 }

@@ -7,15 +7,18 @@ export interface BacklogSources {
   queueDepth(): Promise<number>;
 }
 
+/** How long one backlog read answers scrapes (the backlog query scans the inbox). */
+export const BACKLOG_CACHE_MS = 5000;
+
 /**
- * The backlog gauges both apps serve, read from their sources at each scrape. Alert on
+ * The backlog gauges both apps serve, read from their sources at most once per `cacheMs`. Alert on
  * `audience_bridge_oldest_pending_seconds`: it grows while Iterable fails or a list is suspended.
  */
-export function registerBacklogGauges(registry: Registry, sources: BacklogSources): void {
-  // One read per scrape serves both gauges.
+export function registerBacklogGauges(registry: Registry, sources: BacklogSources, cacheMs = BACKLOG_CACHE_MS): void {
+  // One read serves both gauges and every scrape within cacheMs: scrapes never add load to the database.
   let reading: Promise<{ pending: number; oldestAgeMs: number | null }> | undefined;
   const read = () => {
-    reading ??= sources.backlog().finally(() => setTimeout(() => (reading = undefined), 0));
+    reading ??= sources.backlog().finally(() => setTimeout(() => (reading = undefined), cacheMs).unref());
     return reading;
   };
   new Gauge({

@@ -9,6 +9,8 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  Max,
+  MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -21,7 +23,7 @@ import {
   SUBSCRIPTION_ACTIONS,
   SubscriptionAction,
 } from './firehose.constants';
-import { HasValidListId, IsMpid, IsSettingsMap } from './firehose-validators';
+import { HasValidListId, IsMpid, IsNotFarFuture, IsSettingsMap, MAX_ID } from './firehose-validators';
 
 // Classes for the Firehose requests this partner receives (docs/mparticle-firehose.md §1.2–1.6).
 // Lenient where mParticle is (unknown fields are dropped, settings are strings, most lists optional),
@@ -33,12 +35,16 @@ export class FirehoseEnvelope {
   @IsNotEmpty()
   type!: string;
 
+  /** Stored with every change it carries (128 characters at most). */
   @IsString()
   @IsNotEmpty()
+  @MaxLength(128)
   id!: string;
 
   @IsInt()
   @Min(0)
+  @Max(MAX_ID)
+  @IsNotFarFuture()
   timestamp_ms!: number;
 
   /** Required by the SDK model, but old payloads omit it. */
@@ -50,6 +56,7 @@ export class FirehoseEnvelope {
 export class FirehoseAccount {
   @IsInt()
   @Min(0)
+  @Max(MAX_ID)
   account_id!: number;
 
   @IsOptional()
@@ -76,9 +83,11 @@ export class AudienceSubscriptionRequest extends FirehoseEnvelope {
 
   @IsInt()
   @Min(0)
+  @Max(MAX_ID)
   audience_id!: number;
 
   @IsString()
+  @MaxLength(255)
   audience_name!: string;
 
   @IsOptional()
@@ -130,10 +139,12 @@ export class FirehoseUserAttribute {
 export class FirehoseLegacyAudience {
   @IsInt()
   @Min(0)
+  @Max(MAX_ID)
   audience_id!: number;
 
   @IsOptional()
   @IsString()
+  @MaxLength(255)
   audience_name?: string;
 
   @IsOptional()

@@ -64,3 +64,23 @@ export function HasValidListId(options?: ValidationOptions): PropertyDecorator {
     { ...options, context: { subPath: 'listId' } },
   );
 }
+
+/** The largest integer id we store exactly (JavaScript numbers; PostgreSQL bigint holds more). */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+/** A message time may lead our clock by at most this much: a time far ahead would win "newest wins" for ever. */
+export const MAX_CLOCK_LEAD_MS = 24 * 60 * 60 * 1000;
+
+/** A `timestamp_ms` no later than a day after now (`MAX_CLOCK_LEAD_MS`); the type checks are IsInt's. */
+export function IsNotFarFuture(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNotFarFuture',
+      validator: {
+        validate: (value) => typeof value !== 'number' || value <= Date.now() + MAX_CLOCK_LEAD_MS,
+        defaultMessage: buildMessage((each) => `${each}$property must not be more than a day (86400000 ms) ahead of the partner's clock`, options),
+      },
+    },
+    options,
+  );
+}

@@ -16,6 +16,9 @@ export interface MessageConnection {
   listId: number;
 }
 
+/** Iterable keys are 32 hex characters; anything far longer is a mistake, not a key. */
+const MAX_API_KEY_LENGTH = 256;
+
 /** Obvious spellings of mParticle's setting values: case, spaces, underscores and hyphens do not matter. */
 const USER_ID_FIELD_SPELLINGS: Record<string, UserIdField> = { customerid: 'customerId', mpid: 'mpid', mparticleid: 'mpid' };
 const normalizeSetting = (value: string): string => value.toLowerCase().replace(/[\s_-]+/g, '');
@@ -32,6 +35,9 @@ export function parseAccountSettings(account: FirehoseAccount): MessageAccountSe
     ...(isUserIdField(userIdField) ? [] : [{ path: 'account.account_settings.userIdField', message: 'account.account_settings.userIdField must be customerId or mpid' }]),
     ...(isDataCenter(dataCenter) ? [] : [{ path: 'account.account_settings.dataCenter', message: 'account.account_settings.dataCenter must be US or EU' }]),
     ...(apiKey === undefined || apiKey.trim().length > 0 ? [] : [{ path: 'account.account_settings.apiKey', message: 'account.account_settings.apiKey must not be empty' }]),
+    ...(apiKey == null || apiKey.length <= MAX_API_KEY_LENGTH
+      ? []
+      : [{ path: 'account.account_settings.apiKey', message: `account.account_settings.apiKey must be at most ${MAX_API_KEY_LENGTH} characters` }]),
   ];
   if (issues.length > 0) throw new DomainError(DomainErrorCode.InvalidSettings, issues.map((i) => i.message).join('; '), issues);
   return { userIdField: userIdField as UserIdField, dataCenter: dataCenter as AccountSettings['dataCenter'], ...(apiKey ? { apiKey: apiKey.trim() } : {}) };

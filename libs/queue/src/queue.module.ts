@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { ListSyncProducer } from './list-sync.producer';
 import { QUEUES } from './queue.constants';
+import { REDIS_STATE, RedisConnectionWatch, redisStateProvider } from './redis-watch';
 
 export interface QueueConnection {
   redisUrl: string;
@@ -17,8 +18,8 @@ export class QueueModule {
       module: QueueModule,
       global: true,
       imports: [BullModule.forRoot({ url: connection.redisUrl, prefix: connection.prefix }), queues],
-      providers: [ListSyncProducer],
-      exports: [queues, ListSyncProducer],
+      providers: [ListSyncProducer, redisStateProvider(connection.redisUrl), RedisConnectionWatch],
+      exports: [queues, ListSyncProducer, REDIS_STATE],
     };
   }
 }

@@ -21,6 +21,8 @@ export interface Stack {
   send(body: unknown, authorization?: string | null): Promise<{ status: number; body: JsonBody; contentType: string | null }>;
   /** A request to the admin API with the admin token. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }>;
+  /** The API's Prometheus text, scraped with the admin token. */
+  metrics(): Promise<string>;
   /** Resolves when nothing of the account's lists waits: no inbox row, no member whose call went unanswered or awaits its recheck. */
   settled(accountId: number, timeoutMs?: number): Promise<void>;
   /** The WORKER_PORT of each worker started, in order. */
@@ -77,6 +79,11 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
       });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async metrics() {
+      const res = await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
+      return res.text();
     },
     async settled(accountId, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,9 +1,10 @@
-import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Header, Injectable, Module, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerBacklogGauges, registerContentionGauges } from '@audience-bridge/metrics';
 import { Database, MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
+import { AdminTokenGuard } from '../auth/admin-token.guard';
 
 /** The API's Prometheus metrics. */
 @Injectable()
@@ -31,7 +32,9 @@ export class ApiMetrics {
   }
 }
 
+/** Prometheus scrapes with `Authorization: Bearer <ADMIN_TOKEN>` (README "Security"): the figures are not public. */
 @ApiExcludeController()
+@UseGuards(AdminTokenGuard)
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: ApiMetrics) {}

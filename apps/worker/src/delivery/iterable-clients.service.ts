@@ -1,7 +1,9 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Environment } from '@audience-bridge/config';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { DependencyState, Environment } from '@audience-bridge/config';
 import type { Account } from '@audience-bridge/domain';
 import { apiKeyFingerprint, IterableClient, IterableRateLimiter } from '@audience-bridge/iterable-client';
+import { REDIS_STATE, watchRedisClient } from '@audience-bridge/queue';
 
 /**
  * One Iterable client per API key and data center (keep-alive connections reused across batches), all
@@ -12,10 +14,17 @@ export class IterableClientsService implements OnApplicationShutdown {
   private readonly logger = new Logger(IterableClientsService.name);
   private readonly clients = new Map<string, IterableClient>();
   readonly limiter: IterableRateLimiter;
+  private readonly redis: Redis;
 
-  constructor(private readonly env: Environment) {
+  constructor(
+    private readonly env: Environment,
+    @Inject(REDIS_STATE) redisState: DependencyState,
+  ) {
+    // The limiter's own connection, watched like the queues' so an outage is said once, not per retry.
+    this.redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+    watchRedisClient(this.redis, redisState);
     this.limiter = new IterableRateLimiter({
-      redis: env.REDIS_URL,
+      redis: this.redis,
       keyPrefix: `${env.QUEUE_PREFIX}:iterable-limiter`,
       requestsPerSecond: env.ITERABLE_REQUESTS_PER_SECOND,
       maxConcurrent: env.ITERABLE_MAX_CONCURRENT,
@@ -46,5 +55,6 @@ export class IterableClientsService implements OnApplicationShutdown {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
     await this.limiter.close();
+    this.redis.disconnect();
   }
 }
