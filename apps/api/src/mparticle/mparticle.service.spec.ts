@@ -11,7 +11,8 @@ import {
   MembershipsRepository,
   TestDatabase,
 } from '@audience-bridge/persistence';
-import { ListSyncProducer, SyncListJobData } from '@audience-bridge/queue';
+import { DependencyState } from '@audience-bridge/config';
+import { ListSyncProducer, REDIS_STATE, SyncListJobData } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { MparticleService } from './mparticle.service';
@@ -48,6 +49,7 @@ describe('MparticleService', () => {
         { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
         { provide: ListSyncProducer, useValue: producer },
         { provide: ApiMetrics, useValue: metrics },
+        { provide: REDIS_STATE, useValue: new DependencyState('redis', 'redis://127.0.0.1:6379', { log: () => undefined, warn: () => undefined }) },
       ],
     }).compile();
     service = moduleRef.get(MparticleService);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
-import type { Secrets } from '@audience-bridge/config';
+import type { DependencyState, Secrets } from '@audience-bridge/config';
 import { audienceUserKey, coalesce, mapMembershipChanges } from '@audience-bridge/mapping';
 import {
   AudienceMembershipChangeRequest,
@@ -17,7 +17,7 @@ import {
   profileAudienceChanges,
 } from '@audience-bridge/mparticle';
 import { AccountsRepository, AudienceConnectionsRepository, MembershipIngestRepository } from '@audience-bridge/persistence';
-import { ListSyncProducer } from '@audience-bridge/queue';
+import { ListSyncProducer, REDIS_STATE } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { credentialOf, secretsMatch } from '../auth/token-compare';
@@ -37,6 +37,7 @@ export class MparticleService {
     private readonly connections: AudienceConnectionsRepository,
     private readonly producer: ListSyncProducer,
     private readonly metrics: ApiMetrics,
+    @Inject(REDIS_STATE) private readonly redisState: DependencyState,
   ) {}
 
   async handle(body: unknown, authorization: string | undefined): Promise<object> {
@@ -118,7 +119,9 @@ export class MparticleService {
   private signal(accountId: number, lists: number[]): void {
     if (lists.length === 0) return;
     this.producer.enqueue(lists.map((listId) => ({ listId }))).catch((error: unknown) => {
-      this.logger.warn(`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
+      // While Redis is known to be down that was said once already (RedisConnectionWatch); not again per message.
+      const log = this.redisState.isDown ? 'debug' : 'warn';
+      this.logger[log](`could not enqueue list sync for account ${accountId} (the sweeper will): ${error instanceof Error ? error.message : String(error)}`);
     });
   }
 
