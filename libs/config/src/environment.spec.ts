@@ -1,5 +1,5 @@
 import { DomainError } from '@audience-bridge/domain';
-import { CONFIG_DEFAULTS, redactUrlPassword, validateDatabaseEnvironment, validateEnvironment } from './environment';
+import { CONFIG_DEFAULTS, redactUrlPassword, validateDatabaseEnvironment, validateEnvironment, validateKeyRotationEnvironment } from './environment';
 
 describe('validateEnvironment', () => {
   it('fills every default on an empty environment', () => {
@@ -76,6 +76,7 @@ describe('refusals never print a secret', () => {
     ['MPARTICLE_INBOUND_TOKEN', 'tok en-s3cr3t-value', /MPARTICLE_INBOUND_TOKEN must be at least 16 characters/],
     ['ADMIN_TOKEN', 'adm1n-s3cr3t', /ADMIN_TOKEN must be at least 16 characters/],
     ['ENCRYPTION_KEY', Buffer.alloc(16, 9).toString('base64'), /ENCRYPTION_KEY must be 32 bytes in base64/],
+    ['ENCRYPTION_KEY_PREVIOUS', Buffer.alloc(31, 9).toString('base64'), /ENCRYPTION_KEY_PREVIOUS must be 32 bytes in base64/],
   ])('names %s and its rule, not its value', (key, value, rule) => {
     const error = refusal({ [key]: value });
     expect(error.message).toContain(`Invalid configuration: ${key} (value hidden): `);
@@ -129,5 +130,21 @@ describe('validateDatabaseEnvironment (npm run db:migrate)', () => {
 
   it('ignores the other variables, valid or not', () => {
     expect(() => validateDatabaseEnvironment({ NODE_ENV: 'production', PORT: 'abc', ADMIN_TOKEN: 'short' })).not.toThrow();
+  });
+});
+
+describe('validateKeyRotationEnvironment (npm run keys:rotate)', () => {
+  const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+
+  it('needs DATABASE_URL and ENCRYPTION_KEY in production, ENCRYPTION_KEY_PREVIOUS optional', () => {
+    expect(() => validateKeyRotationEnvironment({ NODE_ENV: 'production' })).toThrow(/ENCRYPTION_KEY: ENCRYPTION_KEY is required when NODE_ENV=production/);
+    const env = validateKeyRotationEnvironment({ NODE_ENV: 'production', ENCRYPTION_KEY: key(1), ENCRYPTION_KEY_PREVIOUS: key(2) });
+    expect(env.ENCRYPTION_KEY_PREVIOUS).toBe(key(2));
+  });
+
+  it('refuses a bad ENCRYPTION_KEY_PREVIOUS by name only', () => {
+    expect(() => validateKeyRotationEnvironment({ ENCRYPTION_KEY_PREVIOUS: 'not-a-key' })).toThrow(
+      'Invalid configuration: ENCRYPTION_KEY_PREVIOUS (value hidden): ENCRYPTION_KEY_PREVIOUS must be 32 bytes in base64',
+    );
   });
 });

@@ -48,7 +48,7 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
  * Every variable whose value is a secret: a refused one is named with its rule, its value never printed.
  * (The password of DATABASE_URL and REDIS_URL is printed as `***`.)
  */
-export const SECRET_VARIABLES: readonly string[] = [...SECRET_KEYS];
+export const SECRET_VARIABLES: readonly string[] = [...SECRET_KEYS, 'ENCRYPTION_KEY_PREVIOUS'];
 
 const ENCRYPTION_KEY_RULE = 'must be 32 bytes in base64 (openssl rand -base64 32)';
 
@@ -60,6 +60,20 @@ export class DatabaseEnvironment {
   /** `sqlite:<path>` or `postgres://user:password@host:port/database`. */
   @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
   DATABASE_URL: string = CONFIG_DEFAULTS.DATABASE_URL;
+}
+
+/**
+ * What re-encrypting the stored API keys needs (`npm run keys:rotate`): the database and both encryption keys.
+ * ENCRYPTION_KEY is required in production.
+ */
+export class KeyRotationEnvironment extends DatabaseEnvironment {
+  @IsOptional()
+  @IsBase64Key32({ message: `ENCRYPTION_KEY ${ENCRYPTION_KEY_RULE}` })
+  ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsBase64Key32({ message: `ENCRYPTION_KEY_PREVIOUS ${ENCRYPTION_KEY_RULE}` })
+  ENCRYPTION_KEY_PREVIOUS?: string;
 }
 
 /**
@@ -198,6 +212,14 @@ export class Environment extends DatabaseEnvironment {
   @IsOptional()
   @IsBase64Key32({ message: `ENCRYPTION_KEY ${ENCRYPTION_KEY_RULE}` })
   ENCRYPTION_KEY?: string;
+
+  /**
+   * The ENCRYPTION_KEY before a rotation: still accepted for reading stored API keys until `npm run keys:rotate`
+   * has re-encrypted them under ENCRYPTION_KEY. Optional.
+   */
+  @IsOptional()
+  @IsBase64Key32({ message: `ENCRYPTION_KEY_PREVIOUS ${ENCRYPTION_KEY_RULE}` })
+  ENCRYPTION_KEY_PREVIOUS?: string;
 }
 
 const NUMERIC_KEYS: readonly (keyof Environment)[] = [
@@ -217,7 +239,7 @@ const NUMERIC_KEYS: readonly (keyof Environment)[] = [
   'AUDIT_RETENTION_DAYS',
   'MAX_BODY_BYTES',
 ];
-const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY'];
+const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'];
 
 /**
  * A URL with its password replaced by `***` (`postgres://app:***@db/ab`); anything else as it is. A value
@@ -314,4 +336,9 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
  */
 export function validateDatabaseEnvironment(raw: Record<string, unknown>): DatabaseEnvironment {
   return validateAs(DatabaseEnvironment, raw, [], []);
+}
+
+/** What `npm run keys:rotate` needs: the database and the encryption keys (ENCRYPTION_KEY required in production). */
+export function validateKeyRotationEnvironment(raw: Record<string, unknown>): KeyRotationEnvironment {
+  return validateAs(KeyRotationEnvironment, raw, ['ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'], ['ENCRYPTION_KEY']);
 }

@@ -62,3 +62,8 @@ export function announceGeneratedSecrets(log: (message: string) => void, generat
   if (generated.length === 0) return;
   log(`generated development secrets (kept in ${DEV_SECRETS_FILE}): ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`);
 }
+
+/** The development secrets kept in `file`, without generating any (for commands such as `npm run keys:rotate`). */
+export function storedDevelopmentSecrets(file = DEV_SECRETS_FILE): Partial<Secrets> {
+  return readStored(resolve(file));
+}

@@ -16,6 +16,8 @@ export interface PersistenceOptions {
   databaseUrl: string;
   /** ENCRYPTION_KEY: 32 bytes in base64. */
   encryptionKey: string;
+  /** ENCRYPTION_KEY_PREVIOUS: during a key rotation, still accepted for reading stored API keys. */
+  previousEncryptionKey?: string;
 }
 
 const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository];
@@ -30,7 +32,7 @@ export class PersistenceModule {
       imports: [TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl))],
       providers: [
         { provide: Database, inject: [DataSource], useFactory: (dataSource: DataSource) => new Database(dataSource) },
-        { provide: ApiKeyCipher, useFactory: () => new ApiKeyCipher(options.encryptionKey) },
+        { provide: ApiKeyCipher, useFactory: () => new ApiKeyCipher(options.encryptionKey, options.previousEncryptionKey) },
         { provide: MembershipIngestRepository, inject: [Database, ApiKeyCipher], useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher) },
         ...REPOSITORIES,
       ],

@@ -18,7 +18,7 @@ export class ApiModule {
       imports: [
         EnvironmentModule.forRoot(env),
         AuthModule.forRoot(secrets),
-        PersistenceModule.forRoot({ databaseUrl: env.DATABASE_URL, encryptionKey: secrets.ENCRYPTION_KEY }),
+        PersistenceModule.forRoot({ databaseUrl: env.DATABASE_URL, encryptionKey: secrets.ENCRYPTION_KEY, previousEncryptionKey: env.ENCRYPTION_KEY_PREVIOUS }),
         QueueModule.forRoot({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX }),
         HealthModule,
         MparticleModule,

@@ -64,7 +64,7 @@ export class AccountsRepository {
     if (!entity) return null;
     return {
       accountId: entity.accountId,
-      iterableApiKey: entity.apiKeyCiphertext ? this.cipher.decrypt(entity.apiKeyCiphertext) : '',
+      iterableApiKey: entity.apiKeyCiphertext ? this.cipher.decrypt(entity.apiKeyCiphertext, entity.accountId) : '',
       userIdField: entity.userIdField,
       dataCenter: entity.dataCenter,
       status: entity.status,
@@ -90,7 +90,7 @@ export class AccountsRepository {
     const wasDryRun = Boolean(entity.dryRun);
     const keyChanged = update.apiKey !== undefined && entity.apiKeyFingerprint !== this.cipher.fingerprint(update.apiKey);
     if (update.apiKey !== undefined) {
-      entity.apiKeyCiphertext = this.cipher.encrypt(update.apiKey);
+      entity.apiKeyCiphertext = this.cipher.encrypt(update.apiKey, accountId);
       entity.apiKeyFingerprint = this.cipher.fingerprint(update.apiKey);
       entity.apiKeyLast4 = last4(update.apiKey);
     }

@@ -65,7 +65,7 @@ export async function applyAccountSettings(
      RETURNING account_id`,
     [
       accountId,
-      key === undefined ? null : cipher.encrypt(key),
+      key === undefined ? null : cipher.encrypt(key, accountId),
       fingerprint,
       key === undefined ? null : last4(key),
       settings.userIdField,
