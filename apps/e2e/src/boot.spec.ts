@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppProcess, freePort, startApp, waitForHttp } from '@audience-bridge/harness';
+import { AppProcess, assertFreshBuild, freePort, startApp, waitForHttp } from '@audience-bridge/harness';
 import { createMigratedDataSource } from '@audience-bridge/persistence';
 
 describe('the apps boot, answer health checks and stop cleanly', () => {
@@ -96,6 +96,25 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
     expect(await metrics.text()).toMatch(/audience_bridge_pending_changes 0/);
     expect(await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()).toEqual({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } }, error: {}, details: { database: { status: 'up' }, redis: { status: 'up' } } });
     await database.drop();
+  });
+
+  it('refuses to run end-to-end tests on a build older than its sources, naming what changed', () => {
+    // A fake workspace: each file with its modification time in seconds.
+    const workspace = (files: [string, number][]) => {
+      const root = mkdtempSync(join(tmpdir(), 'ab-stale-'));
+      for (const [path, seconds] of files) {
+        mkdirSync(join(root, path, '..'), { recursive: true });
+        writeFileSync(join(root, path), '');
+        utimesSync(join(root, path), seconds, seconds);
+      }
+      return root;
+    };
+    const built: [string, number][] = [['apps/api/src/main.ts', 1000], ['dist/apps/api/main.js', 2000], ['libs/queue/src/index.ts', 1000], ['libs/queue/dist/index.js', 2000]];
+    // Tests are not built, so a newer spec is never stale.
+    expect(() => assertFreshBuild('api', workspace([...built, ['libs/queue/src/queue.spec.ts', 5000]]))).not.toThrow();
+    expect(() => assertFreshBuild('api', workspace([...built, ['libs/queue/src/deep/x.ts', 3000]]))).toThrow(
+      /stale build: libs\/queue\/src changed after the last build; run `npm run build`/,
+    );
   });
 
   it.each<['api' | 'worker', string, string]>([

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -50,6 +50,7 @@ export interface AppProcess {
 export function startApp(name: 'api' | 'worker', env: Record<string, string>, options: { cwd?: string } = {}): AppProcess {
   const main = join(WORKSPACE_ROOT, 'dist/apps', name, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+  assertFreshBuild(name);
   const child = spawn(process.execPath, [main], {
     cwd: options.cwd ?? WORKSPACE_ROOT,
     env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', ...env },
@@ -100,4 +101,37 @@ export function startApp(name: 'api' | 'worker', env: Record<string, string>, op
       return exited;
     },
   };
+}
+
+/** The newest modification time of the non-test TypeScript sources under `dir` (0 when there are none). */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'testing') newest = Math.max(newest, newestSource(path));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
+      newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+const checked = new Set<string>();
+
+/**
+ * End-to-end suites run the built apps, so a source edited after the last build would be tested stale:
+ * refuse loudly instead, naming what to rebuild (`npm test` always builds first).
+ */
+export function assertFreshBuild(name: 'api' | 'worker', root = WORKSPACE_ROOT): void {
+  if (checked.has(`${root}:${name}`)) return;
+  const outputs: [string, string][] = [[join(root, 'apps', name, 'src'), join(root, 'dist/apps', name, 'main.js')]];
+  for (const lib of readdirSync(join(root, 'libs'))) {
+    outputs.push([join(root, 'libs', lib, 'src'), join(root, 'libs', lib, 'dist', 'index.js')]);
+  }
+  const stale = outputs.filter(([src, built]) => existsSync(src) && (!existsSync(built) || newestSource(src) > statSync(built).mtimeMs)).map(([src]) => src);
+  if (stale.length > 0) {
+    throw new Error(`stale build: ${stale.map((s) => s.slice(root.length + 1)).join(', ')} changed after the last build; run \`npm run build\` (npm test builds first)`);
+  }
+  checked.add(`${root}:${name}`);
 }
