@@ -148,3 +148,26 @@ describe('validateKeyRotationEnvironment (npm run keys:rotate)', () => {
     );
   });
 });
+
+describe('ITERABLE_API_BASE_URL in production', () => {
+  const production = {
+    NODE_ENV: 'production',
+    MPARTICLE_INBOUND_TOKEN: 'm'.repeat(20),
+    ADMIN_TOKEN: 'a'.repeat(20),
+    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
+
+  it.each(['http://iterable-proxy.internal:8080', 'http://10.0.0.5/iterable', 'http://127.0.0.1.example.com'])('refuses %s, naming the variable and the rule', (url) => {
+    expect(() => validateEnvironment({ ...production, ITERABLE_API_BASE_URL: url })).toThrow(
+      /ITERABLE_API_BASE_URL=".*": ITERABLE_API_BASE_URL must be https:\/\/ when NODE_ENV=production \(http:\/\/ only to a loopback host/,
+    );
+  });
+
+  it.each(['https://iterable-proxy.internal', 'http://127.0.0.1:4010', 'http://localhost:4010/x', 'http://[::1]:4010'])('accepts %s', (url) => {
+    expect(validateEnvironment({ ...production, ITERABLE_API_BASE_URL: url }).ITERABLE_API_BASE_URL).toBe(url);
+  });
+
+  it('accepts any http(s) URL outside production', () => {
+    expect(validateEnvironment({ ITERABLE_API_BASE_URL: 'http://iterable-proxy.internal:8080' }).ITERABLE_API_BASE_URL).toBe('http://iterable-proxy.internal:8080');
+  });
+});

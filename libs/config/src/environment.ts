@@ -188,7 +188,10 @@ export class Environment extends DatabaseEnvironment {
   @Matches(/^[A-Za-z0-9:_-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 letters, digits, ":", "_" or "-"' })
   QUEUE_PREFIX: string = CONFIG_DEFAULTS.QUEUE_PREFIX;
 
-  /** Replaces the Iterable base URL of both data centers (tests, proxies). */
+  /**
+   * Replaces the Iterable base URL of both data centers (tests, proxies). In production it must be https://
+   * unless its host is loopback (see `validateEnvironment`): the API key travels in every request.
+   */
   @IsOptional()
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'ITERABLE_API_BASE_URL must be an http(s) URL' })
   ITERABLE_API_BASE_URL?: string;
@@ -241,6 +244,9 @@ const NUMERIC_KEYS: readonly (keyof Environment)[] = [
 ];
 const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'];
 
+/** Hosts an `http://` ITERABLE_API_BASE_URL may name in production (nothing leaves the machine). */
+export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', '[::1]', 'localhost'];
+
 /**
  * A URL with its password replaced by `***` (`postgres://app:***@db/ab`); anything else as it is. A value
  * that is not a URL with a host but has credentials-like text (`scheme:user:secret@…`, `user:secret@…`) has
@@ -278,6 +284,25 @@ export function describeVariable(key: string, value: unknown): string {
 
 function refusal(property: string, rule: string): ValidationError {
   return Object.assign(new ValidationError(), { property, constraints: { rule } });
+}
+
+/** In production the Iterable API key must not cross a network in clear: http:// only to this machine. */
+function iterableBaseUrlProblems(env: Environment): ValidationError[] {
+  const url = env.ITERABLE_API_BASE_URL;
+  if (env.NODE_ENV !== 'production' || url === undefined || !/^http:/i.test(url)) return [];
+  let host: string | undefined;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    host = undefined;
+  }
+  if (host !== undefined && LOOPBACK_HOSTS.includes(host)) return [];
+  return [
+    refusal(
+      'ITERABLE_API_BASE_URL',
+      `ITERABLE_API_BASE_URL must be https:// when NODE_ENV=production (http:// only to a loopback host: ${LOOPBACK_HOSTS.join(', ')})`,
+    ),
+  ];
 }
 
 /**
@@ -327,7 +352,7 @@ function validateAs<T extends DatabaseEnvironment>(
  * (never a secret's value, nor a URL's password).
  */
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
-  return validateAs(Environment, raw, OPTIONAL_KEYS, SECRET_KEYS);
+  return validateAs(Environment, raw, OPTIONAL_KEYS, SECRET_KEYS, iterableBaseUrlProblems);
 }
 
 /**

@@ -27,3 +27,24 @@ describe('resolveSecrets', () => {
     expect(JSON.parse(readFileSync(path, 'utf8'))).not.toHaveProperty('ADMIN_TOKEN');
   });
 });
+
+describe('resolveSecrets and the process environment', () => {
+  const saved = process.env['ENCRYPTION_KEY'];
+  afterEach(() => {
+    if (saved === undefined) delete process.env['ENCRYPTION_KEY'];
+    else process.env['ENCRYPTION_KEY'] = saved;
+  });
+
+  it('sets ENCRYPTION_KEY from the development file when the environment has none (what the Redis names of API keys are keyed with)', () => {
+    delete process.env['ENCRYPTION_KEY'];
+    const { secrets } = resolveSecrets(validateEnvironment({}), join(mkdtempSync(join(tmpdir(), 'ab-secrets-')), 's.json'));
+    expect(process.env['ENCRYPTION_KEY']).toBe(secrets.ENCRYPTION_KEY);
+  });
+
+  it('leaves a given ENCRYPTION_KEY as it is', () => {
+    const given = Buffer.alloc(32, 5).toString('base64');
+    process.env['ENCRYPTION_KEY'] = given;
+    resolveSecrets(validateEnvironment({ ENCRYPTION_KEY: given }), join(mkdtempSync(join(tmpdir(), 'ab-secrets-')), 's.json'));
+    expect(process.env['ENCRYPTION_KEY']).toBe(given);
+  });
+});

@@ -16,9 +16,17 @@ function generate(key: SecretKey): string {
  * The three secrets, from the environment. In production they are required (validateEnvironment already
  * refused to start without them). Elsewhere a missing one is generated once and kept in
  * `data/dev-secrets.json` (mode 0600); `generated` names those created by this call, so the caller can
- * print them at the first start.
+ * print them at the first start. An ENCRYPTION_KEY from that file is also set as this process's
+ * `ENCRYPTION_KEY` variable, for what derives keys from it there (the keyed Redis names of API keys,
+ * `apiKeyFingerprint` in iterable-client), so development keys them like production.
  */
 export function resolveSecrets(env: Environment, file = DEV_SECRETS_FILE): { secrets: Secrets; generated: SecretKey[] } {
+  const resolved = resolveAll(env, file);
+  if (!process.env['ENCRYPTION_KEY']) process.env['ENCRYPTION_KEY'] = resolved.secrets.ENCRYPTION_KEY;
+  return resolved;
+}
+
+function resolveAll(env: Environment, file: string): { secrets: Secrets; generated: SecretKey[] } {
   const given = Object.fromEntries(SECRET_KEYS.filter((k) => env[k] !== undefined).map((k) => [k, env[k] as string])) as Partial<Secrets>;
   if (SECRET_KEYS.every((k) => given[k] !== undefined)) return { secrets: given as Secrets, generated: [] };
   if (env.NODE_ENV === 'production') throw new Error(`missing secrets: ${SECRET_KEYS.filter((k) => !given[k]).join(', ')}`);
@@ -39,7 +47,7 @@ export function resolveSecrets(env: Environment, file = DEV_SECRETS_FILE): { sec
       writeFileSync(path, JSON.stringify(stored, null, 2), { mode: 0o600, flag: Object.keys(stored).length === generated.length ? 'wx' : 'w' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return resolveSecrets(env, file);
+      return resolveAll(env, file);
     }
   }
   return { secrets: { ...stored, ...given } as Secrets, generated };

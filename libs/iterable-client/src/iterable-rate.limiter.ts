@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
@@ -6,9 +6,15 @@ import type { IterableRequestLimiter, LimiterLease } from './iterable.types';
 import { RedisSemaphore } from './redis.semaphore';
 import { RedisSlidingWindow } from './redis-sliding-window';
 
-/** Redis keys name an API key by this hash, never by the key itself. */
+/**
+ * Redis keys name an API key by this keyed hash, never by the key or a plain hash of it (which a leaked or
+ * guessed key could be checked against): an HMAC under a key derived from the process's ENCRYPTION_KEY (which
+ * every worker of a deployment shares; `resolveSecrets` sets it in development). Without one (this library's
+ * own tests) the derived key is fixed: consistent, not secret.
+ */
 export function apiKeyFingerprint(apiKey: string): string {
-  return createHash('sha256').update(apiKey, 'utf8').digest('hex').slice(0, 32);
+  const key = hkdfSync('sha256', Buffer.from(process.env['ENCRYPTION_KEY'] ?? '', 'base64'), Buffer.alloc(0), 'audience-bridge redis api-key name', 32);
+  return createHmac('sha256', Buffer.from(key)).update(apiKey, 'utf8').digest('hex').slice(0, 32);
 }
 
 export interface IterableRateLimiterOptions {
