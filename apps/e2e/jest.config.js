@@ -4,5 +4,5 @@ module.exports = {
   displayName: 'e2e',
   rootDir: __dirname,
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
-  testTimeout: 60_000,
+  setupFilesAfterEnv: ['<rootDir>/jest.setup.js'],
 };

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppProcess, assertFreshBuild, freePort, startApp, waitForHttp } from '@audience-bridge/harness';
+import { AppProcess, assertFreshBuild, freePort, startApp, waitForHttp, WORKSPACE_ROOT } from '@audience-bridge/harness';
 import { createMigratedDataSource } from '@audience-bridge/persistence';
 
 describe('the apps boot, answer health checks and stop cleanly', () => {
@@ -98,23 +99,24 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
     await database.drop();
   });
 
-  it('refuses to run end-to-end tests on a build older than its sources, naming what changed', () => {
-    // A fake workspace: each file with its modification time in seconds.
-    const workspace = (files: [string, number][]) => {
-      const root = mkdtempSync(join(tmpdir(), 'ab-stale-'));
-      for (const [path, seconds] of files) {
-        mkdirSync(join(root, path, '..'), { recursive: true });
-        writeFileSync(join(root, path), '');
-        utimesSync(join(root, path), seconds, seconds);
-      }
-      return root;
+  it('refuses to run end-to-end tests on a build of other sources than those checked out, naming them', () => {
+    // A fake workspace: sources, and the stamps a build of them wrote (scripts/source-stamp.cjs).
+    const root = mkdtempSync(join(tmpdir(), 'ab-stale-'));
+    const write = (path: string, text: string) => {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
     };
-    const built: [string, number][] = [['apps/api/src/main.ts', 1000], ['dist/apps/api/main.js', 2000], ['libs/queue/src/index.ts', 1000], ['libs/queue/dist/index.js', 2000]];
-    // Tests are not built, so a newer spec is never stale.
-    expect(() => assertFreshBuild('api', workspace([...built, ['libs/queue/src/queue.spec.ts', 5000]]))).not.toThrow();
-    expect(() => assertFreshBuild('api', workspace([...built, ['libs/queue/src/deep/x.ts', 3000]]))).toThrow(
-      /stale build: libs\/queue\/src changed after the last build; run `npm run build`/,
-    );
+    write('scripts/source-stamp.cjs', readFileSync(join(WORKSPACE_ROOT, 'scripts/source-stamp.cjs'), 'utf8'));
+    write('apps/api/src/main.ts', 'main');
+    write('libs/queue/src/index.ts', 'export {}');
+    const stamp = (src: string, out: string) => execFileSync(process.execPath, ['scripts/source-stamp.cjs', src, out], { cwd: root });
+    stamp('apps/api/src', 'dist/apps/api/.source-hash');
+    stamp('libs/queue/src', 'libs/queue/dist/.source-hash');
+    write('libs/queue/src/queue.spec.ts', 'tests are not built, so never stale');
+    expect(() => assertFreshBuild('api', root)).not.toThrow();
+
+    write('libs/queue/src/deep/added.ts', 'export const x = 1;');
+    expect(() => assertFreshBuild('worker', root)).toThrow(/stale build: libs\/queue\/src changed after the last build; run `npm run build`/);
   });
 
   it.each<['api' | 'worker', string, string]>([

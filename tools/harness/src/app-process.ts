@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -103,35 +103,22 @@ export function startApp(name: 'api' | 'worker', env: Record<string, string>, op
   };
 }
 
-/** The newest modification time of the non-test TypeScript sources under `dir` (0 when there are none). */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'testing') newest = Math.max(newest, newestSource(path));
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
-}
-
 const checked = new Set<string>();
 
 /**
  * End-to-end suites run the built apps, so a source edited after the last build would be tested stale:
- * refuse loudly instead, naming what to rebuild (`npm test` always builds first).
+ * refuse loudly instead, naming what to rebuild (`npm test` always builds first). Each build writes a hash
+ * of the sources it compiled (`scripts/source-stamp.cjs`); this compares it with the sources now.
  */
 export function assertFreshBuild(name: 'api' | 'worker', root = WORKSPACE_ROOT): void {
   if (checked.has(`${root}:${name}`)) return;
-  const outputs: [string, string][] = [[join(root, 'apps', name, 'src'), join(root, 'dist/apps', name, 'main.js')]];
-  for (const lib of readdirSync(join(root, 'libs'))) {
-    outputs.push([join(root, 'libs', lib, 'src'), join(root, 'libs', lib, 'dist', 'index.js')]);
-  }
-  const stale = outputs.filter(([src, built]) => existsSync(src) && (!existsSync(built) || newestSource(src) > statSync(built).mtimeMs)).map(([src]) => src);
-  if (stale.length > 0) {
-    throw new Error(`stale build: ${stale.map((s) => s.slice(root.length + 1)).join(', ')} changed after the last build; run \`npm run build\` (npm test builds first)`);
-  }
+  const { sourceHash } = require(join(root, 'scripts/source-stamp.cjs')) as { sourceHash(dir: string): string };
+  const outputs: [string, string][] = [[join(root, 'apps', name, 'src'), join(root, 'dist/apps', name, '.source-hash')]];
+  for (const lib of readdirSync(join(root, 'libs'))) outputs.push([join(root, 'libs', lib, 'src'), join(root, 'libs', lib, 'dist', '.source-hash')]);
+  const stale = outputs
+    .filter(([src]) => existsSync(src))
+    .filter(([src, stamp]) => !existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== sourceHash(src))
+    .map(([src]) => src.slice(root.length + 1));
+  if (stale.length > 0) throw new Error(`stale build: ${stale.join(', ')} changed after the last build; run \`npm run build\` (npm test builds first)`);
   checked.add(`${root}:${name}`);
 }
