@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
 import { buildScenario, membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
@@ -231,6 +232,9 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     expect(api).toMatch(/audience_bridge_pending_changes \d+/);
     expect(api).toMatch(/audience_bridge_mparticle_messages_total\{type="audience_membership_change_request",status="200"\} \d+/);
     const worker = await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/metrics`)).text();
+    // Loopback only by default (WORKER_HOST): the machine's other addresses do not answer.
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4');
+    if (external) await expect(fetch(`http://${external.address}:${stack.workerPorts[0]}/metrics`)).rejects.toThrow();
     expect(worker).toMatch(/audience_bridge_iterable_calls_total\{action="subscribe",status="200"\} \d+/);
     expect(worker).toMatch(/audience_bridge_iterable_batch_size_bucket/);
     expect(worker).toMatch(/audience_bridge_queue_depth \d+/);

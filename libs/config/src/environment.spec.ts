@@ -23,6 +23,7 @@ describe('validateEnvironment', () => {
     ['DATABASE_URL', 'mysql://x'],
     ['REDIS_URL', 'localhost:6379'],
     ['QUEUE_PREFIX', 'has space'],
+    ['WORKER_HOST', 'every interface'],
   ])('refuses %s=%s and names it', (key, value) => {
     let error: unknown;
     try {
@@ -33,6 +34,12 @@ describe('validateEnvironment', () => {
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).message).toContain(`${key}=`);
     expect((error as DomainError).details?.map((d) => d.path)).toEqual([key]);
+  });
+
+  it('binds the worker to loopback unless told otherwise', () => {
+    expect(validateEnvironment({}).WORKER_HOST).toBe('127.0.0.1');
+    expect(validateEnvironment({ WORKER_HOST: '0.0.0.0' }).WORKER_HOST).toBe('0.0.0.0');
+    expect(validateEnvironment({ WORKER_HOST: '::' }).WORKER_HOST).toBe('::');
   });
 
   it('ignores variables it does not own', () => {

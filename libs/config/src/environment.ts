@@ -14,6 +14,7 @@ export const CONFIG_DEFAULTS = {
   PORT: 3000,
   API_PROCESSES: 1,
   WORKER_PORT: 3001,
+  WORKER_HOST: '127.0.0.1',
   WORKER_CONCURRENCY: 4,
   ITERABLE_REQUESTS_PER_SECOND: 10,
   ITERABLE_MAX_CONCURRENT: 4,
@@ -98,6 +99,13 @@ export class Environment extends DatabaseEnvironment {
   @Min(0)
   @Max(65535)
   WORKER_PORT: number = CONFIG_DEFAULTS.WORKER_PORT;
+
+  /**
+   * The address the worker's health and metrics server binds: loopback by default, so its metrics are not
+   * on the network; `0.0.0.0` where a scraper or an orchestrator's probe must reach it from outside.
+   */
+  @Matches(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+|localhost)$/, { message: 'WORKER_HOST must be an IP address or localhost' })
+  WORKER_HOST: string = CONFIG_DEFAULTS.WORKER_HOST;
 
   /** Lists the worker process delivers to at once (each list still has one writer across all workers). */
   @IsInt()

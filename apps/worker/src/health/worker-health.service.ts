@@ -5,8 +5,8 @@ import { Environment } from '@audience-bridge/config';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 
 /**
- * The worker's only HTTP surface: a tiny server on WORKER_PORT for liveness probes (`GET /health/live`)
- * and Prometheus (`GET /metrics`). It closes on shutdown.
+ * The worker's only HTTP surface: a tiny server on WORKER_HOST:WORKER_PORT (loopback by default) for
+ * liveness probes (`GET /health/live`) and Prometheus (`GET /metrics`). It closes on shutdown.
  */
 @Injectable()
 export class WorkerHealthService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,9 +40,10 @@ export class WorkerHealthService implements OnApplicationBootstrap, OnApplicatio
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.env.WORKER_PORT, '0.0.0.0', () => resolve());
+      server.listen(this.env.WORKER_PORT, this.env.WORKER_HOST, () => resolve());
     });
-    this.logger.log(`health on http://127.0.0.1:${(server.address() as AddressInfo).port}/health/live`);
+    const { address, port } = server.address() as AddressInfo;
+    this.logger.log(`health and metrics on http://${address.includes(':') ? `[${address}]` : address}:${port} (/health/live, /metrics)`);
   }
 
   async onApplicationShutdown(): Promise<void> {
