@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
+import { join } from 'node:path';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -16,6 +17,7 @@ import {
 } from '@audience-bridge/config';
 import { probeDatabase } from '@audience-bridge/persistence';
 import { ApiModule } from './app/api.module';
+import { serveConsole } from './console/serve-console';
 import { JsonExceptionFilter } from './common/json-exception.filter';
 import { jsonBodies } from './common/json-bodies';
 import { rejectHostileJson } from './common/json-shape';
@@ -46,12 +48,18 @@ async function bootstrap(): Promise<void> {
   const docs = env.NODE_ENV !== 'production';
   if (docs) SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
 
+  // The operations console (apps/console, built next to this app in dist/apps/console) at `/`.
+  const consoleServed = serveConsole(app, join(__dirname, '..', 'console'));
+  if (!consoleServed) logger.warn('The operations console is not built (dist/apps/console): `npm run build` builds it', 'Bootstrap');
+
   closeOnSignals(app, logger, 'api');
   // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
   if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
   await app.listen(env.PORT, '0.0.0.0');
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
-  logger.log(`API listening on ${await app.getUrl()}${docs ? ' (OpenAPI at /docs)' : ''}`, 'Bootstrap');
+  const url = await app.getUrl();
+  logger.log(`API listening on ${url}${docs ? ' (OpenAPI at /docs)' : ''}`, 'Bootstrap');
+  if (consoleServed) logger.log(`Operations console at http://localhost:${env.PORT}/ (sign in with ADMIN_TOKEN)`, 'Bootstrap');
 }
 
 /**

@@ -14,3 +14,4 @@ export * from './repositories/sync-inbox';
 export * from './repositories/mparticle-settings';
 export * from './persistence.module';
 export * from './testing/test-database';
+export * from './repositories/operations.repository';

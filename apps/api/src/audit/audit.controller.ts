@@ -1,10 +1,10 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditRepository, DeliveryView, ListLeasesRepository, MembershipsRepository, UserMembershipView, VerdictView } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { DeliveriesQueryDto } from './dto/deliveries-query.dto';
-import { ReplayDto } from './dto/replay.dto';
+import { ReplayDto, ReplayResultDto } from './dto/replay.dto';
 
 const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
@@ -42,18 +42,27 @@ export class AuditController {
     }
   }
 
-  /** Sends the matching failed members again (their newest state); `reason: "dry run"` brings whole lists to the newest state. */
+  /**
+   * Sends the matching failed members again (their newest state); `reason: "dry run"` brings whole lists to
+   * the newest state. With `preview: true` it only answers how many members and lists it would send again.
+   */
   @Post('replay')
   @HttpCode(200)
-  async replay(@Body() body: ReplayDto): Promise<{ requeued: number; lists: number }> {
-    const { requeued, lists } = await this.audit.replay({
+  @ApiOkResponse({ type: ReplayResultDto })
+  async replay(@Body() body: ReplayDto): Promise<ReplayResultDto> {
+    const filter = {
       ...(body.accountId !== undefined ? { accountId: body.accountId } : {}),
       ...(body.audienceId !== undefined ? { audienceId: body.audienceId } : {}),
       ...(body.listId !== undefined ? { listId: body.listId } : {}),
       ...(body.reason !== undefined ? { reason: body.reason } : {}),
       ...(body.from !== undefined ? { from: ms(body.from) } : {}),
       ...(body.to !== undefined ? { to: ms(body.to) } : {}),
-    });
+    };
+    if (body.preview) {
+      const { requeued, lists } = await this.audit.replayPreview(filter);
+      return { requeued, lists: lists.length, listIds: lists, preview: true };
+    }
+    const { requeued, lists } = await this.audit.replay(filter);
     await this.producer.enqueue(lists.map((listId) => ({ listId })), 0);
     return { requeued, lists: lists.length };
   }

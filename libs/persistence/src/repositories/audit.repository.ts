@@ -61,6 +61,24 @@ function where(conditions: [boolean, string, unknown[]][]): { sql: string; param
   return { sql: used.length ? `WHERE ${used.map(([, c]) => c).join(' AND ')}` : '', params: used.flatMap(([, , p]) => p) };
 }
 
+/** The connections a replay filter names, and the failed list members it selects. */
+function replayScope(filter: ReplayFilter): { connections: { sql: string; params: unknown[] }; failed: { sql: string; params: unknown[] } } {
+  const connections = where([
+    [filter.accountId !== undefined, 'c.account_id = ?', [filter.accountId]],
+    [filter.audienceId !== undefined, 'c.audience_id = ?', [filter.audienceId]],
+    [filter.listId !== undefined, 'c.list_id = ?', [filter.listId]],
+  ]);
+  const listScope = connections.sql ? `lm.list_id IN (SELECT c.list_id FROM audience_connections c ${connections.sql})` : '';
+  const failed = where([
+    [true, `lm.state = 'failed'`, []],
+    [filter.reason !== undefined, 'lm.reason = ?', [filter.reason]],
+    [listScope !== '', listScope, connections.params],
+    [filter.from !== undefined, 'lm.updated_at_ms >= ?', [filter.from]],
+    [filter.to !== undefined, 'lm.updated_at_ms < ?', [filter.to]],
+  ]);
+  return { connections, failed };
+}
+
 function encodeCursor(createdAtMs: number, id: string): string {
   return Buffer.from(`${createdAtMs}:${id}`).toString('base64url');
 }
@@ -146,12 +164,7 @@ export class AuditRepository {
    * connections to the newest state. Answers how many members, and which lists.
    */
   async replay(filter: ReplayFilter): Promise<{ requeued: number; lists: number[] }> {
-    const connections = where([
-      [filter.accountId !== undefined, 'c.account_id = ?', [filter.accountId]],
-      [filter.audienceId !== undefined, 'c.audience_id = ?', [filter.audienceId]],
-      [filter.listId !== undefined, 'c.list_id = ?', [filter.listId]],
-    ]);
-    const listScope = connections.sql ? `lm.list_id IN (SELECT c.list_id FROM audience_connections c ${connections.sql})` : '';
+    const { connections, failed } = replayScope(filter);
     return this.db.transaction(async (manager) => {
       if (filter.reason === 'dry run') {
         const rows = await this.db.query<{ list_id: number | string }>(
@@ -163,17 +176,30 @@ export class AuditRepository {
         await appendInbox(this.db, lists.map((listId) => ({ listId })), manager);
         return { requeued: 0, lists };
       }
-      const { sql, params } = where([
-        [true, `lm.state = 'failed'`, []],
-        [filter.reason !== undefined, 'lm.reason = ?', [filter.reason]],
-        [listScope !== '', listScope, connections.params],
-        [filter.from !== undefined, 'lm.updated_at_ms >= ?', [filter.from]],
-        [filter.to !== undefined, 'lm.updated_at_ms < ?', [filter.to]],
-      ]);
-      const members = await this.db.query<{ list_id: number | string; member_key: string }>(`SELECT lm.list_id, lm.member_key FROM list_members lm ${sql}`, params, manager);
+      const members = await this.db.query<{ list_id: number | string; member_key: string }>(`SELECT lm.list_id, lm.member_key FROM list_members lm ${failed.sql}`, failed.params, manager);
       await appendInbox(this.db, members.map((m) => ({ listId: Number(m.list_id), email: m.member_key })), manager);
       return { requeued: members.length, lists: [...new Set(members.map((m) => Number(m.list_id)))].sort((x, y) => x - y) };
     });
+  }
+
+  /**
+   * What `replay(filter)` would do, changing nothing: how many failed members it would send again, and on
+   * which lists (for `reason: 'dry run'`: the lists it would bring to the newest state, and 0 members).
+   */
+  async replayPreview(filter: ReplayFilter): Promise<{ requeued: number; lists: number[] }> {
+    const { connections, failed } = replayScope(filter);
+    if (filter.reason === 'dry run') {
+      const rows = await this.db.query<{ list_id: number | string }>(
+        `SELECT DISTINCT c.list_id FROM audience_connections c ${connections.sql ? `${connections.sql} AND` : 'WHERE'} c.list_id IS NOT NULL`,
+        connections.params,
+      );
+      return { requeued: 0, lists: rows.map((r) => Number(r.list_id)).sort((x, y) => x - y) };
+    }
+    const rows = await this.db.query<{ list_id: number | string; n: number | string }>(
+      `SELECT lm.list_id, COUNT(*) AS n FROM list_members lm ${failed.sql} GROUP BY lm.list_id`,
+      failed.params,
+    );
+    return { requeued: rows.reduce((n, r) => n + Number(r.n), 0), lists: rows.map((r) => Number(r.list_id)).sort((x, y) => x - y) };
   }
 
   /** Deletes audit rows (and remembered message ids) older than `cutoffMs`; answers how many of each. */

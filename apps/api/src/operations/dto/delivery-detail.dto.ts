@@ -1,0 +1,89 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class CallVerdictDto {
+  @ApiProperty()
+  audienceId!: number;
+
+  @ApiProperty({ type: String, nullable: true })
+  mpid!: string | null;
+
+  @ApiProperty()
+  userKey!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  email!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  userId!: string | null;
+
+  @ApiProperty({ enum: ['add', 'delete'] })
+  action!: string;
+
+  @ApiProperty({ enum: ['delivered', 'skipped', 'failed'] })
+  outcome!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  reason!: string | null;
+
+  @ApiProperty({ description: 'A failure that is retried (the member waits for the next try)' })
+  retryable!: boolean;
+}
+
+export class FailureReasonDto {
+  @ApiProperty()
+  reason!: string;
+
+  @ApiProperty()
+  count!: number;
+}
+
+/** GET /v1/deliveries/:id: one Iterable call with its per-user verdicts. */
+export class DeliveryDetailDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  time!: string;
+
+  @ApiProperty()
+  accountId!: number;
+
+  @ApiProperty()
+  listId!: number;
+
+  @ApiProperty({ enum: ['subscribe', 'unsubscribe'] })
+  action!: string;
+
+  @ApiProperty()
+  subscriberCount!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Null for network errors and dry runs' })
+  httpStatus!: number | null;
+
+  @ApiProperty()
+  successCount!: number;
+
+  @ApiProperty()
+  failureCount!: number;
+
+  @ApiProperty()
+  durationMs!: number;
+
+  @ApiProperty()
+  dryRun!: boolean;
+
+  @ApiProperty({ type: String, nullable: true, description: "The call's error, key-like values masked, at most 300 characters" })
+  errorSample!: string | null;
+
+  @ApiProperty({ type: () => FailureReasonDto, isArray: true })
+  failureReasons!: FailureReasonDto[];
+
+  @ApiProperty({ type: Number, isArray: true })
+  audienceIds!: number[];
+
+  @ApiProperty({ type: () => CallVerdictDto, isArray: true, description: 'At most 1000' })
+  verdicts!: CallVerdictDto[];
+
+  @ApiProperty()
+  verdictsTruncated!: boolean;
+}
