@@ -1,6 +1,7 @@
 // Lint for the whole workspace. The Nx module-boundary rule enforces DESIGN.md's layout:
 // apps never import each other, libs never import apps, `domain` imports nothing.
 import nx from '@nx/eslint-plugin';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const depConstraints = [
@@ -10,6 +11,8 @@ const depConstraints = [
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
     { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:tools', 'scope:shared'] },
     { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tools'] },
+    // The operations console is a browser app: it talks to the API over HTTP only, never imports server code.
+    { sourceTag: 'scope:console', onlyDependOnLibsWithTags: [] },
     // Types: dependencies point down only.
     {
       sourceTag: 'type:domain',
@@ -55,5 +58,11 @@ export default [
     // Tests, tools and benchmarks may print their figures.
     files: ['**/*.spec.ts', 'tools/**/*.ts', 'apps/e2e/**/*.ts'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The operations console (React): the rules of hooks.
+    files: ['apps/console/**/*.ts', 'apps/console/**/*.tsx'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
 ];
