@@ -1,5 +1,5 @@
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
-import { ADMIN_TOKEN, INBOUND_TOKEN, buildScenario, membershipMessage, startStack } from '@audience-bridge/harness';
+import { ADMIN_TOKEN, INBOUND_TOKEN, buildScenario, membershipMessage, startStack, waitFor } from '@audience-bridge/harness';
 
 // npm run demo — the whole service on this machine: the fake Iterable, the API and the worker on SQLite,
 // realistic mParticle traffic for two accounts (both identity modes, users without email, a few invalid
@@ -96,11 +96,13 @@ async function main(): Promise<void> {
   })), { accountId: 1001, apiKey: setup[0].apiKey });
   // mParticle names each audience in every message: the names the subscriptions gave.
   const names = new Map<number, string>([...setup.flatMap((a) => a.lists.map((l) => [l.audienceId, l.name] as [number, string])), [trial.audienceId, 'Trial users']]);
-  for (const m of [...scenarios[0].messages, ...scenarios[1].messages, invalid, trialMessage]) {
+  const named = (m: Record<string, unknown>) => {
     for (const p of m['user_profiles'] as { audiences: { audience_id: number; audience_name: string }[] }[]) {
       for (const a of p.audiences) a.audience_name = names.get(a.audience_id) ?? a.audience_name;
     }
-  }
+    return m;
+  };
+  for (const m of [...scenarios[0].messages, ...scenarios[1].messages, invalid, trialMessage]) named(m);
   const messages = [...scenarios[0].messages, ...scenarios[1].messages, invalid, trialMessage, troubledMessage];
   const changes = scenarios.reduce((n, s) => n + s.changes, 0) + 3 + 40 + 43;
   const repeats = messages.length - new Set(messages.map((m) => m['id'])).size;
@@ -113,6 +115,8 @@ async function main(): Promise<void> {
     }
   }
   for (const a of setup) await stack.settled(a.accountId, 120_000);
+  // Account 1003's first call finds its list missing: the audience is suspended (what the console shows first).
+  await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${troubled.accountId}/audiences/10030`)).body?.status === 'suspended', 30_000).catch(() => undefined);
 
   say('\nIterable lists (fake Iterable), members now vs the newest desired state:');
   for (const [i, a] of setup.entries()) {
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
       const members = fake.state.members(l.listId) ?? [];
       const placeholders = members.filter((m) => m.email?.endsWith('@placeholder.email')).length;
       const refused = (await stack.dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE list_id = ${Number(l.listId)} AND state = 'failed'`))[0].n;
-      say(`  ${a.accountId} "${l.name}" (list ${l.listId}): ${members.length} members, expected ${scenarios[i].expected.get(l.listId)?.size}${Number(refused) ? ` less ${refused} Iterable refused (forgotten)` : ''}${placeholders ? `, ${placeholders} with a placeholder email` : ''}`);
+      say(`  ${a.accountId} "${l.name}" (list ${l.listId}): ${members.length} members, expected ${scenarios[i].expected.get(l.listId)?.size}${Number(refused) ? ` (${refused} refused by Iterable: forgotten users)` : ''}${placeholders ? `, ${placeholders} with a placeholder email` : ''}`);
     }
   }
   const stats = (await stack.admin('GET', '/v1/stats')).body;
@@ -150,7 +154,7 @@ async function main(): Promise<void> {
     tick++;
     const users = Array.from({ length: 6 }, (_, i) => ({ mpid: String(1001 * 1_000_000 + ((tick * 7 + i * 13) % 1500)), email: `user${(tick * 7 + i * 13) % 1500}.a1001@example.com`, customerId: `c-1001-${(tick * 7 + i * 13) % 1500}` }));
     const message = membershipMessage(`demo-live-${tick}`, Date.now(), users.map((u, i) => ({ ...u, audiences: [{ audienceId: setup[0].lists[i % 2].audienceId, listId: setup[0].lists[i % 2].listId, action: i % 3 === 0 ? ('delete' as const) : ('add' as const) }] })), { accountId: 1001, apiKey: setup[0].apiKey });
-    void stack.send(message).catch(() => undefined);
+    void stack.send(named(message)).catch(() => undefined);
   }, 15_000);
   trickle.unref();
 
