@@ -42,6 +42,20 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     return c;
   }
   const shot = (p: Page, name: string) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Every test leaves a screenshot of where it ended, named after it.
+  afterEach(async () => {
+    const name = (expect.getState().currentTestName ?? 'test').replace(/^operations console in Chromium \([^)]*\) /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+    if (page && !page.isClosed()) await shot(page, `after-${name}`).catch(() => undefined);
+  });
+  /** A change for the healthy account's audience `audienceId`, keeping the audience's name. */
+  const change = (id: string, i: number, audienceId: number, listId: number, name: string) => {
+    const message = membershipMessage(id, Date.now(), [{ mpid: String(2001_800 + i), email: `more${i}@example.com`, customerId: `more-${i}`, audiences: [{ audienceId, listId, action: 'add' }] }], {
+      accountId: world.healthy.accountId,
+      apiKey: world.healthy.apiKey,
+    });
+    (message['user_profiles'] as { audiences: { audience_name: string }[] }[])[0].audiences[0].audience_name = name;
+    return message;
+  };
   const text = async (p: Page, testId: string) => ((await p.getByTestId(testId).textContent()) ?? '').trim();
   const until = (check: () => Promise<boolean>, ms = 20_000) => waitFor(check, ms, 200);
   async function signIn(p: Page): Promise<void> {
@@ -151,6 +165,27 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     const verdicts = page.getByRole('table', { name: 'Per-user verdicts' });
     await until(async () => /forgotten/.test((await verdicts.textContent()) ?? ''));
     expect(await page.getByRole('button', { name: /Older/ }).isDisabled()).toBe(true);
+
+    // Enough calls for a second page (25 a page): one small change at a time, each its own call.
+    for (let i = 0; i < 40 && (await world.stack.admin('GET', '/v1/deliveries?limit=500')).body.items.length <= 30; i++) {
+      expect((await world.stack.send(change(`console-more-${i}`, i, 20011, world.healthy.lists.churn, 'Churn'))).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    await form.getByRole('button', { name: 'Reset' }).click();
+    await until(async () => (await rows.count()) === 25);
+    const newestOnFirst = await rows.first().locator('time').getAttribute('datetime');
+    const oldestOnFirst = await rows.last().locator('time').getAttribute('datetime');
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.getByText('Page 2').waitFor();
+    await until(async () => (await rows.first().locator('time').getAttribute('datetime')) !== newestOnFirst);
+    expect(Date.parse((await rows.first().locator('time').getAttribute('datetime')) ?? '')).toBeLessThanOrEqual(Date.parse(oldestOnFirst ?? ''));
+    await page.getByRole('button', { name: '← Newer' }).click();
+    await page.getByText('Page 1').waitFor();
+    await until(async () => (await rows.first().locator('time').getAttribute('datetime')) === newestOnFirst || (await rows.count()) === 25);
+
+    await form.getByLabel('From').fill('2099-01-01T00:00:00');
+    await form.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('heading', { name: 'No call matches these filters' }).waitFor();
 
     await form.getByLabel('List').fill('twelve');
     await form.getByRole('button', { name: 'Apply filters' }).click();
