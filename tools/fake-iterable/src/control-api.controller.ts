@@ -2,6 +2,7 @@ import type { CreateProjectInput, FakeConfig, FakeProject, FaultConfig, SeedUser
 import type { FakeIterableState } from './fake-iterable.state';
 import { FakeInputError } from './fake-iterable.state';
 import type { FakeResponse } from './iterable-api.controller';
+import { trimTrailingSlashes } from './iterable-api.controller';
 import { validateFaultConfig } from './faults.util';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -28,7 +29,7 @@ export class ControlApiController {
 
   handle(method: string, path: string, query: URLSearchParams, body: unknown): FakeResponse {
     try {
-      return this.route(method.toUpperCase(), path.replace(/\/+$/, ''), query, body);
+      return this.route(method.toUpperCase(), trimTrailingSlashes(path), query, body);
     } catch (error) {
       if (error instanceof FakeInputError) return { status: 400, body: { error: error.message } };
       throw error;

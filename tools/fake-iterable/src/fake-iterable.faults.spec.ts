@@ -109,6 +109,15 @@ describe('fake Iterable: fault injection, concurrency and the request log', () =
       expect((await client.api('eu', 'GET', '/eu/api/lists')).status).toBe(503);
     });
 
+    it('bodyContains aims a fault at the calls that carry one user, whatever else they carry', async () => {
+      await setFaults({ forced: [{ path: '/api/lists/subscribe', bodyContains: '"b@x.io"', status: 409, times: 2 }] });
+      const send = (emails: string[]) => client.api('k', 'POST', '/api/lists/subscribe', { listId, subscribers: emails.map((email) => ({ email })) });
+      expect((await send(['a@x.io', 'b@x.io'])).status).toBe(409);
+      expect((await send(['a@x.io'])).status).toBe(200);
+      expect((await send(['b@x.io'])).status).toBe(409);
+      expect((await send(['b@x.io'])).status).toBe(200);
+    });
+
     it('a forced reset destroys the connection', async () => {
       await setFaults({ forced: [{ reset: true }] });
       await expect(subscribe()).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|socket hang up/) });

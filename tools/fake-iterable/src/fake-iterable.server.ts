@@ -180,7 +180,7 @@ export class FakeIterableServer {
 
     // 4. Faults: forced first, then the rate limit, then the probabilistic ones.
     const faults = this.state.faults;
-    const forced = (faults.forced ?? []).find((fault) => forcedFaultMatches(fault, { method, apiPath, apiKey }));
+    const forced = (faults.forced ?? []).find((fault) => forcedFaultMatches(fault, { method, apiPath, apiKey, body: raw.text }));
     if (forced) {
       this.consume(forced);
       if (forced.delayMs) {

@@ -105,6 +105,8 @@ export interface ForcedFault {
   path?: string;
   method?: string;
   apiKey?: string;
+  /** Only requests whose body contains this text (e.g. one user's email: a fault aimed at the calls that carry that user). */
+  bodyContains?: string;
   /** Answer with this status; the body defaults to Iterable's body for that status. */
   status?: number;
   body?: unknown;

@@ -40,8 +40,10 @@ describe('forcedFaultMatches', () => {
     ['other method', { method: 'GET' }, false],
     ['same key', { apiKey: 'k1' }, true],
     ['other key', { apiKey: 'k2' }, false],
+    ['a body carrying the text', { bodyContains: 'b@x.io' }, true],
+    ['a body without it', { bodyContains: 'c@x.io' }, false],
   ])('%s → %s', (_name, fault, expected) => {
-    expect(forcedFaultMatches(fault, request)).toBe(expected);
+    expect(forcedFaultMatches(fault, { ...request, body: '{"listId":1,"subscribers":[{"email":"a@x.io"},{"email":"b@x.io"}]}' })).toBe(expected);
   });
 });
 
@@ -58,6 +60,7 @@ describe('validateFaultConfig', () => {
     ['a forced fault that does nothing', { forced: [{ times: 2 }] }, ['forced[0] needs status, reset or delayMs']],
     ['a forced fault with a bad status', { forced: [{ status: 42 }] }, ['forced[0].status must be an HTTP status']],
     ['a forced fault with zero times', { forced: [{ status: 500, times: 0 }] }, ['forced[0].times must be a positive integer']],
+    ['a forced fault with a bodyContains that is no string', { forced: [{ status: 409, bodyContains: 5 }] }, ['forced[0].bodyContains must be a string']],
   ])('%s', (_name, input, expected) => {
     expect(validateFaultConfig(input)).toEqual(expected);
   });

@@ -19,9 +19,10 @@ export function retryAfterHeader(seconds: number, format: RetryAfterFormat = 'se
 /** Does a forced fault apply to this request? */
 export function forcedFaultMatches(
   fault: ForcedFault,
-  request: { method: string; apiPath: string; apiKey: string | undefined },
+  request: { method: string; apiPath: string; apiKey: string | undefined; body?: string },
 ): boolean {
   if (fault.path !== undefined && fault.path !== request.apiPath) return false;
+  if (fault.bodyContains !== undefined && !(request.body ?? '').includes(fault.bodyContains)) return false;
   if (fault.method !== undefined && fault.method.toUpperCase() !== request.method.toUpperCase()) return false;
   if (fault.apiKey !== undefined && fault.apiKey !== request.apiKey) return false;
   return true;
@@ -78,6 +79,7 @@ export function validateFaultConfig(input: unknown): string[] {
           problems.push(`forced[${index}].status must be an HTTP status`);
         }
         if (fault.delayMs !== undefined && !isNonNegative(fault.delayMs)) problems.push(`forced[${index}].delayMs must be a non-negative number`);
+        if (fault.bodyContains !== undefined && typeof fault.bodyContains !== 'string') problems.push(`forced[${index}].bodyContains must be a string`);
         if (fault.status === undefined && fault.reset !== true && fault.delayMs === undefined) {
           problems.push(`forced[${index}] needs status, reset or delayMs`);
         }

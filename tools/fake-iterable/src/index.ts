@@ -8,3 +8,4 @@ export { isValidEmail, isValidUserId, MAX_USER_ID_LENGTH } from './identifiers.u
 export { matchApiRoute, splitDataCenter } from './iterable-api.controller';
 export type { ApiRoute, FakeResponse } from './iterable-api.controller';
 export { seededRandom, validateFaultConfig } from './faults.util';
+export { hugeErrorPage } from './responses.util';

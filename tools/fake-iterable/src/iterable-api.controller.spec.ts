@@ -29,4 +29,10 @@ describe('matchApiRoute', () => {
   ])('%s %s', (method, path, expected) => {
     expect(matchApiRoute(method, path)).toEqual(expected);
   });
+  it('trims a long run of slashes in linear time (no backtracking pattern)', () => {
+    const started = performance.now();
+    expect(matchApiRoute('GET', `/api/lists${'/'.repeat(50_000)}x${'/'.repeat(50_000)}`)).toBeUndefined();
+    expect(matchApiRoute('GET', `/api/lists${'/'.repeat(100_000)}`)).toEqual({ route: 'getLists' });
+    expect(performance.now() - started).toBeLessThan(100);
+  });
 });

@@ -19,9 +19,16 @@ export function splitDataCenter(path: string): { dataCenter: FakeDataCenter; api
   return path === '/eu' || path.startsWith('/eu/') ? { dataCenter: 'EU', apiPath: path.slice(3) || '/' } : { dataCenter: 'US', apiPath: path };
 }
 
+/** `path` without its trailing slashes (a loop: a `/\/+$/` pattern is quadratic on a run of slashes). */
+export function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.slice(0, end);
+}
+
 /** The route an API request names, or undefined (answered with the HTML "Action not found" page). */
 export function matchApiRoute(method: string, apiPath: string): { route: ApiRoute; listId?: number } | undefined {
-  const path = apiPath.length > 1 ? apiPath.replace(/\/+$/, '') : apiPath;
+  const path = apiPath.length > 1 ? trimTrailingSlashes(apiPath) : apiPath;
   const m = method.toUpperCase();
   if (path === '/api/lists') return m === 'GET' ? { route: 'getLists' } : m === 'POST' ? { route: 'createList' } : undefined;
   if (path === '/api/lists/subscribe' && m === 'POST') return { route: 'subscribe' };

@@ -58,6 +58,18 @@ export function actionNotFoundPage(method: string, path: string): string {
   ].join('\n');
 }
 
+/**
+ * A server's HTML error page of about `bytes` characters (for a forced fault's `body`), of the kind that made an
+ * old title pattern of our client (`/<title[^>]*>([^<]*)<\/title>/i`) quadratic: a template dump with a `<title`
+ * opening on every line and no `>` after the page's head (about 15 s of a blocked event loop for 1 MB).
+ */
+export function hugeErrorPage(bytes: number): string {
+  const head = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body><h1>500 Internal Server Error</h1><pre>\n';
+  const tail = '</pre></body></html>\n';
+  const line = 'template.html:1 <title lang=en\n';
+  return head + line.repeat(Math.max(0, Math.floor((bytes - head.length - tail.length) / line.length))) + tail;
+}
+
 export const emptyFailedUpdates = (): FailedUpdates =>
   Object.fromEntries(FAILED_UPDATE_CATEGORIES.map((category) => [category, [] as string[]])) as FailedUpdates;
 
