@@ -1,4 +1,4 @@
-import { resolveBaseUrl } from './base-url.util';
+import { resolveBaseUrl, trimTrailingSlashes } from './base-url.util';
 
 describe('resolveBaseUrl', () => {
   it.each([
@@ -12,5 +12,21 @@ describe('resolveBaseUrl', () => {
     ['per-DC object, US not named', 'US', { EU: 'https://proxy.example/eu-api' }, 'https://api.iterable.com'],
   ] as const)('%s', (_name, dataCenter, override, expected) => {
     expect(resolveBaseUrl(dataCenter, override)).toBe(expected);
+  });
+});
+
+describe('trimTrailingSlashes', () => {
+  it.each([
+    ['none', 'http://a', 'http://a'],
+    ['some', 'http://a///', 'http://a'],
+    ['only slashes', '///', ''],
+  ])('%s', (_name, url, expected) => {
+    expect(trimTrailingSlashes(url)).toBe(expected);
+  });
+
+  it('is linear on a long run of slashes that does not end the URL', () => {
+    const started = performance.now();
+    expect(trimTrailingSlashes(`http://a${'/'.repeat(100_000)}b`)).toHaveLength(100_009);
+    expect(performance.now() - started).toBeLessThan(100);
   });
 });

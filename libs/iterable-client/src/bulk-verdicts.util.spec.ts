@@ -1,5 +1,5 @@
 import type { IterableSubscriber } from './iterable.types';
-import { bulkVerdicts, parseBulkResponse } from './bulk-verdicts.util';
+import { bulkVerdicts, parseBulkResponse, verdictReason } from './bulk-verdicts.util';
 
 const full = (failedUpdates: Record<string, string[]>, successCount: number, failCount: number) => ({ successCount, failCount, failedUpdates });
 
@@ -21,11 +21,34 @@ describe('bulkVerdicts: one subscriber, one answer', () => {
     ['notFoundUserIds on unsubscribe → delivered', 'unsubscribe', { userId: 'u-4' }, { notFoundUserIds: ['u-4'] }, { kind: 'delivered' }],
     ['forgotten wins over not found', 'subscribe', { email: 'f@x.io', userId: 'u-5' }, { notFoundUserIds: ['u-5'], forgottenEmails: ['f@x.io'] }, { kind: 'failed', reason: 'forgotten', retryable: false, detail: 'failedUpdates.forgottenEmails' }],
     ['an email category never matches a userId', 'subscribe', { userId: 'a@x.io' }, { invalidEmails: ['a@x.io'] }, { kind: 'delivered' }],
+    ['an array we do not know (…Emails), echoed lower-cased: failed for good', 'subscribe', { email: 'S@x.io' }, { suppressedEmails: ['s@x.io'] }, { kind: 'failed', reason: 'bad request', retryable: false, detail: 'failedUpdates.suppressedEmails' }],
+    ['an array we do not know (…UserIds), compared exactly', 'unsubscribe', { email: 'a@x.io', userId: 'u-7' }, { blockedUserIds: ['u-7'] }, { kind: 'failed', reason: 'bad request', retryable: false, detail: 'failedUpdates.blockedUserIds' }],
+    ['an array we do not know (…UserIds) never matches an email', 'subscribe', { email: 'u-7@x.io' }, { blockedUserIds: ['u-7@x.io'] }, { kind: 'delivered' }],
+    ['an array naming neither: matched by email', 'subscribe', { email: 'Q@x.io', userId: 'u-8' }, { quarantined: ['q@x.io'] }, { kind: 'failed', reason: 'bad request', retryable: false, detail: 'failedUpdates.quarantined' }],
+    ['an array naming neither: matched by userId', 'subscribe', { email: 'q@x.io', userId: 'u-8' }, { quarantined: ['u-8'] }, { kind: 'failed', reason: 'bad request', retryable: false, detail: 'failedUpdates.quarantined' }],
+    ['a known category wins over one we do not know', 'subscribe', { email: 'f@x.io' }, { aaaEmails: ['f@x.io'], forgottenEmails: ['f@x.io'] }, { kind: 'failed', reason: 'forgotten', retryable: false, detail: 'failedUpdates.forgottenEmails' }],
   ])('%s', (_name, action, subscriber, failedUpdates, outcome) => {
     const failCount = Object.values(failedUpdates).flat().length > 0 ? 1 : 0;
     const result = bulkVerdicts(action, 7, [subscriber], full(failedUpdates, 1 - failCount, failCount));
     expect(result.verdicts[0].outcome).toEqual(outcome);
     expect(result.verdicts[0].subscriber).toBe(subscriber);
+  });
+
+  it('a batch whose only failures are in an array we do not know: those users failed for good, the rest delivered, nothing unattributed', () => {
+    const subscribers = [{ email: 'a@x.io' }, { email: 'b@x.io', userId: 'u-b' }, { email: 'c@x.io' }];
+    const result = bulkVerdicts('subscribe', 7, subscribers, full({ invalidEmails: [], someNewCategoryUserIds: ['u-b'] }, 2, 1));
+    expect(result.verdicts.map((v) => [v.outcome.kind, verdictReason(v)])).toEqual([
+      ['delivered', null],
+      ['failed', 'failedUpdates.someNewCategoryUserIds'],
+      ['delivered', null],
+    ]);
+    expect(result.verdicts[1].category).toBe('someNewCategoryUserIds');
+    expect(result).toMatchObject({ countMismatch: false, unattributedFailures: 0 });
+  });
+
+  it('verdictReason: ours for a known category', () => {
+    const [verdict] = bulkVerdicts('subscribe', 7, [{ email: 'f@x.io' }], full({ forgottenEmails: ['f@x.io'] }, 0, 1)).verdicts;
+    expect(verdictReason(verdict)).toBe('forgotten');
   });
 
   it('marks the category of an unsubscribe not-found even though it is delivered', () => {
@@ -82,9 +105,15 @@ describe('parseBulkResponse (lenient)', () => {
         invalidDataEmails: [],
         invalidDataUserIds: [],
       },
+      otherFailures: {},
       createdFields: ['tier'],
       filteredOutFields: [],
     });
+  });
+
+  it('keeps every other array inside failedUpdates, by name, with its strings', () => {
+    const parsed = parseBulkResponse({ failedUpdates: { invalidEmails: ['a@'], suppressedEmails: ['s@x.io', 3], blockedUserIds: [], note: 'not an array' } });
+    expect(parsed.otherFailures).toEqual({ suppressedEmails: ['s@x.io'], blockedUserIds: [] });
   });
 
   it.each([

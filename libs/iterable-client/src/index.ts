@@ -1,10 +1,20 @@
 export * from './iterable.types';
 export * from './iterable.error';
 export { IterableClient, DEFAULT_TIMEOUT_MS, SUBSCRIBE_PATH, UNSUBSCRIBE_PATH, LISTS_PATH, toSubscribePayload, toUnsubscribePayload } from './iterable.client';
-export { ITERABLE_BASE_URLS, FAKE_EU_PATH_PREFIX, resolveBaseUrl } from './base-url.util';
-export { classifyIterableResponse, classifyError, parseRetryAfter, describeBody, INVALID_LIST_ID_MARKER } from './classify-response.util';
+export { ITERABLE_BASE_URLS, FAKE_EU_PATH_PREFIX, resolveBaseUrl, trimTrailingSlashes } from './base-url.util';
+export {
+  classifyIterableResponse,
+  classifyError,
+  parseRetryAfter,
+  capRetryAfter,
+  describeBody,
+  INVALID_LIST_ID_MARKER,
+  CLASSIFY_HEAD_CHARS,
+  MAX_ANSWER_BYTES,
+  MAX_RETRY_AFTER_MS,
+} from './classify-response.util';
 export type { HttpAnswer, ErrorClassification, ResponseClassification } from './classify-response.util';
-export { bulkVerdicts, parseBulkResponse, findCategory } from './bulk-verdicts.util';
+export { bulkVerdicts, parseBulkResponse, findCategory, categoryKeys, verdictReason } from './bulk-verdicts.util';
 export type { ParsedBulkResponse } from './bulk-verdicts.util';
 export { redactSecrets, redactingLogger, REDACTED } from './redact.util';
 export { retryDelayMs } from './retry-backoff.util';

@@ -7,7 +7,7 @@ import { IterableClient } from './iterable.client';
 import { IterableError } from './iterable.error';
 import type { IterableClientOptions, IterableLogger, IterableRequestLimiter, IterableSubscriber } from './iterable.types';
 import type { FaultConfig, RunningFakeIterable } from './testing/fake-iterable.harness';
-import { capturingLogger, rejectionOf, startFakeIterable, testApiKey } from './testing/fake-iterable.harness';
+import { capturingLogger, hugeErrorPage, rejectionOf, startFakeIterable, testApiKey } from './testing/fake-iterable.harness';
 
 // Nest's Logger fits the client's logger interface as it is (a compile-time check).
 const _nestLoggerFits = (logger: Logger): IterableLogger => logger;
@@ -207,6 +207,19 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       expect(result).toMatchObject({ countMismatch: true, unattributedFailures: 1 });
       expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
     });
+
+    it('an array in failedUpdates it does not know fails the users it names, and only them, for good', async () => {
+      faults({ forced: [{ status: 200, body: { successCount: 2, failCount: 1, failedUpdates: { invalidEmails: [], suppressedEmails: ['B@example.com'] } } }] });
+      const { logger, lines } = capturingLogger();
+      const result = await client({ logger }).subscribe(hybridList, [{ email: 'a@example.com' }, { email: 'b@example.com' }, { email: 'c@example.com' }]);
+      expect(result.verdicts.map((v) => v.outcome)).toEqual([
+        { kind: 'delivered' },
+        { kind: 'failed', reason: 'bad request', retryable: false, detail: 'failedUpdates.suppressedEmails' },
+        { kind: 'delivered' },
+      ]);
+      expect(result).toMatchObject({ countMismatch: false, unattributedFailures: 0 });
+      expect(lines).toContainEqual({ level: 'warn', message: expect.stringContaining('arrays we do not know (failedUpdates.suppressedEmails)') });
+    });
   });
 
   describe('errors', () => {
@@ -243,6 +256,33 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       expect(error.retryAfterMs).toBeLessThanOrEqual(3000);
     });
 
+    it('an answer over 1 MB is not read: a retryable server error that says so', async () => {
+      faults({ forced: [{ status: 500, body: hugeErrorPage(2_000_000), contentType: 'text/html' }] });
+      const started = Date.now();
+      const error = (await subscribeOnce()) as IterableError;
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'server error', status: 500 });
+      expect(error.message).toContain('answer larger than 1048576 bytes, not read');
+      expect(error.unknownOutcome).toBe(false);
+    });
+
+    it('an HTML error page just under 1 MB is read, and classified by its head at once', async () => {
+      faults({ forced: [{ status: 500, body: hugeErrorPage(1_000_000), contentType: 'text/html' }] });
+      const started = Date.now();
+      const error = (await subscribeOnce()) as IterableError;
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'server error', status: 500 });
+      expect(error.message).toContain('"<!DOCTYPE html>');
+    });
+
+    it('a Retry-After over 15 minutes is capped, and the message says what was asked', async () => {
+      faults({ forced: [{ status: 429, retryAfterSeconds: 7200 }] });
+      const error = (await subscribeOnce()) as IterableError;
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'rate limited', retryAfterMs: 900_000, retryAfterAskedMs: 7_200_000 });
+      expect(error.message).toContain('retry after 900000 ms (Retry-After asked 7200000 ms, capped)');
+      expect(error.toJSON()).toMatchObject({ retryAfterMs: 900_000, retryAfterAskedMs: 7_200_000 });
+    });
+
     it('a slow answer past timeoutMs is a retryable timeout', async () => {
       faults({ slow: { delayMs: 1500 } });
       const started = Date.now();
@@ -275,6 +315,11 @@ describe('IterableClient against the fake Iterable (contract)', () => {
         expect(error).toMatchObject({ kind: 'permanent', reason: 'unknown list' });
         expect(error.message).toContain('error.lists.invalidListId(999999)');
       }
+    });
+
+    it('a 409 answer is a permanent "conflict" (the delivery rules send the members again one by one)', async () => {
+      faults({ forced: [{ status: 409 }] });
+      expect(await subscribeOnce()).toMatchObject({ kind: 'permanent', reason: 'conflict', status: 409 });
     });
 
     it('a request Iterable refuses as BadParams (a listId that is not a number arrives as null) is a permanent "bad request"', async () => {
@@ -419,6 +464,13 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       await expect(c.unsubscribe(hybridList, [{ email: 'fenced@example.com' }], { beforeSend })).rejects.toThrow('lease lost');
       expect(fake.state.requests).toHaveLength(1);
       expect(events).toEqual(['acquire key', 'fence', 'release', 'acquire key', 'fence', 'release']);
+    });
+
+    it('pauses the key for at most 15 minutes, whatever Retry-After asks', async () => {
+      const { limiter, events } = recordingLimiter();
+      faults({ forced: [{ status: 429, retryAfterSeconds: 86_400 }] });
+      await rejectionOf(client({ rateLimiter: limiter }).getLists());
+      expect(events).toEqual(['acquire key', 'pause 900000', 'release']);
     });
 
     it('shares a 429 Retry-After with every process through pause()', async () => {

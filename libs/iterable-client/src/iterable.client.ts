@@ -7,9 +7,9 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import axios from 'axios';
 
 import { resolveBaseUrl } from './base-url.util';
-import { bulkVerdicts } from './bulk-verdicts.util';
+import { bulkVerdicts, verdictReason } from './bulk-verdicts.util';
 import type { ErrorClassification } from './classify-response.util';
-import { classifyError, classifyIterableResponse } from './classify-response.util';
+import { classifyError, classifyIterableResponse, MAX_ANSWER_BYTES } from './classify-response.util';
 import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { IterableError } from './iterable.error';
 import type {
@@ -56,7 +56,7 @@ export function toUnsubscribePayload(subscriber: IterableSubscriber): Record<str
 /**
  * An axios client for the Iterable endpoints the forwarder uses. Plain class, one per API key:
  * `Api-Key` header (never the query string), JSON bodies, keep-alive agents, a whole-request timeout,
- * no redirects. Every failure is an `IterableError` classified retryable / split / permanent.
+ * no redirects, answers of at most MAX_ANSWER_BYTES. Every failure is an `IterableError` classified retryable / split / permanent.
  */
 export class IterableClient {
   readonly baseUrl: string;
@@ -86,7 +86,8 @@ export class IterableClient {
       httpAgent: this.#httpAgent,
       httpsAgent: this.#httpsAgent,
       maxRedirects: 0,
-      maxContentLength: 64 * 1024 * 1024,
+      // A larger answer is not read (an error page, not an Iterable answer): a retryable failure.
+      maxContentLength: MAX_ANSWER_BYTES,
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
@@ -167,6 +168,10 @@ export class IterableClient {
         `Iterable ${action} list ${listId}: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} does not match the ${subscribers.length} subscribers sent`,
       );
     }
+    const unknown = [...new Set(result.verdicts.map((v) => verdictReason(v)).filter((r): r is string => r?.startsWith('failedUpdates.') === true))];
+    if (unknown.length > 0) {
+      this.#logger.warn(`Iterable ${action} list ${listId}: failures in arrays we do not know (${unknown.join(', ')}), recorded as permanent for the users they name`);
+    }
     if (result.unattributedFailures > 0) {
       this.#logger.warn(`Iterable ${action} list ${listId}: ${result.unattributedFailures} failures were not named in failedUpdates`);
     }
@@ -232,7 +237,8 @@ export class IterableClient {
     const { summary, ...details } = classified;
     const what = details.status !== undefined ? `answered ${details.status}${details.code ? ` ${details.code}` : ''}` : `failed${details.networkCode ? ` (${details.networkCode})` : ''}`;
     const timing = started === undefined ? '' : ` after ${Date.now() - started} ms`;
-    const wait = details.retryAfterMs === undefined ? '' : `; retry after ${details.retryAfterMs} ms`;
+    const asked = details.retryAfterAskedMs === undefined ? '' : ` (Retry-After asked ${details.retryAfterAskedMs} ms, capped)`;
+    const wait = details.retryAfterMs === undefined ? '' : `; retry after ${details.retryAfterMs} ms${asked}`;
     const message = redactSecrets(`Iterable ${method} ${path} ${what}${timing}: ${summary} [${details.kind}: ${details.reason}${wait}]`, [this.#apiKey]);
     const error = new IterableError(message, { ...details, method, path });
     if (error.kind === 'permanent') this.#logger.error(message);

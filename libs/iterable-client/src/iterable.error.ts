@@ -3,13 +3,13 @@ import type { FailureReason } from '@audience-bridge/domain';
 /**
  * retryable: try the same call again later (network error, timeout, 429, 5xx);
  * split: the batch is too large (413), send it in smaller parts;
- * permanent: do not retry (unknown list, bad API key, bad request).
+ * permanent: do not send the same call again (unknown list, bad API key, bad request, a 409 conflict).
  */
 export type IterableErrorKind = 'retryable' | 'split' | 'permanent';
 
 export type IterableErrorReason = Extract<
   FailureReason,
-  'rate limited' | 'server error' | 'network error' | 'too large' | 'unknown list' | 'bad api key' | 'bad request'
+  'rate limited' | 'server error' | 'network error' | 'too large' | 'unknown list' | 'bad api key' | 'bad request' | 'conflict'
 >;
 
 export interface IterableErrorDetails {
@@ -19,8 +19,10 @@ export interface IterableErrorDetails {
   status?: number;
   /** Iterable's `code` (e.g. `RateLimitExceeded`, `BadParams`), when the answer had one. */
   code?: string;
-  /** How long Iterable asked to wait (Retry-After), in ms. */
+  /** How long to wait (Iterable's Retry-After, at most MAX_RETRY_AFTER_MS), in ms. */
   retryAfterMs?: number;
+  /** What Iterable's Retry-After asked for, in ms, when it was longer than MAX_RETRY_AFTER_MS (so `retryAfterMs` is the cap). */
+  retryAfterAskedMs?: number;
   /** The transport error code (ECONNRESET, ETIMEDOUT...), for network errors. */
   networkCode?: string;
   method?: string;
@@ -38,6 +40,7 @@ export class IterableError extends Error implements IterableErrorDetails {
   readonly status?: number;
   readonly code?: string;
   readonly retryAfterMs?: number;
+  readonly retryAfterAskedMs?: number;
   readonly networkCode?: string;
   readonly method?: string;
   readonly path?: string;
@@ -50,6 +53,7 @@ export class IterableError extends Error implements IterableErrorDetails {
     if (details.status !== undefined) this.status = details.status;
     if (details.code !== undefined) this.code = details.code;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.retryAfterAskedMs !== undefined) this.retryAfterAskedMs = details.retryAfterAskedMs;
     if (details.networkCode !== undefined) this.networkCode = details.networkCode;
     if (details.method !== undefined) this.method = details.method;
     if (details.path !== undefined) this.path = details.path;
@@ -78,6 +82,7 @@ export class IterableError extends Error implements IterableErrorDetails {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.code === undefined ? {} : { code: this.code }),
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.retryAfterAskedMs === undefined ? {} : { retryAfterAskedMs: this.retryAfterAskedMs }),
       ...(this.networkCode === undefined ? {} : { networkCode: this.networkCode }),
       ...(this.method === undefined ? {} : { method: this.method }),
       ...(this.path === undefined ? {} : { path: this.path }),

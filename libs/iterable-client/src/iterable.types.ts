@@ -95,8 +95,11 @@ export interface SubscriberVerdict<S extends IterableSubscriber = IterableSubscr
   subscriber: S;
   /** `delivered`, or `failed` with a permanent per-user reason (never retryable: fix the data). */
   outcome: DeliveryOutcome;
-  /** The failure array the user was found in; also set for an unsubscribe's `notFound*`, which counts as delivered. */
-  category?: FailedUpdateCategory;
+  /**
+   * The failure array the user was found in; also set for an unsubscribe's `notFound*`, which counts as delivered.
+   * Any other name is an array Iterable added that we do not know (a permanent failure, `verdictReason` names it).
+   */
+  category?: FailedUpdateCategory | (string & {});
 }
 
 export interface BulkListResult<S extends IterableSubscriber = IterableSubscriber> {
@@ -108,7 +111,7 @@ export interface BulkListResult<S extends IterableSubscriber = IterableSubscribe
   failCount: number | undefined;
   /** `successCount + failCount` differs from the number of subscribers sent (or a count is missing). */
   countMismatch: boolean;
-  /** Failures Iterable counted but named no one for (`failCount` minus the users found in the failure arrays, at least 0). */
+  /** Failures Iterable counted but named no one for (`failCount` minus the users found in any array of `failedUpdates`, at least 0). */
   unattributedFailures: number;
   createdFields: string[];
   filteredOutFields: string[];

@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
-import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
+import { hugeErrorPage, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { IterableClient, LimiterWaitTimeoutError } from '@audience-bridge/iterable-client';
 import {
   AccountsRepository,
@@ -10,6 +10,7 @@ import {
   AudienceConnectionsRepository,
   createMigratedDataSource,
   Database,
+  DRIVERS,
   DeliveryRepository,
   ListLeasesRepository,
   MembershipIngestRepository,
@@ -21,9 +22,16 @@ import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';
 import { ListDeliveryService } from './list-delivery.service';
 
-// The delivery service on its own (Nest testing module, SQLite, the in-process fake Iterable): the failure
-// paths a whole-stack test cannot aim at.
-describe('ListDeliveryService', () => {
+/** Where a test's changes go: an mParticle account, its Iterable key, and the list its audience feeds. */
+interface Target {
+  accountId: number;
+  apiKey: string;
+  listId: number;
+}
+
+// The delivery service on its own (Nest testing module, SQLite and PostgreSQL, the in-process fake Iterable): the
+// failure paths a whole-stack test cannot aim at.
+describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
   let fake: RunningFakeIterable;
   let dataSource: DataSource;
   let database: TestDatabase;
@@ -34,11 +42,12 @@ describe('ListDeliveryService', () => {
   let listId: number;
   /** What the next client's limiter does: undefined lets every call through. */
   let limiterFails: Error | undefined;
-  let accountId = 1;
+  let accountId: number;
+  let accounts = 1;
 
   beforeAll(async () => {
     fake = await startFakeIterable();
-    ({ dataSource, database } = await createMigratedDataSource('sqlite'));
+    ({ dataSource, database } = await createMigratedDataSource(driver));
     const db = new Database(dataSource);
     const cipher = new ApiKeyCipher(randomBytes(32).toString('base64'));
     ingest = new MembershipIngestRepository(db, cipher, 0);
@@ -78,23 +87,36 @@ describe('ListDeliveryService', () => {
     await database.drop();
     await fake.close();
   });
+  /** A new mParticle account with its own Iterable project (hybrid, its own key) and one list there. */
+  function newTarget(): Target {
+    const target = { accountId: ++accounts, apiKey: `it-key-${randomUUID()}` };
+    return { ...target, listId: fake.state.createList(fake.state.createProject({ apiKey: target.apiKey, type: 'hybrid', dataCenter: 'US' }), `l${target.accountId}`).id };
+  }
+
   beforeEach(async () => {
     limiterFails = undefined;
     fake.state.setFaults({});
-    accountId++;
-    apiKey = `it-key-${randomUUID()}`;
-    listId = fake.state.createList(fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' }), `l${accountId}`).id;
+    fake.state.setConfig({ newListInvalidForMs: 0 });
+    ({ accountId, apiKey, listId } = newTarget());
   });
 
-  async function accept(emails: string[], action: 'add' | 'delete' = 'add', timestampMs = 1000): Promise<void> {
+  async function accept(
+    users: (string | { email: string; userId: string })[],
+    action: 'add' | 'delete' = 'add',
+    timestampMs = 1000,
+    target: Target = { accountId, apiKey, listId },
+  ): Promise<void> {
     const id = randomUUID();
     await ingest.record({
-      accountId,
+      accountId: target.accountId,
       messageId: id,
       timestampMs,
-      settings: { apiKey, userIdField: 'customerId', dataCenter: 'US' },
-      connections: [{ audienceId: 1, audienceName: 'A', listId }],
-      changes: emails.map((email) => ({ accountId, audienceId: 1, listId, userKey: email, action, subscriber: { email }, sourceMessageId: id, timestampMs })),
+      settings: { apiKey: target.apiKey, userIdField: 'customerId', dataCenter: 'US' },
+      connections: [{ audienceId: 1, audienceName: 'A', listId: target.listId }],
+      changes: users.map((user) => {
+        const subscriber = typeof user === 'string' ? { email: user } : user;
+        return { accountId: target.accountId, audienceId: 1, listId: target.listId, userKey: subscriber.email, action, subscriber, sourceMessageId: id, timestampMs };
+      }),
     });
   }
   const members = () => (fake.state.members(listId) ?? []).map((m) => m.email).sort();
@@ -122,7 +144,8 @@ describe('ListDeliveryService', () => {
     expect(members()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
   });
 
-  it('records a member too large for any call as failed, and sends the rest', async () => {
+  // An identity of 4 MB cannot be written into PostgreSQL's columns at all.
+  (driver === 'sqlite' ? it : it.skip)('records a member too large for any call as failed, and sends the rest', async () => {
     await accept(['huge@example.com', 'fine@example.com']);
     // An identity of 4 MB, written straight into the desired state (the API refuses such values; SQLite does not).
     await dataSource.query(`UPDATE memberships SET user_id = '${'u'.repeat(4_000_000)}' WHERE email = 'huge@example.com'`);
@@ -162,14 +185,174 @@ describe('ListDeliveryService', () => {
 
   it('backs the list off on a transient failure and keeps every change waiting', async () => {
     await accept(['a@example.com']);
-    fake.state.setFaults({ forced: [{ times: 1, path: '/api/lists/subscribe', status: 503 }] });
+    // A Retry-After of half a second: long enough that the next signal surely comes before it is over (PostgreSQL too).
+    fake.state.setFaults({ forced: [{ times: 1, path: '/api/lists/subscribe', status: 503, retryAfterSeconds: 0.5 }] });
     const result = await service.syncList(listId);
-    expect(result.kind).toBe('retry');
+    expect(result).toEqual({ kind: 'retry', inMs: 500 });
     expect(await inbox()).toBe(1);
     // A signal before the backoff is over does nothing but say how long is left.
     expect((await service.syncList(listId)).kind).toBe('retry');
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     expect(await service.syncList(listId)).toEqual({ kind: 'done' });
     expect(members()).toEqual(['a@example.com']);
+  });
+
+  /** The list's backoff is over (as if its time had passed): the next signal sends. */
+  const backoffOver = (list = listId) => dataSource.query(`UPDATE list_leases SET next_attempt_at = NULL WHERE list_id = ${list}`);
+  const calls = async (list = listId) =>
+    (await dataSource.query(`SELECT http_status, error, subscriber_count FROM delivery_calls WHERE list_id = ${list} ORDER BY created_at_ms, id`)) as {
+      http_status: number | null;
+      error: string | null;
+      subscriber_count: number;
+    }[];
+  const listMember = async (email: string) => (await dataSource.query(`SELECT state, reason FROM list_members WHERE list_id = ${listId} AND member_key = '${email}'`))[0];
+  const connection = async (target: Target) =>
+    (await dataSource.query(`SELECT status, suspended_reason FROM audience_connections WHERE account_id = ${target.accountId} AND audience_id = 1`))[0];
+  /** The subscribers of each call sent to `path`, in order (a forced answer logs the body as text, a served one as JSON). */
+  const sentSubscribers = (path = '/api/lists/subscribe') =>
+    sent(path).map((r) => ((typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as { subscribers: Record<string, unknown>[] }).subscribers);
+
+  it('keeps delivering another key\'s list promptly while one project answers every call with a ~1 MB HTML 500 page', async () => {
+    const broken = { accountId, apiKey, listId };
+    const healthy = newTarget();
+    await accept(['a@example.com'], 'add', 1000, broken);
+    fake.state.setFaults({ forced: [{ apiKey: broken.apiKey, status: 500, contentType: 'text/html; charset=utf-8', body: hugeErrorPage(1_000_000), times: 10_000 }] });
+    // The broken project's list is retried over and over (its backoff skipped) while the healthy list delivers.
+    let stop = false;
+    const hammering = (async () => {
+      const results: string[] = [];
+      while (!stop) {
+        results.push((await service.syncList(broken.listId)).kind);
+        await backoffOver(broken.listId);
+      }
+      return results;
+    })();
+    const rounds: number[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        await accept([`h${i}@example.com`], 'add', 1000 + i, healthy);
+        const started = performance.now();
+        expect(await service.syncList(healthy.listId)).toEqual({ kind: 'done' });
+        rounds.push(performance.now() - started);
+      }
+    } finally {
+      stop = true;
+    }
+    const results = await hammering;
+    expect(results.length).toBeGreaterThan(0);
+    expect(new Set(results)).toEqual(new Set(['retry']));
+    expect(Math.max(...rounds)).toBeLessThan(1000);
+    expect((fake.state.members(healthy.listId) ?? []).map((m) => m.email).sort()).toEqual(['h0@example.com', 'h1@example.com', 'h2@example.com', 'h3@example.com']);
+    // The broken list's calls are recorded as transient server errors; its change waits.
+    expect((await calls(broken.listId))[0]).toMatchObject({ http_status: 500, error: 'server error' });
+    expect(await inbox()).toBe(1);
+  }, 20_000);
+
+  it('waits at most 15 minutes on a Retry-After, and the call\'s audit row says it was capped', async () => {
+    await accept(['a@example.com']);
+    fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', status: 429, retryAfterSeconds: 7200 }] });
+    const before = Date.now();
+    expect(await service.syncList(listId)).toEqual({ kind: 'retry', inMs: 900_000 });
+    expect(await calls()).toEqual([expect.objectContaining({ http_status: 429, error: 'rate limited (Retry-After 7200 s capped to 900 s)' })]);
+    const [lease] = await dataSource.query(`SELECT next_attempt_at FROM list_leases WHERE list_id = ${listId}`);
+    expect(Number(lease.next_attempt_at) - before).toBeGreaterThanOrEqual(900_000);
+    expect(Number(lease.next_attempt_at) - before).toBeLessThan(901_000);
+    expect(await inbox()).toBe(1);
+  });
+
+  it('retries a list that answers invalidListId for a while after its creation, and delivers once Iterable knows it', async () => {
+    await accept(['a@example.com']);
+    fake.state.setConfig({ newListInvalidForMs: 3_600_000 });
+    for (const attempt of [1, 2]) {
+      const result = await service.syncList(listId);
+      // Backoff scaled for an unknown list: base 100 ms × 20, doubled each try, half of it jittered.
+      expect(result).toEqual({ kind: 'retry', inMs: expect.any(Number) });
+      expect((result as { inMs: number }).inMs).toBeGreaterThanOrEqual(1000 * attempt);
+      expect((result as { inMs: number }).inMs).toBeLessThanOrEqual(2000 * attempt);
+      expect(await connection({ accountId, apiKey, listId })).toMatchObject({ status: 'active' });
+      await backoffOver();
+    }
+    fake.state.setConfig({ newListInvalidForMs: 0 });
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(members()).toEqual(['a@example.com']);
+    expect((await calls()).map((c) => c.error)).toEqual(['unknown list', 'unknown list', null]);
+    expect(await connection({ accountId, apiKey, listId })).toMatchObject({ status: 'active' });
+    const [lease] = await dataSource.query(`SELECT attempts, failing_since FROM list_leases WHERE list_id = ${listId}`);
+    expect([Number(lease.attempts), lease.failing_since]).toEqual([0, null]);
+  });
+
+  it('suspends a list that stays unknown on the third invalidListId in a row, and gives it three tries again after a resume', async () => {
+    const missing = { accountId, apiKey, listId: 990_000 + accountId };
+    await accept(['a@example.com'], 'add', 1000, missing);
+    expect((await service.syncList(missing.listId)).kind).toBe('retry');
+    await backoffOver(missing.listId);
+    expect((await service.syncList(missing.listId)).kind).toBe('retry');
+    await backoffOver(missing.listId);
+    expect(await service.syncList(missing.listId)).toEqual({ kind: 'suspended' });
+    expect(await connection(missing)).toMatchObject({ status: 'suspended', suspended_reason: expect.stringContaining('unknown list') });
+    expect(sent('/api/lists/subscribe')).toHaveLength(3);
+    expect(Number((await dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox WHERE list_id = ${missing.listId}`))[0].n)).toBe(1);
+    // The operator resumes (the list still missing): a fresh first try, not an immediate suspension.
+    await dataSource.query(`UPDATE audience_connections SET status = 'active', suspended_reason = NULL WHERE account_id = ${accountId}`);
+    expect((await service.syncList(missing.listId)).kind).toBe('retry');
+  });
+
+  it('fails for good only the users an unknown array of failedUpdates names; the rest are delivered and the batch is not sent again', async () => {
+    await accept(['a@example.com', 'b@example.com', 'c@example.com']);
+    fake.state.setFaults({
+      forced: [{ path: '/api/lists/subscribe', status: 200, body: { successCount: 2, failCount: 1, failedUpdates: { invalidEmails: [], suppressedEmails: ['b@example.com'] } } }],
+    });
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(sent('/api/lists/subscribe')).toHaveLength(1);
+    expect(await listMember('a@example.com')).toMatchObject({ state: 'subscribed' });
+    expect(await listMember('b@example.com')).toMatchObject({ state: 'failed', reason: 'failedUpdates.suppressedEmails' });
+    const verdicts = await dataSource.query(`SELECT email, outcome, reason FROM delivery_verdicts WHERE list_id = ${listId} ORDER BY email`);
+    expect(verdicts.map((v: { email: string; outcome: string; reason: string | null }) => [v.email, v.outcome, v.reason])).toEqual([
+      ['a@example.com', 'delivered', null],
+      ['b@example.com', 'failed', 'failedUpdates.suppressedEmails'],
+      ['c@example.com', 'delivered', null],
+    ]);
+    expect(await inbox()).toBe(0);
+  });
+
+  it('cuts the name of an unknown array to what the audit columns hold', async () => {
+    await accept(['a@example.com']);
+    const name = 'aVeryLongCategoryNameIterableMightAddEmails';
+    fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', status: 200, body: { successCount: 0, failCount: 1, failedUpdates: { [name]: ['a@example.com'] } } }] });
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    const [verdict] = await dataSource.query(`SELECT reason FROM delivery_verdicts WHERE list_id = ${listId}`);
+    expect(verdict.reason).toHaveLength(32);
+    expect(verdict.reason).toMatch(/^failedUpdates\.aVeryLong.*…$/);
+    expect(await listMember('a@example.com')).toMatchObject({ state: 'failed', reason: `failedUpdates.${name}` });
+  });
+
+  it('sends each member of a batch Iterable answers 409 alone: only the member the conflict is about fails', async () => {
+    await accept(['a@example.com', 'b@example.com', 'c@example.com']);
+    fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', bodyContains: '"b@example.com"', status: 409, times: 10 }] });
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(sentSubscribers().map((batch) => batch.length)).toEqual([3, 1, 1, 1]);
+    expect(members()).toEqual(['a@example.com', 'c@example.com']);
+    expect(await listMember('b@example.com')).toMatchObject({ state: 'failed', reason: 'conflict' });
+    expect((await calls()).map((c) => [c.subscriber_count, c.http_status, c.error])).toEqual([
+      [3, 409, 'conflict'],
+      [1, 200, null],
+      [1, 409, 'conflict'],
+      [1, 200, null],
+    ]);
+    expect(await inbox()).toBe(0);
+  });
+
+  it('after a 409, a member sent with a userId goes once more by its userId alone', async () => {
+    await accept(['a@example.com', { email: 'b@example.com', userId: 'u-b' }]);
+    fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', bodyContains: '"b@example.com"', status: 409, times: 10 }] });
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(sentSubscribers()).toEqual([
+      [{ email: 'a@example.com' }, { email: 'b@example.com', userId: 'u-b' }],
+      [{ email: 'a@example.com' }],
+      [{ email: 'b@example.com', userId: 'u-b' }],
+      [{ userId: 'u-b' }],
+    ]);
+    expect(await listMember('b@example.com')).toMatchObject({ state: 'subscribed', reason: 'sent by userId (conflict)' });
+    expect(await inbox()).toBe(0);
   });
 });

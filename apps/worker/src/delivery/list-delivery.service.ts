@@ -4,13 +4,14 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Environment } from '@audience-bridge/config';
 import type { Account, Subscriber } from '@audience-bridge/domain';
-import { IterableClient, LimiterWaitTimeoutError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
+import { IterableClient, LimiterWaitTimeoutError, isIterableError, retryDelayMs, verdictReason } from '@audience-bridge/iterable-client';
 import {
   CallOutcome,
   ListAction,
   MAX_SUBSCRIBERS_PER_CALL,
   MemberContribution,
   batchBySize,
+  describeCallError,
   envelopeBytes,
   planMember,
   settleCall,
@@ -51,6 +52,12 @@ interface ListRun {
   account: Pick<Account, 'accountId' | 'iterableApiKey' | 'dataCenter' | 'dryRun'>;
   client: IterableClient;
 }
+
+/** What the audit columns hold: `delivery_verdicts.reason` is varchar(32), `list_members.reason` varchar(64). */
+const VERDICT_REASON_CHARS = 32;
+const MEMBER_REASON_CHARS = 64;
+/** A reason cut to `chars` (an Iterable array name can be longer than our own reasons). */
+const fit = (reason: string | null, chars: number): string | null => (reason !== null && reason.length > chars ? `${reason.slice(0, chars - 1)}…` : reason);
 
 /** Thrown by the fencing check right before a call: the list is no longer ours, nothing was sent. */
 class FenceLostError extends Error {
@@ -209,7 +216,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       const result = action === 'subscribe' ? await run.client.subscribe(run.listId, subscribers, { beforeSend }) : await run.client.unsubscribe(run.listId, subscribers, { beforeSend });
       outcome = {
         kind: 'answered',
-        verdicts: result.verdicts.map((v) => (v.outcome.kind === 'delivered' ? { kind: 'delivered' as const } : { kind: 'failed' as const, reason: v.outcome.reason })),
+        verdicts: result.verdicts.map((v) => (v.outcome.kind === 'delivered' ? { kind: 'delivered' as const } : { kind: 'failed' as const, reason: verdictReason(v) ?? v.outcome.reason })),
         unattributedFailures: result.unattributedFailures,
       };
     } catch (error) {
@@ -224,6 +231,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
         reason: error.reason,
         unknownOutcome: error.unknownOutcome,
         ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+        ...(error.retryAfterAskedMs === undefined ? {} : { retryAfterAskedMs: error.retryAfterAskedMs }),
       };
       this.logger.warn(`list ${run.listId}: ${error.message}`);
     }
@@ -232,11 +240,19 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
 
   /** Applies the delivery rules to a call's outcome, records it, and acts on what the list must do next. */
   private async settle(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[], outcome: CallOutcome, durationMs: number, httpStatus: number | null): Promise<SyncResult> {
-    const settlement = settleCall(action, items.length, outcome, items.map((i) => Boolean(i.subscriber.userId) && !i.byUserIdOnly));
+    const settlement = settleCall(
+      action,
+      items.length,
+      outcome,
+      items.map((i) => Boolean(i.subscriber.userId) && !i.byUserIdOnly),
+      { failedTries: run.lease.attempts },
+    );
     if (settlement.list.kind === 'split') {
-      await this.recordCall(run, action, items.length, { httpStatus, durationMs, error: 'too large', successCount: 0, failureCount: items.length }, []);
+      await this.recordCall(run, action, items.length, { httpStatus, durationMs, error: describeCallError(outcome) ?? 'too large', successCount: 0, failureCount: items.length }, []);
+      // Too large: in halves. A 409 for the whole call: one member per call, so the conflict lands on its member.
       const half = Math.ceil(items.length / 2);
-      for (const part of [items.slice(0, half), items.slice(half)]) {
+      const parts = settlement.list.singly ? items.map((item) => [item]) : [items.slice(0, half), items.slice(half)];
+      for (const part of parts) {
         const result = await this.send(run, action, part);
         if (result.kind !== 'done') return result;
       }
@@ -254,13 +270,13 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       if (state) {
         const recheckAtMs = m.recheck ? now + this.env.ITERABLE_LATE_APPLY_WINDOW_MS : null;
         const note = state === 'failed' ? reason : item.byUserIdOnly && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
-        members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: note, recheckAtMs });
+        members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: fit(note, MEMBER_REASON_CHARS), recheckAtMs });
       }
       if (m.done || giveUp) doneInboxIds.push(...item.inboxIds);
       verdicts.push(this.verdict(run, action, item, m.verdict, reason, m.retryable && !giveUp));
     });
     const delivered = settlement.members.filter((m) => m.verdict === 'delivered').length;
-    const error = outcome.kind === 'error' ? outcome.reason : null;
+    const error = describeCallError(outcome);
     const ours = await this.recordCall(run, action, items.length, { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered }, verdicts, members, doneInboxIds);
     if (!ours) return { kind: 'busy' };
     const next = await this.after(run, settlement.list, giveUp);
@@ -286,10 +302,11 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
           return { kind: 'done' };
         }
         const attempt = run.lease.attempts + 1;
+        const scale = list.backoffScale ?? 1;
         const inMs = retryDelayMs({
           attempt,
-          baseMs: this.env.DELIVERY_RETRY_BASE_MS,
-          maxMs: this.env.DELIVERY_RETRY_MAX_MS,
+          baseMs: this.env.DELIVERY_RETRY_BASE_MS * scale,
+          maxMs: Math.max(this.env.DELIVERY_RETRY_MAX_MS, this.env.DELIVERY_RETRY_BASE_MS * scale),
           ...(list.retryAfterMs === undefined ? {} : { retryAfterMs: list.retryAfterMs }),
         });
         await this.leases.backOff(run.lease, Date.now() + inMs, list.reason);
@@ -302,6 +319,12 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
         const why = `${list.reason}: Iterable refused ${list.scope === 'account' ? 'the API key' : 'the list'}`;
         if (list.scope === 'account') await this.accounts.suspend(run.account.accountId, why);
         else await this.connections.suspendListEverywhere(run.listId, why);
+        // A suspended list is not failing: after a resume it starts again with a clean slate (and its tries of an unknown list).
+        if (run.lease.attempts > 0) {
+          await this.leases.recovered(run.lease);
+          run.lease.attempts = 0;
+          run.lease.failingSince = null;
+        }
         this.logger.error(`list ${run.listId} (account ${run.account.accountId}) suspended (${list.reason}); its changes wait for a resume`);
         return { kind: 'suspended' };
       }
@@ -318,7 +341,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       email: item.subscriber.email,
       userId: item.subscriber.userId ?? null,
       outcome,
-      reason,
+      reason: fit(reason, VERDICT_REASON_CHARS),
       retryable,
     };
   }

@@ -1,10 +1,10 @@
 // The contract tests need the fake Iterable in-process. It is a tool (scope:tools): the lint config lets a
 // library's tests and src/testing/ helpers use tools, and src/testing/ is excluded from the lib's build.
-import { startFakeIterable } from '@audience-bridge/fake-iterable';
+import { hugeErrorPage, startFakeIterable } from '@audience-bridge/fake-iterable';
 import type { FaultConfig, LoggedRequest, RunningFakeIterable } from '@audience-bridge/fake-iterable';
 
 export type { FaultConfig, LoggedRequest, RunningFakeIterable };
-export { startFakeIterable };
+export { hugeErrorPage, startFakeIterable };
 
 /** A key that is long and unique enough to be found in any text it leaks into. */
 export const testApiKey = (label: string): string =>
