@@ -29,7 +29,7 @@ describe('settleCall: an Iterable answer becomes per-member settlements and the 
     ['unknown list after many other failures: suspended', 'subscribe', 1, error('permanent', 'unknown list'), [['failed', 'unknown list', '-', false, false]], { kind: 'suspend', scope: 'list', reason: 'unknown list' }, 7],
     ['a bad API key is believed at once, whatever came before', 'subscribe', 1, error('permanent', 'bad api key'), [['failed', 'bad api key', '-', false, false]], { kind: 'suspend', scope: 'account', reason: 'bad api key' }, 0],
     ['429 with a capped Retry-After: waits the cap', 'subscribe', 1, error('retryable', 'rate limited', { retryAfterMs: 900_000, retryAfterAskedMs: 7_200_000 }), [['failed', 'rate limited', '-', false, false]], { kind: 'retry', reason: 'rate limited', retryAfterMs: 900_000 }],
-    ['409 for a batch: each member sent again alone', 'subscribe', 3, error('permanent', 'conflict'), [], { kind: 'split', singly: true }],
+    ['409 for a batch: sent again in halves', 'subscribe', 3, error('permanent', 'conflict'), [], { kind: 'split' }],
     ['409 for one member: a conflict of that member, failed for good', 'unsubscribe', 1, error('permanent', 'conflict'), [['failed', 'conflict', 'failed', true, false]], { kind: 'continue' }],
     ['bad request: members failed, the list goes on', 'subscribe', 2, error('permanent', 'bad request'), [['failed', 'bad request', 'failed', true, false], ['failed', 'bad request', 'failed', true, false]], { kind: 'refused', reason: 'bad request' }],
   ])('%s', (_name, action, count, outcome, members, list, failedTries = 0) => {

@@ -57,8 +57,11 @@ export type ListAction =
    * backoff's base multiplied by `backoffScale` when given).
    */
   | { kind: 'retry'; reason: string; retryAfterMs?: number; backoffScale?: number }
-  /** The batch was too large: send it again in halves; or (`singly`) Iterable answered 409: send each member alone. */
-  | { kind: 'split'; singly?: true }
+  /**
+   * Send the batch again in halves: it was too large, or Iterable answered 409 for it (halving until the
+   * conflict lands on its member costs about 2·log2(n) calls for one conflicting member, not n).
+   */
+  | { kind: 'split' }
   /** Nothing of the list can go out until an operator acts: a bad key suspends the account, an unknown list the list. */
   | { kind: 'suspend'; scope: 'account' | 'list'; reason: string }
   /** Iterable refused the request itself (a bad request): the members are failed, the list goes on. */
@@ -114,10 +117,10 @@ export function settleCall(
         ? { members: [], list: { kind: 'split' } }
         : { members: failed(false, { state: 'failed', done: true }), list: { kind: 'continue' } };
     case 'permanent':
-      // A 409 for the whole call: each member goes again alone, so the conflict lands on the member it is about.
+      // A 409 for the whole call: halves until the conflict lands on the member it is about.
       if (outcome.reason === 'conflict') {
         return count > 1
-          ? { members: [], list: { kind: 'split', singly: true } }
+          ? { members: [], list: { kind: 'split' } }
           : { members: [conflicted(outcome.reason, byUserIdPossible[0] === true)], list: { kind: 'continue' } };
       }
       // A list created a moment ago can answer invalidListId: believed on the UNKNOWN_LIST_TRIES-th answer in a row.

@@ -326,15 +326,16 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     expect(await listMember('a@example.com')).toMatchObject({ state: 'failed', reason: `failedUpdates.${name}` });
   });
 
-  it('sends each member of a batch Iterable answers 409 alone: only the member the conflict is about fails', async () => {
+  it('sends a batch Iterable answers 409 again in halves: only the member the conflict is about fails', async () => {
     await accept(['a@example.com', 'b@example.com', 'c@example.com']);
     fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', bodyContains: '"b@example.com"', status: 409, times: 10 }] });
     expect(await service.syncList(listId)).toEqual({ kind: 'done' });
-    expect(sentSubscribers().map((batch) => batch.length)).toEqual([3, 1, 1, 1]);
+    expect(sentSubscribers().map((batch) => batch.length)).toEqual([3, 2, 1, 1, 1]);
     expect(members()).toEqual(['a@example.com', 'c@example.com']);
     expect(await listMember('b@example.com')).toMatchObject({ state: 'failed', reason: 'conflict' });
     expect((await calls()).map((c) => [c.subscriber_count, c.http_status, c.error])).toEqual([
       [3, 409, 'conflict'],
+      [2, 409, 'conflict'],
       [1, 200, null],
       [1, 409, 'conflict'],
       [1, 200, null],

@@ -249,10 +249,9 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     );
     if (settlement.list.kind === 'split') {
       await this.recordCall(run, action, items.length, { httpStatus, durationMs, error: describeCallError(outcome) ?? 'too large', successCount: 0, failureCount: items.length }, []);
-      // Too large: in halves. A 409 for the whole call: one member per call, so the conflict lands on its member.
+      // Too large, or a 409 for the whole call: in halves, until what is refused is one member.
       const half = Math.ceil(items.length / 2);
-      const parts = settlement.list.singly ? items.map((item) => [item]) : [items.slice(0, half), items.slice(half)];
-      for (const part of parts) {
+      for (const part of [items.slice(0, half), items.slice(half)]) {
         const result = await this.send(run, action, part);
         if (result.kind !== 'done') return result;
       }
