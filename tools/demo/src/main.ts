@@ -115,8 +115,8 @@ async function main(): Promise<void> {
     }
   }
   for (const a of setup) await stack.settled(a.accountId, 120_000);
-  // Account 1003's first call finds its list missing: the audience is suspended (what the console shows first).
-  await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${troubled.accountId}/audiences/10030`)).body?.status === 'suspended', 30_000).catch(() => undefined);
+  // Account 1003's list is missing: on the third invalidListId in a row (30-60 s) the audience is suspended (what the console shows first).
+  await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${troubled.accountId}/audiences/10030`)).body?.status === 'suspended', 90_000).catch(() => undefined);
 
   say('\nIterable lists (fake Iterable), members now vs the newest desired state:');
   for (const [i, a] of setup.entries()) {
