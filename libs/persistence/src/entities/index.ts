@@ -7,6 +7,7 @@ import { MembershipEntity } from './membership.entity';
 import { ReceivedMessageEntity } from './received-message.entity';
 import { ListMemberEntity } from './list-member.entity';
 import { SyncInboxEntity } from './sync-inbox.entity';
+import { ErasureRequestEntity } from './erasure-request.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -17,6 +18,7 @@ export * from './membership.entity';
 export * from './received-message.entity';
 export * from './list-member.entity';
 export * from './sync-inbox.entity';
+export * from './erasure-request.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
-export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity];
+export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity, ErasureRequestEntity];
