@@ -21,6 +21,8 @@ describe('matchApiRoute', () => {
     ['GET', '/api/lists/77/size', { route: 'listSize', listId: 77 }],
     ['POST', '/api/lists/subscribe', { route: 'subscribe' }],
     ['post', '/api/lists/unsubscribe', { route: 'unsubscribe' }],
+    ['POST', '/api/users/forget', { route: 'forget' }],
+    ['GET', '/api/users/forget', undefined],
     ['GET', '/api/lists/subscribe', undefined],
     ['PUT', '/api/lists', undefined],
     ['DELETE', '/api/lists/abc', undefined],

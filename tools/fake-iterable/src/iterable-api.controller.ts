@@ -1,9 +1,10 @@
 import type { FakeDataCenter, FakeProject } from './fake-iterable.types';
 import type { BulkSubscriber, FakeIterableState } from './fake-iterable.state';
 import { FakeInputError } from './fake-iterable.state';
+import { identifierChunks, visibleCount } from './list-reads';
 import { apiResponse, bulkUpdateBody } from './responses.util';
 
-export const API_ROUTES = ['getLists', 'createList', 'deleteList', 'getUsers', 'listSize', 'subscribe', 'unsubscribe'] as const;
+export const API_ROUTES = ['getLists', 'createList', 'deleteList', 'getUsers', 'listSize', 'subscribe', 'unsubscribe', 'forget'] as const;
 export type ApiRoute = (typeof API_ROUTES)[number];
 
 export interface FakeResponse {
@@ -12,6 +13,8 @@ export interface FakeResponse {
   body: unknown;
   contentType?: string;
   headers?: Record<string, string>;
+  /** A body sent as it is built, piece by piece (no Content-Length): `body` is then only what the request log shows. */
+  chunks?: Iterable<string>;
 }
 
 /** Splits the DC prefix off: `/eu/api/...` is the EU data center, `/api/...` the US one. */
@@ -34,6 +37,7 @@ export function matchApiRoute(method: string, apiPath: string): { route: ApiRout
   if (path === '/api/lists/subscribe' && m === 'POST') return { route: 'subscribe' };
   if (path === '/api/lists/unsubscribe' && m === 'POST') return { route: 'unsubscribe' };
   if (path === '/api/lists/getUsers' && m === 'GET') return { route: 'getUsers' };
+  if (path === '/api/users/forget' && m === 'POST') return { route: 'forget' };
   const size = /^\/api\/lists\/(\d+)\/size$/.exec(path);
   if (size && m === 'GET') return { route: 'listSize', listId: Number(size[1]) };
   const del = /^\/api\/lists\/(\d+)$/.exec(path);
@@ -77,12 +81,26 @@ export class IterableApiController {
         return this.getUsers(project, query);
       case 'listSize': {
         const list = this.state.findList(project, route.listId as number);
-        return list ? { status: 200, body: String(list.members.size), contentType: 'text/plain; charset=utf-8' } : this.invalidListId(project, route.listId as number);
+        return list
+          ? { status: 200, body: String(visibleCount(list, this.state.config.membershipVisibilityDelayMs)), contentType: 'text/plain; charset=utf-8' }
+          : this.invalidListId(project, route.listId as number);
       }
       case 'subscribe':
       case 'unsubscribe':
         return this.bulk(route.route, project, body);
+      case 'forget':
+        return this.forget(project, body);
     }
+  }
+
+  /** GDPR forget: `{email}` or `{userId}`; the user is deleted and refused from now on (also when unknown). */
+  private forget(project: FakeProject, body: unknown): FakeResponse {
+    if (!isObject(body)) return badParams('error.expected.jsobject');
+    const email = typeof body.email === 'string' && body.email.trim() !== '' ? body.email : undefined;
+    const userId = typeof body.userId === 'string' && body.userId.trim() !== '' ? body.userId : undefined;
+    if (email === undefined && userId === undefined) return badParams('email or userId: error.path.missing');
+    this.state.forget(project, email === undefined ? [] : [email], userId === undefined ? [] : [userId]);
+    return { status: 200, body: apiResponse('User forgotten', 'Success', null) };
   }
 
   invalidListId(project: FakeProject, listId: unknown): FakeResponse {
@@ -111,10 +129,10 @@ export class IterableApiController {
     if (raw === null || !/^\d+$/.test(raw)) return badParams('listId: error.path.missing');
     const list = this.state.findList(project, Number(raw));
     if (!list) return this.invalidListId(project, Number(raw));
-    const identifiers = this.state.listUserIdentifiers(project, list, query.get('preferUserId') === 'true');
     return {
       status: 200,
-      body: identifiers.map((identifier) => `${identifier}\n`).join(''),
+      body: `[getUsers of list ${list.id}, streamed]`,
+      chunks: identifierChunks(project, list, query.get('preferUserId') === 'true', this.state.config.membershipVisibilityDelayMs),
       contentType: 'text/plain; charset=utf-8',
     };
   }
