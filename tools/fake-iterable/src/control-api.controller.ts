@@ -40,7 +40,8 @@ export class ControlApiController {
     const state = this.state;
     const ok = (payload: unknown, status = 200): FakeResponse => ({ status, body: payload });
     const members = /^\/_fake\/lists\/(\d+)\/members$/.exec(path);
-    switch (`${method} ${members ? '/_fake/lists/:id/members' : path}`) {
+    const edit = /^\/_fake\/lists\/(\d+)\/operator-edit$/.exec(path);
+    switch (`${method} ${members ? '/_fake/lists/:id/members' : edit ? '/_fake/lists/:id/operator-edit' : path}`) {
       case 'POST /_fake/reset':
         state.reset();
         return ok({ reset: true });
@@ -61,6 +62,17 @@ export class ControlApiController {
         const listId = Number((members as RegExpExecArray)[1]);
         const found = state.members(listId);
         return found ? ok({ listId, members: found }) : { status: 404, body: { error: `no list ${listId}` } };
+      }
+      case 'POST /_fake/lists/:id/operator-edit': {
+        if (!isObject(body)) throw new FakeInputError('body must be {add?: [{email?, userId?}], remove?: [{email?, userId?}]}');
+        const who = (value: unknown, name: string) => {
+          if (value === undefined) return [];
+          if (!Array.isArray(value) || !value.every((w) => isObject(w) && ['email', 'userId'].every((k) => w[k] === undefined || typeof w[k] === 'string'))) {
+            throw new FakeInputError(`${name} must be an array of {email?, userId?}`);
+          }
+          return value as { email?: string; userId?: string }[];
+        };
+        return ok(state.operatorEdit(Number((edit as RegExpExecArray)[1]), { add: who(body.add, 'add'), remove: who(body.remove, 'remove') }));
       }
       case 'POST /_fake/users': {
         if (!isObject(body) || !Array.isArray(body.users)) throw new FakeInputError('body must be {apiKey, users: [...]}');

@@ -94,6 +94,10 @@ export class FakeIterableServer {
 
   private write(res: ServerResponse, response: FakeResponse): void {
     if (res.destroyed || res.writableEnded) return;
+    if (response.chunks) {
+      void this.stream(res, response, response.chunks);
+      return;
+    }
     const text = response.contentType === undefined ? JSON.stringify(response.body) : String(response.body);
     res.writeHead(response.status, {
       'Content-Type': response.contentType ?? 'application/json',
@@ -101,6 +105,26 @@ export class FakeIterableServer {
       ...response.headers,
     });
     res.end(text);
+  }
+
+  /** A body sent as it is built (getUsers of a million members), waiting for the client to read each piece. */
+  private async stream(res: ServerResponse, response: FakeResponse, chunks: Iterable<string>): Promise<void> {
+    res.writeHead(response.status, { 'Content-Type': response.contentType ?? 'text/plain; charset=utf-8', ...response.headers });
+    for (const chunk of chunks) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    res.end();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -209,6 +233,15 @@ export class FakeIterableServer {
       }
       recent.push(now);
       this.state.acceptedTimes.set(apiKey as string, recent);
+    }
+    // The list read endpoints' own budget, per project and endpoint (docs/iterable-api.md §8).
+    if (route.route === 'getUsers' || route.route === 'listSize') {
+      const waitSeconds = this.state.listReads.take(project.projectId, route.route, this.state.config.listReadsPerMinute);
+      if (waitSeconds > 0) {
+        (stats as NonNullable<typeof stats>).rateLimited++;
+        respond({ status: 429, body: rateLimitExceeded(apiPath, project.projectId), headers: { 'Retry-After': String(waitSeconds) } }, 'list read limit');
+        return;
+      }
     }
     // Four draws per request whatever the configuration, so a seed replays the same sequence.
     const [slowDraw, resetDraw, draw500, draw503] = [this.state.random(), this.state.random(), this.state.random(), this.state.random()];

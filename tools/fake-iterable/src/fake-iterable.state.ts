@@ -17,6 +17,7 @@ import type {
 import { DEFAULT_CONFIG, FAKE_DATA_CENTERS } from './fake-iterable.types';
 import { normalizeFaultConfig, seededRandom } from './faults.util';
 import { isValidEmail, isValidUserId, normalizeEmail } from './identifiers.util';
+import { changeMembership, ListReadBudget, readIdentifier, visibleMembers } from './list-reads';
 import type { BulkUpdateResult } from './responses.util';
 import { emptyFailedUpdates } from './responses.util';
 
@@ -70,6 +71,8 @@ export class FakeIterableState {
   readonly stats = new Map<string, KeyStats>();
   /** Accepted request times per API key, for the sliding-second rate limit. */
   readonly acceptedTimes = new Map<string, number[]>();
+  /** Accepted getUsers and size requests per project, for their per-minute budget. */
+  readonly listReads = new ListReadBudget();
   private nextProjectId = 1000;
   private nextListId = 10_000;
   private nextUid = 1;
@@ -83,6 +86,7 @@ export class FakeIterableState {
     this.requests.length = 0;
     this.stats.clear();
     this.acceptedTimes.clear();
+    this.listReads.clear();
     this.nextProjectId = 1000;
     this.nextListId = 10_000;
     this.nextUid = 1;
@@ -101,6 +105,10 @@ export class FakeIterableState {
     }
     if (!(Number.isInteger(next.maxLoggedRequests) && next.maxLoggedRequests > 0)) {
       throw new FakeInputError('maxLoggedRequests must be a positive integer');
+    }
+    if (!(Number.isInteger(next.listReadsPerMinute) && next.listReadsPerMinute >= 0)) throw new FakeInputError('listReadsPerMinute must be a non-negative integer');
+    if (!(typeof next.membershipVisibilityDelayMs === 'number' && next.membershipVisibilityDelayMs >= 0)) {
+      throw new FakeInputError('membershipVisibilityDelayMs must be a non-negative number');
     }
     this.config = next;
     return this.config;
@@ -223,7 +231,7 @@ export class FakeIterableState {
       for (const listId of input.listIds ?? []) {
         const list = this.findList(project, listId);
         if (!list) throw new FakeInputError(`list ${listId} is not in this project`);
-        list.members.add(user.uid);
+        changeMembership(list, user.uid, true, this.config.membershipVisibilityDelayMs);
       }
       return user;
     });
@@ -254,15 +262,41 @@ export class FakeIterableState {
     });
   }
 
-  /** `getUsers`: one identifier per member (hybrid + preferUserId: the userId when there is one). */
+  /** `getUsers`: one identifier per member a read sees now (hybrid + preferUserId: the userId when there is one). */
   listUserIdentifiers(project: FakeProject, list: FakeList, preferUserId: boolean): string[] {
-    return [...list.members].flatMap((uid) => {
+    return [...visibleMembers(list, this.config.membershipVisibilityDelayMs)].flatMap((uid) => {
       const user = project.users.get(uid);
-      if (!user) return [];
-      const identifier =
-        project.type === 'userId' || (preferUserId && project.type === 'hybrid') ? (user.userId ?? user.email) : (user.email ?? user.userId);
+      const identifier = user === undefined ? undefined : readIdentifier(project, user, preferUserId);
       return identifier === undefined ? [] : [identifier];
     });
+  }
+
+  /**
+   * Someone edits a list behind our back (Iterable's UI, another tool): `add` puts users on it (created when
+   * unknown, by email or userId), `remove` takes them off. Applied at once, like any membership change.
+   */
+  operatorEdit(listId: number, edits: { add?: { email?: string; userId?: string }[]; remove?: { email?: string; userId?: string }[] }): { added: number; removed: number; created: number } {
+    const list = this.lists.get(listId);
+    if (!list) throw new FakeInputError(`no list ${listId}`);
+    const project = [...this.projects.values()].find((p) => p.projectId === list.projectId) as FakeProject;
+    const delay = this.config.membershipVisibilityDelayMs;
+    const find = (who: { email?: string; userId?: string }): FakeUser | undefined =>
+      (who.email === undefined ? undefined : this.findByEmail(project, who.email)) ?? (who.userId === undefined ? undefined : this.findByUserId(project, who.userId));
+    const counts = { added: 0, removed: 0, created: 0 };
+    for (const who of edits.add ?? []) {
+      if (who.email === undefined && who.userId === undefined) throw new FakeInputError('an added user needs an email or a userId');
+      let user = find(who);
+      if (!user) {
+        user = this.addUser(project, who.email === undefined ? undefined : normalizeEmail(who.email), who.userId, {});
+        counts.created++;
+      }
+      if (changeMembership(list, user.uid, true, delay)) counts.added++;
+    }
+    for (const who of edits.remove ?? []) {
+      const user = find(who);
+      if (user && changeMembership(list, user.uid, false, delay)) counts.removed++;
+    }
+    return counts;
   }
 
   // ---- lists/subscribe and lists/unsubscribe --------------------------------------------------
@@ -372,7 +406,7 @@ export class FakeIterableState {
     }
     const createdFields =
       subscriber.dataFields === undefined ? [] : this.mergeDataFields(project, user, subscriber.dataFields as Record<string, unknown>, !!subscriber.mergeNestedObjects);
-    list.members.add(user.uid);
+    changeMembership(list, user.uid, true, this.config.membershipVisibilityDelayMs);
     return { ok: true, createdFields };
   }
 
@@ -387,7 +421,7 @@ export class FakeIterableState {
         ? { ok: false, category: 'notFoundEmails', echo: normalizeEmail(email) }
         : { ok: false, category: 'notFoundUserIds', echo: userId as string };
     }
-    list.members.delete(resolved.user.uid);
+    changeMembership(list, resolved.user.uid, false, this.config.membershipVisibilityDelayMs);
     return { ok: true };
   }
 

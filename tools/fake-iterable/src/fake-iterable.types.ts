@@ -38,6 +38,8 @@ export interface FakeList {
   createdAt: number;
   /** uids of the members. */
   members: Set<number>;
+  /** With `membershipVisibilityDelayMs`: members changed lately, and whether each was a member before (list-reads.ts). */
+  recent?: Map<number, { before: boolean; atMs: number }>;
 }
 
 export interface FakeProject {
@@ -85,6 +87,10 @@ export interface FakeConfig {
   newListInvalidForMs: number;
   /** Request log cap (oldest entries dropped first). */
   maxLoggedRequests: number;
+  /** Iterable's budget of `getUsers` (and, apart, of `size`): per project, in any 60 s span; past it 429 with Retry-After. 0 = no limit. */
+  listReadsPerMinute: number;
+  /** A membership change shows in `getUsers` and `size` only this long after the member's last change (Iterable's reads lag its writes). */
+  membershipVisibilityDelayMs: number;
 }
 
 export const DEFAULT_CONFIG: FakeConfig = {
@@ -93,6 +99,8 @@ export const DEFAULT_CONFIG: FakeConfig = {
   invalidListIdStatus: 400,
   newListInvalidForMs: 0,
   maxLoggedRequests: 10_000,
+  listReadsPerMinute: 5,
+  membershipVisibilityDelayMs: 0,
 };
 
 export type RetryAfterFormat = 'seconds' | 'http-date';
