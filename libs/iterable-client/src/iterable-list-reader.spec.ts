@@ -1,0 +1,166 @@
+import { Redis } from 'ioredis';
+
+import { IterableError } from './iterable.error';
+import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
+import { ListReadLimiter } from './iterable-list-read.limiter';
+import { IterableListReader, splitLines } from './iterable-list-reader';
+import type { RunningFakeIterable } from './testing/fake-iterable.harness';
+import { capturingLogger, rejectionOf, startFakeIterable, testApiKey } from './testing/fake-iterable.harness';
+import { deleteKeysUnder, TEST_REDIS_URL, uniquePrefix } from './testing/redis.harness';
+
+async function* from(chunks: (string | Buffer)[]): AsyncGenerator<string | Buffer> {
+  for (const chunk of chunks) yield chunk;
+}
+const collect = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+};
+
+describe('splitLines', () => {
+  const euro = Buffer.from('€@x.io\n', 'utf8');
+  it.each<[string, (string | Buffer)[], string[]]>([
+    ['lines cut across chunks', ['a@x.io\nb@', 'x.io\nc@x.io\n'], ['a@x.io', 'b@x.io', 'c@x.io']],
+    ['CRLF line ends and blank lines', ['a@x.io\r\n\r\n', '\nb@x.io\r\n'], ['a@x.io', 'b@x.io']],
+    ['a last line without a newline', ['a@x.io\nb@x.io'], ['a@x.io', 'b@x.io']],
+    ['a UTF-8 character cut between chunks', [euro.subarray(0, 2), euro.subarray(2)], ['€@x.io']],
+    ['nothing', [], []],
+  ])('%s', async (_name, chunks, lines) => {
+    expect(await collect(splitLines(from(chunks)))).toEqual(lines);
+  });
+
+  it('refuses a line past the limit without holding it', async () => {
+    await expect(collect(splitLines(from(['a@x.io\n', 'x'.repeat(50), 'y'.repeat(50)]), 64))).rejects.toThrow(/a line longer than 64 characters/);
+  });
+});
+
+describe('IterableListReader against the fake Iterable', () => {
+  let fake: RunningFakeIterable;
+  let apiKey: string;
+  let listId: number;
+  const reader = (options: Partial<ConstructorParameters<typeof IterableListReader>[0]> = {}) =>
+    new IterableListReader({ apiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000, ...options });
+
+  beforeAll(async () => {
+    fake = await startFakeIterable();
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.state.reset();
+    apiKey = testApiKey('reader');
+    const project = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+    listId = fake.state.createList(project, 'big').id;
+  });
+
+  it('streams every member of a large list, line by line, with the key in the Api-Key header only', async () => {
+    const project = fake.state.projectFor(apiKey);
+    fake.state.seedUsers(project, Array.from({ length: 120_000 }, (_, i) => ({ email: `m${i}@example.com`, ...(i % 2 ? { userId: `u${i}` } : {}), listIds: [listId] })));
+    const r = reader();
+    let count = 0;
+    const seen = new Set<string>();
+    for await (const line of r.users(listId)) {
+      count++;
+      if (count % 1000 === 0) seen.add(line);
+    }
+    expect(count).toBe(120_000);
+    expect([...seen].every((l) => /^m\d+@example\.com$/.test(l))).toBe(true);
+    const [request] = fake.state.requests;
+    expect(request?.path).toBe(`/api/lists/getUsers?listId=${listId}`);
+    expect(request?.headers['api-key']).toBe(apiKey);
+    const byId = await collect(r.users(listId, { preferUserId: true }));
+    expect(fake.state.requests[1]?.path).toBe(`/api/lists/getUsers?listId=${listId}&preferUserId=true`);
+    expect(byId.filter((l) => l.startsWith('u'))).toHaveLength(60_000);
+    r.close();
+  });
+
+  it('stopping early closes the connection', async () => {
+    fake.state.seedUsers(fake.state.projectFor(apiKey), Array.from({ length: 50_000 }, (_, i) => ({ email: `m${i}@example.com`, listIds: [listId] })));
+    const r = reader();
+    for await (const line of r.users(listId)) if (line) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fake.state.statsFor(apiKey).inFlight).toBe(0);
+    r.close();
+  });
+
+  it.each<[string, () => void, Partial<IterableError>]>([
+    ['an unknown list', () => fake.state.deleteList(fake.state.projectFor(apiKey), listId), { kind: 'permanent', reason: 'unknown list', status: 400 }],
+    ['a 503', () => fake.state.setFaults({ forced: [{ status: 503 }] }), { kind: 'retryable', reason: 'server error', status: 503 }],
+    ['a reset', () => fake.state.setFaults({ forced: [{ reset: true }] }), { kind: 'retryable', reason: 'network error' }],
+  ])('rejects %s with a classified IterableError, the key nowhere in it', async (_name, arrange, expected) => {
+    arrange();
+    const { logger, lines } = capturingLogger();
+    const error = await rejectionOf(collect(reader({ logger }).users(listId)));
+    expect(error).toBeInstanceOf(IterableError);
+    expect(error).toMatchObject(expected);
+    const text = `${String((error as Error).message)} ${JSON.stringify(error)} ${lines.map((l) => l.message).join(' ')}`;
+    expect(text).not.toContain(apiKey);
+  });
+
+  it('rejects a wrong key with a permanent bad api key', async () => {
+    const error = await rejectionOf(collect(reader({ apiKey: testApiKey('wrong') }).users(listId)));
+    expect(error).toMatchObject({ kind: 'permanent', reason: 'bad api key', status: 401 });
+  });
+
+  it('a 429 past the budget carries Retry-After and pauses the read budget', async () => {
+    const paused: number[] = [];
+    const limiter = { acquire: async () => ({ release: async () => undefined }), pause: async (_key: string, ms: number) => void paused.push(ms) };
+    for (let i = 0; i < 5; i++) await collect(reader({ limiter }).users(listId));
+    const error = await rejectionOf(collect(reader({ limiter }).users(listId)));
+    expect(error).toMatchObject({ kind: 'retryable', reason: 'rate limited', status: 429 });
+    expect((error as IterableError).retryAfterMs).toBeGreaterThanOrEqual(59_000);
+    expect(paused).toEqual([(error as IterableError).retryAfterMs]);
+  });
+});
+
+describe('ListReadLimiter (Redis)', () => {
+  let redis: Redis;
+  let prefix: string;
+  const limiters: ListReadLimiter[] = [];
+  const limiter = (options: Partial<ConstructorParameters<typeof ListReadLimiter>[0]> = {}) => {
+    const created = new ListReadLimiter({ redis, keyPrefix: prefix, requestsPerMinute: 2, windowMs: 1000, windowMarginMs: 0, ...options });
+    limiters.push(created);
+    return created;
+  };
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('list-reads');
+  });
+  afterEach(async () => {
+    await Promise.all(limiters.splice(0).map((l) => l.close()));
+    await deleteKeysUnder(redis, prefix);
+  });
+  afterAll(() => redis.quit());
+
+  it('refuses a rate that is not a positive integer', () => {
+    expect(() => new ListReadLimiter({ redis, requestsPerMinute: 0 })).toThrow(/requestsPerMinute/);
+  });
+
+  it('lets N reads through per window, shared by two limiters, and queues the next one (never fails it)', async () => {
+    const key = testApiKey('reads');
+    const [a, b] = [limiter(), limiter()];
+    const started = Date.now();
+    await a.acquire(key);
+    await b.acquire(key);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(await a.used(key)).toBe(2);
+    const waits: number[] = [];
+    await limiter({ onWait: (ms) => waits.push(ms) }).acquire(key);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(waits.length).toBeGreaterThan(0);
+    // Another key has its own budget; the key itself never reaches Redis.
+    await a.acquire(testApiKey('other'));
+    expect((await redis.keys(`${prefix}*`)).some((k) => k.includes(key))).toBe(false);
+  });
+
+  it('pause holds every read of the key; maxWaitMs gives up with LimiterWaitTimeoutError', async () => {
+    const key = testApiKey('pause');
+    await limiter().pause(key, 1500);
+    await expect(limiter({ maxWaitMs: 300 }).acquire(key)).rejects.toBeInstanceOf(LimiterWaitTimeoutError);
+    const started = Date.now();
+    await limiter().acquire(key);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+});
