@@ -30,6 +30,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const SUBSCRIBE_PATH = '/api/lists/subscribe';
 export const UNSUBSCRIBE_PATH = '/api/lists/unsubscribe';
 export const LISTS_PATH = '/api/lists';
+export const FORGET_PATH = '/api/users/forget';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -145,6 +146,15 @@ export class IterableClient {
     return listId;
   }
 
+  /**
+   * GDPR: puts the user on the project's forgotten list (`POST /api/users/forget`, by email or by userId);
+   * Iterable refuses new data for them from then on. The identifier is kept out of every log line and error.
+   */
+  async forgetUser(user: { email: string } | { userId: string }): Promise<void> {
+    const identifier = 'email' in user ? user.email : user.userId;
+    await this.#call('POST', FORGET_PATH, user, `forget a user by ${'email' in user ? 'email' : 'userId'}`, undefined, [identifier]);
+  }
+
   /** Closes the keep-alive sockets. */
   close(): void {
     this.#httpAgent.destroy();
@@ -190,7 +200,7 @@ export class IterableClient {
     return error;
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body: unknown, what: string, beforeSend?: () => Promise<void>): Promise<unknown> {
+  async #call(method: 'GET' | 'POST', path: string, body: unknown, what: string, beforeSend?: () => Promise<void>, redact: string[] = []): Promise<unknown> {
     let lease: LimiterLease | undefined;
     if (this.#limiter) {
       try {
@@ -198,7 +208,7 @@ export class IterableClient {
       } catch (error) {
         // Waited longer than the caller allows: nothing was sent, and the caller decides what comes next.
         if (error instanceof LimiterWaitTimeoutError) throw error;
-        throw this.#fail(method, path, { kind: 'retryable', reason: 'network error', summary: `rate limiter unavailable: ${(error as Error)?.message ?? String(error)}` });
+        throw this.#fail(method, path, { kind: 'retryable', reason: 'network error', summary: `rate limiter unavailable: ${(error as Error)?.message ?? String(error)}` }, undefined, redact);
       }
     }
     const started = Date.now();
@@ -213,7 +223,7 @@ export class IterableClient {
           ...(body === undefined ? {} : { data: JSON.stringify(body) }),
         });
       } catch (error) {
-        throw this.#fail(method, path, classifyError(error), started);
+        throw this.#fail(method, path, classifyError(error), started, redact);
       }
       const text = typeof answer.data === 'string' ? answer.data : JSON.stringify(answer.data ?? '');
       const classified = classifyIterableResponse({ status: answer.status, headers: { ...answer.headers }, body: text });
@@ -222,7 +232,7 @@ export class IterableClient {
           await this.#limiter.pause(this.#apiKey, classified.retryAfterMs).catch(() => undefined);
         }
         const { ok: _ok, ...details } = classified;
-        throw this.#fail(method, path, details, started);
+        throw this.#fail(method, path, details, started, redact);
       }
       this.#logger.debug(`Iterable ${method} ${path} (${what}): ${answer.status} in ${Date.now() - started} ms`);
       return classified.json;
@@ -233,13 +243,13 @@ export class IterableClient {
     }
   }
 
-  #fail(method: string, path: string, classified: ErrorClassification, started?: number): IterableError {
+  #fail(method: string, path: string, classified: ErrorClassification, started?: number, redact: string[] = []): IterableError {
     const { summary, ...details } = classified;
     const what = details.status !== undefined ? `answered ${details.status}${details.code ? ` ${details.code}` : ''}` : `failed${details.networkCode ? ` (${details.networkCode})` : ''}`;
     const timing = started === undefined ? '' : ` after ${Date.now() - started} ms`;
     const asked = details.retryAfterAskedMs === undefined ? '' : ` (Retry-After asked ${details.retryAfterAskedMs} ms, capped)`;
     const wait = details.retryAfterMs === undefined ? '' : `; retry after ${details.retryAfterMs} ms${asked}`;
-    const message = redactSecrets(`Iterable ${method} ${path} ${what}${timing}: ${summary} [${details.kind}: ${details.reason}${wait}]`, [this.#apiKey]);
+    const message = redactSecrets(`Iterable ${method} ${path} ${what}${timing}: ${summary} [${details.kind}: ${details.reason}${wait}]`, [this.#apiKey, ...redact]);
     const error = new IterableError(message, { ...details, method, path });
     if (error.kind === 'permanent') this.#logger.error(message);
     else this.#logger.warn(message);

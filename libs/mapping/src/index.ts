@@ -5,3 +5,4 @@ export * from './coalesce';
 export * from './batching';
 export * from './reconcile';
 export * from './settle-call';
+export * from './erasure-subject';

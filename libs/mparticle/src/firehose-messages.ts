@@ -16,6 +16,8 @@ import {
 } from 'class-validator';
 import {
   AUDIENCE_MEMBERSHIP_ACTIONS,
+  DSR_REGULATIONS,
+  DSR_TYPES,
   AudienceMembershipAction,
   FIREHOSE_REQUEST_TYPES,
   IDENTITY_ENCODINGS,
@@ -23,7 +25,7 @@ import {
   SUBSCRIPTION_ACTIONS,
   SubscriptionAction,
 } from './firehose.constants';
-import { HasValidListId, IsMpid, IsNotFarFuture, IsSettingsMap, MAX_ID } from './firehose-validators';
+import { HasValidListId, IsMpid, IsNotFarFuture, IsSettingsMap, IsSubjectIdentities, MAX_ID } from './firehose-validators';
 
 // Classes for the Firehose requests this partner receives (docs/mparticle-firehose.md §1.2–1.6).
 // Lenient where mParticle is (unknown fields are dropped, settings are strings, most lists optional),
@@ -222,4 +224,38 @@ export class AudienceMembershipChangeRequest extends FirehoseEnvelope {
   user_profiles?: FirehoseUserProfile[];
 }
 
-export type FirehoseRequest = ModuleRegistrationRequest | AudienceSubscriptionRequest | AudienceMembershipChangeRequest;
+/** A data subject request (docs/mparticle-firehose.md §1.7): answered 200 once stored, processed by the worker. */
+export class DsrProcessingRequest extends FirehoseEnvelope {
+  declare type: typeof FIREHOSE_REQUEST_TYPES.dataSubjectRequest;
+
+  @ValidateNested()
+  @IsObject()
+  @Type(() => FirehoseAccount)
+  account!: FirehoseAccount;
+
+  /** The OpenDSR request id: repeats of one request are one erasure. */
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  subject_request_id!: string;
+
+  @IsIn(DSR_TYPES)
+  subject_request_type!: (typeof DSR_TYPES)[number];
+
+  @IsOptional()
+  @IsIn(DSR_REGULATIONS)
+  regulation?: (typeof DSR_REGULATIONS)[number];
+
+  @IsOptional()
+  @IsString()
+  submitted_time?: string;
+
+  @IsOptional()
+  @IsString()
+  api_version?: string;
+
+  @IsSubjectIdentities()
+  subject_identities!: Record<string, { encoding: string; value: string }>;
+}
+
+export type FirehoseRequest = ModuleRegistrationRequest | AudienceSubscriptionRequest | AudienceMembershipChangeRequest | DsrProcessingRequest;

@@ -1,4 +1,4 @@
-import { buildAudienceMembershipChangeResponse, buildAudienceSubscriptionResponse, buildRegistrationResponse } from './firehose-responses';
+import { buildAudienceMembershipChangeResponse, buildAudienceSubscriptionResponse, buildDsrProcessingResponse, buildRegistrationResponse } from './firehose-responses';
 
 describe('response builders', () => {
   const request = { id: 'req-1', firehose_version: '2.1.1' };
@@ -18,6 +18,11 @@ describe('response builders', () => {
       { type: 'customer', encoding: 'raw', required: false },
     ]);
     expect(r.permissions.allow_access_mpid).toBe(true);
+    expect(r.dsr_processing_registration).toEqual({ account_settings: settings, supported_dsr_types: ['erasure'], domain: 'audience-bridge' });
+  });
+
+  it('answers a data subject request with a bare envelope', () => {
+    expect(buildDsrProcessingResponse({ id: 'd-1' }, 9)).toEqual({ type: 'dsr_processing_response', id: 'd-1', timestamp_ms: 9, firehose_version: '3.2.0' });
   });
 
   it('answers a subscription with the request id and no settings by default', () => {

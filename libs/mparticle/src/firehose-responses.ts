@@ -1,8 +1,8 @@
 import { DATA_CENTERS, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, USER_ID_FIELDS } from '@audience-bridge/domain';
-import { DEFAULT_FIREHOSE_VERSION, FIREHOSE_RESPONSE_TYPES, SETTING_IDS } from './firehose.constants';
+import { DEFAULT_FIREHOSE_VERSION, DSR_TYPES, FIREHOSE_RESPONSE_TYPES, SETTING_IDS } from './firehose.constants';
 import type { FirehoseEnvelope } from './firehose-messages';
 
-// Builders for the three response messages (docs/mparticle-firehose.md §1.4–1.6).
+// Builders for the response messages (docs/mparticle-firehose.md §1.4–1.7).
 // Every response echoes the request id (allowed by the protocol) and its firehose_version.
 
 export interface ResponseEnvelope {
@@ -21,6 +21,8 @@ export interface RegistrationOptions {
   version: string;
   name?: string;
   description?: string;
+  /** The partner domain shown with data subject requests. */
+  domain?: string;
 }
 
 export interface Setting {
@@ -48,6 +50,12 @@ export interface ModuleRegistrationResponse extends ResponseEnvelope {
     account_settings: Setting[];
     audience_subscription_settings: Setting[];
   };
+  /** Opting in to data subject requests: erasure only, with the same account settings. */
+  dsr_processing_registration: {
+    account_settings: Setting[];
+    supported_dsr_types: string[];
+    domain: string;
+  };
 }
 
 /** Registration of Iterable audience processing: the settings mParticle shows and the identities it shares. */
@@ -72,37 +80,7 @@ export function buildRegistrationResponse(
       allow_user_attributes: false,
     },
     audience_processing_registration: {
-      account_settings: [
-        {
-          type: 'text',
-          id: SETTING_IDS.apiKey,
-          name: 'API Key',
-          description: 'A server-side Iterable API key of the project that holds the lists.',
-          visible: true,
-          required: true,
-          confidential: true,
-        },
-        {
-          type: 'text',
-          id: SETTING_IDS.userIdField,
-          name: 'User ID',
-          description: `Which identity becomes the Iterable userId: ${USER_ID_FIELDS.join(' or ')}.`,
-          visible: true,
-          required: false,
-          confidential: false,
-          default_value: DEFAULT_USER_ID_FIELD,
-        },
-        {
-          type: 'text',
-          id: SETTING_IDS.dataCenter,
-          name: 'Data Center',
-          description: `The Iterable data center of the project: ${DATA_CENTERS.join(' or ')}.`,
-          visible: true,
-          required: false,
-          confidential: false,
-          default_value: DEFAULT_DATA_CENTER,
-        },
-      ],
+      account_settings: ACCOUNT_SETTINGS,
       audience_subscription_settings: [
         {
           type: 'integer',
@@ -115,8 +93,42 @@ export function buildRegistrationResponse(
         },
       ],
     },
+    dsr_processing_registration: { account_settings: ACCOUNT_SETTINGS, supported_dsr_types: [...DSR_TYPES], domain: options.domain ?? 'audience-bridge' },
   };
 }
+
+/** The account settings both registrations show mParticle. */
+const ACCOUNT_SETTINGS: Setting[] = [
+  {
+    type: 'text',
+    id: SETTING_IDS.apiKey,
+    name: 'API Key',
+    description: 'A server-side Iterable API key of the project that holds the lists.',
+    visible: true,
+    required: true,
+    confidential: true,
+  },
+  {
+    type: 'text',
+    id: SETTING_IDS.userIdField,
+    name: 'User ID',
+    description: `Which identity becomes the Iterable userId: ${USER_ID_FIELDS.join(' or ')}.`,
+    visible: true,
+    required: false,
+    confidential: false,
+    default_value: DEFAULT_USER_ID_FIELD,
+  },
+  {
+    type: 'text',
+    id: SETTING_IDS.dataCenter,
+    name: 'Data Center',
+    description: `The Iterable data center of the project: ${DATA_CENTERS.join(' or ')}.`,
+    visible: true,
+    required: false,
+    confidential: false,
+    default_value: DEFAULT_DATA_CENTER,
+  },
+];
 
 export interface AudienceSubscriptionResponse extends ResponseEnvelope {
   audience_subscription_settings?: Record<string, string>;
@@ -143,4 +155,11 @@ export function buildAudienceMembershipChangeResponse(
   now = Date.now(),
 ): AudienceMembershipChangeResponse {
   return { ...envelope(FIREHOSE_RESPONSE_TYPES.audienceMembershipChange, request, now), suspend_subscription: suspendSubscription };
+}
+
+export type DsrProcessingResponse = ResponseEnvelope;
+
+/** A bare envelope: 200 means the request is stored and will be processed (the protocol defines no status). */
+export function buildDsrProcessingResponse(request: Pick<FirehoseEnvelope, 'id' | 'firehose_version'>, now = Date.now()): DsrProcessingResponse {
+  return envelope(FIREHOSE_RESPONSE_TYPES.dataSubjectRequest, request, now);
 }

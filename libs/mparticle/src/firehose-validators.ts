@@ -84,3 +84,32 @@ export function IsNotFarFuture(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/** `subject_identities` of a data subject request: an object keyed by identity type, each `{encoding, value}`. */
+export function isSubjectIdentities(value: unknown): value is Record<string, { encoding: string; value: string }> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every(
+    (identity) =>
+      typeof identity === 'object' &&
+      identity !== null &&
+      ['raw', 'md5', 'sha1', 'sha256'].includes((identity as { encoding?: unknown }).encoding as string) &&
+      typeof (identity as { value?: unknown }).value === 'string' &&
+      ((identity as { value: string }).value.length <= 320),
+  );
+}
+
+export function IsSubjectIdentities(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSubjectIdentities',
+      validator: {
+        validate: (value) => isSubjectIdentities(value),
+        defaultMessage: buildMessage(
+          (each) => `${each}$property must be an object of {encoding: raw|md5|sha1|sha256, value: string of at most 320 characters}`,
+          options,
+        ),
+      },
+    },
+    options,
+  );
+}

@@ -3,17 +3,25 @@ export const FIREHOSE_REQUEST_TYPES = {
   registration: 'module_registration_request',
   audienceSubscription: 'audience_subscription_request',
   audienceMembershipChange: 'audience_membership_change_request',
+  dataSubjectRequest: 'dsr_processing_request',
 } as const;
 export type FirehoseRequestType = (typeof FIREHOSE_REQUEST_TYPES)[keyof typeof FIREHOSE_REQUEST_TYPES];
 
-/** Types mParticle may send that an audience-only partner does not handle. */
-export const UNSUPPORTED_REQUEST_TYPES = ['event_processing_request', 'dsr_processing_request'] as const;
+/** Types mParticle may send that an audience partner does not handle. */
+export const UNSUPPORTED_REQUEST_TYPES = ['event_processing_request'] as const;
 
 export const FIREHOSE_RESPONSE_TYPES = {
   registration: 'module_registration_response',
   audienceSubscription: 'audience_subscription_response',
   audienceMembershipChange: 'audience_membership_change_response',
+  dataSubjectRequest: 'dsr_processing_response',
 } as const;
+
+/** Data subject request types we process (the only one mParticle defines). */
+export const DSR_TYPES = ['erasure'] as const;
+export const DSR_REGULATIONS = ['gdpr', 'ccpa', 'unknown'] as const;
+/** The subject identities of a data subject request that name a user here (`controller_customer_id` is the `customer` identity). */
+export const DSR_IDENTITY_TYPES = { email: 'email', customerId: 'controller_customer_id' } as const;
 
 /** The protocol version we answer with when a request does not name one. */
 export const DEFAULT_FIREHOSE_VERSION = '3.2.0';

@@ -1,5 +1,5 @@
 import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
-import { AudienceMembershipChangeRequest, AudienceSubscriptionRequest, ModuleRegistrationRequest } from './firehose-messages';
+import { AudienceMembershipChangeRequest, AudienceSubscriptionRequest, DsrProcessingRequest, ModuleRegistrationRequest } from './firehose-messages';
 import { parseFirehoseRequest } from './parse-firehose-request';
 import { profileAudienceChanges } from './profile-audiences';
 
@@ -39,6 +39,44 @@ function issuesOf(body: unknown): { code: string; paths: string[] } {
   }
   throw new Error('expected the message to be rejected');
 }
+
+/** A data subject request in the SDK's shape (docs/mparticle-firehose.md §1.7). */
+function dsrRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'dsr_processing_request',
+    id: 'dsr-1',
+    timestamp_ms: 1714592744065,
+    firehose_version: '3.2.0',
+    account,
+    subject_request_id: 'a7a5f4e2-0f41-4a38-9a1c-6c9b2a1d7e55',
+    subject_request_type: 'erasure',
+    regulation: 'gdpr',
+    submitted_time: '2024-05-01T19:45:44Z',
+    api_version: '3.0',
+    subject_identities: { email: { encoding: 'raw', value: 'Jane@Example.com' }, controller_customer_id: { encoding: 'raw', value: '1003' } },
+    ...overrides,
+  };
+}
+
+describe('parseFirehoseRequest: data subject requests', () => {
+  it('accepts an erasure request', () => {
+    const msg = parseFirehoseRequest(dsrRequest());
+    expect(msg).toBeInstanceOf(DsrProcessingRequest);
+    expect((msg as DsrProcessingRequest).subject_identities['email']).toEqual({ encoding: 'raw', value: 'Jane@Example.com' });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an unknown request type', { subject_request_type: 'access' }, 'subject_request_type'],
+    ['identities as an array', { subject_identities: [{ type: 'email', encoding: 'raw', value: 'x@y.io' }] }, 'subject_identities'],
+    ['an identity without a value', { subject_identities: { email: { encoding: 'raw' } } }, 'subject_identities'],
+    ['an unknown encoding', { subject_identities: { email: { encoding: 'base64', value: 'x' } } }, 'subject_identities'],
+    ['no request id', { subject_request_id: undefined }, 'subject_request_id'],
+    ['no account', { account: undefined }, 'account'],
+    ['an unknown regulation', { regulation: 'hipaa' }, 'regulation'],
+  ])('refuses %s, naming the field', (_name, overrides, path) => {
+    expect(issuesOf(dsrRequest(overrides))).toEqual({ code: DomainErrorCode.InvalidMessage, paths: expect.arrayContaining([path]) });
+  });
+});
 
 describe('parseFirehoseRequest', () => {
   it('accepts a registration request without an account', () => {

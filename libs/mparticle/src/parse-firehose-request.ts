@@ -5,6 +5,7 @@ import { FIREHOSE_REQUEST_TYPES, FirehoseRequestType, UNSUPPORTED_REQUEST_TYPES 
 import {
   AudienceMembershipChangeRequest,
   AudienceSubscriptionRequest,
+  DsrProcessingRequest,
   FirehoseRequest,
   ModuleRegistrationRequest,
 } from './firehose-messages';
@@ -19,6 +20,7 @@ const CLASS_BY_TYPE: Record<FirehoseRequestType, ClassConstructor<FirehoseReques
   [FIREHOSE_REQUEST_TYPES.registration]: ModuleRegistrationRequest,
   [FIREHOSE_REQUEST_TYPES.audienceSubscription]: AudienceSubscriptionRequest,
   [FIREHOSE_REQUEST_TYPES.audienceMembershipChange]: AudienceMembershipChangeRequest,
+  [FIREHOSE_REQUEST_TYPES.dataSubjectRequest]: DsrProcessingRequest,
 };
 
 function isRequestType(type: unknown): type is FirehoseRequestType {
@@ -27,7 +29,7 @@ function isRequestType(type: unknown): type is FirehoseRequestType {
 
 /**
  * Validates a Firehose request body and returns it as the class of its `type`, unknown fields dropped.
- * Throws a `DomainError` (`INVALID_MESSAGE`, or `UNSUPPORTED_MESSAGE_TYPE` for event/DSR traffic) whose
+ * Throws a `DomainError` (`INVALID_MESSAGE`, or `UNSUPPORTED_MESSAGE_TYPE` for event traffic) whose
  * details name every invalid field by path. Nothing is half-accepted: one bad field rejects the message.
  */
 export function parseFirehoseRequest(body: unknown): FirehoseRequest {

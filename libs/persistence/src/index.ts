@@ -7,6 +7,7 @@ export * from './repositories/accounts.repository';
 export * from './repositories/audience-connections.repository';
 export * from './repositories/audit.repository';
 export * from './repositories/delivery.repository';
+export * from './repositories/erasure.repository';
 export * from './repositories/list-leases.repository';
 export * from './repositories/membership-ingest.repository';
 export * from './repositories/memberships.repository';

@@ -8,6 +8,7 @@ import { AccountsRepository } from './repositories/accounts.repository';
 import { AudienceConnectionsRepository } from './repositories/audience-connections.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
+import { ErasureRepository } from './repositories/erasure.repository';
 import { ListLeasesRepository } from './repositories/list-leases.repository';
 import { MembershipIngestRepository } from './repositories/membership-ingest.repository';
 import { MembershipsRepository } from './repositories/memberships.repository';
@@ -20,7 +21,7 @@ export interface PersistenceOptions {
   previousEncryptionKey?: string;
 }
 
-const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository];
+const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository, ErasureRepository];
 
 /** The database of both apps: TypeORM on DATABASE_URL (never synchronized), the key cipher and the repositories. */
 @Module({})

@@ -1,16 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import {
-  AccountsRepository,
-  ApiKeyCipher,
-  AudienceConnectionsRepository,
-  createMigratedDataSource,
-  Database,
-  MembershipIngestRepository,
-  MembershipsRepository,
-  TestDatabase,
-} from '@audience-bridge/persistence';
+import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, createMigratedDataSource, Database, ErasureRepository, MembershipIngestRepository, MembershipsRepository, TestDatabase } from '@audience-bridge/persistence';
 import { DependencyState } from '@audience-bridge/config';
 import { ListSyncProducer, REDIS_STATE, SyncListJobData } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
@@ -47,6 +38,7 @@ describe('MparticleService', () => {
         { provide: MembershipIngestRepository, useValue: new MembershipIngestRepository(db, cipher, 0) },
         { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
         { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
+        { provide: ErasureRepository, useValue: new ErasureRepository(db) },
         { provide: ListSyncProducer, useValue: producer },
         { provide: ApiMetrics, useValue: metrics },
         { provide: REDIS_STATE, useValue: new DependencyState('redis', 'redis://127.0.0.1:6379', { log: () => undefined, warn: () => undefined }) },

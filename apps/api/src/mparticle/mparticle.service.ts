@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { DependencyState, Secrets } from '@audience-bridge/config';
-import { audienceUserKey, coalesce, mapMembershipChanges } from '@audience-bridge/mapping';
+import { audienceUserKey, coalesce, erasureSubject, mapMembershipChanges } from '@audience-bridge/mapping';
 import {
   AudienceMembershipChangeRequest,
   AudienceSubscriptionRequest,
+  DsrProcessingRequest,
   FIREHOSE_REQUEST_TYPES,
   SETTING_IDS,
   buildAudienceMembershipChangeResponse,
   buildAudienceSubscriptionResponse,
+  buildDsrProcessingResponse,
   buildRegistrationResponse,
   audienceNameOf,
   messageConnections,
@@ -16,7 +18,7 @@ import {
   parseFirehoseRequest,
   profileAudienceChanges,
 } from '@audience-bridge/mparticle';
-import { AccountsRepository, AudienceConnectionsRepository, MembershipIngestRepository } from '@audience-bridge/persistence';
+import { AccountsRepository, AudienceConnectionsRepository, ErasureRepository, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer, REDIS_STATE } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
 import { ApiMetrics } from '../metrics/api-metrics';
@@ -35,6 +37,7 @@ export class MparticleService {
     private readonly ingest: MembershipIngestRepository,
     private readonly accounts: AccountsRepository,
     private readonly connections: AudienceConnectionsRepository,
+    private readonly erasures: ErasureRepository,
     private readonly producer: ListSyncProducer,
     private readonly metrics: ApiMetrics,
     @Inject(REDIS_STATE) private readonly redisState: DependencyState,
@@ -51,6 +54,8 @@ export class MparticleService {
         return buildRegistrationResponse(message, { version: INTEGRATION_VERSION });
       case FIREHOSE_REQUEST_TYPES.audienceSubscription:
         return this.subscription(message as AudienceSubscriptionRequest);
+      case FIREHOSE_REQUEST_TYPES.dataSubjectRequest:
+        return this.dataSubjectRequest(message as DsrProcessingRequest);
       default:
         return this.membershipChange(message as AudienceMembershipChangeRequest);
     }
@@ -113,6 +118,23 @@ export class MparticleService {
     const audiences = new Set(changes.map((c) => c.audienceId));
     const nothingRoutable = audiences.size > 0 && [...audiences].every((a) => held.includes(a));
     return buildAudienceMembershipChangeResponse(message, result.suspended || nothingRoutable);
+  }
+
+  /**
+   * An erasure: stored with the subject's desired state removed before the answer (the worker forgets them
+   * at Iterable and removes the rest, README "Erasure"). Repeats of one request id are one erasure.
+   * Identifiers are never logged.
+   */
+  private async dataSubjectRequest(message: DsrProcessingRequest): Promise<object> {
+    const accountId = message.account.account_id;
+    const settings = parseAccountSettings(message.account);
+    const applied = await this.accounts.applyMparticle(accountId, settings, message.timestamp_ms);
+    if (applied.keyChanged) this.keyChanged(accountId);
+    const userIdField = (await this.accounts.find(accountId))?.userIdField ?? settings.userIdField;
+    const erasure = await this.erasures.accept(accountId, message.subject_request_id, erasureSubject(message), userIdField);
+    this.signal(accountId, erasure.listIds);
+    this.logger.log(`erasure ${erasure.id} for account ${accountId} ${erasure.created ? 'accepted' : 'already known'}`);
+    return buildDsrProcessingResponse(message);
   }
 
   /** The changes are committed: Redis is only the signal. If it is down, the sweeper re-enqueues later. */

@@ -3,6 +3,7 @@ import { Environment, EnvironmentModule, Secrets } from '@audience-bridge/config
 import { PersistenceModule } from '@audience-bridge/persistence';
 import { QueueModule } from '@audience-bridge/queue';
 import { DeliveryModule } from '../delivery/delivery.module';
+import { ErasureModule } from '../erasure/erasure.module';
 import { WorkerHealthService } from '../health/worker-health.service';
 import { MetricsModule } from '../metrics/metrics.module';
 
@@ -22,6 +23,7 @@ export class WorkerModule {
         QueueModule.forRoot({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX }),
         MetricsModule,
         DeliveryModule,
+        ErasureModule,
       ],
       providers: [WorkerHealthService],
     };

@@ -9,5 +9,6 @@ import { SweeperService } from './sweeper.service';
 @Module({
   imports: [MetricsModule],
   providers: [IterableClientsService, ListDeliveryService, ListSyncProcessor, SweeperService, AuditRetentionProcessor],
+  exports: [IterableClientsService],
 })
 export class DeliveryModule {}

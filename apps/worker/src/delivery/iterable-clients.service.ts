@@ -5,15 +5,21 @@ import type { Account } from '@audience-bridge/domain';
 import { apiKeyFingerprint, IterableClient, IterableRateLimiter } from '@audience-bridge/iterable-client';
 import { REDIS_STATE, watchRedisClient } from '@audience-bridge/queue';
 
+/** Iterable's limit on `users/forget`: 3 requests per second per project. */
+export const FORGET_REQUESTS_PER_SECOND = 3;
+
 /**
  * One Iterable client per API key and data center (keep-alive connections reused across batches), all
- * behind one rate limiter shared through Redis with every other worker process.
+ * behind one rate limiter shared through Redis with every other worker process. Erasure (`users/forget`)
+ * has its own budget and so its own limiter and clients: it never takes list delivery's turns.
  */
 @Injectable()
 export class IterableClientsService implements OnApplicationShutdown {
   private readonly logger = new Logger(IterableClientsService.name);
   private readonly clients = new Map<string, IterableClient>();
+  private readonly forgetClients = new Map<string, IterableClient>();
   readonly limiter: IterableRateLimiter;
+  readonly forgetLimiter: IterableRateLimiter;
   private readonly redis: Redis;
 
   constructor(
@@ -32,11 +38,29 @@ export class IterableClientsService implements OnApplicationShutdown {
       // A delivery waits for a slot at most a third of its list lease, then retries later and frees its worker slot.
       maxWaitMs: Math.floor(env.LIST_LEASE_TTL_MS / 3),
     });
+    this.forgetLimiter = new IterableRateLimiter({
+      redis: this.redis,
+      keyPrefix: `${env.QUEUE_PREFIX}:iterable-forget-limiter`,
+      requestsPerSecond: FORGET_REQUESTS_PER_SECOND,
+      maxConcurrent: 1,
+      leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
+      maxWaitMs: 30_000,
+    });
   }
 
+  /** The client for list calls (`lists/subscribe`, `lists/unsubscribe`). */
   clientFor(account: Pick<Account, 'iterableApiKey' | 'dataCenter'>): IterableClient {
+    return this.cached(this.clients, account, this.limiter);
+  }
+
+  /** The client for `users/forget`, under its own 3 requests/s per project. */
+  forgetClientFor(account: Pick<Account, 'iterableApiKey' | 'dataCenter'>): IterableClient {
+    return this.cached(this.forgetClients, account, this.forgetLimiter);
+  }
+
+  private cached(clients: Map<string, IterableClient>, account: Pick<Account, 'iterableApiKey' | 'dataCenter'>, rateLimiter: IterableRateLimiter): IterableClient {
     const key = `${apiKeyFingerprint(account.iterableApiKey)}:${account.dataCenter}`;
-    let client = this.clients.get(key);
+    let client = clients.get(key);
     if (!client) {
       client = new IterableClient({
         apiKey: account.iterableApiKey,
@@ -44,17 +68,19 @@ export class IterableClientsService implements OnApplicationShutdown {
         ...(this.env.ITERABLE_API_BASE_URL ? { baseUrlOverride: this.env.ITERABLE_API_BASE_URL } : {}),
         timeoutMs: this.env.ITERABLE_TIMEOUT_MS,
         logger: this.logger,
-        rateLimiter: this.limiter,
+        rateLimiter,
       });
-      this.clients.set(key, client);
+      clients.set(key, client);
     }
     return client;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const client of this.clients.values()) client.close();
+    for (const client of [...this.clients.values(), ...this.forgetClients.values()]) client.close();
     this.clients.clear();
+    this.forgetClients.clear();
     await this.limiter.close();
+    await this.forgetLimiter.close();
     this.redis.disconnect();
   }
 }

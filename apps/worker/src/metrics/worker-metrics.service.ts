@@ -45,6 +45,13 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly erasures = new Counter({
+    name: 'audience_bridge_erasures_total',
+    help: 'Data subject erasures completed, and users/forget calls Iterable accepted for them',
+    labelNames: ['what'] as const,
+    registers: [this.registry],
+  });
+
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer, db: Database) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_worker_' });
     registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });

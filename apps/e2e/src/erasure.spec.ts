@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
+import { membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
+import { DRIVERS } from '@audience-bridge/persistence';
+
+// Data subject erasure (mParticle's dsr_processing_request): stored before the 200, the subject taken off
+// their lists, forgotten at Iterable in the project of the account, and no trace of them left here.
+describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)', (driver) => {
+  let fake: RunningFakeIterable;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    fake = await startFakeIterable();
+    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100' });
+    await stack.startWorker();
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await fake.close();
+  });
+
+  const TABLES = ['accounts', 'audience_connections', 'received_messages', 'memberships', 'sync_inbox', 'list_members', 'list_leases', 'delivery_calls', 'delivery_verdicts', 'erasure_requests'];
+  const everything = async () => JSON.stringify(await Promise.all(TABLES.map((t) => stack.dataSource.query(`SELECT * FROM ${t}`)))).toLowerCase();
+
+  const dsr = (accountId: number, apiKey: string, requestId: string, identities: Record<string, string>) => ({
+    type: 'dsr_processing_request',
+    id: randomUUID(),
+    timestamp_ms: Date.now(),
+    firehose_version: '3.2.0',
+    account: { account_id: accountId, account_settings: { apiKey, userIdField: 'customerId' } },
+    subject_request_id: requestId,
+    subject_request_type: 'erasure',
+    regulation: 'gdpr',
+    submitted_time: new Date().toISOString(),
+    api_version: '3.0',
+    subject_identities: Object.fromEntries(Object.entries(identities).map(([type, value]) => [type, { encoding: 'raw', value }])),
+  });
+
+  it('registers for erasure', async () => {
+    const res = await stack.send({ type: 'module_registration_request', id: 'reg', timestamp_ms: 1 }, null);
+    expect(res.body.dsr_processing_registration).toMatchObject({ supported_dsr_types: ['erasure'] });
+  });
+
+  it('takes the subject off every list, forgets them at Iterable once, and keeps nothing of them', async () => {
+    const accountId = driver === 'sqlite' ? 801 : 802;
+    const apiKey = `erasure-key-${randomUUID()}`;
+    const project = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+    const [listA, listB] = [fake.state.createList(project, 'a').id, fake.state.createList(project, 'b').id];
+    const jane = { mpid: '9001', email: 'Jane.Erased@Example.com', customerId: 'cust-erased-9001' };
+    await stack.send(
+      membershipMessage(randomUUID(), 1000, [
+        { ...jane, audiences: [{ audienceId: 1, listId: listA, action: 'add' }, { audienceId: 2, listId: listB, action: 'add' }] },
+        { mpid: '9002', email: 'bob@example.com', customerId: 'cust-9002', audiences: [{ audienceId: 1, listId: listA, action: 'add' }] },
+      ], { accountId, apiKey }),
+    );
+    await stack.settled(accountId);
+    expect(fake.state.members(listA)?.map((m) => m.email).sort()).toEqual(['bob@example.com', 'jane.erased@example.com']);
+    expect(await everything()).toContain('jane.erased@example.com');
+
+    const sentAt = Date.now();
+    const answer = await stack.send(dsr(accountId, apiKey, 'osdr-1', { email: jane.email, controller_customer_id: jane.customerId }));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ type: 'dsr_processing_response' });
+    expect(JSON.stringify(answer.body).toLowerCase()).not.toContain('jane.erased');
+    // Stored before the answer: the request is there at once; a repeat of it is the same erasure.
+    expect((await stack.send(dsr(accountId, apiKey, 'osdr-1', { email: jane.email }))).status).toBe(200);
+    expect(await stack.dataSource.query(`SELECT subject_request_id FROM erasure_requests WHERE account_id = ${accountId}`)).toEqual([{ subject_request_id: 'osdr-1' }]);
+
+    await waitFor(async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done', 30_000);
+    const elapsedMs = Date.now() - sentAt;
+    process.stdout.write(`[erasure] ${driver}: erased in ${elapsedMs} ms (taken off 2 lists, forgotten at Iterable)\n`);
+
+    // Off both lists, forgotten by email and by userId; the other user untouched.
+    expect(fake.state.members(listA)?.map((m) => m.email)).toEqual(['bob@example.com']);
+    expect(fake.state.members(listB)).toEqual([]);
+    const forgets = fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === '/api/users/forget');
+    expect(forgets.map((r) => r.body)).toEqual([{ email: 'jane.erased@example.com' }, { userId: 'cust-erased-9001' }]);
+    expect(project.forgottenEmails.has('jane.erased@example.com')).toBe(true);
+
+    // No trace here: not in any table, log or answer; the request itself keeps only its id, times and counts.
+    const stored = await everything();
+    for (const trace of ['jane.erased@example.com', 'cust-erased-9001']) {
+      expect(stored).not.toContain(trace);
+      expect(stack.api.output().toLowerCase()).not.toContain(trace);
+      expect(stack.workers[0]?.output().toLowerCase()).not.toContain(trace);
+    }
+    expect(stored).toContain('bob@example.com');
+    const [request] = await stack.dataSource.query(`SELECT state, subject, memberships_removed, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`);
+    expect({ ...request, memberships_removed: Number(request.memberships_removed), forget_calls: Number(request.forget_calls) }).toEqual({ state: 'done', subject: null, memberships_removed: 2, forget_calls: 2 });
+  });
+
+  it('retries a forget Iterable answers 500, then completes', async () => {
+    const accountId = driver === 'sqlite' ? 811 : 812;
+    const apiKey = `erasure-key-${randomUUID()}`;
+    fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+    fake.state.setFaults({ forced: [{ path: '/api/users/forget', status: 500, times: 2 }] });
+    try {
+      expect((await stack.send(dsr(accountId, apiKey, 'osdr-2', { email: 'retry.me@example.com' }))).status).toBe(200);
+      await waitFor(async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done', 30_000);
+      const [row] = await stack.dataSource.query(`SELECT attempts, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`);
+      expect(Number(row.attempts)).toBeGreaterThanOrEqual(3);
+      expect(Number(row.forget_calls)).toBe(1);
+    } finally {
+      fake.state.setFaults({});
+    }
+  });
+
+  it('refuses a malformed request with 400 naming the field, storing nothing', async () => {
+    const before = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM erasure_requests`);
+    const res = await stack.send({ ...dsr(821, 'k-821-000000000000', 'osdr-3', {}), subject_identities: [{ type: 'email', value: 'x@y.io' }] });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/subject_identities/);
+    expect(await stack.dataSource.query(`SELECT COUNT(*) AS n FROM erasure_requests`)).toEqual(before);
+  });
+});
