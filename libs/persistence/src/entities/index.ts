@@ -7,6 +7,8 @@ import { MembershipEntity } from './membership.entity';
 import { ReceivedMessageEntity } from './received-message.entity';
 import { ListMemberEntity } from './list-member.entity';
 import { SyncInboxEntity } from './sync-inbox.entity';
+import { DriftReportEntity } from './drift-report.entity';
+import { DriftSettingsEntity } from './drift-settings.entity';
 import { ErasureRequestEntity } from './erasure-request.entity';
 
 export * from './account.entity';
@@ -18,7 +20,9 @@ export * from './membership.entity';
 export * from './received-message.entity';
 export * from './list-member.entity';
 export * from './sync-inbox.entity';
+export * from './drift-report.entity';
+export * from './drift-settings.entity';
 export * from './erasure-request.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
-export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity, ErasureRequestEntity];
+export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity, ErasureRequestEntity, DriftReportEntity, DriftSettingsEntity];

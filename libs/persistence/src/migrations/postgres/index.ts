@@ -4,6 +4,7 @@ import { StateModelSplit1795988370655 } from './1795988370655-state-model-split'
 import { SettingsNewestWins1795989050098 } from './1795989050098-settings-newest-wins';
 import { ListLeaseInFlight1795989915650 } from './1795989915650-list-lease-in-flight';
 import { ErasureRequests1796000230960 } from './1796000230960-erasure-requests';
+import { DriftChecks1796000510900 } from './1796000510900-drift-checks';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
-export const POSTGRES_MIGRATIONS = [InitialSchema1795881130566, DeliveryAudit1795881989039, StateModelSplit1795988370655, SettingsNewestWins1795989050098, ListLeaseInFlight1795989915650, ErasureRequests1796000230960];
+export const POSTGRES_MIGRATIONS = [InitialSchema1795881130566, DeliveryAudit1795881989039, StateModelSplit1795988370655, SettingsNewestWins1795989050098, ListLeaseInFlight1795989915650, ErasureRequests1796000230960, DriftChecks1796000510900];
