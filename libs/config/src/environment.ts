@@ -26,6 +26,9 @@ export const CONFIG_DEFAULTS = {
   LIST_LEASE_TTL_MS: 30_000,
   SWEEP_INTERVAL_MS: 5000,
   AUDIT_RETENTION_DAYS: 30,
+  DRIFT_SETTLE_MS: 300_000,
+  DRIFT_CHECK_CONCURRENCY: 2,
+  ITERABLE_LIST_READS_PER_MINUTE: 5,
   LOG_LEVEL: 'log',
   LOG_FORMAT: 'text',
   DATABASE_URL: 'sqlite:data/audience-bridge.sqlite',
@@ -182,6 +185,27 @@ export class Environment extends DatabaseEnvironment {
   @Max(3650)
   AUDIT_RETENTION_DAYS: number = CONFIG_DEFAULTS.AUDIT_RETENTION_DAYS;
 
+  /**
+   * A drift check leaves out members whose change is pending, unanswered, or was delivered less than this long
+   * before the list was read (Iterable's list reads lag its writes), in ms.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  DRIFT_SETTLE_MS: number = CONFIG_DEFAULTS.DRIFT_SETTLE_MS;
+
+  /** Drift checks one worker process runs at once (their own queue: they never hold up delivery). */
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  DRIFT_CHECK_CONCURRENCY: number = CONFIG_DEFAULTS.DRIFT_CHECK_CONCURRENCY;
+
+  /** Iterable list reads (`getUsers`) per minute per API key, summed over every worker: Iterable allows 5 per project. */
+  @IsInt()
+  @Min(1)
+  @Max(600)
+  ITERABLE_LIST_READS_PER_MINUTE: number = CONFIG_DEFAULTS.ITERABLE_LIST_READS_PER_MINUTE;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevelName = CONFIG_DEFAULTS.LOG_LEVEL;
 
@@ -248,6 +272,9 @@ const NUMERIC_KEYS: readonly (keyof Environment)[] = [
   'LIST_LEASE_TTL_MS',
   'SWEEP_INTERVAL_MS',
   'AUDIT_RETENTION_DAYS',
+  'DRIFT_SETTLE_MS',
+  'DRIFT_CHECK_CONCURRENCY',
+  'ITERABLE_LIST_READS_PER_MINUTE',
   'MAX_BODY_BYTES',
 ];
 const OPTIONAL_KEYS = ['ITERABLE_API_BASE_URL', 'MPARTICLE_INBOUND_TOKEN', 'ADMIN_TOKEN', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'];
