@@ -6,3 +6,4 @@ export * from './batching';
 export * from './reconcile';
 export * from './settle-call';
 export * from './erasure-subject';
+export * from './drift';

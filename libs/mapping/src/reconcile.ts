@@ -23,6 +23,8 @@ export interface KnownMember {
   email: string;
   userId: string | null;
   state: 'subscribed' | 'unsubscribed' | 'unknown' | 'failed';
+  /** Why the member is as it is (a failure, `sent by userId (conflict)`, or `drift repair` while a repair waits). */
+  reason?: string | null;
 }
 
 /** What one member of a list needs now. */

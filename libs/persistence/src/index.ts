@@ -16,3 +16,4 @@ export * from './repositories/mparticle-settings';
 export * from './persistence.module';
 export * from './testing/test-database';
 export * from './repositories/operations.repository';
+export * from './repositories/drift.repository';

@@ -197,11 +197,11 @@ export class DeliveryRepository {
   async known(listId: number, emails: string[]): Promise<Map<string, KnownMember>> {
     const known = new Map<string, KnownMember>();
     for (const chunk of chunks(emails)) {
-      const rows = await this.db.query<{ member_key: string; email: string; user_id: string | null; state: KnownMember['state'] }>(
-        `SELECT member_key, email, user_id, state FROM list_members WHERE list_id = ? AND member_key IN (${placeholders(chunk.length)})`,
+      const rows = await this.db.query<{ member_key: string; email: string; user_id: string | null; state: KnownMember['state']; reason: string | null }>(
+        `SELECT member_key, email, user_id, state, reason FROM list_members WHERE list_id = ? AND member_key IN (${placeholders(chunk.length)})`,
         [listId, ...chunk],
       );
-      for (const r of rows) known.set(r.member_key, { email: r.email, userId: r.user_id, state: r.state });
+      for (const r of rows) known.set(r.member_key, { email: r.email, userId: r.user_id, state: r.state, reason: r.reason });
     }
     return known;
   }
