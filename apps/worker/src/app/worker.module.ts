@@ -3,6 +3,7 @@ import { Environment, EnvironmentModule, Secrets } from '@audience-bridge/config
 import { PersistenceModule } from '@audience-bridge/persistence';
 import { QueueModule } from '@audience-bridge/queue';
 import { DeliveryModule } from '../delivery/delivery.module';
+import { DriftModule } from '../drift/drift.module';
 import { ErasureModule } from '../erasure/erasure.module';
 import { WorkerHealthService } from '../health/worker-health.service';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -24,6 +25,7 @@ export class WorkerModule {
         MetricsModule,
         DeliveryModule,
         ErasureModule,
+        DriftModule,
       ],
       providers: [WorkerHealthService],
     };

@@ -7,6 +7,7 @@ import type { Account, Subscriber } from '@audience-bridge/domain';
 import { IterableClient, LimiterWaitTimeoutError, isIterableError, retryDelayMs, verdictReason } from '@audience-bridge/iterable-client';
 import {
   CallOutcome,
+  DRIFT_REPAIR_REASON,
   ListAction,
   MAX_SUBSCRIBERS_PER_CALL,
   MemberContribution,
@@ -41,8 +42,10 @@ interface Item {
   subscriber: Subscriber;
   source: MemberContribution | undefined;
   inboxIds: number[];
-  /** Sent by the userId alone, after Iterable found that userId on a user with another email. */
+  /** Sent by the userId alone, after Iterable found that userId on a user with another email (or known by no email: a drift repair). */
   byUserIdOnly?: boolean;
+  /** Why this member goes out, when it is not a change from mParticle: a drift repair (its verdict's reason). */
+  note?: string;
 }
 
 /** Everything one delivery of one list carries from call to call. */
@@ -165,10 +168,16 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     const sends = { unsubscribe: [] as Item[], subscribe: [] as Item[] };
     const settledIds: number[] = [];
     for (const memberKey of emails) {
-      const plan = planMember(byMember.get(memberKey) ?? [], known.get(memberKey));
+      const knownMember = known.get(memberKey);
+      const plan = planMember(byMember.get(memberKey) ?? [], knownMember);
       const ids = inboxIds.get(memberKey) ?? [];
       if (plan.kind === 'settled') settledIds.push(...ids);
-      else sends[plan.kind].push({ memberKey, subscriber: plan.subscriber, source: plan.source, inboxIds: ids });
+      else {
+        // A drift check marked it (unknown, "drift repair"): its call says so in the audit. A member known by a userId alone goes by it.
+        const note = knownMember?.reason === DRIFT_REPAIR_REASON ? DRIFT_REPAIR_REASON : undefined;
+        const byUserIdOnly = plan.subscriber.email === '' && plan.subscriber.userId !== undefined;
+        sends[plan.kind].push({ memberKey, subscriber: plan.subscriber, source: plan.source, inboxIds: ids, ...(note ? { note } : {}), ...(byUserIdOnly ? { byUserIdOnly } : {}) });
+      }
     }
     // Members Iterable already has as the newest state asks: their inbox rows are done with, no call.
     if (settledIds.length > 0 && !(await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settledIds }, run.account.accountId))) {
@@ -268,11 +277,11 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       const state = giveUp ? 'failed' : m.state;
       if (state) {
         const recheckAtMs = m.recheck ? now + this.env.ITERABLE_LATE_APPLY_WINDOW_MS : null;
-        const note = state === 'failed' ? reason : item.byUserIdOnly && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
+        const note = state === 'failed' ? reason : item.byUserIdOnly && item.subscriber.email !== '' && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
         members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: fit(note, MEMBER_REASON_CHARS), recheckAtMs });
       }
       if (m.done || giveUp) doneInboxIds.push(...item.inboxIds);
-      verdicts.push(this.verdict(run, action, item, m.verdict, reason, m.retryable && !giveUp));
+      verdicts.push(this.verdict(run, action, item, m.verdict, reason ?? (m.verdict === 'delivered' ? (item.note ?? null) : null), m.retryable && !giveUp));
     });
     const delivered = settlement.members.filter((m) => m.verdict === 'delivered').length;
     const error = describeCallError(outcome);

@@ -373,9 +373,10 @@ export class DriftRepository {
 
   /**
    * One page of the list's members in primary key order (at most `limit` rows read), as those that matter to a
-   * check: refused for good, or in flight (unknown, a recheck planned, or settled at or after `settledSinceMs`).
+   * check: refused for good, or in flight (unknown, a recheck planned, or settled at or after `settledSinceMs`);
+   * with `all`, every member (a check by userId needs the userId Iterable has of each).
    */
-  async knownPage(listId: number, afterMemberKey: string | null, settledSinceMs: number, limit: number): Promise<{ rows: KnownRow[]; next: string | null }> {
+  async knownPage(listId: number, afterMemberKey: string | null, settledSinceMs: number, limit: number, all = false): Promise<{ rows: KnownRow[]; next: string | null }> {
     const rows = await this.db.query<Record<string, unknown>>(
       `SELECT member_key, user_id, state, recheck_at_ms, updated_at_ms FROM list_members
        WHERE list_id = ?${afterMemberKey === null ? '' : ' AND member_key > ?'} ORDER BY member_key LIMIT ?`,
@@ -384,9 +385,15 @@ export class DriftRepository {
     const known = rows.flatMap((r): KnownRow[] => {
       const inFlight = r['state'] === 'unknown' || r['recheck_at_ms'] !== null || Number(r['updated_at_ms']) >= settledSinceMs;
       const refused = r['state'] === 'failed' && !inFlight;
-      return inFlight || refused ? [{ memberKey: String(r['member_key']), userId: r['user_id'] === null ? null : String(r['user_id']), refused, inFlight }] : [];
+      return all || inFlight || refused ? [{ memberKey: String(r['member_key']), userId: r['user_id'] === null ? null : String(r['user_id']), refused, inFlight }] : [];
     });
     return { rows: known, next: rows.length < limit ? null : String(rows[rows.length - 1]?.['member_key']) };
+  }
+
+  /** Whether the list waits to be sent again as a whole (a change of settings): every member is then in flight. */
+  async wholeListPending(listId: number): Promise<boolean> {
+    const rows = await this.db.query(`SELECT 1 AS x FROM sync_inbox WHERE list_id = ? AND member_key IS NULL LIMIT 1`, [listId]);
+    return rows.length > 0;
   }
 
   /** One page of the list's inbox (members with a change pending; `null`: the whole list), after `afterId`. */

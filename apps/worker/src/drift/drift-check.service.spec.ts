@@ -1,0 +1,241 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { Environment, validateEnvironment } from '@audience-bridge/config';
+import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
+import { IterableClient, IterableListReader } from '@audience-bridge/iterable-client';
+import {
+  AccountsRepository,
+  ApiKeyCipher,
+  AudienceConnectionsRepository,
+  createMigratedDataSource,
+  Database,
+  DeliveryRepository,
+  DRIVERS,
+  DriftRepository,
+  ListLeasesRepository,
+  MembershipIngestRepository,
+  MembershipsRepository,
+  TestDatabase,
+} from '@audience-bridge/persistence';
+import { ListSyncProducer, SyncListJobData } from '@audience-bridge/queue';
+import { IterableClientsService } from '../delivery/iterable-clients.service';
+import { ListDeliveryService } from '../delivery/list-delivery.service';
+import { WorkerMetrics } from '../metrics/worker-metrics.service';
+import { DriftCheckService } from './drift-check.service';
+import { DriftMetrics } from './drift-metrics.service';
+import { ListReadersService } from './list-readers.service';
+
+interface Target {
+  accountId: number;
+  apiKey: string;
+  listId: number;
+}
+
+// A drift check on its own (Nest testing module, SQLite and PostgreSQL, the in-process fake Iterable), with the
+// real list delivery to carry out its repairs: the cases a whole-stack test would take minutes to set up.
+describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
+  let fake: RunningFakeIterable;
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let ingest: MembershipIngestRepository;
+  let drift: DriftRepository;
+  let delivery: ListDeliveryService;
+  let checks: DriftCheckService;
+  let signals: SyncListJobData[];
+  let accounts = 500;
+
+  beforeAll(async () => {
+    fake = await startFakeIterable();
+    fake.state.setConfig({ listReadsPerMinute: 0 });
+    ({ dataSource, database } = await createMigratedDataSource(driver));
+    const db = new Database(dataSource);
+    const cipher = new ApiKeyCipher(randomBytes(32).toString('base64'));
+    ingest = new MembershipIngestRepository(db, cipher, 0);
+    drift = new DriftRepository(db);
+    const leases = new ListLeasesRepository(db);
+    const env: Environment = validateEnvironment({ NODE_ENV: 'test', LIST_LEASE_TTL_MS: '5000', ITERABLE_TIMEOUT_MS: '2000', DRIFT_SETTLE_MS: '60000' });
+    const workerMetrics = new WorkerMetrics(new MembershipsRepository(db), { depth: async () => 0 } as unknown as ListSyncProducer, db);
+    const producer = { enqueue: async (lists: SyncListJobData[]) => void signals.push(...lists) };
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        ListDeliveryService,
+        DriftCheckService,
+        { provide: Environment, useValue: env },
+        { provide: ListLeasesRepository, useValue: leases },
+        { provide: DeliveryRepository, useValue: new DeliveryRepository(db, leases) },
+        { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
+        { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
+        { provide: DriftRepository, useValue: drift },
+        { provide: WorkerMetrics, useValue: workerMetrics },
+        { provide: DriftMetrics, useValue: new DriftMetrics(workerMetrics, drift) },
+        { provide: ListSyncProducer, useValue: producer },
+        {
+          provide: IterableClientsService,
+          useValue: { clientFor: (a: { iterableApiKey: string }) => new IterableClient({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000 }) },
+        },
+        {
+          provide: ListReadersService,
+          useValue: { readerFor: (a: { iterableApiKey: string }) => new IterableListReader({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000 }) },
+        },
+      ],
+    }).compile();
+    delivery = moduleRef.get(ListDeliveryService);
+    checks = moduleRef.get(DriftCheckService);
+    // Runs of 7 lines: every check merges many sorted files.
+    checks.runLines = 7;
+    checks.wholeListWaitMs = 300;
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+    await fake.close();
+  });
+  beforeEach(() => {
+    signals = [];
+  });
+
+  function newTarget(type: 'hybrid' | 'userId' = 'hybrid'): Target {
+    const target = { accountId: ++accounts, apiKey: `it-key-${randomUUID()}` };
+    return { ...target, listId: fake.state.createList(fake.state.createProject({ apiKey: target.apiKey, type, dataCenter: 'US' }), `l${target.accountId}`).id };
+  }
+
+  async function accept(target: Target, users: (string | { email: string; userId: string })[], action: 'add' | 'delete' = 'add', timestampMs = 1000): Promise<void> {
+    const id = randomUUID();
+    await ingest.record({
+      accountId: target.accountId,
+      messageId: id,
+      timestampMs,
+      settings: { apiKey: target.apiKey, userIdField: 'customerId', dataCenter: 'US' },
+      connections: [{ audienceId: 1, audienceName: 'A', listId: target.listId }],
+      changes: users.map((user) => {
+        const subscriber = typeof user === 'string' ? { email: user } : user;
+        return { accountId: target.accountId, audienceId: 1, listId: target.listId, userKey: subscriber.email, action, subscriber, sourceMessageId: id, timestampMs };
+      }),
+    });
+  }
+
+  /** Time passes: everything delivered so far is older than the settle window. */
+  const settle = (listId: number) => dataSource.query(`UPDATE list_members SET updated_at_ms = updated_at_ms - 120000 WHERE list_id = ${listId}`);
+  const emails = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}@example.com`);
+  const members = (listId: number) => (fake.state.members(listId) ?? []).map((m) => m.email ?? m.userId).sort();
+  const inbox = async (listId: number) => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox WHERE list_id = ${listId}`))[0].n);
+  async function check(target: Target, repair: boolean, identifier: 'email' | 'userId' = 'email') {
+    const { report } = await drift.request({ accountId: target.accountId, listId: target.listId, repair, trigger: 'api', identifier });
+    const outcome = await checks.run(report.id);
+    return { outcome, report: await drift.find(report.id) };
+  }
+
+  it('reports strangers added and members removed by hand with exact counts, and a report-only check changes nothing', async () => {
+    const target = newTarget();
+    await accept(target, emails(40));
+    expect(await delivery.syncList(target.listId)).toEqual({ kind: 'done' });
+    await settle(target.listId);
+    fake.state.operatorEdit(target.listId, { add: [{ email: 'stranger1@x.io' }, { email: 'stranger2@x.io' }, { email: 'Stranger3@x.io' }], remove: [{ email: 'm005@example.com' }, { email: 'm017@example.com' }] });
+    const before = await dataSource.query(`SELECT member_key, state, updated_at_ms FROM list_members WHERE list_id = ${target.listId} ORDER BY member_key`);
+    const calls = fake.state.requests.length;
+
+    const { outcome, report } = await check(target, false);
+    expect(outcome).toBe('done');
+    expect(report).toMatchObject({
+      state: 'done', repair: false, missing: 2, extra: 3, repaired: 0, leftOut: 0, refused: 0, iterableMembers: 41, desiredMembers: 40,
+      missingSample: ['m005@example.com', 'm017@example.com'],
+      extraSample: ['stranger1@x.io', 'stranger2@x.io', 'stranger3@x.io'],
+      checkedAtMs: expect.any(Number), error: null, phase: null,
+    });
+    // Nothing changed: one read, no call, no inbox row, the members as they were.
+    expect(fake.state.requests.slice(calls).map((r) => r.apiPath)).toEqual(['/api/lists/getUsers']);
+    expect(await inbox(target.listId)).toBe(0);
+    expect(await dataSource.query(`SELECT member_key, state, updated_at_ms FROM list_members WHERE list_id = ${target.listId} ORDER BY member_key`)).toEqual(before);
+    expect(signals).toEqual([]);
+  });
+
+  it('repairs through delivery: the list ends exact, every call audited with the reason "drift repair", and a second check finds nothing', async () => {
+    const target = newTarget();
+    await accept(target, emails(25));
+    await accept(target, ['gone@example.com'], 'delete', 2000);
+    await delivery.syncList(target.listId);
+    await settle(target.listId);
+    fake.state.operatorEdit(target.listId, { add: [{ email: 'stranger@x.io' }, { email: 'gone@example.com' }], remove: [{ email: 'm001@example.com' }] });
+
+    const { report } = await check(target, true);
+    expect(report).toMatchObject({ state: 'done', missing: 1, extra: 2, repaired: 3 });
+    expect(signals).toEqual([{ listId: target.listId }]);
+    expect(await inbox(target.listId)).toBe(3);
+    expect(await delivery.syncList(target.listId)).toEqual({ kind: 'done' });
+    expect(members(target.listId)).toEqual(emails(25));
+    const verdicts = await dataSource.query(
+      `SELECT v.email, v.action, v.outcome, v.reason, v.audience_id FROM delivery_verdicts v JOIN delivery_calls c ON c.id = v.call_id WHERE c.list_id = ${target.listId} AND v.reason = 'drift repair' ORDER BY v.email`,
+    );
+    expect(verdicts.map((v: Record<string, unknown>) => [v['email'], v['action'], v['outcome']])).toEqual([
+      ['gone@example.com', 'delete', 'delivered'],
+      ['m001@example.com', 'add', 'delivered'],
+      ['stranger@x.io', 'delete', 'delivered'],
+    ]);
+    await settle(target.listId);
+    expect((await check(target, true)).report).toMatchObject({ state: 'done', missing: 0, extra: 0, repaired: 0 });
+  });
+
+  it('leaves out members in flight (pending, delivered lately, unanswered) and counts those Iterable refused apart', async () => {
+    const target = newTarget();
+    fake.state.forget(fake.state.projectFor(target.apiKey), ['refused@example.com']);
+    await accept(target, [...emails(10), 'refused@example.com']);
+    await delivery.syncList(target.listId);
+    await settle(target.listId);
+    // Pending: an add not delivered yet, and a delete not delivered yet.
+    await accept(target, ['pending@example.com']);
+    await accept(target, ['m002@example.com'], 'delete', 3000);
+    // Delivered within the settle window, then removed by hand (Iterable's read may not show the add yet).
+    await dataSource.query(`UPDATE list_members SET updated_at_ms = ${Date.now()} WHERE list_id = ${target.listId} AND member_key = 'm003@example.com'`);
+    // Unanswered (a timeout): its outcome is unknown.
+    await dataSource.query(`UPDATE list_members SET state = 'unknown' WHERE list_id = ${target.listId} AND member_key = 'm004@example.com'`);
+    fake.state.operatorEdit(target.listId, { remove: [{ email: 'm003@example.com' }, { email: 'm004@example.com' }, { email: 'm009@example.com' }] });
+
+    const { report } = await check(target, true);
+    expect(report).toMatchObject({ state: 'done', missing: 1, extra: 0, leftOut: 4, refused: 1, repaired: 1, missingSample: ['m009@example.com'] });
+  });
+
+  it('compares a userId-keyed project by userId (preferUserId) and repairs a stranger known only by its userId', async () => {
+    const target = newTarget('userId');
+    await drift.putSettings(target.accountId, { identifier: 'userId' });
+    await accept(target, Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com`, userId: `cust-${i}` })));
+    await delivery.syncList(target.listId);
+    await settle(target.listId);
+    fake.state.operatorEdit(target.listId, { add: [{ userId: 'intruder-1' }], remove: [{ userId: 'cust-3' }] });
+
+    const { report } = await check(target, true, 'userId');
+    expect(report).toMatchObject({ state: 'done', identifier: 'userId', missing: 1, extra: 1, repaired: 2, missingSample: ['cust-3'], extraSample: ['intruder-1'] });
+    expect(fake.state.requests.filter((r) => r.apiPath === '/api/lists/getUsers').at(-1)?.path).toContain('preferUserId=true');
+    await delivery.syncList(target.listId);
+    expect(members(target.listId)).toEqual(Array.from({ length: 12 }, (_, i) => `u${i}@example.com`).sort());
+    const [intruder] = await dataSource.query(`SELECT member_key, state FROM list_members WHERE list_id = ${target.listId} AND user_id = 'intruder-1'`);
+    expect(intruder).toEqual({ member_key: 'userId:intruder-1', state: 'unsubscribed' });
+  });
+
+  it('fails with a hint when a list compared by email answers userIds, and on a refused key', async () => {
+    const target = newTarget('userId');
+    await accept(target, [{ email: 'a@example.com', userId: 'id-a' }, { email: 'b@example.com', userId: 'id-b' }]);
+    await delivery.syncList(target.listId);
+    const wrong = await check(target, true);
+    expect(wrong.outcome).toBe('failed');
+    expect(wrong.report?.error).toMatch(/no email \(userIds\?\).*"identifier": "userId"/);
+    expect(await inbox(target.listId)).toBe(0);
+
+    const unknownKey = newTarget();
+    await accept(unknownKey, ['a@example.com']);
+    fake.state.projects.delete(unknownKey.apiKey);
+    const refused = await check(unknownKey, false);
+    expect(refused.report).toMatchObject({ state: 'failed', error: expect.stringMatching(/answered 401.*bad api key/) });
+    expect(refused.report?.error).not.toContain(unknownKey.apiKey);
+  });
+
+  it('waits for a whole-list resend to be expanded, and gives up on one that stays', async () => {
+    const target = newTarget();
+    await accept(target, ['a@example.com']);
+    await delivery.syncList(target.listId);
+    await dataSource.query(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (${target.listId}, NULL, ${Date.now()})`);
+    const { report } = await check(target, false);
+    expect(report).toMatchObject({ state: 'failed', error: expect.stringMatching(/whole list waits to be sent again/) });
+    expect(fake.state.requests.filter((r) => r.apiKey === target.apiKey && r.apiPath === '/api/lists/getUsers')).toEqual([]);
+  });
+});

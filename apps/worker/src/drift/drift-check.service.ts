@@ -1,0 +1,256 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Environment } from '@audience-bridge/config';
+import { IterableError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
+import type { IterableListReader } from '@audience-bridge/iterable-client';
+import { DRIFT_REPAIR_REASON } from '@audience-bridge/mapping';
+import { AccountsRepository, DriftReport, DriftRepository, RepairMember } from '@audience-bridge/persistence';
+import { ListSyncProducer } from '@audience-bridge/queue';
+import { DriftComparison } from './drift-comparison';
+import { DriftMetrics } from './drift-metrics.service';
+import { ListReadersService } from './list-readers.service';
+
+/** Rows per database read: each statement reads at most this many index entries. */
+const PAGE_ROWS = 5000;
+/** Members a repair writes per transaction. */
+const REPAIR_BATCH = 1000;
+/** How often a running check says it is alive (a check whose heartbeat stops for DRIFT_STALE_MS is taken over). */
+const HEARTBEAT_MS = 15_000;
+/** Tries of a list read that fails with a transient error; 429s (someone else used the budget) are waited out up to RATE_LIMITED_TRIES times. */
+const READ_TRIES = 6;
+const RATE_LIMITED_TRIES = 30;
+
+/** A check that cannot reach a verdict: the report says why, in words for an operator. */
+class DriftFailure extends Error {}
+/** Another worker took the check over (this one was paused past its heartbeat): stop quietly. */
+class LostCheck extends Error {}
+
+export type DriftRunResult = 'done' | 'failed' | 'skipped' | 'lost';
+
+/**
+ * Runs one drift check of one Iterable list (docs: README "Drift checks"):
+ * 1. claims the report (one worker per check; heartbeats while it runs);
+ * 2. reads the list from Iterable (`getUsers`, streamed, within the read budget shared by every worker);
+ * 3. reads, page by page, the desired state (every add of every audience mapped to the list), the members
+ *    whose change is pending, unanswered or settled within DRIFT_SETTLE_MS of the read (left out: Iterable's
+ *    reads lag its writes) and those Iterable refused for good;
+ * 4. merges both sides in an external sort (bounded memory) into missing and extra members;
+ * 5. with `repair`, puts each difference through delivery (marked unknown with the reason "drift repair", an
+ *    inbox row), so every call it causes is batched, rate limited and audited like any other.
+ */
+@Injectable()
+export class DriftCheckService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(DriftCheckService.name);
+  private readonly processId = `${hostname()}:${process.pid}`;
+  private stopping = false;
+  /** Lines per sorted run (tests make it small to exercise the merge). */
+  runLines = 100_000;
+  /** How long a check waits for a whole-list resend (a change of settings) to be expanded before it gives up. */
+  wholeListWaitMs = 60_000;
+
+  constructor(
+    private readonly env: Environment,
+    private readonly drift: DriftRepository,
+    private readonly accounts: AccountsRepository,
+    private readonly readers: ListReadersService,
+    private readonly producer: ListSyncProducer,
+    private readonly metrics: DriftMetrics,
+  ) {}
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+  }
+
+  async run(reportId: number): Promise<DriftRunResult> {
+    const holder = `${this.processId}:${randomUUID().slice(0, 8)}`;
+    const report = await this.drift.claim(reportId, holder);
+    if (!report) return 'skipped';
+    const started = performance.now();
+    let phase = 'starting';
+    let lost = false;
+    const beat = setInterval(() => {
+      this.drift.heartbeat(report.id, holder, phase).then(
+        (ours) => (lost ||= !ours),
+        () => undefined,
+      );
+    }, HEARTBEAT_MS);
+    const enter = async (next: string): Promise<void> => {
+      phase = next;
+      if (lost || !(await this.drift.heartbeat(report.id, holder, next))) throw new LostCheck();
+      if (this.stopping) throw new DriftFailure('the worker stopped (shutdown) before the check was done: ask again');
+    };
+    const alive = (): void => {
+      if (lost) throw new LostCheck();
+      if (this.stopping) throw new DriftFailure('the worker stopped (shutdown) before the check was done: ask again');
+    };
+    /** The comparison under way (its temporary files are removed at the end, whatever happens). */
+    const current: { comparison?: DriftComparison } = {};
+    let repaired = 0;
+    this.logger.log(`drift check ${report.id} of list ${report.listId} (account ${report.accountId}, by ${report.identifier}${report.repair ? ', repair' : ', report only'}) started`);
+    try {
+      const account = await this.accounts.findForDelivery(report.accountId);
+      if (!account) throw new DriftFailure(`account ${report.accountId} not found`);
+      if (!account.iterableApiKey) throw new DriftFailure('the account has no Iterable API key: set one with PUT /v1/accounts/:id');
+      if (account.status === 'suspended') throw new DriftFailure(`the account is suspended (${account.suspendedReason ?? 'no reason'}): resume it, then check again`);
+      await enter('waiting for a whole-list resend');
+      await this.waitForWholeList(report.listId, alive);
+
+      await enter('waiting for the read budget');
+      const read = await this.readList(this.readers.readerFor(account), report, holder, (p) => enter(p), alive, (c) => (current.comparison = c));
+      const checkedAt = read.sentAt;
+      const compared = read.comparison;
+      if (report.identifier === 'email' && compared.nonEmailLines > 0 && compared.nonEmailLines * 2 > compared.iterableLines) {
+        throw new DriftFailure(
+          `Iterable's list named ${compared.nonEmailLines} of its ${compared.iterableLines} members by something that is no email (userIds?): ` +
+            'a userId-based project is compared by userId: PUT /v1/accounts/:id/drift-settings {"identifier": "userId"}',
+        );
+      }
+
+      await enter('reading the desired state');
+      await this.readDatabase(report, compared, checkedAt - this.env.DRIFT_SETTLE_MS, alive);
+
+      await enter(report.repair ? 'comparing and repairing' : 'comparing');
+      const batch: RepairMember[] = [];
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const members = batch.splice(0);
+        await this.drift.queueRepair(report.listId, members, DRIFT_REPAIR_REASON);
+        repaired += members.length;
+      };
+      const counts = await compared.run(async (_verdict, _key, member) => {
+        if (!report.repair) return;
+        batch.push(member);
+        if (batch.length >= REPAIR_BATCH) {
+          alive();
+          await flush();
+        }
+      });
+      await flush();
+      if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0);
+
+      const result = { ...counts, repaired };
+      if (!(await this.drift.finish(report.id, holder, result))) throw new LostCheck();
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.checks.inc({ outcome: 'done', trigger: report.trigger });
+      this.metrics.duration.observe({ repair: String(report.repair) }, seconds);
+      for (const [kind, n] of [['missing', counts.missing], ['extra', counts.extra], ['left_out', counts.leftOut], ['refused', counts.refused], ['repaired', repaired]] as const) {
+        if (n > 0) this.metrics.members.inc({ kind }, n);
+      }
+      this.logger.log(
+        `drift check ${report.id} of list ${report.listId}: ${counts.missing} missing, ${counts.extra} extra, ${counts.leftOut} left out (in flight), ` +
+          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ${seconds.toFixed(1)} s, ${compared.runs} sorted runs`,
+      );
+      return 'done';
+    } catch (error) {
+      if (error instanceof LostCheck) {
+        this.logger.warn(`drift check ${report.id} of list ${report.listId}: taken over by another worker; this one stops`);
+        return 'lost';
+      }
+      const why = error instanceof DriftFailure || isIterableError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+      if (!(error instanceof DriftFailure) && !isIterableError(error)) this.logger.error(`drift check ${report.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      await this.drift.fail(report.id, holder, why, { ...(current.comparison ? { iterableMembers: current.comparison.iterableLines } : {}), repaired });
+      if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0).catch(() => undefined);
+      this.metrics.checks.inc({ outcome: 'failed', trigger: report.trigger });
+      this.logger.warn(`drift check ${report.id} of list ${report.listId} failed: ${why}`);
+      return 'failed';
+    } finally {
+      clearInterval(beat);
+      await current.comparison?.dispose().catch((error: unknown) => this.logger.warn(`drift check ${report.id}: temporary files not removed: ${String(error)}`));
+    }
+  }
+
+  /** A whole-list resend (a change of settings) puts every member in flight: wait for delivery to expand it. */
+  private async waitForWholeList(listId: number, alive: () => void): Promise<void> {
+    const deadline = Date.now() + this.wholeListWaitMs;
+    while (await this.drift.wholeListPending(listId)) {
+      alive();
+      if (Date.now() > deadline) {
+        throw new DriftFailure('the whole list waits to be sent again (a change of settings, a resume): every member is in flight; check again once it is delivered');
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.wholeListWaitMs)));
+    }
+  }
+
+  /**
+   * Streams Iterable's list into a new comparison; answers it with the time the read was sent. A transient
+   * failure (before or during the stream) starts again from nothing; `current` always knows the comparison to dispose.
+   */
+  private async readList(
+    reader: IterableListReader,
+    report: DriftReport,
+    holder: string,
+    enter: (phase: string) => Promise<void>,
+    alive: () => void,
+    current: (comparison: DriftComparison) => void,
+  ): Promise<{ sentAt: number; comparison: DriftComparison }> {
+    for (let failures = 0, limited = 0; ; ) {
+      let sentAt = 0;
+      const comparison = new DriftComparison(report.identifier, `drift-${report.id}`, this.runLines);
+      current(comparison);
+      try {
+        let lines = 0;
+        for await (const line of reader.users(report.listId, {
+          preferUserId: report.identifier === 'userId',
+          beforeSend: async () => {
+            sentAt = Date.now();
+            await this.drift.markChecked(report.id, holder, sentAt);
+            await enter('reading the list');
+          },
+        })) {
+          await comparison.addIterableLine(line);
+          if (++lines % 50_000 === 0) alive();
+        }
+        this.metrics.reads.inc({ status: '200' });
+        return { sentAt, comparison };
+      } catch (error) {
+        await comparison.dispose().catch(() => undefined);
+        if (!isIterableError(error)) throw error;
+        this.metrics.reads.inc({ status: error.status === undefined ? 'error' : String(error.status) });
+        const rateLimited = error.reason === 'rate limited';
+        if (rateLimited) limited++;
+        else failures++;
+        if (!error.retryable || failures >= READ_TRIES || limited >= RATE_LIMITED_TRIES) throw error;
+        // A 429 with Retry-After paused the read budget for every worker: the next read waits its turn there.
+        const waitMs =
+          rateLimited && error.retryAfterMs !== undefined
+            ? 0
+            : retryDelayMs({ attempt: failures + limited, baseMs: 2000, maxMs: 60_000, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
+        this.logger.warn(`drift check ${report.id}: list read failed (${(error as IterableError).reason}${sentAt > 0 ? `, after ${comparison.iterableLines} lines` : ''}); trying again${waitMs ? ` in ${waitMs} ms` : ''}`);
+        await enter('waiting for the read budget');
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  /** The desired adds of every audience mapped to the list, the members that matter, and the pending changes. */
+  private async readDatabase(report: DriftReport, comparison: DriftComparison, settledSinceMs: number, alive: () => void): Promise<void> {
+    for (const { accountId, audienceId } of await this.drift.audiencesOf(report.listId)) {
+      let after: string | null = null;
+      do {
+        alive();
+        const page: Awaited<ReturnType<DriftRepository['desiredPage']>> = await this.drift.desiredPage(accountId, audienceId, after, PAGE_ROWS);
+        for (const row of page.rows) await comparison.addDesired(row);
+        after = page.next;
+      } while (after !== null);
+    }
+    let afterKey: string | null = null;
+    do {
+      alive();
+      const page: Awaited<ReturnType<DriftRepository['knownPage']>> = await this.drift.knownPage(report.listId, afterKey, settledSinceMs, PAGE_ROWS, report.identifier === 'userId');
+      for (const row of page.rows) await comparison.addKnown(row);
+      afterKey = page.next;
+    } while (afterKey !== null);
+    for (let afterId = 0; ; ) {
+      alive();
+      const page = await this.drift.inboxPage(report.listId, afterId, PAGE_ROWS);
+      for (const row of page) {
+        if (row.memberKey === null) throw new DriftFailure('the whole list was asked to be sent again during the check: every member is in flight; check again once it is delivered');
+        await comparison.addPending(row.memberKey);
+      }
+      if (page.length < PAGE_ROWS) break;
+      afterId = (page[page.length - 1] as { id: number }).id;
+    }
+  }
+}
