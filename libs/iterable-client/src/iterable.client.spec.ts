@@ -182,6 +182,24 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       ]);
     });
 
+    it('deleteList removes the list; a second delete is an unknown list', async () => {
+      const c = client();
+      const listId = await c.createList('to-delete');
+      await c.deleteList(listId);
+      expect(lastRequest()).toMatchObject({ method: 'DELETE', apiPath: `/api/lists/${listId}` });
+      expect((await c.getLists()).map((l) => l.id)).not.toContain(listId);
+      expect(await rejectionOf(c.deleteList(listId))).toMatchObject({ kind: 'permanent', reason: 'unknown list' });
+    });
+
+    it('forgetUser sends the identifier and keeps it out of errors', async () => {
+      const c = client();
+      await c.forgetUser({ email: 'gone@example.com' });
+      expect(lastRequest()).toMatchObject({ method: 'POST', apiPath: '/api/users/forget', body: { email: 'gone@example.com' } });
+      faults({ forced: [{ status: 400, body: { msg: 'no such user gone@example.com', code: 'BadParams' } }] });
+      const error = await rejectionOf(c.forgetUser({ email: 'gone@example.com' }));
+      expect(String(error)).not.toContain('gone@example.com');
+    });
+
     it('an unreadable 200 is a retryable error, not a crash', async () => {
       faults({ forced: [{ status: 200, body: 'OK', contentType: 'text/plain' }, { status: 200, body: { something: 'else' } }] });
       const c = client();

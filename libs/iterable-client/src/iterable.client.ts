@@ -146,6 +146,11 @@ export class IterableClient {
     return listId;
   }
 
+  /** Deletes a static list (its users stay in the project). */
+  async deleteList(listId: number): Promise<void> {
+    await this.#call('DELETE', `${LISTS_PATH}/${listId}`, undefined, `delete list ${listId}`);
+  }
+
   /**
    * GDPR: puts the user on the project's forgotten list (`POST /api/users/forget`, by email or by userId);
    * Iterable refuses new data for them from then on. The identifier is kept out of every log line and error.
@@ -200,7 +205,7 @@ export class IterableClient {
     return error;
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body: unknown, what: string, beforeSend?: () => Promise<void>, redact: string[] = []): Promise<unknown> {
+  async #call(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, what: string, beforeSend?: () => Promise<void>, redact: string[] = []): Promise<unknown> {
     let lease: LimiterLease | undefined;
     if (this.#limiter) {
       try {

@@ -10,8 +10,10 @@ describe('response builders', () => {
     expect(settings.find((s) => s.id === 'apiKey')).toMatchObject({ type: 'text', required: true, confidential: true });
     expect(settings.find((s) => s.id === 'userIdField')).toMatchObject({ default_value: 'customerId' });
     expect(settings.find((s) => s.id === 'dataCenter')).toMatchObject({ default_value: 'US' });
+    expect(settings.find((s) => s.id === 'listNameTemplate')).toMatchObject({ default_value: '{audienceName}', required: false });
+    expect(settings.find((s) => s.id === 'onAudienceRemove')).toMatchObject({ default_value: 'keep', required: false });
     expect(r.audience_processing_registration.audience_subscription_settings).toEqual([
-      expect.objectContaining({ id: 'listId', type: 'integer', required: true }),
+      expect.objectContaining({ id: 'listId', type: 'integer', required: false }),
     ]);
     expect(r.permissions.user_identities).toEqual([
       { type: 'email', encoding: 'raw', required: false },

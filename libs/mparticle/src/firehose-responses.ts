@@ -1,5 +1,5 @@
 import { DATA_CENTERS, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, USER_ID_FIELDS } from '@audience-bridge/domain';
-import { DEFAULT_FIREHOSE_VERSION, DSR_TYPES, FIREHOSE_RESPONSE_TYPES, SETTING_IDS } from './firehose.constants';
+import { DEFAULT_FIREHOSE_VERSION, DEFAULT_LIST_NAME_TEMPLATE, DSR_TYPES, FIREHOSE_RESPONSE_TYPES, ON_AUDIENCE_REMOVE, SETTING_IDS } from './firehose.constants';
 import type { FirehoseEnvelope } from './firehose-messages';
 
 // Builders for the response messages (docs/mparticle-firehose.md §1.4–1.7).
@@ -86,9 +86,9 @@ export function buildRegistrationResponse(
           type: 'integer',
           id: SETTING_IDS.listId,
           name: 'List ID',
-          description: 'The ID of the Iterable static list to populate with the users of this audience.',
+          description: 'The ID of the Iterable static list to populate with the users of this audience. Leave it empty to have a list created, named after the audience.',
           visible: true,
-          required: true,
+          required: false,
           confidential: false,
         },
       ],
@@ -127,6 +127,26 @@ const ACCOUNT_SETTINGS: Setting[] = [
     required: false,
     confidential: false,
     default_value: DEFAULT_DATA_CENTER,
+  },
+  {
+    type: 'text',
+    id: SETTING_IDS.listNameTemplate,
+    name: 'Name of created lists',
+    description: 'For audiences without a List ID, the name of the list created for them: {audienceName}, {audienceId} and {accountId} are filled in.',
+    visible: true,
+    required: false,
+    confidential: false,
+    default_value: DEFAULT_LIST_NAME_TEMPLATE,
+  },
+  {
+    type: 'text',
+    id: SETTING_IDS.onAudienceRemove,
+    name: 'When an audience is disconnected',
+    description: `What happens to a list audience-bridge created for it: ${ON_AUDIENCE_REMOVE.join(' or ')} (lists you named are always kept).`,
+    visible: true,
+    required: false,
+    confidential: false,
+    default_value: 'keep',
   },
 ];
 

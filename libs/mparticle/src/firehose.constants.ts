@@ -41,4 +41,12 @@ export const SETTING_IDS = {
   userIdField: 'userIdField',
   dataCenter: 'dataCenter',
   listId: 'listId',
+  listNameTemplate: 'listNameTemplate',
+  onAudienceRemove: 'onAudienceRemove',
 } as const;
+
+/** What happens to a list audience-bridge created when its audience is disconnected (never to a list the customer named). */
+export const ON_AUDIENCE_REMOVE = ['keep', 'delete'] as const;
+export type OnAudienceRemove = (typeof ON_AUDIENCE_REMOVE)[number];
+/** The name of a list created for an audience; `{audienceName}`, `{audienceId}` and `{accountId}` are filled in. */
+export const DEFAULT_LIST_NAME_TEMPLATE = '{audienceName}';

@@ -1,6 +1,6 @@
 import { DomainError } from '@audience-bridge/domain';
 import type { FirehoseAccount } from './firehose-messages';
-import { parseAccountSettings } from './message-settings';
+import { listNameFor, parseAccountSettings, parseListSettings } from './message-settings';
 
 const account = (settings: Record<string, string | null>): FirehoseAccount => ({ account_id: 1, account_settings: settings }) as FirehoseAccount;
 
@@ -34,5 +34,36 @@ describe('parseAccountSettings', () => {
     }
     expect(error).toBeInstanceOf(DomainError);
     expect(JSON.stringify(error)).toContain(path);
+  });
+});
+
+describe('list settings (lists created for audiences without a listId)', () => {
+  it('defaults to the audience name and keeping the list', () => {
+    expect(parseListSettings(account({}))).toEqual({ listNameTemplate: '{audienceName}', onAudienceRemove: 'keep' });
+  });
+
+  it.each([
+    ['{audienceName}', 'VIP buyers'],
+    ['mP {accountId}/{audienceId}: {audienceName}', 'mP 7/42: VIP buyers'],
+    ['   ', 'VIP buyers'],
+  ])('fills %j in as %j', (template, name) => {
+    const { listNameTemplate } = parseListSettings(account({ listNameTemplate: template }));
+    expect(listNameFor(listNameTemplate, { accountId: 7, audienceId: 42, audienceName: 'VIP buyers' })).toBe(name);
+  });
+
+  it('never gives an empty or overlong name', () => {
+    expect(listNameFor('{audienceName}', { accountId: 1, audienceId: 5, audienceName: '  ' })).toBe('audience 5');
+    expect(listNameFor('{audienceName}{audienceName}', { accountId: 1, audienceId: 5, audienceName: 'x'.repeat(200) })).toHaveLength(255);
+  });
+
+  it('reads onAudienceRemove in any case', () => {
+    expect(parseListSettings(account({ onAudienceRemove: 'DELETE' })).onAudienceRemove).toBe('delete');
+  });
+
+  it.each([
+    [{ onAudienceRemove: 'empty' }, 'account.account_settings.onAudienceRemove'],
+    [{ listNameTemplate: 'x'.repeat(201) }, 'account.account_settings.listNameTemplate'],
+  ])('%j: refused naming %s', (settings, path) => {
+    expect(() => parseListSettings(account(settings))).toThrow(expect.objectContaining({ details: [expect.objectContaining({ path })] }));
   });
 });

@@ -1,5 +1,5 @@
 import { AccountSettings, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, DomainError, DomainErrorCode, UserIdField, isDataCenter, isUserIdField } from '@audience-bridge/domain';
-import { SETTING_IDS } from './firehose.constants';
+import { DEFAULT_LIST_NAME_TEMPLATE, ON_AUDIENCE_REMOVE, OnAudienceRemove, SETTING_IDS } from './firehose.constants';
 import type { AudienceMembershipChangeRequest, FirehoseAccount } from './firehose-messages';
 import { isPositiveIntegerString } from './firehose-validators';
 import { profileAudienceChanges } from './profile-audiences';
@@ -41,6 +41,38 @@ export function parseAccountSettings(account: FirehoseAccount): MessageAccountSe
   ];
   if (issues.length > 0) throw new DomainError(DomainErrorCode.InvalidSettings, issues.map((i) => i.message).join('; '), issues);
   return { userIdField: userIdField as UserIdField, dataCenter: dataCenter as AccountSettings['dataCenter'], ...(apiKey ? { apiKey: apiKey.trim() } : {}) };
+}
+
+/** How lists are created for audiences that name none (account settings; see README "Lists created for you"). */
+export interface ListSettings {
+  listNameTemplate: string;
+  onAudienceRemove: OnAudienceRemove;
+}
+
+/** The list settings of a message, with their defaults; a value we cannot use is a 400 naming it. */
+export function parseListSettings(account: FirehoseAccount): ListSettings {
+  const raw = account.account_settings ?? {};
+  const template = raw[SETTING_IDS.listNameTemplate]?.trim() || DEFAULT_LIST_NAME_TEMPLATE;
+  const onRemove = raw[SETTING_IDS.onAudienceRemove]?.trim().toLowerCase() || 'keep';
+  const issues = [
+    ...(template.length <= 200 ? [] : [{ path: 'account.account_settings.listNameTemplate', message: 'account.account_settings.listNameTemplate must be at most 200 characters' }]),
+    ...((ON_AUDIENCE_REMOVE as readonly string[]).includes(onRemove)
+      ? []
+      : [{ path: 'account.account_settings.onAudienceRemove', message: `account.account_settings.onAudienceRemove must be ${ON_AUDIENCE_REMOVE.join(' or ')}` }]),
+  ];
+  if (issues.length > 0) throw new DomainError(DomainErrorCode.InvalidSettings, issues.map((i) => i.message).join('; '), issues);
+  return { listNameTemplate: template, onAudienceRemove: onRemove as OnAudienceRemove };
+}
+
+/** The name of the list created for an audience: the template filled in, at most 255 characters (never empty). */
+export function listNameFor(template: string, audience: { accountId: number; audienceId: number; audienceName: string }): string {
+  const name = template
+    .split('{audienceName}').join(audience.audienceName)
+    .split('{audienceId}').join(String(audience.audienceId))
+    .split('{accountId}').join(String(audience.accountId))
+    .trim()
+    .slice(0, 255);
+  return name || `audience ${audience.audienceId}`;
 }
 
 /**

@@ -2,10 +2,11 @@ import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, createMigratedDataSource, Database, ErasureRepository, MembershipIngestRepository, MembershipsRepository, TestDatabase } from '@audience-bridge/persistence';
-import { DependencyState } from '@audience-bridge/config';
+import { DependencyState, Environment } from '@audience-bridge/config';
 import { ListSyncProducer, REDIS_STATE, SyncListJobData } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
 import { ApiMetrics } from '../metrics/api-metrics';
+import { ListProvisioner } from './list-provisioner.service';
 import { MparticleService } from './mparticle.service';
 
 const TOKEN = 'inbound-token-for-unit-tests-0001';
@@ -39,6 +40,7 @@ describe('MparticleService', () => {
         { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
         { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
         { provide: ErasureRepository, useValue: new ErasureRepository(db) },
+        { provide: ListProvisioner, useValue: new ListProvisioner({ ITERABLE_TIMEOUT_MS: 1000 } as Environment) },
         { provide: ListSyncProducer, useValue: producer },
         { provide: ApiMetrics, useValue: metrics },
         { provide: REDIS_STATE, useValue: new DependencyState('redis', 'redis://127.0.0.1:6379', { log: () => undefined, warn: () => undefined }) },

@@ -14,6 +14,9 @@ import {
   audienceNameOf,
   messageConnections,
   parseAccountSettings,
+  parseListSettings,
+  listNameFor,
+  ListSettings,
   isPositiveIntegerString,
   parseFirehoseRequest,
   profileAudienceChanges,
@@ -21,6 +24,7 @@ import {
 import { AccountsRepository, AudienceConnectionsRepository, ErasureRepository, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer, REDIS_STATE } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
+import { IterableProject, ListProvisioner } from './list-provisioner.service';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { credentialOf, secretsMatch } from '../auth/token-compare';
 
@@ -38,6 +42,7 @@ export class MparticleService {
     private readonly accounts: AccountsRepository,
     private readonly connections: AudienceConnectionsRepository,
     private readonly erasures: ErasureRepository,
+    private readonly lists: ListProvisioner,
     private readonly producer: ListSyncProducer,
     private readonly metrics: ApiMetrics,
     @Inject(REDIS_STATE) private readonly redisState: DependencyState,
@@ -67,14 +72,18 @@ export class MparticleService {
    */
   private async subscription(message: AudienceSubscriptionRequest): Promise<object> {
     const settings = parseAccountSettings(message.account);
+    const listSettings = parseListSettings(message.account);
     const accountId = message.account.account_id;
-    const listSetting = message.audience_subscription_settings?.[SETTING_IDS.listId];
+    const named = message.audience_subscription_settings?.[SETTING_IDS.listId];
     const formerSetting = message.previous_audience_subscription_settings?.[SETTING_IDS.listId];
     const lists = new Set<number>();
     if (message.action !== 'remove') {
       const account = await this.accounts.applyMparticle(accountId, settings, message.timestamp_ms);
       if (account.keyChanged) this.keyChanged(accountId);
     }
+    // No list named: one is found or created, and the answer tells mParticle its id.
+    const created = message.action !== 'remove' && !isPositiveIntegerString(named) ? await this.provisionList(message, settings, listSettings) : undefined;
+    const listSetting = created === undefined ? named : String(created);
     if (isPositiveIntegerString(listSetting)) {
       const connection = { audienceId: message.audience_id, audienceName: message.audience_name, listId: Number(listSetting) };
       const former = isPositiveIntegerString(formerSetting) ? Number(formerSetting) : undefined;
@@ -85,8 +94,51 @@ export class MparticleService {
     if (connection.listId !== null) lists.add(connection.listId);
     this.ingest.forget(accountId);
     if (message.action !== 'remove') this.signal(accountId, [...lists]);
+    if (message.action === 'remove' && listSettings.onAudienceRemove === 'delete' && connection.listId !== null) {
+      await this.deleteCreatedList(message, settings, listSettings, connection.listId);
+    }
     this.logger.log(`audience subscription ${message.action}: account ${accountId} audience ${message.audience_id}`);
-    return buildAudienceSubscriptionResponse(message);
+    return buildAudienceSubscriptionResponse(message, created === undefined ? undefined : { [SETTING_IDS.listId]: String(created) });
+  }
+
+  /** The Iterable project a subscription message speaks of: its own key, else the stored one. */
+  private async projectOf(message: AudienceSubscriptionRequest, settings: ReturnType<typeof parseAccountSettings>): Promise<IterableProject | undefined> {
+    const apiKey = settings.apiKey ?? (await this.accounts.findForDelivery(message.account.account_id))?.iterableApiKey;
+    return apiKey ? { apiKey, dataCenter: settings.dataCenter } : undefined;
+  }
+
+  /**
+   * Finds or creates the list of an audience that names none. When Iterable cannot be reached the answer
+   * carries no list: the audience's changes are held (as for any audience without a list) until a later
+   * subscription message or an operator gives it one.
+   */
+  private async provisionList(message: AudienceSubscriptionRequest, settings: ReturnType<typeof parseAccountSettings>, listSettings: ListSettings): Promise<number | undefined> {
+    const accountId = message.account.account_id;
+    const project = await this.projectOf(message, settings);
+    if (!project) return undefined;
+    const name = listNameFor(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    try {
+      const { listId, created } = await this.lists.ensureList(project, name, `mParticle audience ${message.audience_id}, kept in step by audience-bridge`);
+      this.logger.log(`account ${accountId} audience ${message.audience_id}: ${created ? 'created' : 'found'} Iterable list ${listId}`);
+      return listId;
+    } catch (error) {
+      this.logger.warn(`account ${accountId} audience ${message.audience_id}: no list could be found or created (${error instanceof Error ? error.message : String(error)}); its changes are held`);
+      return undefined;
+    }
+  }
+
+  /** `onAudienceRemove: delete`: the audience's list goes too, if it still has the name the rule gave it. */
+  private async deleteCreatedList(message: AudienceSubscriptionRequest, settings: ReturnType<typeof parseAccountSettings>, listSettings: ListSettings, listId: number): Promise<void> {
+    const accountId = message.account.account_id;
+    const project = await this.projectOf(message, settings);
+    if (!project) return;
+    const name = listNameFor(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    try {
+      const deleted = await this.lists.deleteIfNamed(project, listId, name);
+      this.logger.log(`account ${accountId} audience ${message.audience_id}: Iterable list ${listId} ${deleted ? 'deleted' : 'kept (not a list we created)'}`);
+    } catch (error) {
+      this.logger.warn(`account ${accountId} audience ${message.audience_id}: list ${listId} could not be deleted (${error instanceof Error ? error.message : String(error)})`);
+    }
   }
 
   private async membershipChange(message: AudienceMembershipChangeRequest): Promise<object> {
