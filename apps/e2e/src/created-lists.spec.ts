@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
-import { membershipMessage, Stack, startStack } from '@audience-bridge/harness';
+import { membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
 import { DRIVERS } from '@audience-bridge/persistence';
 
 // Lists created for audiences that name none: found by name first (so repeats never make two), the id
@@ -101,5 +101,27 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
     await drop.subscribe('remove', 5, 'Temporary', created);
     await drop.subscribe('remove', 6, 'Named by the customer', named);
     expect(drop.names()).toEqual(['Our own list']);
+  });
+
+  it('notices a list deleted by hand, and an operator recreates it and refills it from the stored state', async () => {
+    const { accountId, project, subscribe, sendWithoutList } = newAccount();
+    const listId = Number((await subscribe('add', 7, 'Deleted by hand')).body.audience_subscription_settings.listId);
+    await sendWithoutList(7, 'one@example.com');
+    await stack.settled(accountId);
+    fake.state.deleteList(project, listId);
+
+    await sendWithoutList(7, 'two@example.com');
+    await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${accountId}/audiences/7`)).body.status === 'suspended', 30_000);
+    expect((await stack.admin('GET', `/v1/accounts/${accountId}/audiences/7`)).body).toMatchObject({ status: 'suspended', suspendedReason: expect.stringMatching(/^unknown list/) });
+
+    const recreated = await stack.admin('POST', `/v1/accounts/${accountId}/audiences/7/recreate-list`, {});
+    expect(recreated.status).toBe(200);
+    expect(recreated.body).toMatchObject({ status: 'active', listId: expect.any(Number) });
+    const newListId = recreated.body.listId as number;
+    expect(newListId).not.toBe(listId);
+    expect(fake.state.findList(project, newListId)?.name).toBe(recreated.body.audienceName); // the audience's name as mParticle last sent it
+    await waitFor(async () => (fake.state.members(newListId)?.length ?? 0) === 2, 20_000);
+    expect(fake.state.members(newListId)?.map((m) => m.email).sort()).toEqual(['one@example.com', 'two@example.com']);
+    expect((await stack.admin('POST', `/v1/accounts/${accountId}/audiences/99/recreate-list`, {})).status).toBe(404);
   });
 });

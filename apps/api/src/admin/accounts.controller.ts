@@ -1,9 +1,12 @@
-import { Body, Controller, Get, HttpCode, Logger, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
+import { BadGatewayException, BadRequestException, Body, Controller, Get, HttpCode, Logger, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
+import { DEFAULT_LIST_NAME_TEMPLATE, listNameFor } from '@audience-bridge/mparticle';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiMetrics } from '../metrics/api-metrics';
+import { ListProvisioner } from '../mparticle/list-provisioner.service';
+import { RecreateListDto } from './dto/recreate-list.dto';
 import { PutAccountDto } from './dto/put-account.dto';
 import { PutAudienceDto } from './dto/put-audience.dto';
 
@@ -20,6 +23,7 @@ export class AccountsController {
     private readonly producer: ListSyncProducer,
     private readonly ingest: MembershipIngestRepository,
     private readonly metrics: ApiMetrics,
+    private readonly lists: ListProvisioner,
   ) {}
 
   private readonly logger = new Logger(AccountsController.name);
@@ -74,6 +78,33 @@ export class AccountsController {
     if (!(await this.connections.resume(accountId, audienceId))) notFound(`audience ${audienceId} of account ${accountId}`);
     await this.changed(accountId);
     return (await this.connections.find(accountId, audienceId)) as ConnectionView;
+  }
+
+  /**
+   * For an audience whose list was deleted in Iterable (suspended as an unknown list): finds or creates a
+   * list of that name, points the audience at it, resumes it, and refills it from the stored desired state.
+   */
+  @Post(':accountId/audiences/:audienceId/recreate-list')
+  @HttpCode(200)
+  async recreateList(
+    @Param('accountId', accountIdPipe) accountId: number,
+    @Param('audienceId', accountIdPipe) audienceId: number,
+    @Body() body: RecreateListDto,
+  ): Promise<ConnectionView> {
+    const account = (await this.accounts.findForDelivery(accountId)) ?? notFound(`account ${accountId}`);
+    const connection = (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
+    if (!account.iterableApiKey) throw new BadRequestException(`account ${accountId} has no Iterable API key`);
+    const name = body.name ?? listNameFor(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
+    let listId: number;
+    try {
+      ({ listId } = await this.lists.ensureList({ apiKey: account.iterableApiKey, dataCenter: account.dataCenter }, name, `mParticle audience ${audienceId}, kept in step by audience-bridge`));
+    } catch (error) {
+      throw new BadGatewayException(`Iterable could not find or create the list: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const updated = await this.connections.upsert(accountId, audienceId, { listId, status: 'active' });
+    this.logger.log(`account ${accountId} audience ${audienceId}: list ${connection.listId ?? 'none'} replaced by ${listId} (an operator override), refilling it`);
+    await this.changed(accountId, connection.listId ?? undefined);
+    return updated;
   }
 
   /** After an operator's change: ingest rereads the account, and every list it touches is signalled now. */
