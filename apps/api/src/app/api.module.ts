@@ -5,6 +5,7 @@ import { QueueModule } from '@audience-bridge/queue';
 import { AdminModule } from '../admin/admin.module';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { DriftModule } from '../drift/drift.module';
 import { HealthModule } from '../health/health.module';
 import { MetricsModule } from '../metrics/api-metrics';
 import { MparticleModule } from '../mparticle/mparticle.module';
@@ -24,6 +25,7 @@ export class ApiModule {
         MparticleModule,
         AdminModule,
         AuditModule,
+        DriftModule,
         MetricsModule,
       ],
     };
