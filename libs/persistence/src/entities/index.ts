@@ -10,6 +10,9 @@ import { SyncInboxEntity } from './sync-inbox.entity';
 import { DriftReportEntity } from './drift-report.entity';
 import { DriftSettingsEntity } from './drift-settings.entity';
 import { ErasureRequestEntity } from './erasure-request.entity';
+import { UserAttributeEntity } from './user-attribute.entity';
+import { AttributeInboxEntity } from './attribute-inbox.entity';
+import { AttributeLeaseEntity } from './attribute-lease.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -23,6 +26,9 @@ export * from './sync-inbox.entity';
 export * from './drift-report.entity';
 export * from './drift-settings.entity';
 export * from './erasure-request.entity';
+export * from './user-attribute.entity';
+export * from './attribute-inbox.entity';
+export * from './attribute-lease.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
-export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity, ErasureRequestEntity, DriftReportEntity, DriftSettingsEntity];
+export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity, ErasureRequestEntity, DriftReportEntity, DriftSettingsEntity, UserAttributeEntity, AttributeInboxEntity, AttributeLeaseEntity];
