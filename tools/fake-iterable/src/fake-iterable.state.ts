@@ -330,6 +330,42 @@ export class FakeIterableState {
     return result;
   }
 
+  // ---- users/bulkUpdate --------------------------------------------------------------------------
+
+  /**
+   * `users/bulkUpdate`: per user, the identifiers are checked as for subscribe, an unknown user is created
+   * (userId-only in an email-based project needs `preferUserId`), and the fields are merged, each keeping the
+   * type it first had in the project: a user whose fields do not fit is refused whole (`invalidData*`).
+   */
+  bulkUpdateUsers(project: FakeProject, users: BulkSubscriber[]): BulkUpdateResult {
+    return this.bulk(users, (subscriber) => this.updateOne(project, subscriber));
+  }
+
+  /** A user's fields as the fake holds them (undefined: no such user), for tests. */
+  userFields(project: FakeProject, who: { email?: string; userId?: string }): Record<string, unknown> | undefined {
+    const user = who.email !== undefined ? this.findByEmail(project, who.email) : who.userId !== undefined ? this.findByUserId(project, who.userId) : undefined;
+    return user ? { ...user.dataFields } : undefined;
+  }
+
+  private updateOne(project: FakeProject, subscriber: BulkSubscriber): Outcome {
+    const { email, userId } = subscriber;
+    const failed = this.precheck(project, email, userId);
+    if (failed) return failed;
+    const resolved = this.resolve(project, email, userId);
+    if (resolved.conflict) return resolved.conflict;
+    if (subscriber.dataFields !== undefined && !this.dataFieldsFit(project, subscriber.dataFields)) {
+      return email !== undefined ? { ok: false, category: 'invalidDataEmails', echo: normalizeEmail(email) } : { ok: false, category: 'invalidDataUserIds', echo: userId as string };
+    }
+    let user = resolved.user;
+    if (!user) {
+      if (project.type === 'email' && email === undefined && !subscriber.preferUserId) return { ok: false, category: 'notFoundUserIds', echo: userId as string };
+      const placeholder = project.type === 'email' && email === undefined ? `${randomBytes(8).toString('hex')}@placeholder.email` : undefined;
+      user = this.addUser(project, email === undefined ? placeholder : normalizeEmail(email), userId, {});
+    }
+    const createdFields = subscriber.dataFields === undefined ? [] : this.mergeDataFields(project, user, subscriber.dataFields as Record<string, unknown>, false);
+    return { ok: true, createdFields };
+  }
+
   /** Identifier checks shared by subscribe and unsubscribe: format, presence, GDPR-forgotten. */
   private precheck(project: FakeProject, email: string | undefined, userId: string | undefined): Outcome | undefined {
     if (email !== undefined && !isValidEmail(email)) return { ok: false, category: 'invalidEmails', echo: normalizeEmail(email) };

@@ -3,8 +3,9 @@ import type { BulkSubscriber, FakeIterableState } from './fake-iterable.state';
 import { FakeInputError } from './fake-iterable.state';
 import { identifierChunks, visibleCount } from './list-reads';
 import { apiResponse, bulkUpdateBody } from './responses.util';
+import { bulkUpdateUsers } from './users-bulk-update';
 
-export const API_ROUTES = ['getLists', 'createList', 'deleteList', 'getUsers', 'listSize', 'subscribe', 'unsubscribe', 'forget'] as const;
+export const API_ROUTES = ['getLists', 'createList', 'deleteList', 'getUsers', 'listSize', 'subscribe', 'unsubscribe', 'forget', 'bulkUpdate'] as const;
 export type ApiRoute = (typeof API_ROUTES)[number];
 
 export interface FakeResponse {
@@ -38,6 +39,7 @@ export function matchApiRoute(method: string, apiPath: string): { route: ApiRout
   if (path === '/api/lists/unsubscribe' && m === 'POST') return { route: 'unsubscribe' };
   if (path === '/api/lists/getUsers' && m === 'GET') return { route: 'getUsers' };
   if (path === '/api/users/forget' && m === 'POST') return { route: 'forget' };
+  if (path === '/api/users/bulkUpdate' && m === 'POST') return { route: 'bulkUpdate' };
   const size = /^\/api\/lists\/(\d+)\/size$/.exec(path);
   if (size && m === 'GET') return { route: 'listSize', listId: Number(size[1]) };
   const del = /^\/api\/lists\/(\d+)$/.exec(path);
@@ -90,6 +92,8 @@ export class IterableApiController {
         return this.bulk(route.route, project, body);
       case 'forget':
         return this.forget(project, body);
+      case 'bulkUpdate':
+        return bulkUpdateUsers(this.state, project, body);
     }
   }
 
