@@ -14,6 +14,8 @@ import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { IterableError } from './iterable.error';
 import type {
   BulkListResult,
+  BulkUpdateResult,
+  BulkUpdateUser,
   CallOptions,
   IterableClientOptions,
   IterableList,
@@ -31,6 +33,7 @@ export const SUBSCRIBE_PATH = '/api/lists/subscribe';
 export const UNSUBSCRIBE_PATH = '/api/lists/unsubscribe';
 export const LISTS_PATH = '/api/lists';
 export const FORGET_PATH = '/api/users/forget';
+export const BULK_UPDATE_PATH = '/api/users/bulkUpdate';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -149,6 +152,33 @@ export class IterableClient {
   /** Deletes a static list (its users stay in the project). */
   async deleteList(listId: number): Promise<void> {
     await this.#call('DELETE', `${LISTS_PATH}/${listId}`, undefined, `delete list ${listId}`);
+  }
+
+  /**
+   * Sets user fields (`POST /api/users/bulkUpdate`, at most 1000 users and under 4 MB: the caller batches). A field
+   * set to null is cleared. Resolves with a verdict per user, read like a list call's answer: a user in
+   * `failedUpdates` (a field type the project refuses is `invalidData*`) is a permanent failure for that user.
+   */
+  async bulkUpdateUsers<U extends BulkUpdateUser>(users: readonly U[], options: CallOptions = {}): Promise<BulkUpdateResult<U>> {
+    if (users.length === 0) {
+      const { action: _a, listId: _l, ...empty } = bulkVerdicts('subscribe', 0, users, { successCount: 0, failCount: 0 });
+      return empty;
+    }
+    const body = {
+      users: users.map((u) => ({
+        ...(u.email === undefined ? {} : { email: u.email }),
+        ...(u.userId === undefined ? {} : { userId: u.userId }),
+        dataFields: u.dataFields,
+        ...(u.preferUserId ? { preferUserId: true } : {}),
+      })),
+    };
+    const json = await this.#call('POST', BULK_UPDATE_PATH, body, `${users.length} users`, options.beforeSend);
+    if (!isObject(json)) throw this.#unreadable('POST', BULK_UPDATE_PATH, 'not a JSON object');
+    const { action: _action, listId: _listId, ...result } = bulkVerdicts('subscribe', 0, users, json);
+    if (result.countMismatch) {
+      this.#logger.warn(`Iterable users/bulkUpdate: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} does not match the ${users.length} users sent`);
+    }
+    return result;
   }
 
   /**

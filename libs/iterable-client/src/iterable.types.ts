@@ -124,3 +124,15 @@ export interface IterableList {
   listType: string;
   createdAt?: number;
 }
+
+/** One user of `users/bulkUpdate`: identified by email or userId, with the fields to set (null clears one). */
+export interface BulkUpdateUser {
+  email?: string;
+  userId?: string;
+  dataFields: Record<string, unknown>;
+  /** Email-based projects: create a user (placeholder email) for an unknown userId. */
+  preferUserId?: boolean;
+}
+
+/** Iterable's answer to `users/bulkUpdate`: a verdict per user, as for list calls. */
+export type BulkUpdateResult<U extends BulkUpdateUser = BulkUpdateUser> = Omit<BulkListResult<U>, 'action' | 'listId'>;

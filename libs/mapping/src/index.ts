@@ -7,3 +7,4 @@ export * from './reconcile';
 export * from './settle-call';
 export * from './erasure-subject';
 export * from './drift';
+export * from './attributes';

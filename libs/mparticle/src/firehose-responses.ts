@@ -1,5 +1,5 @@
 import { DATA_CENTERS, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, USER_ID_FIELDS } from '@audience-bridge/domain';
-import { DEFAULT_FIREHOSE_VERSION, DEFAULT_LIST_NAME_TEMPLATE, DSR_TYPES, FIREHOSE_RESPONSE_TYPES, ON_AUDIENCE_REMOVE, SETTING_IDS } from './firehose.constants';
+import { ATTRIBUTE_TYPES, DEFAULT_FIREHOSE_VERSION, DEFAULT_LIST_NAME_TEMPLATE, DSR_TYPES, FIREHOSE_RESPONSE_TYPES, ON_AUDIENCE_REMOVE, SETTING_IDS } from './firehose.constants';
 import type { FirehoseEnvelope } from './firehose-messages';
 
 // Builders for the response messages (docs/mparticle-firehose.md §1.4–1.7).
@@ -45,6 +45,7 @@ export interface ModuleRegistrationResponse extends ResponseEnvelope {
     user_identities: { type: string; encoding: 'raw'; required: boolean }[];
     allow_access_mpid: boolean;
     allow_user_attributes: boolean;
+    allow_audience_user_attributes: boolean;
   };
   audience_processing_registration: {
     account_settings: Setting[];
@@ -77,7 +78,9 @@ export function buildRegistrationResponse(
         { type: 'customer', encoding: 'raw', required: false },
       ],
       allow_access_mpid: true,
-      allow_user_attributes: false,
+      // Only the attributes an account lists in forwardAttributes are kept and sent (none by default).
+      allow_user_attributes: true,
+      allow_audience_user_attributes: true,
     },
     audience_processing_registration: {
       account_settings: ACCOUNT_SETTINGS,
@@ -147,6 +150,16 @@ const ACCOUNT_SETTINGS: Setting[] = [
     required: false,
     confidential: false,
     default_value: 'keep',
+  },
+  {
+    type: 'text',
+    id: SETTING_IDS.forwardAttributes,
+    name: 'User attributes to forward',
+    description: `Audience user attributes sent to Iterable as user fields, as key:type separated by commas (${ATTRIBUTE_TYPES.join(', ')}), e.g. plan:string, ltv:number. Empty: none.`,
+    visible: true,
+    required: false,
+    confidential: false,
+    default_value: '',
   },
 ];
 

@@ -43,6 +43,7 @@ export const SETTING_IDS = {
   listId: 'listId',
   listNameTemplate: 'listNameTemplate',
   onAudienceRemove: 'onAudienceRemove',
+  forwardAttributes: 'forwardAttributes',
 } as const;
 
 /** What happens to a list audience-bridge created when its audience is disconnected (never to a list the customer named). */
@@ -50,3 +51,9 @@ export const ON_AUDIENCE_REMOVE = ['keep', 'delete'] as const;
 export type OnAudienceRemove = (typeof ON_AUDIENCE_REMOVE)[number];
 /** The name of a list created for an audience; `{audienceName}`, `{audienceId}` and `{accountId}` are filled in. */
 export const DEFAULT_LIST_NAME_TEMPLATE = '{audienceName}';
+
+/** The Iterable field types a forwarded user attribute can be given (mParticle sends every value as a string). */
+export const ATTRIBUTE_TYPES = ['string', 'number', 'boolean', 'date'] as const;
+export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
+/** The actions of an audience user attribute (docs/mparticle-firehose.md §1.6). */
+export const USER_ATTRIBUTE_ACTIONS = ['upsert', 'delete'] as const;

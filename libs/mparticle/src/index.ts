@@ -5,3 +5,4 @@ export * from './firehose-responses';
 export * from './parse-firehose-request';
 export * from './profile-audiences';
 export * from './message-settings';
+export * from './user-attributes';

@@ -17,3 +17,4 @@ export * from './persistence.module';
 export * from './testing/test-database';
 export * from './repositories/operations.repository';
 export * from './repositories/drift.repository';
+export * from './repositories/attributes.repository';

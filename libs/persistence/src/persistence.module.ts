@@ -9,6 +9,7 @@ import { AudienceConnectionsRepository } from './repositories/audience-connectio
 import { AuditRepository } from './repositories/audit.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
 import { ErasureRepository } from './repositories/erasure.repository';
+import { AttributesRepository } from './repositories/attributes.repository';
 import { ListLeasesRepository } from './repositories/list-leases.repository';
 import { MembershipIngestRepository } from './repositories/membership-ingest.repository';
 import { MembershipsRepository } from './repositories/memberships.repository';
@@ -21,7 +22,7 @@ export interface PersistenceOptions {
   previousEncryptionKey?: string;
 }
 
-const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository, ErasureRepository];
+const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository, ErasureRepository, AttributesRepository];
 
 /** The database of both apps: TypeORM on DATABASE_URL (never synchronized), the key cipher and the repositories. */
 @Module({})

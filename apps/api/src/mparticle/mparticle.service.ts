@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { DependencyState, Secrets } from '@audience-bridge/config';
-import { audienceUserKey, coalesce, erasureSubject, mapMembershipChanges } from '@audience-bridge/mapping';
+import { audienceUserKey, coalesce, erasureSubject, mapAttributeChanges, mapMembershipChanges } from '@audience-bridge/mapping';
 import {
   AudienceMembershipChangeRequest,
   AudienceSubscriptionRequest,
@@ -15,6 +15,7 @@ import {
   messageConnections,
   parseAccountSettings,
   parseListSettings,
+  parseForwardAttributes,
   listNameFor,
   ListSettings,
   isPositiveIntegerString,
@@ -144,6 +145,8 @@ export class MparticleService {
   private async membershipChange(message: AudienceMembershipChangeRequest): Promise<object> {
     const accountId = message.account.account_id;
     const settings = parseAccountSettings(message.account);
+    // Only the attributes the account lists are kept (none by default); attribute_update entries change fields only.
+    const forwarded = parseForwardAttributes(message.account);
     const storedListIds = await this.storedListIds(message);
     const { changes, unroutable } = mapMembershipChanges(message, settings, { listIdFor: (audienceId) => storedListIds.get(audienceId) });
 
@@ -163,6 +166,7 @@ export class MparticleService {
       settings,
       connections: messageConnections(message, storedListIds),
       changes: coalesce(changes, audienceUserKey),
+      attributes: mapAttributeChanges(message, settings, forwarded),
     });
     if (result.keyChanged) this.keyChanged(accountId);
     this.signal(accountId, result.pendingLists);

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Environment, EnvironmentModule, Secrets } from '@audience-bridge/config';
 import { PersistenceModule } from '@audience-bridge/persistence';
 import { QueueModule } from '@audience-bridge/queue';
+import { AttributesModule } from '../attributes/attributes.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { DriftModule } from '../drift/drift.module';
 import { ErasureModule } from '../erasure/erasure.module';
@@ -26,6 +27,7 @@ export class WorkerModule {
         DeliveryModule,
         ErasureModule,
         DriftModule,
+        AttributesModule,
       ],
       providers: [WorkerHealthService],
     };

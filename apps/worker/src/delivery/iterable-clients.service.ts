@@ -7,6 +7,8 @@ import { REDIS_STATE, watchRedisClient } from '@audience-bridge/queue';
 
 /** Iterable's limit on `users/forget`: 3 requests per second per project. */
 export const FORGET_REQUESTS_PER_SECOND = 3;
+/** Iterable's limit on `users/bulkUpdate`: 5 requests per second per project. */
+export const BULK_UPDATE_REQUESTS_PER_SECOND = 5;
 
 /**
  * One Iterable client per API key and data center (keep-alive connections reused across batches), all
@@ -18,8 +20,10 @@ export class IterableClientsService implements OnApplicationShutdown {
   private readonly logger = new Logger(IterableClientsService.name);
   private readonly clients = new Map<string, IterableClient>();
   private readonly forgetClients = new Map<string, IterableClient>();
+  private readonly attributesClients = new Map<string, IterableClient>();
   readonly limiter: IterableRateLimiter;
   readonly forgetLimiter: IterableRateLimiter;
+  readonly attributesLimiter: IterableRateLimiter;
   private readonly redis: Redis;
 
   constructor(
@@ -46,6 +50,14 @@ export class IterableClientsService implements OnApplicationShutdown {
       leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
       maxWaitMs: 30_000,
     });
+    this.attributesLimiter = new IterableRateLimiter({
+      redis: this.redis,
+      keyPrefix: `${env.QUEUE_PREFIX}:iterable-attributes-limiter`,
+      requestsPerSecond: BULK_UPDATE_REQUESTS_PER_SECOND,
+      maxConcurrent: 2,
+      leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
+      maxWaitMs: 30_000,
+    });
   }
 
   /** The client for list calls (`lists/subscribe`, `lists/unsubscribe`). */
@@ -56,6 +68,11 @@ export class IterableClientsService implements OnApplicationShutdown {
   /** The client for `users/forget`, under its own 3 requests/s per project. */
   forgetClientFor(account: Pick<Account, 'iterableApiKey' | 'dataCenter'>): IterableClient {
     return this.cached(this.forgetClients, account, this.forgetLimiter);
+  }
+
+  /** The client for `users/bulkUpdate` (forwarded user attributes), under its own 5 requests/s per project. */
+  attributesClientFor(account: Pick<Account, 'iterableApiKey' | 'dataCenter'>): IterableClient {
+    return this.cached(this.attributesClients, account, this.attributesLimiter);
   }
 
   private cached(clients: Map<string, IterableClient>, account: Pick<Account, 'iterableApiKey' | 'dataCenter'>, rateLimiter: IterableRateLimiter): IterableClient {
@@ -76,11 +93,13 @@ export class IterableClientsService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const client of [...this.clients.values(), ...this.forgetClients.values()]) client.close();
+    for (const client of [...this.clients.values(), ...this.forgetClients.values(), ...this.attributesClients.values()]) client.close();
     this.clients.clear();
     this.forgetClients.clear();
+    this.attributesClients.clear();
     await this.limiter.close();
     await this.forgetLimiter.close();
+    await this.attributesLimiter.close();
     this.redis.disconnect();
   }
 }

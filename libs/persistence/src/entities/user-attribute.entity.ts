@@ -3,8 +3,8 @@ import { bigintToNumber } from './column-transformers';
 
 /**
  * The desired value of one forwarded mParticle user attribute of one user (ingest's rows, like `memberships`):
- * newest `timestamp_ms` per (account, user, attribute) wins. `value` is the typed value as JSON (null: the
- * attribute was deleted, or its newest value could not be typed, then `skip_reason` says why). `email` and
+ * newest `timestamp_ms` per (account, user, attribute) wins. `value` is the typed value as JSON (`null` when the
+ * attribute was deleted); SQL NULL when its newest value could not be typed, and then `skip_reason` says why. `email` and
  * `user_id` are the identity the newest message gave the user, the one Iterable is sent.
  */
 @Entity('user_attributes')

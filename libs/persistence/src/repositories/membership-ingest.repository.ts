@@ -4,6 +4,7 @@ import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { IncomingAccountSettings, IncomingConnection, applyAccountSettings, applyConnection, mparticleSettingsHash } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
+import { AttributeChangeInput, recordAttributes } from './attributes.repository';
 
 export type { IncomingAccountSettings, IncomingConnection } from './mparticle-settings';
 
@@ -19,6 +20,8 @@ export interface MembershipMessage {
    * `coalesce` returns them), so concurrent transactions lock rows in one order and cannot deadlock.
    */
   changes: MembershipChange[];
+  /** Forwarded user attributes (README "User attributes"), one per (user, key), sorted by (user, key). */
+  attributes?: AttributeChangeInput[];
 }
 
 export interface IngestResult {
@@ -110,6 +113,7 @@ export class MembershipIngestRepository {
         moved.push(...applied.moved);
       }
       const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
+      await recordAttributes(this.db, manager, message.attributes ?? []);
       const keyLists = account.keyChanged ? [...listOf.values()].filter((l): l is number => l !== null) : [];
       const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...keyLists])].sort((a, b) => a - b);
       return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };

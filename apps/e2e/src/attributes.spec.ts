@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { startFakeIterable, RunningFakeIterable, FakeProject } from '@audience-bridge/fake-iterable';
+import { membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
+import { DRIVERS } from '@audience-bridge/persistence';
+
+type Attribute = { key: string; action: 'upsert' | 'delete'; value?: string; list_value?: string[] };
+type Action = 'add' | 'delete' | 'attribute_update';
+
+// Audience user attributes → Iterable user fields (README "User attributes"): only the keys an account lists,
+// typed as it says, newest wins per (user, attribute), sent in users/bulkUpdate batches with a verdict per user.
+describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (driver) => {
+  let fake: RunningFakeIterable;
+  let stack: Stack;
+  const base = driver === 'sqlite' ? 900 : 950;
+  let next = 0;
+
+  beforeAll(async () => {
+    fake = await startFakeIterable();
+    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100' });
+    await stack.startWorker();
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await fake.close();
+  });
+
+  const newAccount = (forwardAttributes?: string) => {
+    const accountId = base + next++;
+    const apiKey = `attributes-key-${randomUUID()}`;
+    const project: FakeProject = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+    const listId = fake.state.createList(project, `list ${accountId}`).id;
+    /** One message: each user with the audience action and their attribute changes. */
+    const send = async (timestampMs: number, users: { email: string; customerId?: string; action?: Action; attributes: Attribute[] }[]) => {
+      const message = membershipMessage(
+        randomUUID(),
+        timestampMs,
+        users.map((u, i) => ({ mpid: `${accountId}${i}${u.email.length}`, email: u.email, ...(u.customerId ? { customerId: u.customerId } : {}), audiences: [{ audienceId: 1, listId, action: u.action ?? 'attribute_update' }] })),
+        { accountId, apiKey },
+      ) as { account: { account_settings: Record<string, string> }; user_profiles: { audiences: Record<string, unknown>[] }[] };
+      if (forwardAttributes !== undefined) message.account.account_settings['forwardAttributes'] = forwardAttributes;
+      message.user_profiles.forEach((p, i) => (p.audiences[0] = { ...p.audiences[0], user_attributes: users[i]?.attributes ?? [] }));
+      return stack.send(message);
+    };
+    const drained = () =>
+      waitFor(async () => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM attribute_inbox WHERE account_id = ${accountId}`))[0].n) === 0, 30_000);
+    const bulkUpdates = () => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === '/api/users/bulkUpdate');
+    const verdicts = async () =>
+      (await stack.dataSource.query(`SELECT email, action, outcome, reason, retryable FROM delivery_verdicts WHERE account_id = ${accountId} AND action = 'fields' ORDER BY id`)).map(
+        (v: Record<string, unknown>) => ({ ...v, retryable: Boolean(v['retryable']) }),
+      );
+    return { accountId, apiKey, project, listId, send, drained, bulkUpdates, verdicts };
+  };
+
+  it('registers for user attributes and offers the forwardAttributes setting', async () => {
+    const res = await stack.send({ type: 'module_registration_request', id: 'reg', timestamp_ms: 1 }, null);
+    expect(res.body.permissions).toMatchObject({ allow_user_attributes: true, allow_audience_user_attributes: true });
+    expect(res.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id)).toContain('forwardAttributes');
+  });
+
+  it('forwards and stores nothing by default', async () => {
+    const a = newAccount();
+    expect((await a.send(1000, [{ email: 'plain@example.com', action: 'add', attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }] }])).status).toBe(200);
+    await stack.settled(a.accountId);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(fake.state.members(a.listId)?.map((m) => m.email)).toEqual(['plain@example.com']);
+    expect(await stack.dataSource.query(`SELECT * FROM user_attributes WHERE account_id = ${a.accountId}`)).toEqual([]);
+    expect(a.bulkUpdates()).toEqual([]);
+    expect(fake.state.userFields(a.project, { email: 'plain@example.com' })).toEqual({});
+  });
+
+  it('ends exactly at the newest state with every action and type, whatever order the messages come in', async () => {
+    const a = newAccount('plan:string, ltv:number, vip:boolean, signup:date, tags:string');
+    const jane = 'jane.fields@example.com';
+    const t3 = { email: jane, attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }, { key: 'vip', action: 'delete' }, { key: 'tags', action: 'upsert', list_value: ['a', 'b'] }] as Attribute[] };
+    const t1 = {
+      email: jane,
+      attributes: [
+        { key: 'plan', action: 'upsert', value: 'free' },
+        { key: 'ltv', action: 'upsert', value: '1' },
+        { key: 'vip', action: 'upsert', value: 'false' },
+        { key: 'signup', action: 'upsert', value: '2024-01-02T03:04:05Z' },
+        { key: 'tags', action: 'upsert', list_value: ['old'] },
+      ] as Attribute[],
+    };
+    const t2 = { email: jane, attributes: [{ key: 'ltv', action: 'upsert', value: '12.5' }, { key: 'vip', action: 'upsert', value: 'TRUE' }, { key: 'plan', action: 'upsert', value: 'silver' }, { key: 'secret', action: 'upsert', value: 'not forwarded' }] as Attribute[] };
+    // Newest first, then the oldest, then the middle one; the middle one again (a retry changes nothing).
+    for (const [at, users] of [[3000, [t3]], [1000, [t1]], [2000, [t2]], [2000, [t2]]] as const) {
+      expect((await a.send(at, [...users])).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await a.drained();
+    expect(fake.state.userFields(a.project, { email: jane })).toEqual({ plan: 'gold', ltv: 12.5, vip: null, signup: '2024-01-02T03:04:05.000Z', tags: ['a', 'b'] });
+    const stored = await stack.dataSource.query(`SELECT attribute_key, value FROM user_attributes WHERE account_id = ${a.accountId} ORDER BY attribute_key`);
+    expect(stored).toEqual([
+      { attribute_key: 'ltv', value: '12.5' },
+      { attribute_key: 'plan', value: '"gold"' },
+      { attribute_key: 'signup', value: '"2024-01-02T03:04:05.000Z"' },
+      { attribute_key: 'tags', value: '["a","b"]' },
+      { attribute_key: 'vip', value: 'null' },
+    ]);
+    // Every call's users are delivered, one verdict per user per call; no call carries more than 1000 users.
+    expect((await a.verdicts()).every((v: { outcome: string }) => v.outcome === 'delivered')).toBe(true);
+    expect(a.bulkUpdates().every((r) => (r.body as { users: unknown[] }).users.length <= 1000)).toBe(true);
+    const calls = await stack.dataSource.query(`SELECT action, list_id FROM delivery_calls WHERE account_id = ${a.accountId}`);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((c: { action: string; list_id: unknown }) => c.action === 'bulkUpdate' && Number(c.list_id) === 0)).toBe(true);
+    process.stdout.write(`[attributes] ${driver}: 4 messages → ${a.bulkUpdates().length} users/bulkUpdate call(s)\n`);
+  });
+
+  it('attribute_update changes fields and never membership', async () => {
+    const a = newAccount('plan:string');
+    await a.send(1000, [{ email: 'member@example.com', customerId: 'c-1', action: 'add', attributes: [{ key: 'plan', action: 'upsert', value: 'basic' }] }]);
+    await stack.settled(a.accountId);
+    await a.drained();
+    const before = await stack.dataSource.query(`SELECT action, timestamp_ms FROM memberships WHERE account_id = ${a.accountId}`);
+    expect(fake.state.userFields(a.project, { email: 'member@example.com' })).toEqual({ plan: 'basic' });
+
+    await a.send(2000, [
+      { email: 'member@example.com', customerId: 'c-1', action: 'attribute_update', attributes: [{ key: 'plan', action: 'upsert', value: 'platinum' }] },
+      { email: 'outsider@example.com', action: 'attribute_update', attributes: [{ key: 'plan', action: 'upsert', value: 'trial' }] },
+    ]);
+    await a.drained();
+    await stack.settled(a.accountId);
+    expect(fake.state.userFields(a.project, { email: 'member@example.com' })).toEqual({ plan: 'platinum' });
+    expect(fake.state.userFields(a.project, { email: 'outsider@example.com' })).toEqual({ plan: 'trial' });
+    expect(fake.state.members(a.listId)?.map((m) => m.email)).toEqual(['member@example.com']);
+    expect(await stack.dataSource.query(`SELECT action, timestamp_ms FROM memberships WHERE account_id = ${a.accountId}`)).toEqual(before);
+  });
+
+  it('records a field type Iterable refuses as a permanent verdict for that user, and a value that cannot be typed as skipped', async () => {
+    const a = newAccount('ltv:number');
+    // The project already has ltv as a string field: a number for it is refused.
+    fake.state.seedUsers(a.project, [{ email: 'seeded@example.com', dataFields: { ltv: 'high' } }]);
+    await a.send(1000, [
+      { email: 'bob.refused@example.com', attributes: [{ key: 'ltv', action: 'upsert', value: '42' }] },
+      { email: 'carol.text@example.com', attributes: [{ key: 'ltv', action: 'upsert', value: 'lots' }] },
+    ]);
+    await a.drained();
+    await new Promise((r) => setTimeout(r, 700));
+    const verdicts = await a.verdicts();
+    expect(verdicts).toEqual(
+      expect.arrayContaining([
+        { email: 'bob.refused@example.com', action: 'fields', outcome: 'failed', reason: 'invalid data', retryable: false },
+        { email: 'carol.text@example.com', action: 'fields', outcome: 'skipped', reason: 'attribute not a number', retryable: false },
+      ]),
+    );
+    expect(verdicts).toHaveLength(2);
+    // Sent once, not retried; carol was never sent.
+    expect(a.bulkUpdates().map((r) => (r.body as { users: { email: string }[] }).users.map((u) => u.email))).toEqual([['bob.refused@example.com']]);
+    expect(fake.state.userFields(a.project, { email: 'bob.refused@example.com' })).toBeUndefined();
+  });
+
+  it('refuses a forwardAttributes setting it cannot use with a 400 naming it', async () => {
+    const a = newAccount('plan:text');
+    const res = await a.send(1000, [{ email: 'x@example.com', attributes: [] }]);
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toMatch(/forwardAttributes/);
+  });
+});
