@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { comparisonRows, runComparison } from './comparison';
 import { deliveryRows, runDelivery } from './delivery';
+import { driftRows, runDrift } from './drift';
 import { IngestFigures, ingestRows, runIngest } from './ingest';
 import { fmt, table } from './stats';
 
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
   const delivery = await runDelivery({ changes, lists: 10, iterableLimit: limit, loneChanges: 20, driver });
   process.stdout.write('running the comparison with a naive forwarder…\n');
   const comparison = await runComparison({ messages: 150, profilesPerMessage: 20, iterableLimit: limit, driver });
+  const driftMembers = Number(process.env['BENCH_DRIFT_MEMBERS'] ?? 1_000_000);
+  process.stdout.write(`running a drift check of a ${driftMembers.toLocaleString('en')}-member list…\n`);
+  const drift = await runDrift({ members: driftMembers, differences: Number(process.env['BENCH_DRIFT_DIFFERENCES'] ?? 1000), driver });
 
   process.stdout.write(
     [
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
         ['worker, delivery run', `${fmt(delivery.workerPeakMiB, 0)} MiB`],
       ]),
       table(`same traffic, naive forwarder vs audience-bridge (fake Iterable at ${limit} requests/s)`, comparisonRows(comparison)),
+      table(`drift check (${drift.title})`, driftRows(drift)),
     ].join('\n') + '\n',
   );
 }

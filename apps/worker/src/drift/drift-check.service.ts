@@ -6,7 +6,7 @@ import { Environment } from '@audience-bridge/config';
 import { IterableError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
 import type { IterableListReader } from '@audience-bridge/iterable-client';
 import { DRIFT_REPAIR_REASON } from '@audience-bridge/mapping';
-import { AccountsRepository, DriftReport, DriftRepository, RepairMember } from '@audience-bridge/persistence';
+import { AccountsRepository, DesiredRow, DriftReport, DriftRepository, KnownRow, RepairMember } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { DriftComparison } from './drift-comparison';
 import { DriftMetrics } from './drift-metrics.service';
@@ -76,7 +76,12 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         () => undefined,
       );
     }, HEARTBEAT_MS);
+    /** How long each phase took (the log line of a finished check says it). */
+    const timings = new Map<string, number>();
+    let phaseStarted = performance.now();
     const enter = async (next: string): Promise<void> => {
+      timings.set(phase, (timings.get(phase) ?? 0) + performance.now() - phaseStarted);
+      phaseStarted = performance.now();
       phase = next;
       if (lost || !(await this.drift.heartbeat(report.id, holder, next))) throw new LostCheck();
       if (this.stopping) throw new DriftFailure('the worker stopped (shutdown) before the check was done: ask again');
@@ -130,6 +135,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       await flush();
       if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0);
 
+      timings.set(phase, (timings.get(phase) ?? 0) + performance.now() - phaseStarted);
       const result = { ...counts, repaired };
       if (!(await this.drift.finish(report.id, holder, result))) throw new LostCheck();
       const seconds = (performance.now() - started) / 1000;
@@ -140,7 +146,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       }
       this.logger.log(
         `drift check ${report.id} of list ${report.listId}: ${counts.missing} missing, ${counts.extra} extra, ${counts.leftOut} left out (in flight), ` +
-          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ${seconds.toFixed(1)} s, ${compared.runs} sorted runs`,
+          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ${seconds.toFixed(1)} s (${[...timings].filter(([, ms]) => ms >= 50).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ')}), ${compared.runs} sorted runs`,
       );
       return 'done';
     } catch (error) {
@@ -224,33 +230,39 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     }
   }
 
-  /** The desired adds of every audience mapped to the list, the members that matter, and the pending changes. */
+  /**
+   * The desired adds of every audience mapped to the list, the members that matter, and the pending changes,
+   * page by page; the next page is asked for while this one is sorted (PostgreSQL works meanwhile).
+   */
   private async readDatabase(report: DriftReport, comparison: DriftComparison, settledSinceMs: number, alive: () => void): Promise<void> {
-    for (const { accountId, audienceId } of await this.drift.audiencesOf(report.listId)) {
-      let after: string | null = null;
-      do {
+    const byUserId = report.identifier === 'userId';
+    const pages = async <R, C>(first: C, read: (cursor: C) => Promise<{ rows: R[]; next: C | null }>, take: (row: R) => Promise<void>): Promise<void> => {
+      let coming: Promise<{ rows: R[]; next: C | null }> | undefined = read(first);
+      while (coming) {
         alive();
-        const page: Awaited<ReturnType<DriftRepository['desiredPage']>> = await this.drift.desiredPage(accountId, audienceId, after, PAGE_ROWS);
-        for (const row of page.rows) await comparison.addDesired(row);
-        after = page.next;
-      } while (after !== null);
+        const page: { rows: R[]; next: C | null } = await coming;
+        const next = page.next;
+        coming = next === null ? undefined : read(next);
+        // Read ahead: if this page's rows end the check first, the next read's failure must not go unhandled.
+        coming?.catch(() => undefined);
+        for (const row of page.rows) await take(row);
+      }
+    };
+    for (const { accountId, audienceId } of await this.drift.audiencesOf(report.listId)) {
+      await pages<DesiredRow, string | null>(null, (after) => this.drift.desiredPage(accountId, audienceId, after, PAGE_ROWS, byUserId), (row) => comparison.addDesired(row));
     }
-    let afterKey: string | null = null;
-    do {
-      alive();
-      const page: Awaited<ReturnType<DriftRepository['knownPage']>> = await this.drift.knownPage(report.listId, afterKey, settledSinceMs, PAGE_ROWS, report.identifier === 'userId');
-      for (const row of page.rows) await comparison.addKnown(row);
-      afterKey = page.next;
-    } while (afterKey !== null);
-    for (let afterId = 0; ; ) {
-      alive();
-      const page = await this.drift.inboxPage(report.listId, afterId, PAGE_ROWS);
-      for (const row of page) {
+    await pages<KnownRow, string | null>(null, (after) => this.drift.knownPage(report.listId, after, settledSinceMs, PAGE_ROWS, byUserId), (row) => comparison.addKnown(row));
+    await pages<{ id: number; memberKey: string | null }, number>(
+      0,
+      async (afterId) => {
+        const rows = await this.drift.inboxPage(report.listId, afterId, PAGE_ROWS);
+        return { rows, next: rows.length < PAGE_ROWS ? null : (rows[rows.length - 1] as { id: number }).id };
+      },
+      async (row) => {
         if (row.memberKey === null) throw new DriftFailure('the whole list was asked to be sent again during the check: every member is in flight; check again once it is delivered');
         await comparison.addPending(row.memberKey);
-      }
-      if (page.length < PAGE_ROWS) break;
-      afterId = (page[page.length - 1] as { id: number }).id;
-    }
+      },
+    );
   }
+
 }

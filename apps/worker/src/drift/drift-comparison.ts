@@ -28,26 +28,34 @@ const escape = (text: string): string => (/[\\\t\n\r]/.test(text) ? text.replace
 const unescape = (text: string): string =>
   text.includes('\\') ? text.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c)) : text;
 
-interface Group {
-  key: string;
-  /** Each record without its key: the tag and its fields. */
-  records: string[];
-}
-
-/** Consecutive records of one key, from sorted lines. */
-async function* groups(lines: AsyncIterable<string>): AsyncGenerator<Group> {
-  let current: Group | undefined;
-  for await (const line of lines) {
-    const tab = line.indexOf('\t');
-    const key = line.slice(0, tab);
-    const record = line.slice(tab + 1);
-    if (current && current.key === key) current.records.push(record);
-    else {
-      if (current) yield { key: unescape(current.key), records: current.records };
-      current = { key, records: [record] };
+/**
+ * Calls `handle` with each key and its records (each without the key: the tag and its fields), in key order,
+ * from a sorter's sorted batches. `handle` returns a promise only when it has to wait (a repair to write), so a
+ * million matching members cost no await each.
+ */
+async function eachGroup(sorter: ExternalSorter, handle: (key: string, records: string[]) => Promise<void> | undefined): Promise<void> {
+  let key: string | undefined;
+  let records: string[] = [];
+  for await (const batch of sorter.sortedBatches()) {
+    for (const line of batch) {
+      const tab = line.indexOf('\t');
+      const lineKey = line.slice(0, tab);
+      if (lineKey === key) {
+        records.push(line.slice(tab + 1));
+        continue;
+      }
+      if (key !== undefined) {
+        const waiting = handle(unescape(key), records);
+        if (waiting) await waiting;
+      }
+      key = lineKey;
+      records = [line.slice(tab + 1)];
     }
   }
-  if (current) yield { key: unescape(current.key), records: current.records };
+  if (key !== undefined) {
+    const waiting = handle(unescape(key), records);
+    if (waiting) await waiting;
+  }
 }
 
 const fields = (record: string): string[] => record.slice(1).split('\t').map(unescape);
@@ -116,7 +124,7 @@ export class DriftComparison {
    */
   async run(onDrift: (verdict: 'missing' | 'extra', key: string, member: RepairMember) => Promise<void>): Promise<DriftCounts> {
     const counts: DriftCounts = { iterableMembers: 0, desiredMembers: 0, missing: 0, extra: 0, leftOut: 0, refused: 0, missingSample: [], extraSample: [], notEmails: this.notEmails };
-    const judge = async (key: string, facts: { onList: boolean; desired: boolean; inFlight: boolean; refused: boolean }, email?: string) => {
+    const judge = (key: string, facts: { onList: boolean; desired: boolean; inFlight: boolean; refused: boolean }, email?: string): Promise<void> | undefined => {
       if (facts.onList) counts.iterableMembers++;
       if (facts.desired) counts.desiredMembers++;
       const verdict = driftVerdict(facts);
@@ -126,25 +134,31 @@ export class DriftComparison {
         counts[verdict]++;
         const sample = verdict === 'missing' ? counts.missingSample : counts.extraSample;
         if (sample.length < DRIFT_SAMPLE_SIZE) sample.push(key);
-        await onDrift(verdict, key, repairMemberOf(key, this.kind, email));
+        return onDrift(verdict, key, repairMemberOf(key, this.kind, email));
       }
+      return undefined;
     };
     if (!this.byIdentifier) {
-      for await (const { key, records } of groups(this.byEmail.sorted())) {
+      await eachGroup(this.byEmail, (key, records) => {
+        let onList = false;
+        let desired = false;
+        let pending = false;
         let known: string | undefined;
-        for (const r of records) if (r[0] === 'k') known = r;
-        await judge(key, {
-          onList: records.some((r) => r[0] === 'i'),
-          desired: records.some((r) => r[0] === 'd'),
-          inFlight: records.some((r) => r[0] === 'q') || known?.[1] === '1',
-          refused: known?.[2] === '1',
-        });
-      }
+        for (const r of records) {
+          const tag = r[0];
+          if (tag === 'i') onList = true;
+          else if (tag === 'd') desired = true;
+          else if (tag === 'q') pending = true;
+          else if (tag === 'k') known = r;
+        }
+        return judge(key, { onList, desired, inFlight: pending || known?.[1] === '1', refused: known?.[2] === '1' });
+      });
       return counts;
     }
     // userId mode, first pass (by email): each member's identity as Iterable should name it, and those in flight.
     const byIdentifier = this.byIdentifier;
-    for await (const { key: email, records } of groups(this.byEmail.sorted())) {
+    const emitted: Promise<void>[] = [];
+    await eachGroup(this.byEmail, (email, records) => {
       const adds = records.filter((r) => r[0] === 'd').map(fields).map(([userId, ts, id]) => ({ userId: userId || null, timestampMs: Number(ts), sourceMessageId: id ?? '' }));
       const knownRecord = records.find((r) => r[0] === 'k');
       const knownUserId = knownRecord ? fields(knownRecord)[1] || null : null;
@@ -153,21 +167,22 @@ export class DriftComparison {
       const newest = newestAdd(adds);
       const identity = newest ? (newest.userId ?? email) : undefined;
       // s<desired><inFlight><refused>\t<email>
-      if (identity !== undefined) await byIdentifier.add(`${escape(identity)}\ts1${inFlight ? 1 : 0}${refused ? 1 : 0}\t${escape(email)}`);
+      if (identity !== undefined) emitted.push(byIdentifier.add(`${escape(identity)}\ts1${inFlight ? 1 : 0}${refused ? 1 : 0}\t${escape(email)}`));
       if (inFlight) {
         const was = knownUserId ?? email;
-        if (was !== identity) await byIdentifier.add(`${escape(was)}\ts010\t${escape(email)}`);
+        if (was !== identity) emitted.push(byIdentifier.add(`${escape(was)}\ts010\t${escape(email)}`));
       }
-    }
-    for await (const { key, records } of groups(byIdentifier.sorted())) {
+      return emitted.length > 0 ? Promise.all(emitted.splice(0)).then(() => undefined) : undefined;
+    });
+    await eachGroup(byIdentifier, (key, records) => {
       const mine = records.filter((r) => r[0] === 's');
       const desired = mine.find((r) => r[1] === '1');
-      await judge(
+      return judge(
         key,
         { onList: records.some((r) => r[0] === 'i'), desired: desired !== undefined, inFlight: mine.some((r) => r[2] === '1'), refused: mine.some((r) => r[3] === '1') },
         desired ? fields(desired)[1] : undefined,
       );
-    }
+    });
     return counts;
   }
 

@@ -351,11 +351,12 @@ export class DriftRepository {
    * One page of an audience's membership rows in primary key order after `afterUserKey` (null: from the start),
    * as their adds with an email. Every statement reads at most `limit` rows of the index, whatever they hold,
    * so none holds the database for long (on SQLite every statement of the process waits its turn). `next` is
-   * where the next page starts; null when this was the last.
+   * where the next page starts; null when this was the last. Without `identity` only the emails are read (a check
+   * by email needs no more): userId, time and message id are then empty.
    */
-  async desiredPage(accountId: number, audienceId: number, afterUserKey: string | null, limit: number): Promise<{ rows: DesiredRow[]; next: string | null }> {
+  async desiredPage(accountId: number, audienceId: number, afterUserKey: string | null, limit: number, identity = true): Promise<{ rows: DesiredRow[]; next: string | null }> {
     const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT user_key, action, email, user_id, timestamp_ms, source_message_id FROM memberships
+      `SELECT user_key, action, email${identity ? ', user_id, timestamp_ms, source_message_id' : ''} FROM memberships
        WHERE account_id = ? AND audience_id = ?${afterUserKey === null ? '' : ' AND user_key > ?'} ORDER BY user_key LIMIT ?`,
       [accountId, audienceId, ...(afterUserKey === null ? [] : [afterUserKey]), limit],
     );
@@ -364,9 +365,9 @@ export class DriftRepository {
       .map((r) => ({
         userKey: String(r['user_key']),
         email: String(r['email']),
-        userId: r['user_id'] === null ? null : String(r['user_id']),
-        timestampMs: Number(r['timestamp_ms']),
-        sourceMessageId: String(r['source_message_id']),
+        userId: r['user_id'] === null || r['user_id'] === undefined ? null : String(r['user_id']),
+        timestampMs: Number(r['timestamp_ms'] ?? 0),
+        sourceMessageId: String(r['source_message_id'] ?? ''),
       }));
     return { rows: adds, next: rows.length < limit ? null : String(rows[rows.length - 1]?.['user_key']) };
   }
