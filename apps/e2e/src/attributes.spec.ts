@@ -29,12 +29,15 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
     const apiKey = `attributes-key-${randomUUID()}`;
     const project: FakeProject = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
     const listId = fake.state.createList(project, `list ${accountId}`).id;
+    // One mpid per email, the same in every message.
+    const mpids = new Map<string, string>();
+    const mpidOf = (email: string) => mpids.get(email) ?? (mpids.set(email, String(accountId * 100_000 + mpids.size)), mpids.get(email) as string);
     /** One message: each user with the audience action and their attribute changes. */
     const send = async (timestampMs: number, users: { email: string; customerId?: string; action?: Action; attributes: Attribute[] }[]) => {
       const message = membershipMessage(
         randomUUID(),
         timestampMs,
-        users.map((u, i) => ({ mpid: `${accountId}${i}${u.email.length}`, email: u.email, ...(u.customerId ? { customerId: u.customerId } : {}), audiences: [{ audienceId: 1, listId, action: u.action ?? 'attribute_update' }] })),
+        users.map((u) => ({ mpid: mpidOf(u.email), email: u.email, ...(u.customerId ? { customerId: u.customerId } : {}), audiences: [{ audienceId: 1, listId, action: u.action ?? 'attribute_update' }] })),
         { accountId, apiKey },
       ) as { account: { account_settings: Record<string, string> }; user_profiles: { audiences: Record<string, unknown>[] }[] };
       if (forwardAttributes !== undefined) message.account.account_settings['forwardAttributes'] = forwardAttributes;
@@ -148,6 +151,50 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
     // Sent once, not retried; carol was never sent.
     expect(a.bulkUpdates().map((r) => (r.body as { users: { email: string }[] }).users.map((u) => u.email))).toEqual([['bob.refused@example.com']]);
     expect(fake.state.userFields(a.project, { email: 'bob.refused@example.com' })).toBeUndefined();
+  });
+
+  it('sends a backlog in full batches of at most 1000 users', async () => {
+    const a = newAccount('plan:string, ltv:number');
+    fake.state.setFaults({ forced: [{ path: '/api/users/bulkUpdate', delayMs: 1500, times: 1 }] });
+    try {
+      const started = Date.now();
+      // 2,500 users in 5 messages of 500 while the first call is slow: the rest wait and leave together.
+      for (let m = 0; m < 5; m++) {
+        const users = Array.from({ length: 500 }, (_, i) => ({ email: `bulk-${m}-${i}@example.com`, attributes: [{ key: 'plan', action: 'upsert', value: `p${i % 3}` }, { key: 'ltv', action: 'upsert', value: String(i) }] as Attribute[] }));
+        expect((await a.send(1000 + m, users)).status).toBe(200);
+      }
+      await a.drained();
+      const sizes = a.bulkUpdates().map((r) => (r.body as { users: unknown[] }).users.length);
+      process.stdout.write(`[attributes] ${driver}: 2,500 users → ${sizes.length} users/bulkUpdate calls of ${sizes.join(', ')} users in ${Date.now() - started} ms\n`);
+      expect(sizes.reduce((x, y) => x + y, 0)).toBe(2500);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(1000);
+      expect(sizes.length).toBeLessThanOrEqual(5);
+      expect(fake.state.userFields(a.project, { email: 'bulk-4-499@example.com' })).toEqual({ plan: 'p1', ltv: 499 });
+    } finally {
+      fake.state.setFaults({});
+    }
+  });
+
+  it('an erasure removes the subject\'s attribute values', async () => {
+    const a = newAccount('plan:string');
+    await a.send(1000, [{ email: 'erase.fields@example.com', customerId: 'c-erase', attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }] }]);
+    await a.drained();
+    expect(Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM user_attributes WHERE account_id = ${a.accountId}`))[0].n)).toBe(1);
+    const dsr = {
+      type: 'dsr_processing_request',
+      id: randomUUID(),
+      timestamp_ms: Date.now(),
+      firehose_version: '3.2.0',
+      account: { account_id: a.accountId, account_settings: { apiKey: a.apiKey, userIdField: 'customerId', forwardAttributes: 'plan:string' } },
+      subject_request_id: `osdr-${a.accountId}`,
+      subject_request_type: 'erasure',
+      regulation: 'gdpr',
+      submitted_time: new Date().toISOString(),
+      api_version: '3.0',
+      subject_identities: { email: { encoding: 'raw', value: 'erase.fields@example.com' } },
+    };
+    expect((await stack.send(dsr)).status).toBe(200);
+    expect(await stack.dataSource.query(`SELECT * FROM user_attributes WHERE account_id = ${a.accountId}`)).toEqual([]);
   });
 
   it('refuses a forwardAttributes setting it cannot use with a 400 naming it', async () => {

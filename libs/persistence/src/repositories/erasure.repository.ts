@@ -92,6 +92,24 @@ export class ErasureRepository {
       for (const row of rows) {
         await this.db.execute(`DELETE FROM memberships WHERE account_id = ? AND audience_id = ? AND user_key = ?`, [accountId, row.audience_id, row.user_key], manager);
       }
+      // Their forwarded attribute values (README "User attributes") go too, with any send still waiting.
+      const attributeKeys = unique([...keys, ...rows.map((r) => r.user_key), ...rows.map((r) => r.mpid)]);
+      const attributeWho = [
+        ...(attributeKeys.length > 0 ? [`user_key IN (${placeholders(attributeKeys)})`] : []),
+        ...(emails.length > 0 ? [`email IN (${placeholders(emails)})`] : []),
+        ...(userIds.length > 0 ? [`user_id IN (${placeholders(userIds)})`] : []),
+      ];
+      if (attributeWho.length > 0) {
+        const attributeUsers = await this.db.query<{ user_key: string }>(
+          `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND (${attributeWho.join(' OR ')})`,
+          [accountId, ...attributeKeys, ...emails, ...userIds],
+          manager,
+        );
+        const erasedKeys = unique([...attributeKeys, ...attributeUsers.map((u) => u.user_key)]);
+        for (const table of erasedKeys.length > 0 ? ['user_attributes', 'attribute_inbox'] : []) {
+          await this.db.execute(`DELETE FROM ${table} WHERE account_id = ? AND user_key IN (${placeholders(erasedKeys)})`, [accountId, ...erasedKeys], manager);
+        }
+      }
       // The lists re-plan these members without them: whoever Iterable has on a list is taken off it first.
       await appendInbox(this.db, listIds.flatMap((listId) => emails.map((email) => ({ listId, email }))), manager, now);
       const id = randomUUID();
