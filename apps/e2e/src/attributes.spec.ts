@@ -46,7 +46,11 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
     };
     const drained = () =>
       waitFor(async () => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM attribute_inbox WHERE account_id = ${accountId}`))[0].n) === 0, 30_000);
-    const bulkUpdates = () => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === '/api/users/bulkUpdate');
+    // The request log keeps a faulted request's body as the text received.
+    const bulkUpdates = () =>
+      fake.state.requests
+        .filter((r) => r.apiKey === apiKey && r.apiPath === '/api/users/bulkUpdate')
+        .map((r) => ({ ...r, body: typeof r.body === 'string' ? (JSON.parse(r.body) as unknown) : r.body }));
     const verdicts = async () =>
       (await stack.dataSource.query(`SELECT email, action, outcome, reason, retryable FROM delivery_verdicts WHERE account_id = ${accountId} AND action = 'fields' ORDER BY id`)).map(
         (v: Record<string, unknown>) => ({ ...v, retryable: Boolean(v['retryable']) }),
@@ -151,6 +155,35 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
     // Sent once, not retried; carol was never sent.
     expect(a.bulkUpdates().map((r) => (r.body as { users: { email: string }[] }).users.map((u) => u.email))).toEqual([['bob.refused@example.com']]);
     expect(fake.state.userFields(a.project, { email: 'bob.refused@example.com' })).toBeUndefined();
+  });
+
+  it('sends a call refused whole again in halves until the refusal lands on its user, and retries a 500', async () => {
+    const a = newAccount('ltv:number');
+    fake.state.setFaults({
+      forced: [
+        { path: '/api/users/bulkUpdate', status: 500, times: 1 },
+        {
+          path: '/api/users/bulkUpdate',
+          status: 400,
+          bodyContains: 'dave.clash@example.com',
+          times: 10,
+          body: { msg: 'Project 1: The request does not have the same data types', code: 'RequestFieldsTypesMismatched', params: { validationErrors: { ltv: { expectedType: 'string' } } } },
+        },
+      ],
+    });
+    try {
+      const users = ['u1', 'u2', 'dave.clash', 'u4'].map((name, i) => ({ email: `${name}@example.com`, attributes: [{ key: 'ltv', action: 'upsert', value: String(i) }] as Attribute[] }));
+      expect((await a.send(1000, users)).status).toBe(200);
+      await a.drained();
+      const verdicts = await a.verdicts();
+      expect(verdicts.filter((v: { outcome: string }) => v.outcome === 'failed')).toEqual([{ email: 'dave.clash@example.com', action: 'fields', outcome: 'failed', reason: 'invalid data', retryable: false }]);
+      expect(verdicts.filter((v: { outcome: string }) => v.outcome === 'delivered')).toHaveLength(3);
+      // 500 (retried), the whole batch refused, its halves, the half with dave halved again.
+      expect(a.bulkUpdates().map((r) => (r.body as { users: unknown[] }).users.length)).toEqual([4, 4, 2, 2, 1, 1]);
+      expect(fake.state.userFields(a.project, { email: 'u4@example.com' })).toEqual({ ltv: 3 });
+    } finally {
+      fake.state.setFaults({});
+    }
   });
 
   it('sends a backlog in full batches of at most 1000 users', async () => {
