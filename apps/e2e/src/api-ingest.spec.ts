@@ -24,7 +24,7 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     const res = await stack.send({ type: 'module_registration_request', id: 'reg-1', timestamp_ms: 1 }, null);
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('module_registration_response');
-    expect(res.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id)).toEqual(['apiKey', 'userIdField', 'dataCenter', 'listNameTemplate', 'onAudienceRemove']);
+    expect(res.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id)).toEqual(['apiKey', 'userIdField', 'dataCenter', 'listNameTemplate', 'onAudienceRemove', 'forwardAttributes']);
   });
 
   it.each([
