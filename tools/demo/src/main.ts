@@ -5,7 +5,8 @@ import { ADMIN_TOKEN, INBOUND_TOKEN, buildScenario, membershipMessage, startStac
 // realistic mParticle traffic for two accounts (both identity modes, users without email, a few invalid
 // emails, users Iterable has forgotten, shuffled and duplicated messages), then each list's members and an
 // audit summary. Two more accounts show what goes wrong: one audience names a list Iterable does not have
-// (suspended), one names no list (held), and one account runs in dry run. The apps keep running afterwards,
+// (suspended), one names no list (held), and one account runs in dry run. Then a list is edited behind our back in
+// the fake Iterable: a drift check reports it and a second one repairs it. The apps keep running afterwards,
 // with a trickle of live traffic, for a look at the operations console (/), /docs, /v1/stats and /metrics;
 // Ctrl-C stops everything.
 const PORT = process.env['PORT'] ?? '3000';
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
     ITERABLE_API_BASE_URL: fake.url,
     ITERABLE_REQUESTS_PER_SECOND: '20',
     SWEEP_INTERVAL_MS: '1000',
+    // A drift check leaves out members delivered this recently (5 minutes by default): short here, so the demo's check runs at once.
+    DRIFT_SETTLE_MS: '5000',
     LOG_LEVEL: 'warn',
     ...(process.env['REDIS_URL'] ? { REDIS_URL: process.env['REDIS_URL'] } : {}),
   });
@@ -144,6 +147,27 @@ async function main(): Promise<void> {
   say(`    ${stats.members.failed} members Iterable refused (forgotten users): replay them from the console's Connections page`);
   say(`    to fix the suspended audience: PUT /v1/accounts/${troubled.accountId}/audiences/10030 {"listId": ${troubledList}}, then Resume`);
 
+  // Drift: someone edits a list in Iterable's UI behind our back; a check finds it, a repair puts it right.
+  const vip = setup[0].lists[0];
+  const onList = (fake.state.members(vip.listId) ?? []).map((m) => m.email as string).sort();
+  fake.state.operatorEdit(vip.listId, { add: [{ email: 'walk-in.1@example.net' }, { email: 'walk-in.2@example.net' }, { email: 'walk-in.3@example.net' }], remove: onList.slice(0, 2).map((email) => ({ email })) });
+  say(`\ndrift: someone added 3 people to "${vip.name}" (list ${vip.listId}) in Iterable and removed 2 (${onList.slice(0, 2).join(', ')})`);
+  await new Promise((resolve) => setTimeout(resolve, 5500));
+  const driftPath = `/v1/accounts/${setup[0].accountId}/lists/${vip.listId}/drift-check`;
+  const driftCheck = async (repair: boolean) => {
+    const { body: asked } = await stack.admin('POST', driftPath, { repair });
+    let report = asked;
+    await waitFor(async () => (report = (await stack.admin('GET', driftPath)).body).state !== 'running' && report.id === asked.id, 60_000, 200);
+    return report;
+  };
+  const found = await driftCheck(false);
+  say(`  POST ${driftPath} {"repair": false} → ${found.state}: ${found.missing} missing (${found.missingSample.join(', ')}), ${found.extra} extra (${found.extraSample.join(', ')}),`);
+  say(`    ${found.refused} refused by Iterable for good (known, replayable: not drift), ${found.leftOut} in flight; Iterable has ${found.iterableMembers}, the desired state ${found.desiredMembers}`);
+  const repaired = await driftCheck(true);
+  await stack.settled(setup[0].accountId, 60_000);
+  const exact = (fake.state.members(vip.listId) ?? []).map((m) => m.email as string).sort().join() === onList.join();
+  say(`  POST ${driftPath} {"repair": true} → ${repaired.repaired} members sent through delivery (audit reason "drift repair"); the list is ${exact ? 'exact again' : 'NOT exact'}`);
+
   const lookups: { email: string }[] = await stack.dataSource.query(
     `SELECT email FROM (SELECT member_key AS email FROM list_members WHERE state = 'failed' ORDER BY member_key LIMIT 1) f
      UNION ALL SELECT email FROM (SELECT email FROM memberships WHERE account_id = 1001 AND email IS NOT NULL AND action = 'add' ORDER BY email LIMIT 1) m`,
@@ -165,6 +189,8 @@ async function main(): Promise<void> {
   fake Iterable ${fake.url}/_fake/lists/${setup[0].lists[0].listId}/members
   tokens       admin: Authorization: Bearer ${ADMIN_TOKEN}   mParticle: Authorization: Token ${INBOUND_TOKEN}
   try          curl -H 'Authorization: Bearer ${ADMIN_TOKEN}' ${stack.apiUrl}/v1/users/${1001 * 1_000_000 + 1}/memberships
+  drift check  curl -X POST -H 'Authorization: Bearer ${ADMIN_TOKEN}' -H 'Content-Type: application/json' -d '{"repair": false}' ${stack.apiUrl}${driftPath}
+               then GET the same URL for the report (Iterable's getUsers allows 5 reads a minute per project)
   look up      ${lookups.map((l) => l.email).join(', ')} (console: User lookup, by email)`);
 }
 
