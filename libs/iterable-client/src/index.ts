@@ -24,6 +24,6 @@ export type { IterableRateLimiterOptions } from './iterable-rate.limiter';
 export { RedisSemaphore } from './redis.semaphore';
 export type { RedisSemaphoreOptions } from './redis.semaphore';
 export { IterableListReader, splitLines, GET_USERS_PATH, MAX_LIST_LINE_CHARS } from './iterable-list-reader';
-export type { ListReaderOptions, ListUsersOptions } from './iterable-list-reader';
+export type { ListReadBudget, ListReaderOptions, ListUsersOptions } from './iterable-list-reader';
 export { ListReadLimiter } from './iterable-list-read.limiter';
 export type { ListReadLimiterOptions } from './iterable-list-read.limiter';

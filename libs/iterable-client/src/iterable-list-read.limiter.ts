@@ -23,7 +23,17 @@ export interface ListReadLimiterOptions {
   onWait?: (waitMs: number) => void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` is aborted meanwhile. */
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /**
  * The budget of Iterable's list read endpoints (`GET /api/lists/getUsers`: 5 requests per minute per project),
@@ -53,16 +63,22 @@ export class ListReadLimiter implements IterableRequestLimiter {
     this.redis = typeof options.redis === 'string' ? new Redis(options.redis, { maxRetriesPerRequest: 2 }) : options.redis;
   }
 
-  /** Waits for a read's turn; the lease holds nothing (the budget is a rate, not a slot). */
-  async acquire(apiKey: string): Promise<LimiterLease> {
+  /**
+   * Waits for a read's turn; the lease holds nothing (the budget is a rate, not a slot). An aborted `signal`
+   * (a worker shutting down) stops the wait at once with the signal's reason, and takes no grant.
+   */
+  async acquire(apiKey: string, options: { signal?: AbortSignal } = {}): Promise<LimiterLease> {
+    const { signal } = options;
     const window = this.windowFor(apiKeyFingerprint(apiKey));
     const grantId = randomUUID();
     const started = Date.now();
+    signal?.throwIfAborted();
     for (let wait = await window.tryTake(grantId); wait > 0; wait = await window.tryTake(grantId)) {
       if (Date.now() - started + wait > this.maxWaitMs) throw new LimiterWaitTimeoutError(Date.now() - started);
       this.onWait?.(wait);
       // Never more than a few seconds at once: a pause set meanwhile, or a freed grant, is seen soon.
-      await sleep(Math.min(wait, 5000) + Math.random() * 50);
+      await sleep(Math.min(wait, 5000) + Math.random() * 50, signal);
+      signal?.throwIfAborted();
     }
     return { release: async () => undefined };
   }

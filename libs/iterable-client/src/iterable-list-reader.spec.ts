@@ -155,6 +155,18 @@ describe('ListReadLimiter (Redis)', () => {
     expect((await redis.keys(`${prefix}*`)).some((k) => k.includes(key))).toBe(false);
   });
 
+  it('an aborted signal ends the wait at once, with its reason, and takes no grant', async () => {
+    const key = testApiKey('abort');
+    await limiter().pause(key, 10_000);
+    const controller = new AbortController();
+    const started = Date.now();
+    const waiting = limiter().acquire(key, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('shutting down')), 100);
+    await expect(waiting).rejects.toThrow('shutting down');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await limiter().used(key)).toBe(0);
+  });
+
   it('pause holds every read of the key; maxWaitMs gives up with LimiterWaitTimeoutError', async () => {
     const key = testApiKey('pause');
     await limiter().pause(key, 1500);

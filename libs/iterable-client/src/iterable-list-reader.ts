@@ -14,7 +14,7 @@ import { CLASSIFY_HEAD_CHARS, classifyError, classifyIterableResponse } from './
 import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { DEFAULT_TIMEOUT_MS } from './iterable.client';
 import { IterableError } from './iterable.error';
-import type { IterableClientOptions, IterableLogger, IterableRequestLimiter, LimiterLease } from './iterable.types';
+import type { IterableClientOptions, IterableLogger, LimiterLease } from './iterable.types';
 import { NOOP_LOGGER } from './iterable.types';
 import { redactingLogger, redactSecrets } from './redact.util';
 
@@ -23,9 +23,15 @@ export const GET_USERS_PATH = '/api/lists/getUsers';
 /** The longest line taken from a list read: an identifier is an email (≤ 254) or a userId (≤ 52); more is not a member. */
 export const MAX_LIST_LINE_CHARS = 4096;
 
+/** A list read budget (`ListReadLimiter`): waits for a read's turn, stopping when `signal` is aborted. */
+export interface ListReadBudget {
+  acquire(apiKey: string, options?: { signal?: AbortSignal }): Promise<LimiterLease>;
+  pause?(apiKey: string, ms: number): Promise<void>;
+}
+
 export interface ListReaderOptions extends Omit<IterableClientOptions, 'rateLimiter' | 'maxSockets'> {
   /** The list read budget (a `ListReadLimiter`: 5 per minute per project); none lets every read through. */
-  limiter?: IterableRequestLimiter;
+  limiter?: ListReadBudget;
 }
 
 export interface ListUsersOptions {
@@ -33,6 +39,8 @@ export interface ListUsersOptions {
   preferUserId?: boolean;
   /** Runs after the limiter granted the read and immediately before it is sent (for the time it was sent). */
   beforeSend?: () => void | Promise<void>;
+  /** Stops the wait for the budget, or the read, at once (its reason is what `users` rejects with). */
+  signal?: AbortSignal;
 }
 
 /** `chunks` as lines: UTF-8 decoded across chunk edges, `\r\n` or `\n`, blank lines dropped, a line never held past MAX_LIST_LINE_CHARS. */
@@ -71,7 +79,7 @@ export class IterableListReader {
   readonly #httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
   readonly #logger: IterableLogger;
-  readonly #limiter: IterableRequestLimiter | undefined;
+  readonly #limiter: ListReadBudget | undefined;
 
   constructor(options: ListReaderOptions) {
     if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') throw new TypeError('IterableListReader needs an apiKey');
@@ -106,13 +114,14 @@ export class IterableListReader {
     let lease: LimiterLease | undefined;
     if (this.#limiter) {
       try {
-        lease = await this.#limiter.acquire(this.#apiKey);
+        lease = await this.#limiter.acquire(this.#apiKey, options.signal ? { signal: options.signal } : {});
       } catch (error) {
-        if (error instanceof LimiterWaitTimeoutError) throw error;
+        if (error instanceof LimiterWaitTimeoutError || options.signal?.aborted) throw error;
         throw this.#fail(path, { kind: 'retryable', reason: 'network error', summary: `list read budget unavailable: ${(error as Error)?.message ?? String(error)}` });
       }
     }
     await lease?.release().catch(() => undefined);
+    options.signal?.throwIfAborted();
     await options.beforeSend?.();
     const started = Date.now();
     let answer: AxiosResponse<Readable>;
@@ -122,8 +131,10 @@ export class IterableListReader {
         url: path,
         params: { listId, ...(options.preferUserId ? { preferUserId: true } : {}) },
         headers: { 'Api-Key': this.#apiKey },
+        ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
+      options.signal?.throwIfAborted();
       throw this.#fail(path, classifyError(error), started);
     }
     const stream = answer.data;
@@ -144,6 +155,7 @@ export class IterableListReader {
           yield line;
         }
       } catch (error) {
+        options.signal?.throwIfAborted();
         if (error instanceof IterableError) throw error;
         const classified = error instanceof Error && error.message.startsWith('a line longer') ? ({ kind: 'permanent', reason: 'bad request', summary: error.message } as const) : classifyError(error);
         throw this.#fail(path, { ...classified, summary: `after ${lines} lines: ${classified.summary}` }, started);

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
-import { IterableClient, IterableListReader } from '@audience-bridge/iterable-client';
+import { IterableClient, IterableListReader, ListReadBudget } from '@audience-bridge/iterable-client';
 import {
   AccountsRepository,
   ApiKeyCipher,
@@ -44,6 +44,8 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
   let checks: DriftCheckService;
   let signals: SyncListJobData[];
   let accounts = 500;
+  /** The read budget of the next reader (none: every read goes at once). */
+  let budget: ListReadBudget | undefined;
 
   beforeAll(async () => {
     fake = await startFakeIterable();
@@ -76,7 +78,10 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
         },
         {
           provide: ListReadersService,
-          useValue: { readerFor: (a: { iterableApiKey: string }) => new IterableListReader({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000 }) },
+          useValue: {
+            readerFor: (a: { iterableApiKey: string }) =>
+              new IterableListReader({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000, ...(budget ? { limiter: budget } : {}) }),
+          },
         },
       ],
     }).compile();
@@ -93,6 +98,7 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
   });
   beforeEach(() => {
     signals = [];
+    budget = undefined;
   });
 
   function newTarget(type: 'hybrid' | 'userId' = 'hybrid'): Target {
@@ -237,5 +243,30 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     const { report } = await check(target, false);
     expect(report).toMatchObject({ state: 'failed', error: expect.stringMatching(/whole list waits to be sent again/) });
     expect(fake.state.requests.filter((r) => r.apiKey === target.apiKey && r.apiPath === '/api/lists/getUsers')).toEqual([]);
+  });
+
+  // Last: the service stays stopped afterwards.
+  it('gives a check back, untouched, when the worker shuts down while the check waits for the read budget', async () => {
+    const target = newTarget();
+    await accept(target, ['a@example.com']);
+    await delivery.syncList(target.listId);
+    let waiting = false;
+    budget = {
+      acquire: (_key, options) =>
+        new Promise((_resolve, reject) => {
+          waiting = true;
+          options?.signal?.addEventListener('abort', () => reject(options.signal?.reason));
+        }),
+    };
+    const { report } = await drift.request({ accountId: target.accountId, listId: target.listId, repair: true, trigger: 'api', identifier: 'email' });
+    const running = checks.run(report.id);
+    while (!waiting) await new Promise((r) => setTimeout(r, 10));
+    expect((await drift.find(report.id))?.phase).toBe('waiting for the read budget');
+    checks.beforeApplicationShutdown();
+    expect(await running).toBe('released');
+    expect(await drift.find(report.id)).toMatchObject({ state: 'running', phase: 'queued', startedAtMs: null, error: null });
+    // Another worker's sweep finds it 30 s after it was asked for.
+    expect(await drift.orphans(Date.now() + 31_000)).toContain(report.id);
+    expect(await checks.run(report.id)).toBe('skipped');
   });
 });

@@ -26,8 +26,23 @@ const RATE_LIMITED_TRIES = 30;
 class DriftFailure extends Error {}
 /** Another worker took the check over (this one was paused past its heartbeat): stop quietly. */
 class LostCheck extends Error {}
+/** This worker is shutting down: the check is given back for another worker, not failed. */
+class Stopping extends Error {}
 
-export type DriftRunResult = 'done' | 'failed' | 'skipped' | 'lost';
+/** Waits `ms`, or less when `signal` is aborted meanwhile. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export type DriftRunResult = 'done' | 'failed' | 'skipped' | 'lost' | 'released';
 
 /**
  * Runs one drift check of one Iterable list (docs: README "Drift checks"):
@@ -45,6 +60,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DriftCheckService.name);
   private readonly processId = `${hostname()}:${process.pid}`;
   private stopping = false;
+  /** Checks running in this process: a shutdown stops their waits and reads at once. */
+  private readonly running = new Set<AbortController>();
   /** Lines per sorted run (tests make it small to exercise the merge). */
   runLines = 100_000;
   /** How long a check waits for a whole-list resend (a change of settings) to be expanded before it gives up. */
@@ -59,14 +76,19 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     private readonly metrics: DriftMetrics,
   ) {}
 
+  /** On SIGTERM: every running check stops (a wait for the read budget, a read) and is given back for another worker. */
   beforeApplicationShutdown(): void {
     this.stopping = true;
+    for (const controller of this.running) controller.abort(new Stopping('shutting down'));
   }
 
   async run(reportId: number): Promise<DriftRunResult> {
     const holder = `${this.processId}:${randomUUID().slice(0, 8)}`;
+    if (this.stopping) return 'skipped';
     const report = await this.drift.claim(reportId, holder);
     if (!report) return 'skipped';
+    const controller = new AbortController();
+    this.running.add(controller);
     const started = performance.now();
     let phase = 'starting';
     let lost = false;
@@ -84,11 +106,11 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       phaseStarted = performance.now();
       phase = next;
       if (lost || !(await this.drift.heartbeat(report.id, holder, next))) throw new LostCheck();
-      if (this.stopping) throw new DriftFailure('the worker stopped (shutdown) before the check was done: ask again');
+      if (this.stopping) throw new Stopping('shutting down');
     };
     const alive = (): void => {
       if (lost) throw new LostCheck();
-      if (this.stopping) throw new DriftFailure('the worker stopped (shutdown) before the check was done: ask again');
+      if (this.stopping) throw new Stopping('shutting down');
     };
     /** The comparison under way (its temporary files are removed at the end, whatever happens). */
     const current: { comparison?: DriftComparison } = {};
@@ -103,7 +125,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       await this.waitForWholeList(report.listId, alive);
 
       await enter('waiting for the read budget');
-      const read = await this.readList(this.readers.readerFor(account), report, holder, (p) => enter(p), alive, (c) => (current.comparison = c));
+      const read = await this.readList(this.readers.readerFor(account), report, holder, (p) => enter(p), alive, (c) => (current.comparison = c), controller.signal);
       const checkedAt = read.sentAt;
       const compared = read.comparison;
       if (report.identifier === 'email' && compared.nonEmailLines > 0 && compared.nonEmailLines * 2 > compared.iterableLines) {
@@ -154,6 +176,12 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         this.logger.warn(`drift check ${report.id} of list ${report.listId}: taken over by another worker; this one stops`);
         return 'lost';
       }
+      if (this.stopping) {
+        await this.drift.release(report.id, holder).catch(() => undefined);
+        if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0).catch(() => undefined);
+        this.logger.warn(`drift check ${report.id} of list ${report.listId}: given back (this worker is shutting down); another worker takes it`);
+        return 'released';
+      }
       const why = error instanceof DriftFailure || isIterableError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
       if (!(error instanceof DriftFailure) && !isIterableError(error)) this.logger.error(`drift check ${report.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       await this.drift.fail(report.id, holder, why, { ...(current.comparison ? { iterableMembers: current.comparison.iterableLines } : {}), repaired });
@@ -162,6 +190,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       this.logger.warn(`drift check ${report.id} of list ${report.listId} failed: ${why}`);
       return 'failed';
     } finally {
+      this.running.delete(controller);
       clearInterval(beat);
       await current.comparison?.dispose().catch((error: unknown) => this.logger.warn(`drift check ${report.id}: temporary files not removed: ${String(error)}`));
     }
@@ -190,6 +219,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     enter: (phase: string) => Promise<void>,
     alive: () => void,
     current: (comparison: DriftComparison) => void,
+    signal: AbortSignal,
   ): Promise<{ sentAt: number; comparison: DriftComparison }> {
     for (let failures = 0, limited = 0; ; ) {
       let sentAt = 0;
@@ -199,6 +229,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         let lines = 0;
         for await (const line of reader.users(report.listId, {
           preferUserId: report.identifier === 'userId',
+          signal,
           beforeSend: async () => {
             sentAt = Date.now();
             await this.drift.markChecked(report.id, holder, sentAt);
@@ -225,7 +256,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
             : retryDelayMs({ attempt: failures + limited, baseMs: 2000, maxMs: 60_000, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
         this.logger.warn(`drift check ${report.id}: list read failed (${(error as IterableError).reason}${sentAt > 0 ? `, after ${comparison.iterableLines} lines` : ''}); trying again${waitMs ? ` in ${waitMs} ms` : ''}`);
         await enter('waiting for the read budget');
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await sleep(waitMs, signal);
+        alive();
       }
     }
   }

@@ -301,6 +301,14 @@ export class DriftRepository {
     return affected > 0;
   }
 
+  /** Gives a check back (its worker is shutting down): another worker's drift sweep signals it again. */
+  async release(id: number, holder: string): Promise<void> {
+    await this.db.query(
+      `UPDATE drift_reports SET holder = NULL, heartbeat_at_ms = NULL, started_at_ms = NULL, checked_at_ms = NULL, phase = 'queued' WHERE id = ? AND holder = ? AND state = 'running'`,
+      [id, holder],
+    );
+  }
+
   async markChecked(id: number, holder: string, checkedAtMs: number): Promise<void> {
     await this.db.query(`UPDATE drift_reports SET checked_at_ms = ? WHERE id = ? AND holder = ?`, [checkedAtMs, id, holder]);
   }
