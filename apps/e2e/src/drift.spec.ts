@@ -105,6 +105,16 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     expect((await stack.admin('POST', path(a), { repair: 'yes' })).status).toBe(400);
     expect((await stack.admin('POST', path(a), { repair: false, extra: 1 })).status).toBe(400);
     expect((await stack.admin('GET', `/v1/accounts/${a.accountId}/lists/abc/drift-check`)).status).toBe(400);
+
+    // The answers are in OpenAPI.
+    const doc = (await (await fetch(`${stack.apiUrl}/docs-json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>> };
+    const schema = (p: string, method: string, status: string) => doc.paths[p]?.[method]?.responses[status]?.content?.['application/json']?.schema.$ref;
+    const check = '/v1/accounts/{accountId}/lists/{listId}/drift-check';
+    expect(schema(check, 'post', '202')).toBe('#/components/schemas/DriftReportDto');
+    expect(schema(check, 'get', '200')).toBe('#/components/schemas/DriftReportDto');
+    expect(schema('/v1/accounts/{accountId}/drift-checks', 'get', '200')).toBe('#/components/schemas/DriftReportsDto');
+    expect(schema('/v1/accounts/{accountId}/drift-settings', 'get', '200')).toBe('#/components/schemas/DriftSettingsDto');
+    expect(schema('/v1/accounts/{accountId}/drift-settings', 'put', '200')).toBe('#/components/schemas/DriftSettingsDto');
   });
 
   it('reports strangers added and members removed by hand with exact counts, and report-only changes nothing', async () => {
