@@ -126,6 +126,11 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
     expect(unknownApi.status).toBe(404);
     expect(unknownApi.headers.get('content-type')).toMatch(/json/);
     expect((await fetch(`${url}/assets/missing.js`)).status).toBe(404);
+    // Only the console's pages fall back to index.html: any other path is the API's JSON 404.
+    const unknownPage = await fetch(`${url}/no-such-page`);
+    expect(unknownPage.status).toBe(404);
+    expect(unknownPage.headers.get('content-type')).toMatch(/json/);
+    expect((await fetch(`${url}/deliveries/`)).status).toBe(200);
     expect((await fetch(`${url}/health/live`)).headers.get('content-type')).toMatch(/json/);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
     expect(await (await fetch(`${url}/docs`)).text()).toMatch(/swagger/i);

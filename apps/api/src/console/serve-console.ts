@@ -24,12 +24,17 @@ export const CONSOLE_CSP = [
 ].join('; ');
 
 export function isApiPath(path: string): boolean {
-  return API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  // `/docs` also covers Swagger's `/docs-json` and `/docs-yaml`.
+  return API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || path.startsWith('/docs-');
 }
 
-/** A client route of the single-page console (`/connections`, `/users`): not the API's, and not a file name. */
+/** The console's pages (apps/console/src/App.tsx `PAGES`): a reload of one serves index.html. */
+export const CONSOLE_PAGES: readonly string[] = ['/', '/connections', '/deliveries', '/users'];
+
+/** A client route of the single-page console: one of its pages (a trailing slash allowed). Anything else is the API's JSON 404. */
 export function isClientRoute(path: string): boolean {
-  return !isApiPath(path) && !/\.[A-Za-z0-9]+$/.test(path);
+  const page = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return CONSOLE_PAGES.includes(page);
 }
 
 function consoleHeaders(res: Response): void {
