@@ -11,7 +11,7 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
 
   beforeAll(async () => {
     fake = await startFakeIterable();
-    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100' });
+    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100', DRIFT_SETTLE_MS: '0' });
     await stack.startWorker();
   });
   afterAll(async () => {
@@ -19,8 +19,14 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     await fake.close();
   });
 
-  const TABLES = ['accounts', 'audience_connections', 'received_messages', 'memberships', 'sync_inbox', 'list_members', 'list_leases', 'delivery_calls', 'delivery_verdicts', 'erasure_requests'];
-  const everything = async () => JSON.stringify(await Promise.all(TABLES.map((t) => stack.dataSource.query(`SELECT * FROM ${t}`)))).toLowerCase();
+  /** Every row of every table of the schema, as one lower-cased text (what "no trace" is checked against). */
+  const everything = async () => {
+    const tables: { name: string }[] = await stack.dataSource.query(
+      driver === 'sqlite' ? `SELECT name FROM sqlite_master WHERE type = 'table'` : `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`,
+    );
+    expect(tables.length).toBeGreaterThanOrEqual(15);
+    return JSON.stringify(await Promise.all(tables.map((t) => stack.dataSource.query(`SELECT * FROM "${t.name}"`)))).toLowerCase();
+  };
 
   const dsr = (accountId: number, apiKey: string, requestId: string, identities: Record<string, string>) => ({
     type: 'dsr_processing_request',
@@ -56,6 +62,11 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     await stack.settled(accountId);
     expect(fake.state.members(listA)?.map((m) => m.email).sort()).toEqual(['bob@example.com', 'jane.erased@example.com']);
     expect(await everything()).toContain('jane.erased@example.com');
+    // A drift check that found her missing (taken off list B by hand) keeps her email in its sample.
+    fake.state.operatorEdit(listB, { remove: [{ email: 'jane.erased@example.com' }] });
+    expect((await stack.admin('POST', `/v1/accounts/${accountId}/lists/${listB}/drift-check`, { repair: false })).status).toBe(202);
+    await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${accountId}/lists/${listB}/drift-check`)).body?.state === 'done', 30_000);
+    expect((await stack.admin('GET', `/v1/accounts/${accountId}/lists/${listB}/drift-check`)).body.missingSample).toEqual(['jane.erased@example.com']);
 
     const sentAt = Date.now();
     const answer = await stack.send(dsr(accountId, apiKey, 'osdr-1', { email: jane.email, controller_customer_id: jane.customerId }));
@@ -85,6 +96,7 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
       expect(stack.workers[0]?.output().toLowerCase()).not.toContain(trace);
     }
     expect(stored).toContain('bob@example.com');
+    expect((await stack.admin('GET', `/v1/accounts/${accountId}/lists/${listB}/drift-check`)).body).toMatchObject({ missing: 1, missingSample: [] });
     const [request] = await stack.dataSource.query(`SELECT state, subject, memberships_removed, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`);
     expect({ ...request, memberships_removed: Number(request.memberships_removed), forget_calls: Number(request.forget_calls) }).toEqual({ state: 'done', subject: null, memberships_removed: 2, forget_calls: 2 });
   });

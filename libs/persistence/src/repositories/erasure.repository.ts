@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { UserIdField } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
@@ -187,12 +188,39 @@ export class ErasureRepository {
       if (who.length > 0) {
         await this.db.execute(`DELETE FROM delivery_verdicts WHERE account_id = ? AND (${who.join(' OR ')})`, [accountId, ...subject.emails, ...subject.userIds], manager);
       }
+      await this.scrubDriftSamples(accountId, [...subject.emails, ...subject.userIds], manager);
       await this.db.execute(
         `UPDATE erasure_requests SET state = 'done', subject = NULL, last_error = NULL, attempts = attempts + 1, forget_calls = forget_calls + ?, completed_at_ms = ? WHERE id = ? AND state = 'pending'`,
         [forgetCalls, now, id],
         manager,
       );
     });
+  }
+
+  /** Drift reports keep a sample of the members they found: the subject leaves those samples too. */
+  private async scrubDriftSamples(accountId: number, identifiers: string[], manager: EntityManager): Promise<void> {
+    if (identifiers.length === 0) return;
+    const reports = await this.db.query<{ id: number | string; missing_sample: string | null; extra_sample: string | null }>(
+      `SELECT id, missing_sample, extra_sample FROM drift_reports WHERE account_id = ?`,
+      [accountId],
+      manager,
+    );
+    const gone = new Set(identifiers);
+    const without = (text: string | null): string | null => {
+      if (text === null) return null;
+      try {
+        const values: unknown = JSON.parse(text);
+        return Array.isArray(values) ? JSON.stringify(values.filter((v) => !gone.has(String(v)))) : text;
+      } catch {
+        return text;
+      }
+    };
+    for (const report of reports) {
+      const missing = without(report.missing_sample);
+      const extra = without(report.extra_sample);
+      if (missing === report.missing_sample && extra === report.extra_sample) continue;
+      await this.db.execute(`UPDATE drift_reports SET missing_sample = ?, extra_sample = ? WHERE id = ?`, [missing, extra, report.id], manager);
+    }
   }
 
   async byRequest(accountId: number, subjectRequestId: string): Promise<ErasureView | undefined> {
