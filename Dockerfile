@@ -8,7 +8,8 @@ COPY . .
 ENV CI=true NX_DAEMON=false NX_NO_CLOUD=true
 RUN npm ci --no-audit --no-fund \
  && npx nx run-many -t build -p api worker persistence --output-style=static \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf libs/*/dist/testing
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -26,5 +26,7 @@ module.exports = {
   // Tests use library sources directly, so a test run never depends on a stale build.
   moduleNameMapper: {
     '^@audience-bridge/([a-z-]+)$': [path.join(__dirname, 'libs/$1/src/index.ts'), path.join(__dirname, 'tools/$1/src/index.ts')],
+    // A library's test helpers: its `testing` entry point (never in its main entry or a production image).
+    '^@audience-bridge/([a-z-]+)/testing$': path.join(__dirname, 'libs/$1/src/testing/index.ts'),
   },
 };

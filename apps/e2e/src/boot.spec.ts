@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppProcess, assertFreshBuild, freePort, startApp, waitForHttp, WORKSPACE_ROOT } from '@audience-bridge/harness';
-import { createMigratedDataSource } from '@audience-bridge/persistence';
+import { createMigratedDataSource } from '@audience-bridge/persistence/testing';
 
 describe('the apps boot, answer health checks and stop cleanly', () => {
   const running: AppProcess[] = [];

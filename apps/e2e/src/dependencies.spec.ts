@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AppProcess, freePort, startApp, waitFor } from '@audience-bridge/harness';
-import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence';
+import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 
 // A dependency that is down: each app says once, clearly, which one and what to do (no stack per retry, no
 // credentials), keeps retrying, says once when it is back, and public readiness names only the failing check.

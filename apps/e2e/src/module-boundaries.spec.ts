@@ -30,3 +30,16 @@ describe('module boundaries are enforced by lint', () => {
     expect(boundaryErrors('libs/mapping/src/allowed.ts', "import { supersedes } from '@audience-bridge/domain';\nexport const x = supersedes;\n")).toEqual([]);
   });
 });
+
+describe('test code stays out of production entry points', () => {
+  it('the persistence library exports its database helpers only from @audience-bridge/persistence/testing', async () => {
+    const main = await import('@audience-bridge/persistence');
+    const testing = await import('@audience-bridge/persistence/testing');
+    expect(Object.keys(main)).not.toContain('createMigratedDataSource');
+    expect(Object.keys(main)).not.toContain('createTestDatabase');
+    expect(Object.keys(testing)).toEqual(expect.arrayContaining(['createMigratedDataSource', 'createTestDatabase', 'DRIVERS']));
+    // The built main entry (what the apps and the image load) does not reach the testing folder either.
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(join(WORKSPACE_ROOT, 'libs/persistence/dist/index.js'), 'utf8')).not.toMatch(/testing/);
+  });
+});

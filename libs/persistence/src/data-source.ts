@@ -7,6 +7,9 @@ import { SQLITE_MIGRATIONS } from './migrations/sqlite';
 
 export type DatabaseDriver = 'sqlite' | 'postgres';
 
+/** Both drivers, for `describe.each(DRIVERS)`: every persistence test runs on SQLite and PostgreSQL. */
+export const DRIVERS: DatabaseDriver[] = ['sqlite', 'postgres'];
+
 /** Which driver a DATABASE_URL names: `sqlite:<path>` (`sqlite::memory:` for memory) or `postgres://…`. */
 export function driverOf(databaseUrl: string): DatabaseDriver {
   if (databaseUrl.startsWith('sqlite:')) return 'sqlite';

@@ -14,7 +14,6 @@ export * from './repositories/memberships.repository';
 export * from './repositories/sync-inbox';
 export * from './repositories/mparticle-settings';
 export * from './persistence.module';
-export * from './testing/test-database';
 export * from './repositories/operations.repository';
 export * from './repositories/drift.repository';
 export * from './repositories/attributes.repository';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createMigratedDataSource, DatabaseDriver, TestDatabase } from '@audience-bridge/persistence';
+import { DatabaseDriver } from '@audience-bridge/persistence';
+import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { AppProcess, freePort, startApp, waitForHttp } from './app-process';
 
 export const INBOUND_TOKEN = 'inbound-token-for-e2e-tests-0001';

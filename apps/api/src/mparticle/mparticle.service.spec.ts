@@ -1,7 +1,8 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, createMigratedDataSource, Database, ErasureRepository, MembershipIngestRepository, MembershipsRepository, TestDatabase } from '@audience-bridge/persistence';
+import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, Database, ErasureRepository, MembershipIngestRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { DependencyState, Environment } from '@audience-bridge/config';
 import { ListSyncProducer, REDIS_STATE, SyncListJobData } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';

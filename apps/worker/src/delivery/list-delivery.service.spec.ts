@@ -4,19 +4,8 @@ import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { hugeErrorPage, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { IterableClient, LimiterWaitTimeoutError } from '@audience-bridge/iterable-client';
-import {
-  AccountsRepository,
-  ApiKeyCipher,
-  AudienceConnectionsRepository,
-  createMigratedDataSource,
-  Database,
-  DRIVERS,
-  DeliveryRepository,
-  ListLeasesRepository,
-  MembershipIngestRepository,
-  MembershipsRepository,
-  TestDatabase,
-} from '@audience-bridge/persistence';
+import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, Database, DRIVERS, DeliveryRepository, ListLeasesRepository, MembershipIngestRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';

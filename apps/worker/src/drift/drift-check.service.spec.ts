@@ -4,20 +4,8 @@ import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { IterableClient, IterableListReader, ListReadBudget } from '@audience-bridge/iterable-client';
-import {
-  AccountsRepository,
-  ApiKeyCipher,
-  AudienceConnectionsRepository,
-  createMigratedDataSource,
-  Database,
-  DeliveryRepository,
-  DRIVERS,
-  DriftRepository,
-  ListLeasesRepository,
-  MembershipIngestRepository,
-  MembershipsRepository,
-  TestDatabase,
-} from '@audience-bridge/persistence';
+import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, Database, DeliveryRepository, DRIVERS, DriftRepository, ListLeasesRepository, MembershipIngestRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { ListSyncProducer, SyncListJobData } from '@audience-bridge/queue';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
 import { ListDeliveryService } from '../delivery/list-delivery.service';

@@ -49,5 +49,4 @@ export async function createMigratedDataSource(driver: DatabaseDriver): Promise<
   return { dataSource, database };
 }
 
-/** Both drivers, for `describe.each(DRIVERS)`: every persistence test runs on SQLite and PostgreSQL. */
-export const DRIVERS: DatabaseDriver[] = ['sqlite', 'postgres'];
+export { DRIVERS } from '../data-source';
