@@ -19,9 +19,7 @@ module.exports = {
       },
     ],
   },
-  transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)',
-  ],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   // Tests use library sources directly, so a test run never depends on a stale build.
   moduleNameMapper: {

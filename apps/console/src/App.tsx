@@ -35,7 +35,12 @@ function Console() {
     return new QueryClient({
       queryCache: new QueryCache({ onError: on401 }),
       mutationCache: new MutationCache({ onError: on401 }),
-      defaultOptions: { queries: { retry: (count, error) => !(error instanceof ApiError && error.status !== null && error.status < 500) && count < 2, refetchOnWindowFocus: true } },
+      defaultOptions: {
+        queries: {
+          retry: (count, error) => !(error instanceof ApiError && error.status !== null && error.status < 500) && count < 2,
+          refetchOnWindowFocus: true,
+        },
+      },
     });
   });
   const signOut = useCallback(

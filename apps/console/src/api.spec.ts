@@ -24,7 +24,10 @@ describe('request', () => {
     (globalThis as { fetch: unknown }).fetch = () => Promise.reject(new TypeError('Failed to fetch'));
     const error = await request('/v1/connections', { what: 'Loading the connections' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect(error).toMatchObject({ status: null, message: 'Loading the connections failed: the API did not answer. Is it running? The console keeps retrying.' });
+    expect(error).toMatchObject({
+      status: null,
+      message: 'Loading the connections failed: the API did not answer. Is it running? The console keeps retrying.',
+    });
   });
 
   it('sends JSON bodies', async () => {

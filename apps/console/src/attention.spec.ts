@@ -37,7 +37,15 @@ describe('attentionItems', () => {
       row({ audienceId: 12, listId: null, status: 'held', held: 7 }),
       row({ accountId: 2, audienceId: 20, listId: 200, status: 'suspended', suspendedBy: 'account', accountStatus: 'suspended', reason: 'bad API key' }),
       row({ accountId: 2, audienceId: 21, listId: 201, status: 'suspended', suspendedBy: 'account', accountStatus: 'suspended', reason: 'bad API key' }),
-      row({ accountId: 3, audienceId: 30, listId: 300, status: 'suspended', suspendedBy: 'connection', connectionStatus: 'suspended', reason: 'list 300 does not exist' }),
+      row({
+        accountId: 3,
+        audienceId: 30,
+        listId: 300,
+        status: 'suspended',
+        suspendedBy: 'connection',
+        connectionStatus: 'suspended',
+        reason: 'list 300 does not exist',
+      }),
       row({ accountId: 4, audienceId: 40, listId: 400, status: 'removed', connectionStatus: 'removed', failedMembers: 9 }),
     ]);
     expect(items.map((i) => [i.severity, i.title])).toEqual([

@@ -38,7 +38,8 @@ export function filterParams(form: DeliveryFilterForm, toIso: (local: string) =>
   for (const key of ['accountId', 'audienceId', 'listId'] as const) {
     const value = form[key].trim();
     if (!value) continue;
-    if (!/^\d+$/.test(value)) return { error: `${key === 'listId' ? 'List' : key === 'accountId' ? 'Account' : 'Audience'} must be a number (got "${value}").` };
+    if (!/^\d+$/.test(value))
+      return { error: `${key === 'listId' ? 'List' : key === 'accountId' ? 'Account' : 'Audience'} must be a number (got "${value}").` };
     params[key] = value;
   }
   if (form.status) params['status'] = form.status;

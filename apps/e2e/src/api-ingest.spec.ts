@@ -24,7 +24,14 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     const res = await stack.send({ type: 'module_registration_request', id: 'reg-1', timestamp_ms: 1 }, null);
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('module_registration_response');
-    expect(res.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id)).toEqual(['apiKey', 'userIdField', 'dataCenter', 'listNameTemplate', 'onAudienceRemove', 'forwardAttributes']);
+    expect(res.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id)).toEqual([
+      'apiKey',
+      'userIdField',
+      'dataCenter',
+      'listNameTemplate',
+      'onAudienceRemove',
+      'forwardAttributes',
+    ]);
   });
 
   it.each([
@@ -34,7 +41,10 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     ['the right token with the wrong scheme', `Bearer ${INBOUND_TOKEN}`],
   ])('refuses a membership change with %s: 401 JSON, nothing stored', async (_name, authorization) => {
     const before = await storedCounts();
-    const res = await stack.send(membershipMessage('auth-1', 1, [{ mpid: '1', email: 'a@example.com', audiences: [{ audienceId: 1, listId: 10, action: 'add' }] }]), authorization);
+    const res = await stack.send(
+      membershipMessage('auth-1', 1, [{ mpid: '1', email: 'a@example.com', audiences: [{ audienceId: 1, listId: 10, action: 'add' }] }]),
+      authorization,
+    );
     expect(res.status).toBe(401);
     expect(res.contentType).toMatch(/json/);
     expect(res.body.message).toMatch(/MPARTICLE_INBOUND_TOKEN/);
@@ -71,20 +81,55 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     ['an unknown userIdField', { ...valid(), account: { account_id: 1, account_settings: { apiKey: 'k', userIdField: 'email' } } }, 400, /userIdField/],
     ['an unknown dataCenter', { ...valid(), account: { account_id: 1, account_settings: { apiKey: 'k', dataCenter: 'APAC' } } }, 400, /dataCenter/],
     ['a numeric mpid in the second profile', withProfile({ mpid: 78 }), 400, /user_profiles\[1\]\.mpid/],
-    ['a bad action in the second profile', withProfile({ audiences: [{ audience_id: 5, audience_name: 'x', audience_subscription_settings: { listId: '50' }, action: 'remove' }] }), 400, /user_profiles\[1\]\.audiences\[0\]\.action/],
-    ['a non-numeric listId in the second profile', withProfile({ audiences: [{ audience_id: 5, audience_name: 'x', audience_subscription_settings: { listId: '5O' }, action: 'add' }] }), 400, /listId/],
+    [
+      'a bad action in the second profile',
+      withProfile({ audiences: [{ audience_id: 5, audience_name: 'x', audience_subscription_settings: { listId: '50' }, action: 'remove' }] }),
+      400,
+      /user_profiles\[1\]\.audiences\[0\]\.action/,
+    ],
+    [
+      'a non-numeric listId in the second profile',
+      withProfile({ audiences: [{ audience_id: 5, audience_name: 'x', audience_subscription_settings: { listId: '5O' }, action: 'add' }] }),
+      400,
+      /listId/,
+    ],
     ['an unknown identity encoding', withProfile({ user_identities: [{ type: 'email', encoding: 'base64', value: 'x' }] }), 400, /encoding/],
     ['a body over MAX_BODY_BYTES', { ...valid(), padding: 'x'.repeat(70 * 1024) }, 413, /MAX_BODY_BYTES/],
     // Hostile or overflowing values: each a 400 naming the field (or the limit), never a 5xx.
-    ['an account nested 5,000 levels deep', JSON.stringify({ ...valid(), account: 0 }).replace('"account":0', `"account":{"account_id":1,"extra":${'{"a":'.repeat(5000)}{}${'}'.repeat(5000)}}`), 400, /deeper than 32 levels/],
+    [
+      'an account nested 5,000 levels deep',
+      JSON.stringify({ ...valid(), account: 0 }).replace('"account":0', `"account":{"account_id":1,"extra":${'{"a":'.repeat(5000)}{}${'}'.repeat(5000)}}`),
+      400,
+      /deeper than 32 levels/,
+    ],
     ['a message id over 128 characters', { ...valid(), id: 'i'.repeat(129) }, 400, /"id must be shorter than or equal to 128 characters/],
-    ['an audience_name over 255 characters', withProfile({ audiences: [{ audience_id: 5, audience_name: 'n'.repeat(256), audience_subscription_settings: { listId: '50' }, action: 'add' }] }), 400, /audience_name must be shorter than or equal to 255/],
+    [
+      'an audience_name over 255 characters',
+      withProfile({ audiences: [{ audience_id: 5, audience_name: 'n'.repeat(256), audience_subscription_settings: { listId: '50' }, action: 'add' }] }),
+      400,
+      /audience_name must be shorter than or equal to 255/,
+    ],
     ['an account_id above 2^63', { ...valid(), account: { account_id: 2 ** 64 } }, 400, /account\.account_id must not be greater than/],
-    ['an audience_id above 2^63', withProfile({ audiences: [{ audience_id: 2 ** 64, audience_name: 'x', audience_subscription_settings: { listId: '50' }, action: 'add' }] }), 400, /audiences\[0\]\.audience_id must not be greater than/],
+    [
+      'an audience_id above 2^63',
+      withProfile({ audiences: [{ audience_id: 2 ** 64, audience_name: 'x', audience_subscription_settings: { listId: '50' }, action: 'add' }] }),
+      400,
+      /audiences\[0\]\.audience_id must not be greater than/,
+    ],
     ['a timestamp_ms above 2^63', { ...valid(), timestamp_ms: 2 ** 64 }, 400, /timestamp_ms must not be greater than/],
     ['a timestamp_ms ten days ahead', { ...valid(), timestamp_ms: Date.now() + 10 * 86_400_000 }, 400, /timestamp_ms must not be more than a day/],
-    ['an API key of 10,000 characters', { ...valid(), account: { account_id: 1, account_settings: { apiKey: 'k'.repeat(10_000) } } }, 400, /apiKey must be at most 256/],
-    ['a __proto__ key', JSON.parse(`{"type":"audience_membership_change_request","id":"p","timestamp_ms":1,"account":{"account_id":1,"__proto__":{"isAdmin":true}}}`), 400, /account\.__proto__ is not allowed/],
+    [
+      'an API key of 10,000 characters',
+      { ...valid(), account: { account_id: 1, account_settings: { apiKey: 'k'.repeat(10_000) } } },
+      400,
+      /apiKey must be at most 256/,
+    ],
+    [
+      'a __proto__ key',
+      JSON.parse(`{"type":"audience_membership_change_request","id":"p","timestamp_ms":1,"account":{"account_id":1,"__proto__":{"isAdmin":true}}}`),
+      400,
+      /account\.__proto__ is not allowed/,
+    ],
     ['a constructor.prototype key', withProfile({ constructor: { prototype: { polluted: true } } }), 400, /user_profiles\[1\]\.constructor is not allowed/],
   ])('rejects %s with a JSON error naming the problem, and stores nothing', async (_name, body, status, pattern) => {
     const before = await storedCounts();
@@ -107,17 +152,29 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
   });
 
   it('stores a user whose customer id is too long for a key under its SHA-256, and answers 200', async () => {
-    const message = membershipMessage('long-key-1', 1000, [{ mpid: '0', customerId: 'c'.repeat(5000), email: 'long@example.com', audiences: [{ audienceId: 66, listId: 660, action: 'add' }] }], { accountId: 66 });
+    const message = membershipMessage(
+      'long-key-1',
+      1000,
+      [{ mpid: '0', customerId: 'c'.repeat(5000), email: 'long@example.com', audiences: [{ audienceId: 66, listId: 660, action: 'add' }] }],
+      { accountId: 66 },
+    );
     delete (message.user_profiles as Record<string, unknown>[])[0].mpid;
     const res = await stack.send(message);
     expect(res.status).toBe(200);
-    const rows = (await stack.dataSource.query(`SELECT user_key, skip_reason FROM memberships WHERE account_id = 66`)) as { user_key: string; skip_reason: string | null }[];
+    const rows = (await stack.dataSource.query(`SELECT user_key, skip_reason FROM memberships WHERE account_id = 66`)) as {
+      user_key: string;
+      skip_reason: string | null;
+    }[];
     expect(rows).toEqual([{ user_key: expect.stringMatching(/^customer#sha256:[0-9a-f]{64}$/), skip_reason: 'invalid userId' }]);
   });
 
   it('rejects a body that is not JSON with 415 and stores nothing', async () => {
     const before = await storedCounts();
-    const res = await fetch(`${stack.apiUrl}/v1/mparticle`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Token ${INBOUND_TOKEN}` }, body: 'hello' });
+    const res = await fetch(`${stack.apiUrl}/v1/mparticle`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Token ${INBOUND_TOKEN}` },
+      body: 'hello',
+    });
     expect(res.status).toBe(415);
     expect(((await res.json()) as { statusCode: number }).statusCode).toBe(415);
     expect(await storedCounts()).toEqual(before);
@@ -133,7 +190,9 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
   });
 
   it('leaves the newest state for duplicated and out-of-order messages', async () => {
-    const user = (action: 'add' | 'delete', email: string) => [{ mpid: '9001', email, customerId: 'c-9001', audiences: [{ audienceId: 61, listId: 610, action }] }];
+    const user = (action: 'add' | 'delete', email: string) => [
+      { mpid: '9001', email, customerId: 'c-9001', audiences: [{ audienceId: 61, listId: 610, action }] },
+    ];
     const messages = [
       membershipMessage('ooo-3', 3000, user('add', 'Newest@Example.com'), { accountId: 61 }),
       membershipMessage('ooo-1', 1000, user('add', 'old@example.com'), { accountId: 61 }),
@@ -147,7 +206,17 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     const res = await stack.admin('GET', '/v1/users/9001/memberships');
     expect(res.status).toBe(200);
     expect(res.body.memberships).toEqual([
-      expect.objectContaining({ accountId: 61, audienceId: 61, listId: 610, action: 'add', email: 'newest@example.com', userId: 'c-9001', state: 'pending', timestampMs: 3000, sourceMessageId: 'ooo-3' }),
+      expect.objectContaining({
+        accountId: 61,
+        audienceId: 61,
+        listId: 610,
+        action: 'add',
+        email: 'newest@example.com',
+        userId: 'c-9001',
+        state: 'pending',
+        timestampMs: 3000,
+        sourceMessageId: 'ooo-3',
+      }),
     ]);
     const stats = await stack.admin('GET', '/v1/stats');
     expect(stats.body.duplicates).toBeGreaterThanOrEqual(2);
@@ -160,7 +229,12 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
   });
 
   it('keeps the Iterable API key out of the database, the answers and the logs', async () => {
-    const res = await stack.send(membershipMessage('key-1', 1000, [{ mpid: '555', email: 'k@example.com', audiences: [{ audienceId: 70, listId: 700, action: 'add' }] }], { accountId: 70, apiKey: ITERABLE_KEY }));
+    const res = await stack.send(
+      membershipMessage('key-1', 1000, [{ mpid: '555', email: 'k@example.com', audiences: [{ audienceId: 70, listId: 700, action: 'add' }] }], {
+        accountId: 70,
+        apiKey: ITERABLE_KEY,
+      }),
+    );
     expect(res.status).toBe(200);
     const account = await stack.admin('GET', '/v1/accounts/70');
     expect(account.body).toMatchObject({ accountId: 70, apiKeyLast4: ITERABLE_KEY.slice(-4) });
@@ -177,12 +251,26 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
   });
 
   it('reads and changes account settings and audience connections over the admin API', async () => {
-    await stack.send(membershipMessage('adm-1', 1000, [{ mpid: '600', email: 'p@example.com', audiences: [{ audienceId: 80, listId: 800, action: 'add' }] }], { accountId: 80, userIdField: 'mpid' }));
+    await stack.send(
+      membershipMessage('adm-1', 1000, [{ mpid: '600', email: 'p@example.com', audiences: [{ audienceId: 80, listId: 800, action: 'add' }] }], {
+        accountId: 80,
+        userIdField: 'mpid',
+      }),
+    );
     expect((await stack.admin('GET', '/v1/accounts/80')).body).toMatchObject({ userIdField: 'mpid', dataCenter: 'US', status: 'active', dryRun: false });
-    expect((await stack.admin('PUT', '/v1/accounts/80', { dataCenter: 'EU', dryRun: true })).body).toMatchObject({ dataCenter: 'EU', dryRun: true, userIdField: 'mpid' });
+    expect((await stack.admin('PUT', '/v1/accounts/80', { dataCenter: 'EU', dryRun: true })).body).toMatchObject({
+      dataCenter: 'EU',
+      dryRun: true,
+      userIdField: 'mpid',
+    });
     expect((await stack.admin('PUT', '/v1/accounts/80', { dataCenter: 'APAC' })).status).toBe(400);
     expect((await stack.admin('PUT', '/v1/accounts/80', { unknown: 1 })).status).toBe(400);
-    expect((await stack.admin('GET', '/v1/accounts/80/audiences/80')).body).toMatchObject({ audienceId: 80, listId: 800, status: 'active', audienceName: 'Audience 80' });
+    expect((await stack.admin('GET', '/v1/accounts/80/audiences/80')).body).toMatchObject({
+      audienceId: 80,
+      listId: 800,
+      status: 'active',
+      audienceName: 'Audience 80',
+    });
     expect((await stack.admin('PUT', '/v1/accounts/80/audiences/80', { listId: 801 })).body).toMatchObject({ listId: 801 });
     expect((await stack.admin('PUT', '/v1/accounts/80/audiences/80', { listId: -1 })).status).toBe(400);
     expect((await stack.admin('GET', '/v1/accounts/not-a-number')).status).toBe(400);
@@ -208,7 +296,8 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
   });
 
   it('says suspend_subscription while the account is suspended (within a second of the change), and not after resume', async () => {
-    const msg = (id: string) => membershipMessage(id, 1, [{ mpid: '700', email: 's@example.com', audiences: [{ audienceId: 95, listId: 950, action: 'add' }] }], { accountId: 95 });
+    const msg = (id: string) =>
+      membershipMessage(id, 1, [{ mpid: '700', email: 's@example.com', audiences: [{ audienceId: 95, listId: 950, action: 'add' }] }], { accountId: 95 });
     expect((await stack.send(msg('sus-1'))).body.suspend_subscription).toBe(false);
     await stack.dataSource.query(`UPDATE accounts SET status = 'suspended', suspended_reason = 'bad api key' WHERE account_id = 95`);
     const flags: boolean[] = [];

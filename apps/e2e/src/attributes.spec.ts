@@ -16,7 +16,12 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
 
   beforeAll(async () => {
     fake = await startFakeIterable();
-    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100' });
+    stack = await startStack(driver, {
+      ITERABLE_API_BASE_URL: fake.url,
+      SWEEP_INTERVAL_MS: '300',
+      DELIVERY_RETRY_BASE_MS: '100',
+      ITERABLE_REQUESTS_PER_SECOND: '100',
+    });
     await stack.startWorker();
   });
   afterAll(async () => {
@@ -37,7 +42,12 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
       const message = membershipMessage(
         randomUUID(),
         timestampMs,
-        users.map((u) => ({ mpid: mpidOf(u.email), email: u.email, ...(u.customerId ? { customerId: u.customerId } : {}), audiences: [{ audienceId: 1, listId, action: u.action ?? 'attribute_update' }] })),
+        users.map((u) => ({
+          mpid: mpidOf(u.email),
+          email: u.email,
+          ...(u.customerId ? { customerId: u.customerId } : {}),
+          audiences: [{ audienceId: 1, listId, action: u.action ?? 'attribute_update' }],
+        })),
         { accountId, apiKey },
       ) as { account: { account_settings: Record<string, string> }; user_profiles: { audiences: Record<string, unknown>[] }[] };
       if (forwardAttributes !== undefined) message.account.account_settings['forwardAttributes'] = forwardAttributes;
@@ -45,16 +55,21 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
       return stack.send(message);
     };
     const drained = () =>
-      waitFor(async () => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM attribute_inbox WHERE account_id = ${accountId}`))[0].n) === 0, 30_000);
+      waitFor(
+        async () => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM attribute_inbox WHERE account_id = ${accountId}`))[0].n) === 0,
+        30_000,
+      );
     // The request log keeps a faulted request's body as the text received.
     const bulkUpdates = () =>
       fake.state.requests
         .filter((r) => r.apiKey === apiKey && r.apiPath === '/api/users/bulkUpdate')
         .map((r) => ({ ...r, body: typeof r.body === 'string' ? (JSON.parse(r.body) as unknown) : r.body }));
     const verdicts = async () =>
-      (await stack.dataSource.query(`SELECT email, action, outcome, reason, retryable FROM delivery_verdicts WHERE account_id = ${accountId} AND action = 'fields' ORDER BY id`)).map(
-        (v: Record<string, unknown>) => ({ ...v, retryable: Boolean(v['retryable']) }),
-      );
+      (
+        await stack.dataSource.query(
+          `SELECT email, action, outcome, reason, retryable FROM delivery_verdicts WHERE account_id = ${accountId} AND action = 'fields' ORDER BY id`,
+        )
+      ).map((v: Record<string, unknown>) => ({ ...v, retryable: Boolean(v['retryable']) }));
     return { accountId, apiKey, project, listId, send, drained, bulkUpdates, verdicts };
   };
 
@@ -66,7 +81,9 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
 
   it('forwards and stores nothing by default', async () => {
     const a = newAccount();
-    expect((await a.send(1000, [{ email: 'plain@example.com', action: 'add', attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }] }])).status).toBe(200);
+    expect((await a.send(1000, [{ email: 'plain@example.com', action: 'add', attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }] }])).status).toBe(
+      200,
+    );
     await stack.settled(a.accountId);
     await new Promise((r) => setTimeout(r, 700));
     expect(fake.state.members(a.listId)?.map((m) => m.email)).toEqual(['plain@example.com']);
@@ -78,7 +95,14 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
   it('ends exactly at the newest state with every action and type, whatever order the messages come in', async () => {
     const a = newAccount('plan:string, ltv:number, vip:boolean, signup:date, tags:string');
     const jane = 'jane.fields@example.com';
-    const t3 = { email: jane, attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }, { key: 'vip', action: 'delete' }, { key: 'tags', action: 'upsert', list_value: ['a', 'b'] }] as Attribute[] };
+    const t3 = {
+      email: jane,
+      attributes: [
+        { key: 'plan', action: 'upsert', value: 'gold' },
+        { key: 'vip', action: 'delete' },
+        { key: 'tags', action: 'upsert', list_value: ['a', 'b'] },
+      ] as Attribute[],
+    };
     const t1 = {
       email: jane,
       attributes: [
@@ -89,14 +113,33 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
         { key: 'tags', action: 'upsert', list_value: ['old'] },
       ] as Attribute[],
     };
-    const t2 = { email: jane, attributes: [{ key: 'ltv', action: 'upsert', value: '12.5' }, { key: 'vip', action: 'upsert', value: 'TRUE' }, { key: 'plan', action: 'upsert', value: 'silver' }, { key: 'secret', action: 'upsert', value: 'not forwarded' }] as Attribute[] };
+    const t2 = {
+      email: jane,
+      attributes: [
+        { key: 'ltv', action: 'upsert', value: '12.5' },
+        { key: 'vip', action: 'upsert', value: 'TRUE' },
+        { key: 'plan', action: 'upsert', value: 'silver' },
+        { key: 'secret', action: 'upsert', value: 'not forwarded' },
+      ] as Attribute[],
+    };
     // Newest first, then the oldest, then the middle one; the middle one again (a retry changes nothing).
-    for (const [at, users] of [[3000, [t3]], [1000, [t1]], [2000, [t2]], [2000, [t2]]] as const) {
+    for (const [at, users] of [
+      [3000, [t3]],
+      [1000, [t1]],
+      [2000, [t2]],
+      [2000, [t2]],
+    ] as const) {
       expect((await a.send(at, [...users])).status).toBe(200);
       await new Promise((r) => setTimeout(r, 150));
     }
     await a.drained();
-    expect(fake.state.userFields(a.project, { email: jane })).toEqual({ plan: 'gold', ltv: 12.5, vip: null, signup: '2024-01-02T03:04:05.000Z', tags: ['a', 'b'] });
+    expect(fake.state.userFields(a.project, { email: jane })).toEqual({
+      plan: 'gold',
+      ltv: 12.5,
+      vip: null,
+      signup: '2024-01-02T03:04:05.000Z',
+      tags: ['a', 'b'],
+    });
     const stored = await stack.dataSource.query(`SELECT attribute_key, value FROM user_attributes WHERE account_id = ${a.accountId} ORDER BY attribute_key`);
     expect(stored).toEqual([
       { attribute_key: 'ltv', value: '12.5' },
@@ -167,16 +210,25 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
           status: 400,
           bodyContains: 'dave.clash@example.com',
           times: 10,
-          body: { msg: 'Project 1: The request does not have the same data types', code: 'RequestFieldsTypesMismatched', params: { validationErrors: { ltv: { expectedType: 'string' } } } },
+          body: {
+            msg: 'Project 1: The request does not have the same data types',
+            code: 'RequestFieldsTypesMismatched',
+            params: { validationErrors: { ltv: { expectedType: 'string' } } },
+          },
         },
       ],
     });
     try {
-      const users = ['u1', 'u2', 'dave.clash', 'u4'].map((name, i) => ({ email: `${name}@example.com`, attributes: [{ key: 'ltv', action: 'upsert', value: String(i) }] as Attribute[] }));
+      const users = ['u1', 'u2', 'dave.clash', 'u4'].map((name, i) => ({
+        email: `${name}@example.com`,
+        attributes: [{ key: 'ltv', action: 'upsert', value: String(i) }] as Attribute[],
+      }));
       expect((await a.send(1000, users)).status).toBe(200);
       await a.drained();
       const verdicts = await a.verdicts();
-      expect(verdicts.filter((v: { outcome: string }) => v.outcome === 'failed')).toEqual([{ email: 'dave.clash@example.com', action: 'fields', outcome: 'failed', reason: 'invalid data', retryable: false }]);
+      expect(verdicts.filter((v: { outcome: string }) => v.outcome === 'failed')).toEqual([
+        { email: 'dave.clash@example.com', action: 'fields', outcome: 'failed', reason: 'invalid data', retryable: false },
+      ]);
       expect(verdicts.filter((v: { outcome: string }) => v.outcome === 'delivered')).toHaveLength(3);
       // 500 (retried), the whole batch refused, its halves, the half with dave halved again.
       expect(a.bulkUpdates().map((r) => (r.body as { users: unknown[] }).users.length)).toEqual([4, 4, 2, 2, 1, 1]);
@@ -193,12 +245,20 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
       const started = Date.now();
       // 2,500 users in 5 messages of 500 while the first call is slow: the rest wait and leave together.
       for (let m = 0; m < 5; m++) {
-        const users = Array.from({ length: 500 }, (_, i) => ({ email: `bulk-${m}-${i}@example.com`, attributes: [{ key: 'plan', action: 'upsert', value: `p${i % 3}` }, { key: 'ltv', action: 'upsert', value: String(i) }] as Attribute[] }));
+        const users = Array.from({ length: 500 }, (_, i) => ({
+          email: `bulk-${m}-${i}@example.com`,
+          attributes: [
+            { key: 'plan', action: 'upsert', value: `p${i % 3}` },
+            { key: 'ltv', action: 'upsert', value: String(i) },
+          ] as Attribute[],
+        }));
         expect((await a.send(1000 + m, users)).status).toBe(200);
       }
       await a.drained();
       const sizes = a.bulkUpdates().map((r) => (r.body as { users: unknown[] }).users.length);
-      process.stdout.write(`[attributes] ${driver}: 2,500 users → ${sizes.length} users/bulkUpdate calls of ${sizes.join(', ')} users in ${Date.now() - started} ms\n`);
+      process.stdout.write(
+        `[attributes] ${driver}: 2,500 users → ${sizes.length} users/bulkUpdate calls of ${sizes.join(', ')} users in ${Date.now() - started} ms\n`,
+      );
       expect(sizes.reduce((x, y) => x + y, 0)).toBe(2500);
       expect(Math.max(...sizes)).toBeLessThanOrEqual(1000);
       expect(sizes.length).toBeLessThanOrEqual(5);
@@ -208,7 +268,7 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
     }
   });
 
-  it('an erasure removes the subject\'s attribute values', async () => {
+  it("an erasure removes the subject's attribute values", async () => {
     const a = newAccount('plan:string');
     await a.send(1000, [{ email: 'erase.fields@example.com', customerId: 'c-erase', attributes: [{ key: 'plan', action: 'upsert', value: 'gold' }] }]);
     await a.drained();

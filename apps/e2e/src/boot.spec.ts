@@ -95,7 +95,12 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/audience_bridge_pending_changes 0/);
-    expect(await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()).toEqual({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } }, error: {}, details: { database: { status: 'up' }, redis: { status: 'up' } } });
+    expect(await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()).toEqual({
+      status: 'ok',
+      info: { database: { status: 'up' }, redis: { status: 'up' } },
+      error: {},
+      details: { database: { status: 'up' }, redis: { status: 'up' } },
+    });
     await database.drop();
   });
 

@@ -47,10 +47,19 @@ describe.each(DRIVERS)('chaos on %s', (driver) => {
       return {
         lists,
         ...buildScenario({
-          seed: 100 + i, ...a,
+          seed: 100 + i,
+          ...a,
           // Audiences 1 and 2 share list one.
-          audiences: [{ audienceId: 1, listId: lists[0] }, { audienceId: 2, listId: lists[0] }, { audienceId: 3, listId: lists[1] }],
-          users: 150, messages: 80, profilesPerMessage: 12, duplicates: 0.25, emailChanges: 0.15,
+          audiences: [
+            { audienceId: 1, listId: lists[0] },
+            { audienceId: 2, listId: lists[0] },
+            { audienceId: 3, listId: lists[1] },
+          ],
+          users: 150,
+          messages: 80,
+          profilesPerMessage: 12,
+          duplicates: 0.25,
+          emailChanges: 0.15,
         }),
       };
     });
@@ -62,7 +71,10 @@ describe.each(DRIVERS)('chaos on %s', (driver) => {
       // The slow tail outlasts the client's timeout: Iterable applies those calls after we gave up on them.
       slow: { delayMs: 1400, fraction: 0.08 },
       // Always some of each: calls applied late, and 429s without Retry-After (besides the rate limit's own).
-      forced: [{ times: 3, path: '/api/lists/subscribe', delayMs: 1400 }, { times: 2, path: '/api/lists/unsubscribe', status: 429 }],
+      forced: [
+        { times: 3, path: '/api/lists/subscribe', delayMs: 1400 },
+        { times: 2, path: '/api/lists/unsubscribe', status: 429 },
+      ],
     };
     fake.state.setFaults(faults);
 
@@ -91,13 +103,16 @@ describe.each(DRIVERS)('chaos on %s', (driver) => {
 
     for (const a of accounts) await stack.settled(a.accountId, 90_000);
     fake.state.setFaults({});
-    for (const s of scenarios) for (const listId of s.lists) expect(new Set((fake.state.members(listId) ?? []).map((m) => m.email))).toEqual(s.expected.get(listId));
+    for (const s of scenarios)
+      for (const listId of s.lists) expect(new Set((fake.state.members(listId) ?? []).map((m) => m.email))).toEqual(s.expected.get(listId));
     const [failed] = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE state = 'failed'`);
     expect(Number(failed.n)).toBe(0);
     // The chaos did happen: the fake answered with injected faults along the way, and the traffic had moves.
     const injected = new Set(fake.state.requests.map((r) => r.fault).filter(Boolean));
     const moved = fake.state.requests.filter((r) => r.apiPath === '/api/lists/unsubscribe' && JSON.stringify(r.body).includes('"email":"user')).length;
-    process.stdout.write(`[chaos ${driver}] ${fake.state.requests.length} Iterable calls, faults injected: ${[...injected].join(', ')}; unsubscribe calls naming a former address: ${moved}\n`);
+    process.stdout.write(
+      `[chaos ${driver}] ${fake.state.requests.length} Iterable calls, faults injected: ${[...injected].join(', ')}; unsubscribe calls naming a former address: ${moved}\n`,
+    );
     for (const fault of [/rate limit|forced 429/, /error rate 500/, /slow/]) expect([...injected].some((f) => fault.test(String(f)))).toBe(true);
   }, 180_000);
 });

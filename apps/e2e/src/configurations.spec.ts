@@ -37,9 +37,16 @@ describe.each(DRIVERS)('exact lists in real configurations on %s', (driver) => {
     const project = fake.state.createProject({ apiKey, type, dataCenter: 'US' });
     const ids = Array.from({ length: lists }, (_, i) => fake.state.createList(project, `a${accountId}-${i}`).id);
     let clock = 1_000;
-    const send = async (profiles: Profile[], options: { userIdField?: 'customerId' | 'mpid'; apiKey?: string; timestampMs?: number; accountId?: number } = {}) => {
+    const send = async (
+      profiles: Profile[],
+      options: { userIdField?: 'customerId' | 'mpid'; apiKey?: string; timestampMs?: number; accountId?: number } = {},
+    ) => {
       clock += 1000;
-      const message = membershipMessage(randomUUID(), options.timestampMs ?? clock, profiles, { accountId: options.accountId ?? accountId, apiKey: options.apiKey ?? apiKey, userIdField: options.userIdField ?? 'customerId' });
+      const message = membershipMessage(randomUUID(), options.timestampMs ?? clock, profiles, {
+        accountId: options.accountId ?? accountId,
+        apiKey: options.apiKey ?? apiKey,
+        userIdField: options.userIdField ?? 'customerId',
+      });
       const answer = await stack.send(message);
       expect(answer.status).toBe(200);
       return answer.body;
@@ -154,7 +161,10 @@ describe.each(DRIVERS)('exact lists in real configurations on %s', (driver) => {
       await stack.settled(accountId);
       // Iterable refuses to re-address user 8 through lists/subscribe (a conflict): it is kept on the list by its userId.
       expect(pairs(lists[0])).toEqual(['before@example.com|8']);
-      expect((await stack.admin('GET', '/v1/users/55/memberships')).body.memberships[0]).toMatchObject({ state: 'subscribed', reason: 'sent by userId (conflict)' });
+      expect((await stack.admin('GET', '/v1/users/55/memberships')).body.memberships[0]).toMatchObject({
+        state: 'subscribed',
+        reason: 'sent by userId (conflict)',
+      });
       await send([{ mpid: '55', email: 'after@example.com', customerId: '8', audiences: [del(lists[0])] }]);
       await stack.settled(accountId);
       expect(pairs(lists[0])).toEqual([]);
@@ -187,12 +197,18 @@ describe.each(DRIVERS)('exact lists in real configurations on %s', (driver) => {
   describe('settings that change', () => {
     it('keeps the newest API key when an older message arrives after a rotation, and delivers with it', async () => {
       const { accountId, apiKey, lists, send } = newAccount();
-      await send([{ mpid: '81', email: 'k1@example.com', customerId: 'c81', audiences: [add(lists[0])] }], { apiKey: 'revoked-key-000000000', timestampMs: 1000 });
+      await send([{ mpid: '81', email: 'k1@example.com', customerId: 'c81', audiences: [add(lists[0])] }], {
+        apiKey: 'revoked-key-000000000',
+        timestampMs: 1000,
+      });
       await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${accountId}`)).body.status === 'suspended');
       const rotated = await send([{ mpid: '82', email: 'k2@example.com', customerId: 'c82', audiences: [add(lists[0])] }], { apiKey, timestampMs: 3000 });
       // The rotation lifted the bad-key suspension by itself: mParticle is not told to suspend.
       expect(rotated.suspend_subscription ?? false).toBe(false);
-      await send([{ mpid: '83', email: 'k3@example.com', customerId: 'c83', audiences: [add(lists[0])] }], { apiKey: 'revoked-key-000000000', timestampMs: 2000 });
+      await send([{ mpid: '83', email: 'k3@example.com', customerId: 'c83', audiences: [add(lists[0])] }], {
+        apiKey: 'revoked-key-000000000',
+        timestampMs: 2000,
+      });
       await stack.settled(accountId);
       const account = (await stack.admin('GET', `/v1/accounts/${accountId}`)).body;
       expect(account).toMatchObject({ status: 'active', apiKeyLast4: apiKey.slice(-4) });

@@ -24,7 +24,12 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
     const { status, body } = await admin('GET', '/v1/summary?window=hour');
     expect(status).toBe(200);
     expect(body.buckets).toHaveLength(60);
-    const calls = (await admin('GET', '/v1/deliveries?limit=500')).body.items as { action: string; successCount: number; dryRun: boolean; httpStatus: number | null }[];
+    const calls = (await admin('GET', '/v1/deliveries?limit=500')).body.items as {
+      action: string;
+      successCount: number;
+      dryRun: boolean;
+      httpStatus: number | null;
+    }[];
     const sum = (action: string) => calls.filter((c) => c.action === action && !c.dryRun).reduce((n, c) => n + c.successCount, 0);
     expect(body.totals).toMatchObject({ adds: sum('subscribe'), removes: sum('unsubscribe'), calls: calls.filter((c) => !c.dryRun).length });
     expect(body.totals.adds).toBeGreaterThanOrEqual(47);
@@ -44,11 +49,27 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
     expect(status).toBe(200);
     const row = (audienceId: number) => body.items.find((r: { audienceId: number }) => r.audienceId === audienceId);
     expect(body.items).toHaveLength(4);
-    expect(row(20010)).toMatchObject({ accountId: 2001, audienceName: 'VIP', listId: world.healthy.lists.vip, status: 'active', listMembers: 27, failedMembers: 3, pending: 0, held: 0, failing: null });
+    expect(row(20010)).toMatchObject({
+      accountId: 2001,
+      audienceName: 'VIP',
+      listId: world.healthy.lists.vip,
+      status: 'active',
+      listMembers: 27,
+      failedMembers: 3,
+      pending: 0,
+      held: 0,
+      failing: null,
+    });
     expect(row(20010).last24h).toEqual({ adds: 27, removes: 10, failed: 3 });
     expect(Date.parse(row(20010).lastSuccessAt)).toBeGreaterThan(Date.now() - 120_000);
     expect(row(20011)).toMatchObject({ status: 'active', listMembers: 20, last24h: { adds: 20, removes: 0, failed: 0 } });
-    expect(row(20020)).toMatchObject({ status: 'suspended', suspendedBy: 'connection', reason: expect.stringMatching(/unknown list/), pending: 5, lastSuccessAt: null });
+    expect(row(20020)).toMatchObject({
+      status: 'suspended',
+      suspendedBy: 'connection',
+      reason: expect.stringMatching(/unknown list/),
+      pending: 5,
+      lastSuccessAt: null,
+    });
     expect(row(20030)).toMatchObject({ status: 'held', listId: null, held: 4, reason: 'the audience names no Iterable list' });
   });
 
@@ -57,10 +78,23 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
     expect(partial.length).toBeGreaterThan(0);
     const { status, body } = await admin('GET', `/v1/deliveries/${partial[0].id}`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ id: partial[0].id, accountId: 2001, action: 'subscribe', httpStatus: 200, dryRun: false, errorSample: null, verdictsTruncated: false });
+    expect(body).toMatchObject({
+      id: partial[0].id,
+      accountId: 2001,
+      action: 'subscribe',
+      httpStatus: 200,
+      dryRun: false,
+      errorSample: null,
+      verdictsTruncated: false,
+    });
     expect(body.verdicts).toHaveLength(body.subscriberCount);
     expect(body.failureReasons).toEqual([{ reason: expect.stringMatching(/forgotten/), count: expect.any(Number) }]);
-    expect(body.verdicts.filter((v: { outcome: string }) => v.outcome === 'failed').map((v: { email: string }) => v.email).every((e: string) => world.forgotten.includes(e))).toBe(true);
+    expect(
+      body.verdicts
+        .filter((v: { outcome: string }) => v.outcome === 'failed')
+        .map((v: { email: string }) => v.email)
+        .every((e: string) => world.forgotten.includes(e)),
+    ).toBe(true);
 
     const failed = (await admin('GET', `/v1/deliveries?status=failed&accountId=${world.suspended.accountId}`)).body.items;
     const detail = (await admin('GET', `/v1/deliveries/${failed[0].id}`)).body;
@@ -74,8 +108,15 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
     const byEmail = await admin('GET', `/v1/users?email=${encodeURIComponent(userEmail(4).toUpperCase())}`);
     expect(byEmail.status).toBe(200);
     expect(byEmail.body.by).toBe('email');
-    expect(byEmail.body.memberships.map((m: { audienceId: number; state: string }) => [m.audienceId, m.state])).toEqual([[20010, 'subscribed'], [20011, 'subscribed']]);
-    expect(byEmail.body.memberships[0]).toMatchObject({ mpid: '2001004', desired: { action: 'add', email: userEmail(4), userId: 'cust-4' }, iterable: { state: 'subscribed', email: userEmail(4) } });
+    expect(byEmail.body.memberships.map((m: { audienceId: number; state: string }) => [m.audienceId, m.state])).toEqual([
+      [20010, 'subscribed'],
+      [20011, 'subscribed'],
+    ]);
+    expect(byEmail.body.memberships[0]).toMatchObject({
+      mpid: '2001004',
+      desired: { action: 'add', email: userEmail(4), userId: 'cust-4' },
+      iterable: { state: 'subscribed', email: userEmail(4) },
+    });
     expect(byEmail.body.memberships[0].history[0]).toMatchObject({ outcome: 'delivered', action: 'add', listId: world.healthy.lists.vip });
 
     const forgotten = (await admin('GET', `/v1/users?customerId=cust-3`)).body.memberships;
@@ -137,13 +178,17 @@ describe.each(DRIVERS)('operations console API on %s', (driver) => {
   });
 
   it('documents the new answers in OpenAPI', async () => {
-    const doc = (await (await fetch(`${world.stack.apiUrl}/docs-json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await (await fetch(`${world.stack.apiUrl}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+      components: { schemas: Record<string, unknown> };
+    };
     const okSchema = (path: string, method = 'get') => doc.paths[path]?.[method]?.responses['200']?.content?.['application/json']?.schema.$ref;
     expect(okSchema('/v1/summary')).toBe('#/components/schemas/SummaryDto');
     expect(okSchema('/v1/connections')).toBe('#/components/schemas/ConnectionsDto');
     expect(okSchema('/v1/deliveries/{id}')).toBe('#/components/schemas/DeliveryDetailDto');
     expect(okSchema('/v1/users')).toBe('#/components/schemas/UserLookupDto');
     expect(okSchema('/v1/replay', 'post')).toBe('#/components/schemas/ReplayResultDto');
-    for (const name of ['SummaryBucketDto', 'CallRateDto', 'ConnectionRowDto', 'CallVerdictDto', 'UserMembershipDto']) expect(doc.components.schemas[name]).toBeDefined();
+    for (const name of ['SummaryBucketDto', 'CallRateDto', 'ConnectionRowDto', 'CallVerdictDto', 'UserMembershipDto'])
+      expect(doc.components.schemas[name]).toBeDefined();
   });
 });

@@ -20,12 +20,22 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
   const requests: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does), or set CHROMIUM_PATH`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does), or set CHROMIUM_PATH`);
     mkdirSync(SHOTS, { recursive: true });
     world = await startConsoleWorld('sqlite');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await newContext({ width: 1280, height: 900 });
     page = await context.newPage();
@@ -44,15 +54,23 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
   const shot = (p: Page, name: string) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   // Every test leaves a screenshot of where it ended, named after it.
   afterEach(async () => {
-    const name = (expect.getState().currentTestName ?? 'test').replace(/^operations console in Chromium \([^)]*\) /, '').replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+    const name = (expect.getState().currentTestName ?? 'test')
+      .replace(/^operations console in Chromium \([^)]*\) /, '')
+      .replace(/[^a-z0-9]+/gi, '-')
+      .slice(0, 80);
     if (page && !page.isClosed()) await shot(page, `after-${name}`).catch(() => undefined);
   });
   /** A change for the healthy account's audience `audienceId`, keeping the audience's name. */
   const change = (id: string, i: number, audienceId: number, listId: number, name: string) => {
-    const message = membershipMessage(id, Date.now(), [{ mpid: String(2001_800 + i), email: `more${i}@example.com`, customerId: `more-${i}`, audiences: [{ audienceId, listId, action: 'add' }] }], {
-      accountId: world.healthy.accountId,
-      apiKey: world.healthy.apiKey,
-    });
+    const message = membershipMessage(
+      id,
+      Date.now(),
+      [{ mpid: String(2001_800 + i), email: `more${i}@example.com`, customerId: `more-${i}`, audiences: [{ audienceId, listId, action: 'add' }] }],
+      {
+        accountId: world.healthy.accountId,
+        apiKey: world.healthy.apiKey,
+      },
+    );
     (message['user_profiles'] as { audiences: { audience_name: string }[] }[])[0].audiences[0].audience_name = name;
     return message;
   };
@@ -90,7 +108,9 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     expect(await text(page, 'total-failed')).toBe(summary.totals.failed.toLocaleString('en-US'));
     const attention = page.getByRole('region', { name: /Needs attention/ }).getByRole('listitem');
     expect(await attention.first().textContent()).toContain(`Suspended: account 2002 · "Win-back" → list ${world.suspended.listId}`);
-    expect(await attention.allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('4 held changes: account 2003 · "No list yet"'), expect.stringContaining('3 members refused on list')]));
+    expect(await attention.allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('4 held changes: account 2003 · "No list yet"'), expect.stringContaining('3 members refused on list')]),
+    );
     await page.getByRole('img', { name: /Iterable traffic over the last hour/ }).waitFor();
     await page.getByRole('button', { name: 'Last day' }).click();
     await page.getByRole('heading', { name: 'Deliveries over the last day' }).waitFor();
@@ -209,7 +229,10 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     await shot(page, 'user-lookup');
     // A verdict's call opens on the Deliveries page.
     await cards.first().getByRole('link').first().click();
-    await page.getByRole('region', { name: /^Call / }).getByRole('table', { name: 'Per-user verdicts' }).waitFor();
+    await page
+      .getByRole('region', { name: /^Call / })
+      .getByRole('table', { name: 'Per-user verdicts' })
+      .waitFor();
     expect(await page.getByRole('table', { name: 'Per-user verdicts' }).textContent()).toContain(userEmail(4));
 
     await nav(page, 'User lookup');
@@ -223,10 +246,22 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     await page.getByTestId('total-adds').waitFor();
     const before = Number((await text(page, 'total-adds')).replace(/,/g, ''));
     const answer = await world.stack.send(
-      membershipMessage('console-live-1', Date.now(), [{ mpid: '2001900', email: 'live@example.com', customerId: 'cust-live', audiences: [{ audienceId: 20010, listId: world.healthy.lists.vip, action: 'add' }] }], {
-        accountId: world.healthy.accountId,
-        apiKey: world.healthy.apiKey,
-      }),
+      membershipMessage(
+        'console-live-1',
+        Date.now(),
+        [
+          {
+            mpid: '2001900',
+            email: 'live@example.com',
+            customerId: 'cust-live',
+            audiences: [{ audienceId: 20010, listId: world.healthy.lists.vip, action: 'add' }],
+          },
+        ],
+        {
+          accountId: world.healthy.accountId,
+          apiKey: world.healthy.apiKey,
+        },
+      ),
     );
     expect(answer.status).toBe(200);
     await until(async () => Number((await text(page, 'total-adds')).replace(/,/g, '')) > before, 30_000);
@@ -261,7 +296,12 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     await nav(p, 'Connections');
     await p.getByTestId('connection-2001-20010').waitFor();
     expect(await fits()).toBe(true);
-    expect(await p.getByTestId('connection-2001-20010').getByRole('button', { name: /Replay failed members/ }).isVisible()).toBe(true);
+    expect(
+      await p
+        .getByTestId('connection-2001-20010')
+        .getByRole('button', { name: /Replay failed members/ })
+        .isVisible(),
+    ).toBe(true);
     await shot(p, 'phone-connections');
     await nav(p, 'Deliveries');
     await p.getByTestId('delivery-row').first().waitFor();

@@ -12,7 +12,12 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
 
   beforeAll(async () => {
     fake = await startFakeIterable();
-    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100' });
+    stack = await startStack(driver, {
+      ITERABLE_API_BASE_URL: fake.url,
+      SWEEP_INTERVAL_MS: '300',
+      DELIVERY_RETRY_BASE_MS: '100',
+      ITERABLE_REQUESTS_PER_SECOND: '100',
+    });
     await stack.startWorker();
   });
   afterAll(async () => {
@@ -38,8 +43,14 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       });
     /** A membership message whose audience entries carry no listId (as before mParticle knows the list). */
     const sendWithoutList = async (audienceId: number, email: string) => {
-      const message = membershipMessage(randomUUID(), Date.now(), [{ mpid: String(Math.floor(Math.random() * 1e9)), email, audiences: [{ audienceId, listId: 0, action: 'add' }] }], { accountId, apiKey });
-      for (const profile of message.user_profiles as { audiences: Record<string, unknown>[] }[]) for (const a of profile.audiences) delete a['audience_subscription_settings'];
+      const message = membershipMessage(
+        randomUUID(),
+        Date.now(),
+        [{ mpid: String(Math.floor(Math.random() * 1e9)), email, audiences: [{ audienceId, listId: 0, action: 'add' }] }],
+        { accountId, apiKey },
+      );
+      for (const profile of message.user_profiles as { audiences: Record<string, unknown>[] }[])
+        for (const a of profile.audiences) delete a['audience_subscription_settings'];
       const answer = await stack.send(message);
       expect(answer.status).toBe(200);
     };
@@ -112,7 +123,10 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
 
     await sendWithoutList(7, 'two@example.com');
     await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${accountId}/audiences/7`)).body.status === 'suspended', 30_000);
-    expect((await stack.admin('GET', `/v1/accounts/${accountId}/audiences/7`)).body).toMatchObject({ status: 'suspended', suspendedReason: expect.stringMatching(/^unknown list/) });
+    expect((await stack.admin('GET', `/v1/accounts/${accountId}/audiences/7`)).body).toMatchObject({
+      status: 'suspended',
+      suspendedReason: expect.stringMatching(/^unknown list/),
+    });
 
     const recreated = await stack.admin('POST', `/v1/accounts/${accountId}/audiences/7/recreate-list`, {});
     expect(recreated.status).toBe(200);
@@ -121,7 +135,12 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
     expect(newListId).not.toBe(listId);
     expect(fake.state.findList(project, newListId)?.name).toBe(recreated.body.audienceName); // the audience's name as mParticle last sent it
     await waitFor(async () => (fake.state.members(newListId)?.length ?? 0) === 2, 20_000);
-    expect(fake.state.members(newListId)?.map((m) => m.email).sort()).toEqual(['one@example.com', 'two@example.com']);
+    expect(
+      fake.state
+        .members(newListId)
+        ?.map((m) => m.email)
+        .sort(),
+    ).toEqual(['one@example.com', 'two@example.com']);
     expect((await stack.admin('POST', `/v1/accounts/${accountId}/audiences/99/recreate-list`, {})).status).toBe(404);
   });
 });

@@ -50,9 +50,17 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
   it.each(['customerId', 'mpid'] as const)('ends with exactly the newest state for shuffled, duplicated traffic (%s mode)', async (userIdField) => {
     const { accountId, apiKey, lists } = newAccount();
     const scenario = buildScenario({
-      seed: userIdField === 'mpid' ? 7 : 3, accountId, apiKey, userIdField,
-      audiences: [{ audienceId: 1, listId: lists[0] }, { audienceId: 2, listId: lists[1] }],
-      users: 80, messages: 40, profilesPerMessage: 10,
+      seed: userIdField === 'mpid' ? 7 : 3,
+      accountId,
+      apiKey,
+      userIdField,
+      audiences: [
+        { audienceId: 1, listId: lists[0] },
+        { audienceId: 2, listId: lists[1] },
+      ],
+      users: 80,
+      messages: 40,
+      profilesPerMessage: 10,
     });
     await sendAll(stack, scenario.messages);
     await stack.settled(accountId);
@@ -64,7 +72,9 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { body } = await stack.admin('GET', `/v1/deliveries?accountId=${accountId}&limit=500`);
     expect(body.items).toHaveLength(received.length);
     const audited = body.items.map((d: { action: string; subscriberCount: number }) => `${d.action}:${d.subscriberCount}`).sort();
-    const sent = received.map((r) => `${r.apiPath?.endsWith('unsubscribe') ? 'unsubscribe' : 'subscribe'}:${(r.body as { subscribers: unknown[] }).subscribers.length}`).sort();
+    const sent = received
+      .map((r) => `${r.apiPath?.endsWith('unsubscribe') ? 'unsubscribe' : 'subscribe'}:${(r.body as { subscribers: unknown[] }).subscribers.length}`)
+      .sort();
     expect(audited).toEqual(sent);
     expect(received.length).toBeLessThan(scenario.messages.length);
   });
@@ -81,7 +91,19 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
         { times: 1, path: '/api/lists/unsubscribe', status: 429 },
       ],
     });
-    const scenario = buildScenario({ seed: 21, accountId, apiKey, userIdField: 'customerId', audiences: [{ audienceId: 1, listId: lists[0] }, { audienceId: 2, listId: lists[1] }], users: 60, messages: 30, profilesPerMessage: 8 });
+    const scenario = buildScenario({
+      seed: 21,
+      accountId,
+      apiKey,
+      userIdField: 'customerId',
+      audiences: [
+        { audienceId: 1, listId: lists[0] },
+        { audienceId: 2, listId: lists[1] },
+      ],
+      users: 60,
+      messages: 30,
+      profilesPerMessage: 8,
+    });
     await sendAll(stack, scenario.messages);
     await stack.settled(accountId, 45_000);
     for (const listId of lists) expect(members(listId)).toEqual(scenario.expected.get(listId));
@@ -95,7 +117,19 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { accountId, apiKey, lists } = newAccount();
     const victim = await stack.startWorker();
     fake.state.setFaults({ slow: { delayMs: 400, fraction: 1 } });
-    const scenario = buildScenario({ seed: 31, accountId, apiKey, userIdField: 'customerId', audiences: [{ audienceId: 1, listId: lists[0] }, { audienceId: 2, listId: lists[1] }], users: 50, messages: 20, profilesPerMessage: 8 });
+    const scenario = buildScenario({
+      seed: 31,
+      accountId,
+      apiKey,
+      userIdField: 'customerId',
+      audiences: [
+        { audienceId: 1, listId: lists[0] },
+        { audienceId: 2, listId: lists[1] },
+      ],
+      users: 50,
+      messages: 20,
+      profilesPerMessage: 8,
+    });
     await sendAll(stack, scenario.messages);
     await waitFor(async () => subscribeCalls(apiKey).length > 0, 5000, 10);
     expect(await victim.stop('SIGKILL')).toBe('SIGKILL');
@@ -108,7 +142,19 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { accountId, apiKey, lists } = newAccount();
     const leaving = await stack.startWorker();
     fake.state.setFaults({ slow: { delayMs: 300, fraction: 1 } });
-    const scenario = buildScenario({ seed: 41, accountId, apiKey, userIdField: 'mpid', audiences: [{ audienceId: 1, listId: lists[0] }, { audienceId: 2, listId: lists[1] }], users: 50, messages: 20, profilesPerMessage: 8 });
+    const scenario = buildScenario({
+      seed: 41,
+      accountId,
+      apiKey,
+      userIdField: 'mpid',
+      audiences: [
+        { audienceId: 1, listId: lists[0] },
+        { audienceId: 2, listId: lists[1] },
+      ],
+      users: 50,
+      messages: 20,
+      profilesPerMessage: 8,
+    });
     await sendAll(stack, scenario.messages);
     await waitFor(async () => subscribeCalls(apiKey).length > 0, 5000, 10);
     const started = Date.now();
@@ -123,9 +169,19 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { accountId, apiKey, lists } = newAccount();
     const second = await stack.startWorker();
     fake.state.setFaults({ slow: { delayMs: 4000, fraction: 1 } });
-    await stack.send(membershipMessage('long-1', 1000, [{ mpid: '951', email: 'long1@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage('long-1', 1000, [{ mpid: '951', email: 'long1@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
     await waitFor(async () => subscribeCalls(apiKey).length === 1, 5000, 10);
-    await stack.send(membershipMessage('long-2', 2000, [{ mpid: '952', email: 'long2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage('long-2', 2000, [{ mpid: '952', email: 'long2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
     await stack.settled(accountId, 30_000);
     expect(fake.state.statsFor(apiKey).maxInFlight).toBe(1);
     expect(members(lists[0])).toEqual(new Set(['long1@example.com', 'long2@example.com']));
@@ -134,7 +190,13 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
 
   it('suspends the account on a bad key, tells mParticle, and delivers what waited after a resume', async () => {
     const { accountId, apiKey, lists } = newAccount();
-    const msg = (id: string, t: number, key: string) => membershipMessage(id, t, [{ mpid: '501', email: 'wait@example.com', customerId: 'c501', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey: key });
+    const msg = (id: string, t: number, key: string) =>
+      membershipMessage(
+        id,
+        t,
+        [{ mpid: '501', email: 'wait@example.com', customerId: 'c501', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }],
+        { accountId, apiKey: key },
+      );
     expect((await stack.send(msg('bad-1', 1000, 'not-a-known-key-0000'))).status).toBe(200);
     await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${accountId}`)).body.status === 'suspended');
     expect((await stack.admin('GET', `/v1/accounts/${accountId}`)).body.suspendedReason).toMatch(/bad api key/);
@@ -151,7 +213,12 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
   it('suspends the audience on an unknown list and delivers after the list exists and the audience resumes', async () => {
     const { accountId, apiKey } = newAccount();
     const missingList = 990_000 + accountId;
-    const msg = membershipMessage('nolist-1', 1000, [{ mpid: '601', email: 'nolist@example.com', audiences: [{ audienceId: 5, listId: missingList, action: 'add' }] }], { accountId, apiKey });
+    const msg = membershipMessage(
+      'nolist-1',
+      1000,
+      [{ mpid: '601', email: 'nolist@example.com', audiences: [{ audienceId: 5, listId: missingList, action: 'add' }] }],
+      { accountId, apiKey },
+    );
     expect((await stack.send(msg)).status).toBe(200);
     await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${accountId}/audiences/5`)).body.status === 'suspended');
     expect((await stack.admin('GET', `/v1/accounts/${accountId}/audiences/5`)).body.suspendedReason).toMatch(/unknown list/);
@@ -166,7 +233,12 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { accountId, apiKey, lists } = newAccount();
     await stack.send(membershipMessage('dry-0', 1, [], { accountId, apiKey }));
     await stack.admin('PUT', `/v1/accounts/${accountId}`, { dryRun: true });
-    await stack.send(membershipMessage('dry-1', 1000, [{ mpid: '701', email: 'dry@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage('dry-1', 1000, [{ mpid: '701', email: 'dry@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
     await stack.settled(accountId);
     expect(subscribeCalls(apiKey)).toHaveLength(0);
     const { body } = await stack.admin('GET', `/v1/deliveries?accountId=${accountId}&status=dry-run`);
@@ -174,8 +246,18 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const history = await stack.admin('GET', '/v1/users/701/memberships');
     expect(history.body.memberships[0]).toMatchObject({ state: 'none', history: [expect.objectContaining({ outcome: 'skipped', reason: 'dry run' })] });
     // Changed during the dry run: a delete for another user who never reached Iterable, and a newer add.
-    await stack.send(membershipMessage('dry-2', 2000, [{ mpid: '702', email: 'dry2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
-    await stack.send(membershipMessage('dry-3', 3000, [{ mpid: '702', email: 'dry2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'delete' }] }], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage('dry-2', 2000, [{ mpid: '702', email: 'dry2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
+    await stack.send(
+      membershipMessage('dry-3', 3000, [{ mpid: '702', email: 'dry2@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'delete' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
     await stack.settled(accountId);
     expect(subscribeCalls(apiKey)).toHaveLength(0);
 
@@ -190,13 +272,23 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     const { accountId, apiKey, lists } = newAccount();
     fake.state.forget(fake.state.projectFor(apiKey), ['gone@example.com']);
     fake.state.setFaults({ forced: [{ times: 1, path: '/api/lists/subscribe', status: 400, body: { msg: 'bad', code: 'BadParams', params: {} } }] });
-    await stack.send(membershipMessage('fail-1', 1000, [
-      { mpid: '801', email: 'gone@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] },
-      { mpid: '802', email: 'ok@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] },
-    ], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage(
+        'fail-1',
+        1000,
+        [
+          { mpid: '801', email: 'gone@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] },
+          { mpid: '802', email: 'ok@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] },
+        ],
+        { accountId, apiKey },
+      ),
+    );
     await stack.settled(accountId);
     const states = await stack.dataSource.query(`SELECT member_key, state, reason FROM list_members WHERE list_id = ${lists[0]} ORDER BY member_key`);
-    expect(states.map((s: { state: string; reason: string }) => [s.state, s.reason])).toEqual([['failed', 'bad request'], ['failed', 'bad request']]);
+    expect(states.map((s: { state: string; reason: string }) => [s.state, s.reason])).toEqual([
+      ['failed', 'bad request'],
+      ['failed', 'bad request'],
+    ]);
 
     expect((await stack.admin('POST', '/v1/replay', { accountId, reason: 'bad request' })).body).toEqual({ requeued: 2, lists: 1 });
     await stack.settled(accountId);
@@ -209,18 +301,31 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
   it('sends again the users of a call whose failures Iterable counted but did not name', async () => {
     const { accountId, apiKey, lists } = newAccount();
     fake.state.setFaults({ forced: [{ times: 1, path: '/api/lists/subscribe', status: 200, body: { successCount: 0, failCount: 1, failedUpdates: {} } }] });
-    await stack.send(membershipMessage('unnamed-1', 1000, [{ mpid: '851', email: 'unnamed@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage('unnamed-1', 1000, [{ mpid: '851', email: 'unnamed@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
     await stack.settled(accountId);
     expect(members(lists[0])).toEqual(new Set(['unnamed@example.com']));
     const history = (await stack.admin('GET', '/v1/users/851/memberships')).body.memberships[0].history;
-    expect(history.map((h: { outcome: string; reason: string | null }) => [h.outcome, h.reason])).toEqual([['delivered', null], ['failed', 'unattributed failure']]);
+    expect(history.map((h: { outcome: string; reason: string | null }) => [h.outcome, h.reason])).toEqual([
+      ['delivered', null],
+      ['failed', 'unattributed failure'],
+    ]);
   });
 
   it('sends a lone change on an idle system within 2 s', async () => {
     const { accountId, apiKey, lists } = newAccount();
     await stack.send(membershipMessage('lone-0', 1, [], { accountId, apiKey }));
     const started = Date.now();
-    await stack.send(membershipMessage('lone-1', 1000, [{ mpid: '901', email: 'lone@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId, apiKey }));
+    await stack.send(
+      membershipMessage('lone-1', 1000, [{ mpid: '901', email: 'lone@example.com', audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+        accountId,
+        apiKey,
+      }),
+    );
     await waitFor(async () => members(lists[0]).has('lone@example.com'), 5000, 20);
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -233,7 +338,9 @@ describe.each(DRIVERS)('delivery to Iterable on %s (API, worker, Redis, fake Ite
     expect(api).toMatch(/audience_bridge_mparticle_messages_total\{type="audience_membership_change_request",status="200"\} \d+/);
     const worker = await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/metrics`)).text();
     // Loopback only by default (WORKER_HOST): the machine's other addresses do not answer.
-    const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4');
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && !i.internal && i.family === 'IPv4');
     if (external) await expect(fetch(`http://${external.address}:${stack.workerPorts[0]}/metrics`)).rejects.toThrow();
     expect(worker).toMatch(/audience_bridge_iterable_calls_total\{action="subscribe",status="200"\} \d+/);
     expect(worker).toMatch(/audience_bridge_iterable_batch_size_bucket/);

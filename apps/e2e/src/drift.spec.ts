@@ -69,7 +69,12 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
 
   /** Users delivered, then older than the settle window. */
   async function delivered(a: Account, users: number): Promise<void> {
-    await send(a, Array.from({ length: users }, (_, i) => i), 'add', Date.now() - 60_000);
+    await send(
+      a,
+      Array.from({ length: users }, (_, i) => i),
+      'add',
+      Date.now() - 60_000,
+    );
     await stack.settled(a.accountId, 30_000);
     await new Promise((r) => setTimeout(r, SETTLE_MS + 200));
   }
@@ -86,10 +91,14 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
 
   async function finished(a: Account, listId: number, id: number, timeoutMs = 30_000): Promise<JsonBody> {
     let report: JsonBody;
-    await waitFor(async () => {
-      report = (await stack.admin('GET', path(a, listId))).body;
-      return report.id === id && report.state !== 'running';
-    }, timeoutMs, 200);
+    await waitFor(
+      async () => {
+        report = (await stack.admin('GET', path(a, listId))).body;
+        return report.id === id && report.state !== 'running';
+      },
+      timeoutMs,
+      200,
+    );
     return report;
   }
 
@@ -107,7 +116,9 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     expect((await stack.admin('GET', `/v1/accounts/${a.accountId}/lists/abc/drift-check`)).status).toBe(400);
 
     // The answers are in OpenAPI.
-    const doc = (await (await fetch(`${stack.apiUrl}/docs-json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>> };
+    const doc = (await (await fetch(`${stack.apiUrl}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+    };
     const schema = (p: string, method: string, status: string) => doc.paths[p]?.[method]?.responses[status]?.content?.['application/json']?.schema.$ref;
     const check = '/v1/accounts/{accountId}/lists/{listId}/drift-check';
     expect(schema(check, 'post', '202')).toBe('#/components/schemas/DriftReportDto');
@@ -123,7 +134,15 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     const edit = await fetch(`${fake.url}/_fake/lists/${a.lists[0]}/operator-edit`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ add: [{ email: 'stranger.b@example.org' }, { email: 'stranger.a@example.org' }, { email: 'Stranger.C@example.org' }, { email: 'stranger.d@example.org' }], remove: [{ email: email(a, 7) }, { email: email(a, 42) }] }),
+      body: JSON.stringify({
+        add: [
+          { email: 'stranger.b@example.org' },
+          { email: 'stranger.a@example.org' },
+          { email: 'Stranger.C@example.org' },
+          { email: 'stranger.d@example.org' },
+        ],
+        remove: [{ email: email(a, 7) }, { email: email(a, 42) }],
+      }),
     });
     expect(await edit.json()).toEqual({ added: 4, removed: 2, created: 4 });
     const before = members(a.lists[0] as number);
@@ -131,10 +150,27 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
 
     const started = await stack.admin('POST', path(a), { repair: false });
     expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ state: 'running', repair: false, trigger: 'api', identifier: 'email', accountId: a.accountId, listId: a.lists[0], settleMs: SETTLE_MS });
+    expect(started.body).toMatchObject({
+      state: 'running',
+      repair: false,
+      trigger: 'api',
+      identifier: 'email',
+      accountId: a.accountId,
+      listId: a.lists[0],
+      settleMs: SETTLE_MS,
+    });
     const report = await finished(a, a.lists[0] as number, started.body.id);
     expect(report).toMatchObject({
-      state: 'done', missing: 2, extra: 4, repaired: 0, leftOut: 0, refused: 0, iterableMembers: 62, desiredMembers: 60, error: null, phase: null,
+      state: 'done',
+      missing: 2,
+      extra: 4,
+      repaired: 0,
+      leftOut: 0,
+      refused: 0,
+      iterableMembers: 62,
+      desiredMembers: 60,
+      error: null,
+      phase: null,
       missingSample: [email(a, 42), email(a, 7)].sort(),
       extraSample: ['stranger.a@example.org', 'stranger.b@example.org', 'stranger.c@example.org', 'stranger.d@example.org'],
     });
@@ -163,16 +199,28 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     await new Promise((r) => setTimeout(r, SETTLE_MS + 200));
     const expected = members(a.lists[0] as number);
     expect(expected).toHaveLength(38);
-    fake.state.operatorEdit(a.lists[0] as number, { add: [{ email: 'intruder@example.org' }, { email: email(a, 3) }], remove: [{ email: email(a, 10) }, { email: email(a, 11) }, { email: email(a, 12) }] });
+    fake.state.operatorEdit(a.lists[0] as number, {
+      add: [{ email: 'intruder@example.org' }, { email: email(a, 3) }],
+      remove: [{ email: email(a, 10) }, { email: email(a, 11) }, { email: email(a, 12) }],
+    });
 
     const report = await check(a, true);
     expect(report).toMatchObject({ state: 'done', repair: true, missing: 3, extra: 2, repaired: 5 });
     await stack.settled(a.accountId);
     expect(members(a.lists[0] as number)).toEqual(expected);
 
-    const calls = (await stack.admin('GET', `/v1/deliveries?accountId=${a.accountId}&listId=${a.lists[0]}&from=${encodeURIComponent(report.checkedAt)}&limit=50`)).body.items as { id: string; action: string }[];
+    const calls = (
+      await stack.admin('GET', `/v1/deliveries?accountId=${a.accountId}&listId=${a.lists[0]}&from=${encodeURIComponent(report.checkedAt)}&limit=50`)
+    ).body.items as { id: string; action: string }[];
     expect(calls.map((c) => c.action).sort()).toEqual(['subscribe', 'unsubscribe']);
-    const verdicts = (await Promise.all(calls.map(async (c) => (await stack.admin('GET', `/v1/deliveries/${c.id}`)).body.verdicts as { email: string; action: string; outcome: string; reason: string }[]))).flat();
+    const verdicts = (
+      await Promise.all(
+        calls.map(
+          async (c) =>
+            (await stack.admin('GET', `/v1/deliveries/${c.id}`)).body.verdicts as { email: string; action: string; outcome: string; reason: string }[],
+        ),
+      )
+    ).flat();
     expect(verdicts.map((v) => [v.email, v.action, v.outcome, v.reason]).sort()).toEqual(
       [
         [email(a, 10), 'add', 'delivered', 'drift repair'],
@@ -215,7 +263,13 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     const a = newAccount(2);
     await delivered(a, 5);
     const settings = `/v1/accounts/${a.accountId}/drift-settings`;
-    expect((await stack.admin('GET', settings)).body).toEqual({ accountId: a.accountId, identifier: 'email', scheduleHours: null, scheduleRepair: false, lastScheduledAt: null });
+    expect((await stack.admin('GET', settings)).body).toEqual({
+      accountId: a.accountId,
+      identifier: 'email',
+      scheduleHours: null,
+      scheduleRepair: false,
+      lastScheduledAt: null,
+    });
     expect((await stack.admin('PUT', settings, { scheduleHours: 0 })).status).toBe(400);
     expect((await stack.admin('PUT', settings, { identifier: 'phone' })).status).toBe(400);
     expect((await stack.admin('GET', '/v1/accounts/999999/drift-settings')).status).toBe(404);
@@ -223,12 +277,18 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     expect(put.body).toMatchObject({ scheduleHours: 6, scheduleRepair: true, identifier: 'email', lastScheduledAt: expect.any(String) });
     fake.state.operatorEdit(a.lists[1] as number, { remove: [{ email: email(a, 2) }] });
     // Six hours later (as far as the schedule knows): every list of the account is checked, and repaired.
-    await stack.dataSource.query(`UPDATE drift_settings SET last_scheduled_at_ms = last_scheduled_at_ms - ${6 * 3_600_000 + 1000} WHERE account_id = ${a.accountId}`);
+    await stack.dataSource.query(
+      `UPDATE drift_settings SET last_scheduled_at_ms = last_scheduled_at_ms - ${6 * 3_600_000 + 1000} WHERE account_id = ${a.accountId}`,
+    );
     let reports: JsonBody[] = [];
-    await waitFor(async () => {
-      reports = (await stack.admin('GET', `/v1/accounts/${a.accountId}/drift-checks`)).body.items;
-      return reports.length === 2 && reports.every((r) => r.state === 'done');
-    }, 30_000, 250);
+    await waitFor(
+      async () => {
+        reports = (await stack.admin('GET', `/v1/accounts/${a.accountId}/drift-checks`)).body.items;
+        return reports.length === 2 && reports.every((r) => r.state === 'done');
+      },
+      30_000,
+      250,
+    );
     expect(reports.map((r) => [r.listId, r.trigger, r.repair, r.missing, r.repaired])).toEqual([
       [a.lists[0], 'schedule', true, 0, 0],
       [a.lists[1], 'schedule', true, 1, 1],
@@ -238,7 +298,7 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     expect((await stack.admin('PUT', settings, { scheduleHours: null })).body).toMatchObject({ scheduleHours: null, lastScheduledAt: null });
   });
 
-  it('holds Iterable\'s 5 reads per minute with seven lists checked at once: the rest wait their turn, and delivery is not held up', async () => {
+  it("holds Iterable's 5 reads per minute with seven lists checked at once: the rest wait their turn, and delivery is not held up", async () => {
     const a = newAccount(7);
     await delivered(a, 4);
     // Someone else used the project's budget a moment ago: Iterable answers the first read 429 with Retry-After.
@@ -261,7 +321,9 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     expect(reports.map((r) => r.state)).toEqual(Array(7).fill('done'));
     for (const r of reports) expect(r).toMatchObject({ missing: 0, extra: 0 });
     expect(reads().map((r) => r.status)).toEqual([429, 200, 200, 200, 200, 200, 200, 200]);
-    const accepted = reads().filter((r) => r.status === 200).map((r) => r.timeMs);
+    const accepted = reads()
+      .filter((r) => r.status === 200)
+      .map((r) => r.timeMs);
     // Never more than 5 accepted reads in any minute, and never a 429 of the fake's own budget.
     for (let i = 5; i < accepted.length; i++) expect((accepted[i] as number) - (accepted[i - 5] as number)).toBeGreaterThanOrEqual(60_000);
     expect(Date.now() - started).toBeGreaterThan(60_000);

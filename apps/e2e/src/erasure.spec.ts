@@ -11,7 +11,13 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
 
   beforeAll(async () => {
     fake = await startFakeIterable();
-    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', DELIVERY_RETRY_BASE_MS: '100', ITERABLE_REQUESTS_PER_SECOND: '100', DRIFT_SETTLE_MS: '0' });
+    stack = await startStack(driver, {
+      ITERABLE_API_BASE_URL: fake.url,
+      SWEEP_INTERVAL_MS: '300',
+      DELIVERY_RETRY_BASE_MS: '100',
+      ITERABLE_REQUESTS_PER_SECOND: '100',
+      DRIFT_SETTLE_MS: '0',
+    });
     await stack.startWorker();
   });
   afterAll(async () => {
@@ -54,13 +60,29 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     const [listA, listB] = [fake.state.createList(project, 'a').id, fake.state.createList(project, 'b').id];
     const jane = { mpid: '9001', email: 'Jane.Erased@Example.com', customerId: 'cust-erased-9001' };
     await stack.send(
-      membershipMessage(randomUUID(), 1000, [
-        { ...jane, audiences: [{ audienceId: 1, listId: listA, action: 'add' }, { audienceId: 2, listId: listB, action: 'add' }] },
-        { mpid: '9002', email: 'bob@example.com', customerId: 'cust-9002', audiences: [{ audienceId: 1, listId: listA, action: 'add' }] },
-      ], { accountId, apiKey }),
+      membershipMessage(
+        randomUUID(),
+        1000,
+        [
+          {
+            ...jane,
+            audiences: [
+              { audienceId: 1, listId: listA, action: 'add' },
+              { audienceId: 2, listId: listB, action: 'add' },
+            ],
+          },
+          { mpid: '9002', email: 'bob@example.com', customerId: 'cust-9002', audiences: [{ audienceId: 1, listId: listA, action: 'add' }] },
+        ],
+        { accountId, apiKey },
+      ),
     );
     await stack.settled(accountId);
-    expect(fake.state.members(listA)?.map((m) => m.email).sort()).toEqual(['bob@example.com', 'jane.erased@example.com']);
+    expect(
+      fake.state
+        .members(listA)
+        ?.map((m) => m.email)
+        .sort(),
+    ).toEqual(['bob@example.com', 'jane.erased@example.com']);
     expect(await everything()).toContain('jane.erased@example.com');
     // A drift check that found her missing (taken off list B by hand) keeps her email in its sample.
     fake.state.operatorEdit(listB, { remove: [{ email: 'jane.erased@example.com' }] });
@@ -75,9 +97,14 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     expect(JSON.stringify(answer.body).toLowerCase()).not.toContain('jane.erased');
     // Stored before the answer: the request is there at once; a repeat of it is the same erasure.
     expect((await stack.send(dsr(accountId, apiKey, 'osdr-1', { email: jane.email }))).status).toBe(200);
-    expect(await stack.dataSource.query(`SELECT subject_request_id FROM erasure_requests WHERE account_id = ${accountId}`)).toEqual([{ subject_request_id: 'osdr-1' }]);
+    expect(await stack.dataSource.query(`SELECT subject_request_id FROM erasure_requests WHERE account_id = ${accountId}`)).toEqual([
+      { subject_request_id: 'osdr-1' },
+    ]);
 
-    await waitFor(async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done', 30_000);
+    await waitFor(
+      async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done',
+      30_000,
+    );
     const elapsedMs = Date.now() - sentAt;
     process.stdout.write(`[erasure] ${driver}: erased in ${elapsedMs} ms (taken off 2 lists, forgotten at Iterable)\n`);
 
@@ -97,8 +124,15 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     }
     expect(stored).toContain('bob@example.com');
     expect((await stack.admin('GET', `/v1/accounts/${accountId}/lists/${listB}/drift-check`)).body).toMatchObject({ missing: 1, missingSample: [] });
-    const [request] = await stack.dataSource.query(`SELECT state, subject, memberships_removed, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`);
-    expect({ ...request, memberships_removed: Number(request.memberships_removed), forget_calls: Number(request.forget_calls) }).toEqual({ state: 'done', subject: null, memberships_removed: 2, forget_calls: 2 });
+    const [request] = await stack.dataSource.query(
+      `SELECT state, subject, memberships_removed, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`,
+    );
+    expect({ ...request, memberships_removed: Number(request.memberships_removed), forget_calls: Number(request.forget_calls) }).toEqual({
+      state: 'done',
+      subject: null,
+      memberships_removed: 2,
+      forget_calls: 2,
+    });
   });
 
   it('retries a forget Iterable answers 500, then completes', async () => {
@@ -108,7 +142,10 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     fake.state.setFaults({ forced: [{ path: '/api/users/forget', status: 500, times: 2 }] });
     try {
       expect((await stack.send(dsr(accountId, apiKey, 'osdr-2', { email: 'retry.me@example.com' }))).status).toBe(200);
-      await waitFor(async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done', 30_000);
+      await waitFor(
+        async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done',
+        30_000,
+      );
       const [row] = await stack.dataSource.query(`SELECT attempts, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`);
       expect(Number(row.attempts)).toBeGreaterThanOrEqual(3);
       expect(Number(row.forget_calls)).toBe(1);

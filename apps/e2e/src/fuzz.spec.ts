@@ -5,7 +5,13 @@ import { membershipMessage, Stack, startStack } from '@audience-bridge/harness';
 // error, the process stays alive, and nothing is stored.
 const RUNS_PER_KIND = 340;
 
-const valid = () => membershipMessage('fuzz-valid', 1000, [{ mpid: '42', email: 'fuzz@example.com', customerId: 'c42', audiences: [{ audienceId: 7, listId: 70, action: 'add' }] }], { accountId: 77 });
+const valid = () =>
+  membershipMessage(
+    'fuzz-valid',
+    1000,
+    [{ mpid: '42', email: 'fuzz@example.com', customerId: 'c42', audiences: [{ audienceId: 7, listId: 70, action: 'add' }] }],
+    { accountId: 77 },
+  );
 
 /** Values of the wrong shape for a field, hostile ones included. */
 const hostile = fc.oneof(
@@ -27,10 +33,13 @@ const BREAKABLE: { path: (string | number)[]; ok: (v: unknown) => boolean }[] = 
   { path: ['account'], ok: (v) => typeof v === 'object' && v !== null && !Array.isArray(v) },
   { path: ['account', 'account_id'], ok: (v) => Number.isInteger(v) && (v as number) >= 0 },
   { path: ['user_profiles'], ok: (v) => v == null || (Array.isArray(v) && v.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p))) },
-  { path: ['user_profiles', 0, 'mpid'], ok: (v) => v == null || typeof v === 'string' && /^-?\d{1,19}$/.test(v) },
+  { path: ['user_profiles', 0, 'mpid'], ok: (v) => v == null || (typeof v === 'string' && /^-?\d{1,19}$/.test(v)) },
   { path: ['user_profiles', 0, 'audiences', 0, 'action'], ok: (v) => v === 'add' || v === 'delete' || v === 'attribute_update' },
   { path: ['user_profiles', 0, 'audiences', 0, 'audience_id'], ok: (v) => Number.isInteger(v) && (v as number) >= 0 },
-  { path: ['user_profiles', 0, 'audiences', 0, 'audience_subscription_settings', 'listId'], ok: (v) => v == null || typeof v === 'string' && /^[1-9]\d*$/.test(v) },
+  {
+    path: ['user_profiles', 0, 'audiences', 0, 'audience_subscription_settings', 'listId'],
+    ok: (v) => v == null || (typeof v === 'string' && /^[1-9]\d*$/.test(v)),
+  },
   { path: ['user_profiles', 0, 'user_identities', 0, 'encoding'], ok: (v) => ['raw', 'md5', 'sha1', 'sha256'].includes(v as string) },
 ];
 
@@ -50,7 +59,11 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
   });
 
   const counts = async () =>
-    Promise.all(['accounts', 'audience_connections', 'received_messages', 'memberships'].map(async (t) => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n)));
+    Promise.all(
+      ['accounts', 'audience_connections', 'received_messages', 'memberships'].map(async (t) =>
+        Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n),
+      ),
+    );
   let answered = 0;
   const expectRejected = async (body: unknown, raw = false) => {
     const res = await fetch(`${stack.apiUrl}/v1/mparticle`, {
@@ -60,7 +73,8 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
     });
     const text = await res.text();
     answered++;
-    if (res.status < 400 || res.status >= 500) throw new Error(`answered ${res.status} to ${(raw ? String(body) : JSON.stringify(body)).slice(0, 300)}: ${text.slice(0, 300)}`);
+    if (res.status < 400 || res.status >= 500)
+      throw new Error(`answered ${res.status} to ${(raw ? String(body) : JSON.stringify(body)).slice(0, 300)}: ${text.slice(0, 300)}`);
     const json = JSON.parse(text) as { statusCode: number; message: string };
     expect(json.statusCode).toBe(res.status);
     expect(typeof json.message).toBe('string');
@@ -103,7 +117,16 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
     // 3. Bytes that are not JSON, or not whole JSON.
     await fc.assert(
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 300 }), async (text) => {
-        fc.pre((() => { try { JSON.parse(text); return false; } catch { return true; } })());
+        fc.pre(
+          (() => {
+            try {
+              JSON.parse(text);
+              return false;
+            } catch {
+              return true;
+            }
+          })(),
+        );
         await expectRejected(text, true);
       }),
       { numRuns: RUNS_PER_KIND, seed: 44 },
@@ -141,14 +164,31 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
       [`{"__proto__":${poison},"type":"audience_membership_change_request"}`, '__proto__'],
       [JSON.stringify({ ...valid(), account: { account_id: 78 } }).replace('"account_id":78', `"account_id":78,"__proto__":${poison}`), 'account.__proto__'],
       [JSON.stringify({ ...valid(), constructor: { prototype: JSON.parse(poison) } }), 'constructor'],
-      [JSON.stringify(valid()).replace('"action":"add"', `"action":"add","audience_subscription_settings":{"__proto__":${poison}}`), 'user_profiles[0].audiences[0].audience_subscription_settings.__proto__'],
+      [
+        JSON.stringify(valid()).replace('"action":"add"', `"action":"add","audience_subscription_settings":{"__proto__":${poison}}`),
+        'user_profiles[0].audiences[0].audience_subscription_settings.__proto__',
+      ],
     ];
     for (const [body, path] of attempts) {
       const res = await stack.send(body);
       expect(res.status).toBe(400);
       expect(res.body.details.fields).toEqual([expect.objectContaining({ path })]);
     }
-    const probe = membershipMessage('fuzz-probe', 1000, [{ mpid: '43', email: 'probe@example.com', audiences: [{ audienceId: 7, listId: 70, action: 'add' }, { audienceId: 8, listId: 0, action: 'add' }] }], { accountId: 79 });
+    const probe = membershipMessage(
+      'fuzz-probe',
+      1000,
+      [
+        {
+          mpid: '43',
+          email: 'probe@example.com',
+          audiences: [
+            { audienceId: 7, listId: 70, action: 'add' },
+            { audienceId: 8, listId: 0, action: 'add' },
+          ],
+        },
+      ],
+      { accountId: 79 },
+    );
     delete (probe['user_profiles'] as { audiences: Record<string, unknown>[] }[])[0].audiences[1]['audience_subscription_settings'];
     const res = await stack.send(probe);
     expect(res.status).toBe(200);

@@ -40,7 +40,11 @@ describe('load: 200 concurrent senders for 30 s (API, worker, PostgreSQL, fake I
         const body = membershipMessage(
           `load-${s}-${seq}`,
           1_700_000_000_000 + seq,
-          users.map((u) => ({ mpid: String(7_000_000 + Number(u.split('-')[0]) * 100 + Number(u.split('-')[1])), email: `load-${u}@example.com`, audiences: [{ audienceId: 1, listId, action }] })),
+          users.map((u) => ({
+            mpid: String(7_000_000 + Number(u.split('-')[0]) * 100 + Number(u.split('-')[1])),
+            email: `load-${u}@example.com`,
+            audiences: [{ audienceId: 1, listId, action }],
+          })),
           { accountId: ACCOUNT, apiKey: API_KEY },
         );
         const res = await stack.send(body);

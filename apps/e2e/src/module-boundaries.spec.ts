@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKSPACE_ROOT } from '@audience-bridge/harness';
+import * as persistence from '@audience-bridge/persistence';
+import * as persistenceTesting from '@audience-bridge/persistence/testing';
 
 // DESIGN.md: dependencies point down only, the apps never import each other, `domain` imports nothing.
 // Each case runs the workspace's real `eslint` on a source text as if it were a file at the given path.
@@ -19,9 +22,21 @@ describe('module boundaries are enforced by lint', () => {
   it.each([
     ['domain importing another library', 'libs/domain/src/forbidden.ts', "import { coalesce } from '@audience-bridge/mapping';\nexport const x = coalesce;\n"],
     ['domain importing Nest', 'libs/domain/src/forbidden.ts', "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n"],
-    ['the API importing the worker', 'apps/api/src/forbidden.ts', "import { WorkerModule } from '../../worker/src/app/worker.module';\nexport const x = WorkerModule;\n"],
-    ['the worker importing the API', 'apps/worker/src/forbidden.ts', "import { ApiModule } from '../../api/src/app/api.module';\nexport const x = ApiModule;\n"],
-    ['a library importing an app', 'libs/mapping/src/forbidden.ts', "import { ApiModule } from '../../../apps/api/src/app/api.module';\nexport const x = ApiModule;\n"],
+    [
+      'the API importing the worker',
+      'apps/api/src/forbidden.ts',
+      "import { WorkerModule } from '../../worker/src/app/worker.module';\nexport const x = WorkerModule;\n",
+    ],
+    [
+      'the worker importing the API',
+      'apps/worker/src/forbidden.ts',
+      "import { ApiModule } from '../../api/src/app/api.module';\nexport const x = ApiModule;\n",
+    ],
+    [
+      'a library importing an app',
+      'libs/mapping/src/forbidden.ts',
+      "import { ApiModule } from '../../../apps/api/src/app/api.module';\nexport const x = ApiModule;\n",
+    ],
   ])('rejects %s', (_name, file, source) => {
     expect(boundaryErrors(file, source)).not.toEqual([]);
   });
@@ -32,14 +47,13 @@ describe('module boundaries are enforced by lint', () => {
 });
 
 describe('test code stays out of production entry points', () => {
-  it('the persistence library exports its database helpers only from @audience-bridge/persistence/testing', async () => {
-    const main = await import('@audience-bridge/persistence');
-    const testing = await import('@audience-bridge/persistence/testing');
+  it('the persistence library exports its database helpers only from @audience-bridge/persistence/testing', () => {
+    const main = persistence;
+    const testing = persistenceTesting;
     expect(Object.keys(main)).not.toContain('createMigratedDataSource');
     expect(Object.keys(main)).not.toContain('createTestDatabase');
     expect(Object.keys(testing)).toEqual(expect.arrayContaining(['createMigratedDataSource', 'createTestDatabase', 'DRIVERS']));
     // The built main entry (what the apps and the image load) does not reach the testing folder either.
-    const { readFileSync } = await import('node:fs');
     expect(readFileSync(join(WORKSPACE_ROOT, 'libs/persistence/dist/index.js'), 'utf8')).not.toMatch(/testing/);
   });
 });

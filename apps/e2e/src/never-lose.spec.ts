@@ -39,13 +39,16 @@ describe.each(DRIVERS)('nothing acknowledged is lost or overwritten on %s', (dri
     let clock = 1000;
     const send = async (mpid: string, action: 'add' | 'delete', email = `${mpid}@example.com`) => {
       clock += 1000;
-      const answer = await stack.send(membershipMessage(randomUUID(), clock, [{ mpid, email, audiences: [{ audienceId: 1, listId, action }] }], { accountId, apiKey }));
+      const answer = await stack.send(
+        membershipMessage(randomUUID(), clock, [{ mpid, email, audiences: [{ audienceId: 1, listId, action }] }], { accountId, apiKey }),
+      );
       expect(answer.status).toBe(200);
     };
     return { accountId, apiKey, listId, send };
   }
   const emails = (listId: number) => (fake.state.members(listId) ?? []).map((m) => m.email).sort();
-  const failedMembers = async (listId: number) => Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE list_id = ${listId} AND state = 'failed'`))[0].n);
+  const failedMembers = async (listId: number) =>
+    Number((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE list_id = ${listId} AND state = 'failed'`))[0].n);
   const calls = (apiKey: string, path: string) => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === path);
 
   it('delivers everything after an outage longer than the old retry budget, and shows the wait meanwhile', async () => {
@@ -80,7 +83,9 @@ describe.each(DRIVERS)('nothing acknowledged is lost or overwritten on %s', (dri
     await send('620', 'add');
     await stack.settled(accountId);
     expect(emails(listId)).toContain('620@example.com');
-    const tries = calls(apiKey, '/api/lists/subscribe').slice(-5).map((r) => r.timeMs);
+    const tries = calls(apiKey, '/api/lists/subscribe')
+      .slice(-5)
+      .map((r) => r.timeMs);
     const gaps = tries.slice(1).map((t, i) => t - (tries[i] as number));
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(90);
   }, 40_000);
@@ -139,7 +144,11 @@ describe.each(DRIVERS)('nothing acknowledged is lost or overwritten on %s', (dri
       audience_subscription_settings: { listId: String(listId) },
       action: 'add',
     });
-    const membership = (i: number) => membershipMessage(`first-m-${i}`, 2000 + i, [{ mpid: `90${i}`, email: `first${i}@example.com`, audiences: [{ audienceId: 7, listId, action: 'add' }] }], { accountId, apiKey });
+    const membership = (i: number) =>
+      membershipMessage(`first-m-${i}`, 2000 + i, [{ mpid: `90${i}`, email: `first${i}@example.com`, audiences: [{ audienceId: 7, listId, action: 'add' }] }], {
+        accountId,
+        apiKey,
+      });
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => stack.send(i % 2 === 0 ? subscription(i) : membership(i))));
     expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
     await stack.settled(accountId);
@@ -156,7 +165,13 @@ describe.each(DRIVERS)('a stale sender on %s', (driver) => {
   beforeAll(async () => {
     fake = await startFakeIterable();
     // 2 requests/s: the second call of a round waits about half a second for its slot.
-    stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, SWEEP_INTERVAL_MS: '300', LIST_LEASE_TTL_MS: '1500', ITERABLE_REQUESTS_PER_SECOND: '2', ITERABLE_LATE_APPLY_WINDOW_MS: '1000' });
+    stack = await startStack(driver, {
+      ITERABLE_API_BASE_URL: fake.url,
+      SWEEP_INTERVAL_MS: '300',
+      LIST_LEASE_TTL_MS: '1500',
+      ITERABLE_REQUESTS_PER_SECOND: '2',
+      ITERABLE_LATE_APPLY_WINDOW_MS: '1000',
+    });
     await stack.startWorker();
     await stack.startWorker();
   });
@@ -170,14 +185,28 @@ describe.each(DRIVERS)('a stale sender on %s', (driver) => {
     const apiKey = `it-key-${randomUUID()}`;
     const listId = fake.state.createList(fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' }), 'stale').id;
     const message = (t: number, profiles: [string, 'add' | 'delete'][]) =>
-      membershipMessage(randomUUID(), t, profiles.map(([mpid, action]) => ({ mpid, email: `${mpid}@example.com`, audiences: [{ audienceId: 1, listId, action }] })), { accountId, apiKey });
+      membershipMessage(
+        randomUUID(),
+        t,
+        profiles.map(([mpid, action]) => ({ mpid, email: `${mpid}@example.com`, audiences: [{ audienceId: 1, listId, action }] })),
+        { accountId, apiKey },
+      );
     const calls = (path: string) => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === path);
     expect((await stack.send(message(1000, [['751', 'add']]))).status).toBe(200);
     await stack.settled(accountId);
     await new Promise((resolve) => setTimeout(resolve, 600));
 
     // One round: unsubscribe 751, then subscribe 752, which waits for its rate-limit slot...
-    expect((await stack.send(message(2000, [['751', 'delete'], ['752', 'add']]))).status).toBe(200);
+    expect(
+      (
+        await stack.send(
+          message(2000, [
+            ['751', 'delete'],
+            ['752', 'add'],
+          ]),
+        )
+      ).status,
+    ).toBe(200);
     await waitFor(async () => calls('/api/lists/unsubscribe').some((r) => r.status === 200), 5000, 5);
     await new Promise((resolve) => setTimeout(resolve, 100));
     // ...and its worker is paused right there, past its lease.

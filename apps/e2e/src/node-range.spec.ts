@@ -7,7 +7,9 @@ import { WORKSPACE_ROOT } from '@audience-bridge/harness';
 // the oldest of them never meets a package that refuses it at runtime (npm only warns at install).
 describe('supported Node range', () => {
   const rootPackage = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-  const lock = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[] }> };
+  const lock = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { engines?: { node?: string } | string[] }>;
+  };
   const oldest = minVersion(rootPackage.engines.node)?.version as string;
 
   it('is stated once, and Dockerfile and CI use a version inside it', () => {

@@ -20,7 +20,9 @@ describe('bootFailureMessage', () => {
 
   it('hides the secrets of the environment and URL passwords that an error message carries', () => {
     const message = bootFailureMessage(
-      new Error(`cannot use ${env.ADMIN_TOKEN} / ${env.ENCRYPTION_KEY} / ${env.ENCRYPTION_KEY_PREVIOUS}; connect p@ss-w0rd to ${env.DATABASE_URL}; redis://u:other@cache`),
+      new Error(
+        `cannot use ${env.ADMIN_TOKEN} / ${env.ENCRYPTION_KEY} / ${env.ENCRYPTION_KEY_PREVIOUS}; connect p@ss-w0rd to ${env.DATABASE_URL}; redis://u:other@cache`,
+      ),
       env,
     );
     expect(message).toBe('cannot use *** / *** / ***; connect *** to postgres://app:***@db/ab; redis://u:***@cache');

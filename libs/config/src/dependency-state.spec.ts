@@ -32,9 +32,13 @@ describe('DependencyState', () => {
   it('waits for a probe that fails twice, with one line down and one line up', async () => {
     const log = logger();
     let tries = 0;
-    await waitUntilReachable(new DependencyState('database', 'postgres://p:pw@127.0.0.1:5499/x', log), async () => {
-      if (++tries < 3) throw Object.assign(new Error('nope'), { code: 'ECONNREFUSED' });
-    }, 20);
+    await waitUntilReachable(
+      new DependencyState('database', 'postgres://p:pw@127.0.0.1:5499/x', log),
+      async () => {
+        if (++tries < 3) throw Object.assign(new Error('nope'), { code: 'ECONNREFUSED' });
+      },
+      20,
+    );
     expect(tries).toBe(3);
     expect(log.lines).toHaveLength(2);
     expect(log.lines[0]).toMatch(/^warn database at postgres:\/\/127\.0\.0\.1:5499\/x is unreachable \(ECONNREFUSED\): is PostgreSQL running\?/);

@@ -49,13 +49,13 @@ describe('validateEnvironment', () => {
 
 describe('production secrets', () => {
   it('refuses to start in production without the three secrets, naming each', () => {
-    expect(() => validateEnvironment({ NODE_ENV: 'production' })).toThrow(
-      /MPARTICLE_INBOUND_TOKEN.*required.*ADMIN_TOKEN.*required.*ENCRYPTION_KEY.*required/,
-    );
+    expect(() => validateEnvironment({ NODE_ENV: 'production' })).toThrow(/MPARTICLE_INBOUND_TOKEN.*required.*ADMIN_TOKEN.*required.*ENCRYPTION_KEY.*required/);
   });
 
   it('refuses an ENCRYPTION_KEY that is not 32 bytes of base64', () => {
-    expect(() => validateEnvironment({ ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/ENCRYPTION_KEY \(value hidden\): ENCRYPTION_KEY must be 32 bytes in base64/);
+    expect(() => validateEnvironment({ ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(
+      /ENCRYPTION_KEY \(value hidden\): ENCRYPTION_KEY must be 32 bytes in base64/,
+    );
   });
 
   it('starts in production with all three', () => {
@@ -120,7 +120,7 @@ describe('refusals never print a secret', () => {
 });
 
 describe('validateDatabaseEnvironment (npm run db:migrate)', () => {
-  it('needs only DATABASE_URL in production, none of the apps\' secrets', () => {
+  it("needs only DATABASE_URL in production, none of the apps' secrets", () => {
     expect(() => validateEnvironment({ NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db/ab' })).toThrow(/required/);
     expect({ ...validateDatabaseEnvironment({ NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db/ab' }) }).toEqual({
       NODE_ENV: 'production',
@@ -164,17 +164,22 @@ describe('ITERABLE_API_BASE_URL in production', () => {
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   };
 
-  it.each(['http://iterable-proxy.internal:8080', 'http://10.0.0.5/iterable', 'http://127.0.0.1.example.com'])('refuses %s, naming the variable and the rule', (url) => {
-    expect(() => validateEnvironment({ ...production, ITERABLE_API_BASE_URL: url })).toThrow(
-      /ITERABLE_API_BASE_URL=".*": ITERABLE_API_BASE_URL must be https:\/\/ when NODE_ENV=production \(http:\/\/ only to a loopback host/,
-    );
-  });
+  it.each(['http://iterable-proxy.internal:8080', 'http://10.0.0.5/iterable', 'http://127.0.0.1.example.com'])(
+    'refuses %s, naming the variable and the rule',
+    (url) => {
+      expect(() => validateEnvironment({ ...production, ITERABLE_API_BASE_URL: url })).toThrow(
+        /ITERABLE_API_BASE_URL=".*": ITERABLE_API_BASE_URL must be https:\/\/ when NODE_ENV=production \(http:\/\/ only to a loopback host/,
+      );
+    },
+  );
 
   it.each(['https://iterable-proxy.internal', 'http://127.0.0.1:4010', 'http://localhost:4010/x', 'http://[::1]:4010'])('accepts %s', (url) => {
     expect(validateEnvironment({ ...production, ITERABLE_API_BASE_URL: url }).ITERABLE_API_BASE_URL).toBe(url);
   });
 
   it('accepts any http(s) URL outside production', () => {
-    expect(validateEnvironment({ ITERABLE_API_BASE_URL: 'http://iterable-proxy.internal:8080' }).ITERABLE_API_BASE_URL).toBe('http://iterable-proxy.internal:8080');
+    expect(validateEnvironment({ ITERABLE_API_BASE_URL: 'http://iterable-proxy.internal:8080' }).ITERABLE_API_BASE_URL).toBe(
+      'http://iterable-proxy.internal:8080',
+    );
   });
 });

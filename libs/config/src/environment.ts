@@ -39,7 +39,10 @@ export const CONFIG_DEFAULTS = {
 
 function IsBase64Key32(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
-    { name: 'isBase64Key32', validator: { validate: (v) => typeof v === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32 } },
+    {
+      name: 'isBase64Key32',
+      validator: { validate: (v) => typeof v === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32 },
+    },
     options,
   );
 }

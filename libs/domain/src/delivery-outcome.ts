@@ -20,9 +20,7 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** The verdict for one user of one Iterable call. */
 export type DeliveryOutcome =
-  | { kind: 'delivered' }
-  | { kind: 'skipped'; reason: SkipReason }
-  | { kind: 'failed'; reason: FailureReason; retryable: boolean; detail?: string };
+  { kind: 'delivered' } | { kind: 'skipped'; reason: SkipReason } | { kind: 'failed'; reason: FailureReason; retryable: boolean; detail?: string };
 
 export const delivered = (): DeliveryOutcome => ({ kind: 'delivered' });
 export const skipped = (reason: SkipReason): DeliveryOutcome => ({ kind: 'skipped', reason });

@@ -20,8 +20,7 @@ export interface ParsedBulkResponse {
 const KNOWN_CATEGORIES: ReadonlySet<string> = new Set(FAILED_UPDATE_CATEGORIES);
 const isKnownCategory = (name: string): name is FailedUpdateCategory => KNOWN_CATEGORIES.has(name);
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 

@@ -31,8 +31,7 @@ export type ErrorClassification = Omit<IterableErrorDetails, 'method' | 'path'> 
 
 export type ResponseClassification = { ok: true; json: unknown } | ({ ok: false } & ErrorClassification);
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function header(headers: Record<string, unknown> | undefined, name: string): unknown {
   if (!headers) return undefined;

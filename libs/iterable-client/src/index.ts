@@ -1,6 +1,15 @@
 export * from './iterable.types';
 export * from './iterable.error';
-export { IterableClient, DEFAULT_TIMEOUT_MS, BULK_UPDATE_PATH, SUBSCRIBE_PATH, UNSUBSCRIBE_PATH, LISTS_PATH, toSubscribePayload, toUnsubscribePayload } from './iterable.client';
+export {
+  IterableClient,
+  DEFAULT_TIMEOUT_MS,
+  BULK_UPDATE_PATH,
+  SUBSCRIBE_PATH,
+  UNSUBSCRIBE_PATH,
+  LISTS_PATH,
+  toSubscribePayload,
+  toUnsubscribePayload,
+} from './iterable.client';
 export { ITERABLE_BASE_URLS, FAKE_EU_PATH_PREFIX, resolveBaseUrl, trimTrailingSlashes } from './base-url.util';
 export {
   classifyIterableResponse,

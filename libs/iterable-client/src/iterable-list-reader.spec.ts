@@ -54,7 +54,10 @@ describe('IterableListReader against the fake Iterable', () => {
 
   it('streams every member of a large list, line by line, with the key in the Api-Key header only', async () => {
     const project = fake.state.projectFor(apiKey);
-    fake.state.seedUsers(project, Array.from({ length: 120_000 }, (_, i) => ({ email: `m${i}@example.com`, ...(i % 2 ? { userId: `u${i}` } : {}), listIds: [listId] })));
+    fake.state.seedUsers(
+      project,
+      Array.from({ length: 120_000 }, (_, i) => ({ email: `m${i}@example.com`, ...(i % 2 ? { userId: `u${i}` } : {}), listIds: [listId] })),
+    );
     const r = reader();
     let count = 0;
     const seen = new Set<string>();
@@ -74,7 +77,10 @@ describe('IterableListReader against the fake Iterable', () => {
   });
 
   it('stopping early closes the connection', async () => {
-    fake.state.seedUsers(fake.state.projectFor(apiKey), Array.from({ length: 50_000 }, (_, i) => ({ email: `m${i}@example.com`, listIds: [listId] })));
+    fake.state.seedUsers(
+      fake.state.projectFor(apiKey),
+      Array.from({ length: 50_000 }, (_, i) => ({ email: `m${i}@example.com`, listIds: [listId] })),
+    );
     const r = reader();
     for await (const line of r.users(listId)) if (line) break;
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -117,7 +117,11 @@ export class IterableListReader {
         lease = await this.#limiter.acquire(this.#apiKey, options.signal ? { signal: options.signal } : {});
       } catch (error) {
         if (error instanceof LimiterWaitTimeoutError || options.signal?.aborted) throw error;
-        throw this.#fail(path, { kind: 'retryable', reason: 'network error', summary: `list read budget unavailable: ${(error as Error)?.message ?? String(error)}` });
+        throw this.#fail(path, {
+          kind: 'retryable',
+          reason: 'network error',
+          summary: `list read budget unavailable: ${(error as Error)?.message ?? String(error)}`,
+        });
       }
     }
     await lease?.release().catch(() => undefined);
@@ -157,7 +161,10 @@ export class IterableListReader {
       } catch (error) {
         options.signal?.throwIfAborted();
         if (error instanceof IterableError) throw error;
-        const classified = error instanceof Error && error.message.startsWith('a line longer') ? ({ kind: 'permanent', reason: 'bad request', summary: error.message } as const) : classifyError(error);
+        const classified =
+          error instanceof Error && error.message.startsWith('a line longer')
+            ? ({ kind: 'permanent', reason: 'bad request', summary: error.message } as const)
+            : classifyError(error);
         throw this.#fail(path, { ...classified, summary: `after ${lines} lines: ${classified.summary}` }, started);
       }
       this.#logger.debug(`Iterable GET ${path} (list ${listId}): ${lines} lines in ${Date.now() - started} ms`);
@@ -181,7 +188,10 @@ export class IterableListReader {
 
   #fail(path: string, classified: ErrorClassification, started?: number): IterableError {
     const { summary, ...details } = classified;
-    const what = details.status !== undefined ? `answered ${details.status}${details.code ? ` ${details.code}` : ''}` : `failed${details.networkCode ? ` (${details.networkCode})` : ''}`;
+    const what =
+      details.status !== undefined
+        ? `answered ${details.status}${details.code ? ` ${details.code}` : ''}`
+        : `failed${details.networkCode ? ` (${details.networkCode})` : ''}`;
     const timing = started === undefined ? '' : ` after ${Date.now() - started} ms`;
     const wait = details.retryAfterMs === undefined ? '' : `; retry after ${details.retryAfterMs} ms`;
     const message = redactSecrets(`Iterable GET ${path} ${what}${timing}: ${summary} [${details.kind}: ${details.reason}${wait}]`, [this.#apiKey]);

@@ -30,7 +30,11 @@ describe('IterableClient.bulkUpdateUsers against the fake Iterable', () => {
       ['Clash@Example.com', { kind: 'failed', reason: 'invalid data', retryable: false, detail: 'failedUpdates.invalidDataEmails' }],
       ['old@example.com', { kind: 'delivered' }],
     ]);
-    expect({ successCount: result.successCount, failCount: result.failCount, countMismatch: result.countMismatch }).toEqual({ successCount: 2, failCount: 1, countMismatch: false });
+    expect({ successCount: result.successCount, failCount: result.failCount, countMismatch: result.countMismatch }).toEqual({
+      successCount: 2,
+      failCount: 1,
+      countMismatch: false,
+    });
     expect(fake.state.userFields(project, { email: 'ok@example.com' })).toEqual({ plan: 'gold', vip: true, tags: ['a'] });
     expect(fake.state.userFields(project, { email: 'old@example.com' })).toEqual({ ltv: 'high', plan: null });
     expect(fake.state.userFields(project, { email: 'clash@example.com' })).toBeUndefined();

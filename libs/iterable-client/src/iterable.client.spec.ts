@@ -57,13 +57,37 @@ describe('IterableClient against the fake Iterable (contract)', () => {
 
     it.each<[string, IterableSubscriber, unknown]>([
       ['a new user is delivered', { email: 'new@example.com', userId: 'u-new' }, { kind: 'delivered' }],
-      ['a malformed email (mixed case, echoed lower-cased)', { email: 'Broken@' }, { kind: 'failed', reason: 'invalid email', retryable: false, detail: 'failedUpdates.invalidEmails' }],
-      ['a userId with a trailing space', { email: 'ok@example.com', userId: 'u-1 ' }, { kind: 'failed', reason: 'invalid userId', retryable: false, detail: 'failedUpdates.invalidUserIds' }],
-      ['a userId over 52 characters', { userId: 'u'.repeat(53) }, { kind: 'failed', reason: 'invalid userId', retryable: false, detail: 'failedUpdates.invalidUserIds' }],
-      ['a forgotten email in another case', { email: 'GONE@example.com' }, { kind: 'failed', reason: 'forgotten', retryable: false, detail: 'failedUpdates.forgottenEmails' }],
+      [
+        'a malformed email (mixed case, echoed lower-cased)',
+        { email: 'Broken@' },
+        { kind: 'failed', reason: 'invalid email', retryable: false, detail: 'failedUpdates.invalidEmails' },
+      ],
+      [
+        'a userId with a trailing space',
+        { email: 'ok@example.com', userId: 'u-1 ' },
+        { kind: 'failed', reason: 'invalid userId', retryable: false, detail: 'failedUpdates.invalidUserIds' },
+      ],
+      [
+        'a userId over 52 characters',
+        { userId: 'u'.repeat(53) },
+        { kind: 'failed', reason: 'invalid userId', retryable: false, detail: 'failedUpdates.invalidUserIds' },
+      ],
+      [
+        'a forgotten email in another case',
+        { email: 'GONE@example.com' },
+        { kind: 'failed', reason: 'forgotten', retryable: false, detail: 'failedUpdates.forgottenEmails' },
+      ],
       ['a forgotten userId', { userId: 'u-gone' }, { kind: 'failed', reason: 'forgotten', retryable: false, detail: 'failedUpdates.forgottenUserIds' }],
-      ['email and userId of two different users', { email: 'Taken@example.com', userId: 'u-taken' }, { kind: 'failed', reason: 'conflict', retryable: false, detail: 'failedUpdates.conflictEmails' }],
-      ['a field changing type', { userId: 'u-typed', dataFields: { score: 'high' } }, { kind: 'failed', reason: 'invalid data', retryable: false, detail: 'failedUpdates.invalidDataUserIds' }],
+      [
+        'email and userId of two different users',
+        { email: 'Taken@example.com', userId: 'u-taken' },
+        { kind: 'failed', reason: 'conflict', retryable: false, detail: 'failedUpdates.conflictEmails' },
+      ],
+      [
+        'a field changing type',
+        { userId: 'u-typed', dataFields: { score: 'high' } },
+        { kind: 'failed', reason: 'invalid data', retryable: false, detail: 'failedUpdates.invalidDataUserIds' },
+      ],
     ])('subscribe: %s', async (_name, subscriber, outcome) => {
       const result = await client().subscribe(hybridList, [subscriber]);
       expect(result.verdicts).toEqual([expect.objectContaining({ subscriber, outcome })]);
@@ -147,7 +171,10 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       expect(sent.headers.connection).toBe('keep-alive');
       expect(sent.body).toEqual({
         listId: hybridList,
-        subscribers: [{ email: 'a@example.com', userId: 'u-a' }, { email: 'b@example.com', dataFields: { tier: 'gold' } }],
+        subscribers: [
+          { email: 'a@example.com', userId: 'u-a' },
+          { email: 'b@example.com', dataFields: { tier: 'gold' } },
+        ],
       });
     });
 
@@ -201,9 +228,18 @@ describe('IterableClient against the fake Iterable (contract)', () => {
     });
 
     it('an unreadable 200 is a retryable error, not a crash', async () => {
-      faults({ forced: [{ status: 200, body: 'OK', contentType: 'text/plain' }, { status: 200, body: { something: 'else' } }] });
+      faults({
+        forced: [
+          { status: 200, body: 'OK', contentType: 'text/plain' },
+          { status: 200, body: { something: 'else' } },
+        ],
+      });
       const c = client();
-      expect(await rejectionOf(c.subscribe(hybridList, [{ email: 'a@example.com' }]))).toMatchObject({ kind: 'retryable', reason: 'server error', status: 200 });
+      expect(await rejectionOf(c.subscribe(hybridList, [{ email: 'a@example.com' }]))).toMatchObject({
+        kind: 'retryable',
+        reason: 'server error',
+        status: 200,
+      });
       expect(await rejectionOf(c.getLists())).toMatchObject({ kind: 'retryable', reason: 'server error' });
     });
   });
@@ -244,17 +280,37 @@ describe('IterableClient against the fake Iterable (contract)', () => {
     const subscribeOnce = (c = client()) => rejectionOf(c.subscribe(hybridList, [{ email: 'a@example.com' }]));
 
     it.each<[string, FaultConfig, Record<string, unknown>]>([
-      ['429 without Retry-After', { forced: [{ status: 429 }] }, { kind: 'retryable', reason: 'rate limited', status: 429, code: 'RateLimitExceeded', retryAfterMs: undefined }],
-      ['429 with Retry-After seconds', { forced: [{ status: 429, retryAfterSeconds: 2 }] }, { kind: 'retryable', reason: 'rate limited', status: 429, retryAfterMs: 2000 }],
-      ['429 from the rate limit', { rateLimit: { requestsPerSecond: 1, retryAfterSeconds: 1 } }, { kind: 'retryable', reason: 'rate limited', retryAfterMs: 1000 }],
+      [
+        '429 without Retry-After',
+        { forced: [{ status: 429 }] },
+        { kind: 'retryable', reason: 'rate limited', status: 429, code: 'RateLimitExceeded', retryAfterMs: undefined },
+      ],
+      [
+        '429 with Retry-After seconds',
+        { forced: [{ status: 429, retryAfterSeconds: 2 }] },
+        { kind: 'retryable', reason: 'rate limited', status: 429, retryAfterMs: 2000 },
+      ],
+      [
+        '429 from the rate limit',
+        { rateLimit: { requestsPerSecond: 1, retryAfterSeconds: 1 } },
+        { kind: 'retryable', reason: 'rate limited', retryAfterMs: 1000 },
+      ],
       ['500 GenericError', { forced: [{ status: 500 }] }, { kind: 'retryable', reason: 'server error', status: 500, code: 'GenericError' }],
       ['503', { forced: [{ status: 503 }] }, { kind: 'retryable', reason: 'server error', status: 503 }],
-      ['502 HTML page', { forced: [{ status: 502, body: '<html><title>502 Bad Gateway</title></html>', contentType: 'text/html' }] }, { kind: 'retryable', reason: 'server error', status: 502 }],
+      [
+        '502 HTML page',
+        { forced: [{ status: 502, body: '<html><title>502 Bad Gateway</title></html>', contentType: 'text/html' }] },
+        { kind: 'retryable', reason: 'server error', status: 502 },
+      ],
       ['connection reset', { forced: [{ reset: true }] }, { kind: 'retryable', reason: 'network error', networkCode: 'ECONNRESET', status: undefined }],
       ['413', { forced: [{ status: 413 }] }, { kind: 'split', reason: 'too large', status: 413 }],
       ['403', { forced: [{ status: 403 }] }, { kind: 'permanent', reason: 'bad api key', status: 403 }],
       ['400 BadParams', { forced: [{ status: 400 }] }, { kind: 'permanent', reason: 'bad request', status: 400, code: 'BadParams' }],
-      ['500 carrying invalidListId', { forced: [{ status: 500, body: { msg: 'error.lists.invalidListId(1)', code: 'GenericError', params: null } }] }, { kind: 'permanent', reason: 'unknown list', status: 500 }],
+      [
+        '500 carrying invalidListId',
+        { forced: [{ status: 500, body: { msg: 'error.lists.invalidListId(1)', code: 'GenericError', params: null } }] },
+        { kind: 'permanent', reason: 'unknown list', status: 500 },
+      ],
     ])('%s', async (_name, config, expected) => {
       const c = client();
       faults(config);
@@ -318,7 +374,12 @@ describe('IterableClient against the fake Iterable (contract)', () => {
     });
 
     it('an unknown key is a permanent "bad api key"', async () => {
-      expect(await subscribeOnce(client({ apiKey: testApiKey('unknown') }))).toMatchObject({ kind: 'permanent', reason: 'bad api key', status: 401, code: 'BadApiKey' });
+      expect(await subscribeOnce(client({ apiKey: testApiKey('unknown') }))).toMatchObject({
+        kind: 'permanent',
+        reason: 'bad api key',
+        status: 401,
+        code: 'BadApiKey',
+      });
     });
 
     it.each([

@@ -35,8 +35,7 @@ export const LISTS_PATH = '/api/lists';
 export const FORGET_PATH = '/api/users/forget';
 export const BULK_UPDATE_PATH = '/api/users/bulkUpdate';
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The subscriber as lists/subscribe takes it: identifiers, dataFields only when given, the per-user flags asked for. */
 export function toSubscribePayload(subscriber: IterableSubscriber, options: SubscribeOptions = {}): Record<string, unknown> {
@@ -176,7 +175,9 @@ export class IterableClient {
     if (!isObject(json)) throw this.#unreadable('POST', BULK_UPDATE_PATH, 'not a JSON object');
     const { action: _action, listId: _listId, ...result } = bulkVerdicts('subscribe', 0, users, json);
     if (result.countMismatch) {
-      this.#logger.warn(`Iterable users/bulkUpdate: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} does not match the ${users.length} users sent`);
+      this.#logger.warn(
+        `Iterable users/bulkUpdate: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} does not match the ${users.length} users sent`,
+      );
     }
     return result;
   }
@@ -215,7 +216,9 @@ export class IterableClient {
     }
     const unknown = [...new Set(result.verdicts.map((v) => verdictReason(v)).filter((r): r is string => r?.startsWith('failedUpdates.') === true))];
     if (unknown.length > 0) {
-      this.#logger.warn(`Iterable ${action} list ${listId}: failures in arrays we do not know (${unknown.join(', ')}), recorded as permanent for the users they name`);
+      this.#logger.warn(
+        `Iterable ${action} list ${listId}: failures in arrays we do not know (${unknown.join(', ')}), recorded as permanent for the users they name`,
+      );
     }
     if (result.unattributedFailures > 0) {
       this.#logger.warn(`Iterable ${action} list ${listId}: ${result.unattributedFailures} failures were not named in failedUpdates`);
@@ -235,7 +238,14 @@ export class IterableClient {
     return error;
   }
 
-  async #call(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, what: string, beforeSend?: () => Promise<void>, redact: string[] = []): Promise<unknown> {
+  async #call(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body: unknown,
+    what: string,
+    beforeSend?: () => Promise<void>,
+    redact: string[] = [],
+  ): Promise<unknown> {
     let lease: LimiterLease | undefined;
     if (this.#limiter) {
       try {
@@ -243,7 +253,13 @@ export class IterableClient {
       } catch (error) {
         // Waited longer than the caller allows: nothing was sent, and the caller decides what comes next.
         if (error instanceof LimiterWaitTimeoutError) throw error;
-        throw this.#fail(method, path, { kind: 'retryable', reason: 'network error', summary: `rate limiter unavailable: ${(error as Error)?.message ?? String(error)}` }, undefined, redact);
+        throw this.#fail(
+          method,
+          path,
+          { kind: 'retryable', reason: 'network error', summary: `rate limiter unavailable: ${(error as Error)?.message ?? String(error)}` },
+          undefined,
+          redact,
+        );
       }
     }
     const started = Date.now();
@@ -280,11 +296,17 @@ export class IterableClient {
 
   #fail(method: string, path: string, classified: ErrorClassification, started?: number, redact: string[] = []): IterableError {
     const { summary, ...details } = classified;
-    const what = details.status !== undefined ? `answered ${details.status}${details.code ? ` ${details.code}` : ''}` : `failed${details.networkCode ? ` (${details.networkCode})` : ''}`;
+    const what =
+      details.status !== undefined
+        ? `answered ${details.status}${details.code ? ` ${details.code}` : ''}`
+        : `failed${details.networkCode ? ` (${details.networkCode})` : ''}`;
     const timing = started === undefined ? '' : ` after ${Date.now() - started} ms`;
     const asked = details.retryAfterAskedMs === undefined ? '' : ` (Retry-After asked ${details.retryAfterAskedMs} ms, capped)`;
     const wait = details.retryAfterMs === undefined ? '' : `; retry after ${details.retryAfterMs} ms${asked}`;
-    const message = redactSecrets(`Iterable ${method} ${path} ${what}${timing}: ${summary} [${details.kind}: ${details.reason}${wait}]`, [this.#apiKey, ...redact]);
+    const message = redactSecrets(`Iterable ${method} ${path} ${what}${timing}: ${summary} [${details.kind}: ${details.reason}${wait}]`, [
+      this.#apiKey,
+      ...redact,
+    ]);
     const error = new IterableError(message, { ...details, method, path });
     if (error.kind === 'permanent') this.#logger.error(message);
     else this.#logger.warn(message);

@@ -78,14 +78,40 @@ describe('mapAttributeChanges', () => {
     const changes = mapAttributeChanges(
       request([
         [{ key: 'plan', action: 'upsert', value: 'silver' }, { key: 'secret', action: 'upsert', value: 'x' }, {}],
-        [{ key: 'plan', action: 'upsert', value: 'gold' }, { key: 'ltv', action: 'upsert', value: 'lots' }, { key: 'plan', action: 'rename' }],
+        [
+          { key: 'plan', action: 'upsert', value: 'gold' },
+          { key: 'ltv', action: 'upsert', value: 'lots' },
+          { key: 'plan', action: 'rename' },
+        ],
       ]),
       { userIdField: 'customerId' },
       forwarded,
     );
     expect(changes).toEqual([
-      { accountId: 7, userKey: '42', key: 'ltv', valueJson: null, skipReason: ATTRIBUTE_SKIP_REASONS.notANumber, mpid: '42', email: 'jane@example.com', userId: 'c-42', sourceMessageId: 'm-1', timestampMs: 5000 },
-      { accountId: 7, userKey: '42', key: 'plan', valueJson: '"gold"', skipReason: null, mpid: '42', email: 'jane@example.com', userId: 'c-42', sourceMessageId: 'm-1', timestampMs: 5000 },
+      {
+        accountId: 7,
+        userKey: '42',
+        key: 'ltv',
+        valueJson: null,
+        skipReason: ATTRIBUTE_SKIP_REASONS.notANumber,
+        mpid: '42',
+        email: 'jane@example.com',
+        userId: 'c-42',
+        sourceMessageId: 'm-1',
+        timestampMs: 5000,
+      },
+      {
+        accountId: 7,
+        userKey: '42',
+        key: 'plan',
+        valueJson: '"gold"',
+        skipReason: null,
+        mpid: '42',
+        email: 'jane@example.com',
+        userId: 'c-42',
+        sourceMessageId: 'm-1',
+        timestampMs: 5000,
+      },
     ]);
   });
 

@@ -58,7 +58,9 @@ export function typeAttribute(change: Pick<RawAttributeChange, 'action' | 'value
   if (change.action === 'delete') return { value: null };
   if (change.listValue !== undefined) {
     const typed = change.listValue.map((v) => typeOne(v, type));
-    return typed.every((v) => v !== undefined) ? { value: typed as (string | number | boolean)[] } : { skipReason: SKIP_FOR[type as Exclude<AttributeType, 'string'>] };
+    return typed.every((v) => v !== undefined)
+      ? { value: typed as (string | number | boolean)[] }
+      : { skipReason: SKIP_FOR[type as Exclude<AttributeType, 'string'>] };
   }
   if (change.value === undefined) return { skipReason: ATTRIBUTE_SKIP_REASONS.noValue };
   const typed = typeOne(change.value, type);
@@ -117,6 +119,9 @@ export function mapAttributeChanges(
 }
 
 /** Newest wins per (account, user, attribute), the rule ingest's SQL applies: greater timestamp, then greater message id. */
-export function attributeSupersedes(incoming: Pick<AttributeChange, 'timestampMs' | 'sourceMessageId'>, stored: Pick<AttributeChange, 'timestampMs' | 'sourceMessageId'>): boolean {
+export function attributeSupersedes(
+  incoming: Pick<AttributeChange, 'timestampMs' | 'sourceMessageId'>,
+  stored: Pick<AttributeChange, 'timestampMs' | 'sourceMessageId'>,
+): boolean {
   return incoming.timestampMs > stored.timestampMs || (incoming.timestampMs === stored.timestampMs && incoming.sourceMessageId > stored.sourceMessageId);
 }

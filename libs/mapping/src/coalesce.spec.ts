@@ -16,8 +16,16 @@ const change = (patch: Partial<MembershipChange>): MembershipChange => ({
 
 describe('coalesce', () => {
   it.each<[string, MembershipChange[], Partial<MembershipChange>[]]>([
-    ['the newest change wins even when it arrives first', [change({ action: 'delete', timestampMs: 2000, sourceMessageId: 'm2' }), change({})], [{ action: 'delete', timestampMs: 2000 }]],
-    ['an older delete arriving late does not undo a newer add', [change({ timestampMs: 3000 }), change({ action: 'delete', timestampMs: 2000 })], [{ action: 'add', timestampMs: 3000 }]],
+    [
+      'the newest change wins even when it arrives first',
+      [change({ action: 'delete', timestampMs: 2000, sourceMessageId: 'm2' }), change({})],
+      [{ action: 'delete', timestampMs: 2000 }],
+    ],
+    [
+      'an older delete arriving late does not undo a newer add',
+      [change({ timestampMs: 3000 }), change({ action: 'delete', timestampMs: 2000 })],
+      [{ action: 'add', timestampMs: 3000 }],
+    ],
     ['on equal timestamps delete wins', [change({ sourceMessageId: 'z' }), change({ action: 'delete', sourceMessageId: 'a' })], [{ action: 'delete' }]],
     ['a duplicated message is counted once', [change({}), change({})], [{ action: 'add' }]],
     ['different lists are kept apart', [change({}), change({ listId: 200 })], [{ listId: 100 }, { listId: 200 }]],

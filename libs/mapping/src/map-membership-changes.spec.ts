@@ -35,8 +35,28 @@ describe('mapMembershipChanges', () => {
     );
     expect(unroutable).toEqual([]);
     expect(changes).toEqual([
-      { accountId: 77, audienceId: 456, listId: 111, userKey: '12345', mpid: '12345', action: 'add', subscriber: { email: 'jane@example.com', userId: '1003' }, sourceMessageId: 'msg-1', timestampMs: 1000 },
-      { accountId: 77, audienceId: 654, listId: 222, userKey: '12345', mpid: '12345', action: 'delete', subscriber: { email: 'jane@example.com', userId: '1003' }, sourceMessageId: 'msg-1', timestampMs: 1000 },
+      {
+        accountId: 77,
+        audienceId: 456,
+        listId: 111,
+        userKey: '12345',
+        mpid: '12345',
+        action: 'add',
+        subscriber: { email: 'jane@example.com', userId: '1003' },
+        sourceMessageId: 'msg-1',
+        timestampMs: 1000,
+      },
+      {
+        accountId: 77,
+        audienceId: 654,
+        listId: 222,
+        userKey: '12345',
+        mpid: '12345',
+        action: 'delete',
+        subscriber: { email: 'jane@example.com', userId: '1003' },
+        sourceMessageId: 'msg-1',
+        timestampMs: 1000,
+      },
     ]);
   });
 
@@ -51,7 +71,9 @@ describe('mapMembershipChanges', () => {
 
   it('records an unsendable user as a change with its skip reason (so a later delete can still be reconciled)', () => {
     const { changes } = mapMembershipChanges(
-      request([{ mpid: '9', user_identities: [], audiences: [{ audience_id: 1, audience_name: 'A', audience_subscription_settings: { listId: '5' }, action: 'add' }] }]),
+      request([
+        { mpid: '9', user_identities: [], audiences: [{ audience_id: 1, audience_name: 'A', audience_subscription_settings: { listId: '5' }, action: 'add' }] },
+      ]),
       { userIdField: 'customerId' },
     );
     expect(changes).toEqual([expect.objectContaining({ userKey: '9', listId: 5, action: 'add', skipReason: 'missing email' })]);
@@ -61,12 +83,21 @@ describe('mapMembershipChanges', () => {
   it('falls back to the stored connection list id, and records changes with no list at all (held) while reporting them', () => {
     const { changes, unroutable } = mapMembershipChanges(
       request([
-        { ...jane, audiences: [{ audience_id: 1, audience_name: 'A', action: 'add' }, { audience_id: 2, audience_name: 'B', action: 'add' }] },
+        {
+          ...jane,
+          audiences: [
+            { audience_id: 1, audience_name: 'A', action: 'add' },
+            { audience_id: 2, audience_name: 'B', action: 'add' },
+          ],
+        },
       ]),
       { userIdField: 'mpid' },
       { listIdFor: (audienceId) => (audienceId === 1 ? 10 : undefined) },
     );
-    expect(changes.map((c) => [c.audienceId, c.listId])).toEqual([[1, 10], [2, null]]);
+    expect(changes.map((c) => [c.audienceId, c.listId])).toEqual([
+      [1, 10],
+      [2, null],
+    ]);
     expect(unroutable).toEqual([{ profileIndex: 0, audienceId: 2, reason: 'missing listId' }]);
   });
 
@@ -81,7 +112,13 @@ describe('mapMembershipChanges', () => {
 
   it('maps the legacy added_audiences / removed_audiences form', () => {
     const { changes } = mapMembershipChanges(
-      request([{ ...jane, added_audiences: [{ audience_id: 1, audience_subscription_settings: { listId: '1' } }], removed_audiences: [{ audience_id: 2, audience_subscription_settings: { listId: '2' } }] }]),
+      request([
+        {
+          ...jane,
+          added_audiences: [{ audience_id: 1, audience_subscription_settings: { listId: '1' } }],
+          removed_audiences: [{ audience_id: 2, audience_subscription_settings: { listId: '2' } }],
+        },
+      ]),
       { userIdField: 'mpid' },
     );
     expect(changes.map((c) => [c.listId, c.action, c.subscriber?.userId])).toEqual([

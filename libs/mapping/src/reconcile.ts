@@ -37,7 +37,8 @@ export type MemberPlan =
 const newestFirst = (a: MemberContribution, b: MemberContribution): number =>
   b.timestampMs - a.timestampMs || (a.sourceMessageId < b.sourceMessageId ? 1 : a.sourceMessageId > b.sourceMessageId ? -1 : 0);
 
-const subscriberOf = (who: { email: string; userId: string | null }): Subscriber => (who.userId ? { email: who.email, userId: who.userId } : { email: who.email });
+const subscriberOf = (who: { email: string; userId: string | null }): Subscriber =>
+  who.userId ? { email: who.email, userId: who.userId } : { email: who.email };
 
 /**
  * The rule of a list: it holds a member exactly when some audience that maps to it has the member's newest

@@ -18,24 +18,74 @@ function profile({ email, customer, hashedEmail, hashedCustomer, mpid }: Ids): F
 describe('resolveSubscriber: the seed identity table and its edges', () => {
   it.each<[string, UserIdField, Ids, object]>([
     // Customer ID mode (seed: "Email address and Customer ID will be forwarded… Users must have an email address")
-    ['customerId: email and customer id', 'customerId', { email: 'jane@example.com', customer: '1003', mpid: '7' }, { subscriber: { email: 'jane@example.com', userId: '1003' } }],
+    [
+      'customerId: email and customer id',
+      'customerId',
+      { email: 'jane@example.com', customer: '1003', mpid: '7' },
+      { subscriber: { email: 'jane@example.com', userId: '1003' } },
+    ],
     ['customerId: no email → skipped', 'customerId', { customer: '1003', mpid: '7' }, { skipReason: 'missing email' }],
-    ['customerId: email without customer id → email only', 'customerId', { email: 'jane@example.com', mpid: '7' }, { subscriber: { email: 'jane@example.com' } }],
+    [
+      'customerId: email without customer id → email only',
+      'customerId',
+      { email: 'jane@example.com', mpid: '7' },
+      { subscriber: { email: 'jane@example.com' } },
+    ],
     ['customerId: the mpid is never the userId', 'customerId', { email: 'a@example.com', mpid: '42' }, { subscriber: { email: 'a@example.com' } }],
     ['customerId: a hashed email is not an email', 'customerId', { hashedEmail: 'ab12cd', customer: '1003' }, { skipReason: 'missing email' }],
-    ['customerId: a hashed customer id is not a userId', 'customerId', { email: 'a@example.com', hashedCustomer: 'ff00' }, { subscriber: { email: 'a@example.com' } }],
-    ['customerId: email trimmed and lower-cased', 'customerId', { email: '  Jane.Doe@Example.COM ', customer: '1003' }, { subscriber: { email: 'jane.doe@example.com', userId: '1003' } }],
-    ['customerId: customer id trimmed', 'customerId', { email: 'a@example.com', customer: ' 1003 ' }, { subscriber: { email: 'a@example.com', userId: '1003' } }],
+    [
+      'customerId: a hashed customer id is not a userId',
+      'customerId',
+      { email: 'a@example.com', hashedCustomer: 'ff00' },
+      { subscriber: { email: 'a@example.com' } },
+    ],
+    [
+      'customerId: email trimmed and lower-cased',
+      'customerId',
+      { email: '  Jane.Doe@Example.COM ', customer: '1003' },
+      { subscriber: { email: 'jane.doe@example.com', userId: '1003' } },
+    ],
+    [
+      'customerId: customer id trimmed',
+      'customerId',
+      { email: 'a@example.com', customer: ' 1003 ' },
+      { subscriber: { email: 'a@example.com', userId: '1003' } },
+    ],
     ['customerId: a blank email counts as none', 'customerId', { email: '   ', customer: '1003' }, { skipReason: 'missing email' }],
     ['customerId: an email Iterable refuses is flagged', 'customerId', { email: 'user @example.com', customer: '1' }, { skipReason: 'invalid email' }],
     ['customerId: an email without a domain is flagged', 'customerId', { email: 'bad@', customer: '1' }, { skipReason: 'invalid email' }],
-    ['customerId: a customer id Iterable refuses is flagged', 'customerId', { email: 'a@example.com', customer: 'x'.repeat(53) }, { skipReason: 'invalid userId' }],
+    [
+      'customerId: a customer id Iterable refuses is flagged',
+      'customerId',
+      { email: 'a@example.com', customer: 'x'.repeat(53) },
+      { skipReason: 'invalid userId' },
+    ],
     // mParticle ID mode (seed: "Users without an email address will be forwarded with a placeholder… <mpid>@placeholder.email")
-    ['mpid: email and mpid', 'mpid', { email: 'jane@example.com', customer: '1003', mpid: '-5227515829034156637' }, { subscriber: { email: 'jane@example.com', userId: '-5227515829034156637' } }],
-    ['mpid: no email → placeholder', 'mpid', { customer: '1003', mpid: '-5227515829034156637' }, { subscriber: { email: '-5227515829034156637@placeholder.email', userId: '-5227515829034156637' } }],
-    ['mpid: a hashed email → placeholder', 'mpid', { hashedEmail: 'ab12', mpid: '12345' }, { subscriber: { email: '12345@placeholder.email', userId: '12345' } }],
+    [
+      'mpid: email and mpid',
+      'mpid',
+      { email: 'jane@example.com', customer: '1003', mpid: '-5227515829034156637' },
+      { subscriber: { email: 'jane@example.com', userId: '-5227515829034156637' } },
+    ],
+    [
+      'mpid: no email → placeholder',
+      'mpid',
+      { customer: '1003', mpid: '-5227515829034156637' },
+      { subscriber: { email: '-5227515829034156637@placeholder.email', userId: '-5227515829034156637' } },
+    ],
+    [
+      'mpid: a hashed email → placeholder',
+      'mpid',
+      { hashedEmail: 'ab12', mpid: '12345' },
+      { subscriber: { email: '12345@placeholder.email', userId: '12345' } },
+    ],
     ['mpid: no mpid → skipped', 'mpid', { email: 'jane@example.com' }, { skipReason: 'missing mpid' }],
-    ['mpid: the customer id is never the userId', 'mpid', { email: 'a@example.com', customer: '1003', mpid: '9' }, { subscriber: { email: 'a@example.com', userId: '9' } }],
+    [
+      'mpid: the customer id is never the userId',
+      'mpid',
+      { email: 'a@example.com', customer: '1003', mpid: '9' },
+      { subscriber: { email: 'a@example.com', userId: '9' } },
+    ],
   ])('%s', (_name, userIdField, ids, expected) => {
     expect(resolveSubscriber(profile(ids), { userIdField })).toEqual(expected);
   });

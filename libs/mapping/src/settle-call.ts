@@ -113,9 +113,7 @@ export function settleCall(
         list: { kind: 'retry', reason: outcome.reason, ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }) },
       };
     case 'split':
-      return count > 1
-        ? { members: [], list: { kind: 'split' } }
-        : { members: failed(false, { state: 'failed', done: true }), list: { kind: 'continue' } };
+      return count > 1 ? { members: [], list: { kind: 'split' } } : { members: failed(false, { state: 'failed', done: true }), list: { kind: 'continue' } };
     case 'permanent':
       // A 409 for the whole call: halves until the conflict lands on the member it is about.
       if (outcome.reason === 'conflict') {

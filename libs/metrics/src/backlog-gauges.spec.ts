@@ -6,7 +6,9 @@ describe('registerBacklogGauges', () => {
     const registry = new Registry();
     let backlog: { pending: number; oldestAgeMs: number | null } = { pending: 3, oldestAgeMs: 90_500 };
     registerBacklogGauges(registry, { backlog: async () => backlog, queueDepth: async () => 7 }, 0);
-    expect(await registry.metrics()).toMatch(/audience_bridge_pending_changes 3\n[\s\S]*audience_bridge_oldest_pending_seconds 90.5\n[\s\S]*audience_bridge_queue_depth 7/);
+    expect(await registry.metrics()).toMatch(
+      /audience_bridge_pending_changes 3\n[\s\S]*audience_bridge_oldest_pending_seconds 90.5\n[\s\S]*audience_bridge_queue_depth 7/,
+    );
     backlog = { pending: 0, oldestAgeMs: null };
     await new Promise((resolve) => setTimeout(resolve, 5));
     const text = await registry.metrics();

@@ -1,19 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import {
-  Allow,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsObject,
-  IsOptional,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { Allow, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import {
   AUDIENCE_MEMBERSHIP_ACTIONS,
   DSR_REGULATIONS,

@@ -1,4 +1,9 @@
-import { buildAudienceMembershipChangeResponse, buildAudienceSubscriptionResponse, buildDsrProcessingResponse, buildRegistrationResponse } from './firehose-responses';
+import {
+  buildAudienceMembershipChangeResponse,
+  buildAudienceSubscriptionResponse,
+  buildDsrProcessingResponse,
+  buildRegistrationResponse,
+} from './firehose-responses';
 
 describe('response builders', () => {
   const request = { id: 'req-1', firehose_version: '2.1.1' };

@@ -1,5 +1,13 @@
 import { DATA_CENTERS, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, USER_ID_FIELDS } from '@audience-bridge/domain';
-import { ATTRIBUTE_TYPES, DEFAULT_FIREHOSE_VERSION, DEFAULT_LIST_NAME_TEMPLATE, DSR_TYPES, FIREHOSE_RESPONSE_TYPES, ON_AUDIENCE_REMOVE, SETTING_IDS } from './firehose.constants';
+import {
+  ATTRIBUTE_TYPES,
+  DEFAULT_FIREHOSE_VERSION,
+  DEFAULT_LIST_NAME_TEMPLATE,
+  DSR_TYPES,
+  FIREHOSE_RESPONSE_TYPES,
+  ON_AUDIENCE_REMOVE,
+  SETTING_IDS,
+} from './firehose.constants';
 import type { FirehoseEnvelope } from './firehose-messages';
 
 // Builders for the response messages (docs/mparticle-firehose.md §1.4–1.7).
@@ -69,8 +77,7 @@ export function buildRegistrationResponse(
     ...envelope(FIREHOSE_RESPONSE_TYPES.registration, request, now),
     sdk_version: DEFAULT_FIREHOSE_VERSION,
     name: options.name ?? 'audience-bridge (Iterable)',
-    description:
-      options.description ?? 'Keeps Iterable static lists in step with mParticle audiences: ordered, batched, retried and audited.',
+    description: options.description ?? 'Keeps Iterable static lists in step with mParticle audiences: ordered, batched, retried and audited.',
     version: options.version,
     permissions: {
       user_identities: [
@@ -89,7 +96,8 @@ export function buildRegistrationResponse(
           type: 'integer',
           id: SETTING_IDS.listId,
           name: 'List ID',
-          description: 'The ID of the Iterable static list to populate with the users of this audience. Leave it empty to have a list created, named after the audience.',
+          description:
+            'The ID of the Iterable static list to populate with the users of this audience. Leave it empty to have a list created, named after the audience.',
           visible: true,
           required: false,
           confidential: false,

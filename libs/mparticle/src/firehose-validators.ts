@@ -94,7 +94,7 @@ export function isSubjectIdentities(value: unknown): value is Record<string, { e
       identity !== null &&
       ['raw', 'md5', 'sha1', 'sha256'].includes((identity as { encoding?: unknown }).encoding as string) &&
       typeof (identity as { value?: unknown }).value === 'string' &&
-      ((identity as { value: string }).value.length <= 320),
+      (identity as { value: string }).value.length <= 320,
   );
 }
 

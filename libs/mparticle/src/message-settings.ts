@@ -1,4 +1,13 @@
-import { AccountSettings, DEFAULT_DATA_CENTER, DEFAULT_USER_ID_FIELD, DomainError, DomainErrorCode, UserIdField, isDataCenter, isUserIdField } from '@audience-bridge/domain';
+import {
+  AccountSettings,
+  DEFAULT_DATA_CENTER,
+  DEFAULT_USER_ID_FIELD,
+  DomainError,
+  DomainErrorCode,
+  UserIdField,
+  isDataCenter,
+  isUserIdField,
+} from '@audience-bridge/domain';
 import { DEFAULT_LIST_NAME_TEMPLATE, ON_AUDIENCE_REMOVE, OnAudienceRemove, SETTING_IDS } from './firehose.constants';
 import type { AudienceMembershipChangeRequest, FirehoseAccount } from './firehose-messages';
 import { isPositiveIntegerString } from './firehose-validators';
@@ -32,9 +41,13 @@ export function parseAccountSettings(account: FirehoseAccount): MessageAccountSe
   const dataCenter = rawDataCenter == null ? DEFAULT_DATA_CENTER : rawDataCenter.trim().toUpperCase();
   const apiKey = raw[SETTING_IDS.apiKey] ?? undefined;
   const issues = [
-    ...(isUserIdField(userIdField) ? [] : [{ path: 'account.account_settings.userIdField', message: 'account.account_settings.userIdField must be customerId or mpid' }]),
+    ...(isUserIdField(userIdField)
+      ? []
+      : [{ path: 'account.account_settings.userIdField', message: 'account.account_settings.userIdField must be customerId or mpid' }]),
     ...(isDataCenter(dataCenter) ? [] : [{ path: 'account.account_settings.dataCenter', message: 'account.account_settings.dataCenter must be US or EU' }]),
-    ...(apiKey === undefined || apiKey.trim().length > 0 ? [] : [{ path: 'account.account_settings.apiKey', message: 'account.account_settings.apiKey must not be empty' }]),
+    ...(apiKey === undefined || apiKey.trim().length > 0
+      ? []
+      : [{ path: 'account.account_settings.apiKey', message: 'account.account_settings.apiKey must not be empty' }]),
     ...(apiKey == null || apiKey.length <= MAX_API_KEY_LENGTH
       ? []
       : [{ path: 'account.account_settings.apiKey', message: `account.account_settings.apiKey must be at most ${MAX_API_KEY_LENGTH} characters` }]),
@@ -55,10 +68,17 @@ export function parseListSettings(account: FirehoseAccount): ListSettings {
   const template = raw[SETTING_IDS.listNameTemplate]?.trim() || DEFAULT_LIST_NAME_TEMPLATE;
   const onRemove = raw[SETTING_IDS.onAudienceRemove]?.trim().toLowerCase() || 'keep';
   const issues = [
-    ...(template.length <= 200 ? [] : [{ path: 'account.account_settings.listNameTemplate', message: 'account.account_settings.listNameTemplate must be at most 200 characters' }]),
+    ...(template.length <= 200
+      ? []
+      : [{ path: 'account.account_settings.listNameTemplate', message: 'account.account_settings.listNameTemplate must be at most 200 characters' }]),
     ...((ON_AUDIENCE_REMOVE as readonly string[]).includes(onRemove)
       ? []
-      : [{ path: 'account.account_settings.onAudienceRemove', message: `account.account_settings.onAudienceRemove must be ${ON_AUDIENCE_REMOVE.join(' or ')}` }]),
+      : [
+          {
+            path: 'account.account_settings.onAudienceRemove',
+            message: `account.account_settings.onAudienceRemove must be ${ON_AUDIENCE_REMOVE.join(' or ')}`,
+          },
+        ]),
   ];
   if (issues.length > 0) throw new DomainError(DomainErrorCode.InvalidSettings, issues.map((i) => i.message).join('; '), issues);
   return { listNameTemplate: template, onAudienceRemove: onRemove as OnAudienceRemove };
@@ -67,9 +87,12 @@ export function parseListSettings(account: FirehoseAccount): ListSettings {
 /** The name of the list created for an audience: the template filled in, at most 255 characters (never empty). */
 export function listNameFor(template: string, audience: { accountId: number; audienceId: number; audienceName: string }): string {
   const name = template
-    .split('{audienceName}').join(audience.audienceName)
-    .split('{audienceId}').join(String(audience.audienceId))
-    .split('{accountId}').join(String(audience.accountId))
+    .split('{audienceName}')
+    .join(audience.audienceName)
+    .split('{audienceId}')
+    .join(String(audience.audienceId))
+    .split('{accountId}')
+    .join(String(audience.accountId))
     .trim()
     .slice(0, 255);
   return name || `audience ${audience.audienceId}`;
@@ -95,7 +118,8 @@ export function messageConnections(message: AudienceMembershipChangeRequest, sto
 /** The name a message gives an audience (`audience <id>` when it gives none). */
 export function audienceNameOf(message: AudienceMembershipChangeRequest, audienceId: number): string {
   for (const profile of message.user_profiles ?? []) {
-    for (const { audience } of profileAudienceChanges(profile)) if (audience.audience_id === audienceId && audience.audience_name) return audience.audience_name;
+    for (const { audience } of profileAudienceChanges(profile))
+      if (audience.audience_id === audienceId && audience.audience_name) return audience.audience_name;
   }
   return `audience ${audienceId}`;
 }

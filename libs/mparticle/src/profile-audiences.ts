@@ -12,9 +12,7 @@ export interface ProfileAudienceChange {
  * membership) and the legacy `added_audiences[]` / `removed_audiences[]` form, in that order.
  */
 export function profileAudienceChanges(profile: FirehoseUserProfile): ProfileAudienceChange[] {
-  const current = (profile.audiences ?? [])
-    .filter((a) => a.action !== 'attribute_update')
-    .map((a) => ({ audience: a, action: a.action as MembershipAction }));
+  const current = (profile.audiences ?? []).filter((a) => a.action !== 'attribute_update').map((a) => ({ audience: a, action: a.action as MembershipAction }));
   const added = (profile.added_audiences ?? []).map((audience) => ({ audience, action: 'add' as const }));
   const removed = (profile.removed_audiences ?? []).map((audience) => ({ audience, action: 'delete' as const }));
   return [...current, ...added, ...removed];

@@ -2,16 +2,32 @@ import { DomainError } from '@audience-bridge/domain';
 import type { FirehoseAccount } from './firehose-messages';
 import { parseForwardAttributes } from './user-attributes';
 
-const account = (forwardAttributes?: string) => ({ account_id: 1, account_settings: forwardAttributes === undefined ? {} : { forwardAttributes } }) as FirehoseAccount;
+const account = (forwardAttributes?: string) =>
+  ({ account_id: 1, account_settings: forwardAttributes === undefined ? {} : { forwardAttributes } }) as FirehoseAccount;
 
 describe('parseForwardAttributes', () => {
   it.each([
     [undefined, []],
     ['', []],
     ['  ', []],
-    ['plan:string, ltv:number, vip:boolean, signup:date', [['plan', 'string'], ['ltv', 'number'], ['vip', 'boolean'], ['signup', 'date']]],
+    [
+      'plan:string, ltv:number, vip:boolean, signup:date',
+      [
+        ['plan', 'string'],
+        ['ltv', 'number'],
+        ['vip', 'boolean'],
+        ['signup', 'date'],
+      ],
+    ],
     ['plan', [['plan', 'string']]],
-    ['plan : NUMBER ,, ltv:Date\nvip:boolean', [['plan', 'number'], ['ltv', 'date'], ['vip', 'boolean']]],
+    [
+      'plan : NUMBER ,, ltv:Date\nvip:boolean',
+      [
+        ['plan', 'number'],
+        ['ltv', 'date'],
+        ['vip', 'boolean'],
+      ],
+    ],
     ['a:b:string', [['a:b', 'string']]],
     ['plan:string, plan:string', [['plan', 'string']]],
   ])('%j → %j', (value, expected) => {

@@ -21,11 +21,22 @@ export function parseForwardAttributes(account: FirehoseAccount): ForwardedAttri
   const forwarded = new Map<string, AttributeType>();
   if (raw === '') return forwarded;
   const problems: string[] = [];
-  for (const entry of raw.split(/[,\n]/).map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of raw
+    .split(/[,\n]/)
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const at = entry.lastIndexOf(':');
     const key = (at < 0 ? entry : entry.slice(0, at)).trim();
-    const type = (at < 0 ? 'string' : entry.slice(at + 1).trim().toLowerCase()) as AttributeType;
-    if (key === '' || key.length > MAX_ATTRIBUTE_KEY_LENGTH) problems.push(`"${entry.slice(0, 40)}" needs a key of 1 to ${MAX_ATTRIBUTE_KEY_LENGTH} characters`);
+    const type = (
+      at < 0
+        ? 'string'
+        : entry
+            .slice(at + 1)
+            .trim()
+            .toLowerCase()
+    ) as AttributeType;
+    if (key === '' || key.length > MAX_ATTRIBUTE_KEY_LENGTH)
+      problems.push(`"${entry.slice(0, 40)}" needs a key of 1 to ${MAX_ATTRIBUTE_KEY_LENGTH} characters`);
     else if (!ATTRIBUTE_TYPES.includes(type)) problems.push(`"${entry.slice(0, 40)}": the type must be ${ATTRIBUTE_TYPES.join(', ')}`);
     else if (forwarded.has(key) && forwarded.get(key) !== type) problems.push(`"${key}" is given two types`);
     else forwarded.set(key, type);

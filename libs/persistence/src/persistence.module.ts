@@ -22,7 +22,16 @@ export interface PersistenceOptions {
   previousEncryptionKey?: string;
 }
 
-const REPOSITORIES = [AccountsRepository, AudienceConnectionsRepository, MembershipsRepository, DeliveryRepository, ListLeasesRepository, AuditRepository, ErasureRepository, AttributesRepository];
+const REPOSITORIES = [
+  AccountsRepository,
+  AudienceConnectionsRepository,
+  MembershipsRepository,
+  DeliveryRepository,
+  ListLeasesRepository,
+  AuditRepository,
+  ErasureRepository,
+  AttributesRepository,
+];
 
 /** The database of both apps: TypeORM on DATABASE_URL (never synchronized), the key cipher and the repositories. */
 @Module({})
@@ -35,7 +44,11 @@ export class PersistenceModule {
       providers: [
         { provide: Database, inject: [DataSource], useFactory: (dataSource: DataSource) => new Database(dataSource) },
         { provide: ApiKeyCipher, useFactory: () => new ApiKeyCipher(options.encryptionKey, options.previousEncryptionKey) },
-        { provide: MembershipIngestRepository, inject: [Database, ApiKeyCipher], useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher) },
+        {
+          provide: MembershipIngestRepository,
+          inject: [Database, ApiKeyCipher],
+          useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher),
+        },
         ...REPOSITORIES,
       ],
       exports: [Database, ApiKeyCipher, MembershipIngestRepository, ...REPOSITORIES],

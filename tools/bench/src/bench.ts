@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const driver = (process.env['BENCH_DB'] ?? 'postgres') as 'postgres' | 'sqlite';
   const limit = Number(process.env['BENCH_ITERABLE_LIMIT'] ?? 20);
   const changes = Number(process.env['BENCH_CHANGES'] ?? 100_000);
-  process.stdout.write(`machine: ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}; database ${driver}; every process on this machine\n`);
+  process.stdout.write(
+    `machine: ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}; database ${driver}; every process on this machine\n`,
+  );
 
   process.stdout.write('running ingest (20 s)…\n');
   const ingest = await runIngest({ senders: 16, profiles: 50, seconds: 20, apiProcesses: 2, withWorker: true, iterableLimit: limit, driver });
@@ -20,11 +22,18 @@ async function main(): Promise<void> {
     const runs = [];
     for (const withWorker of [false, true]) {
       process.stdout.write(`running hot users on ${hotDriver}, ${withWorker ? 'worker draining' : 'API alone'} (10 s)…\n`);
-      runs.push(await runIngest({ senders: 16, profiles: 50, seconds: 10, apiProcesses: 1, withWorker, iterableLimit: limit, driver: hotDriver, hotUsers: 400 }));
+      runs.push(
+        await runIngest({ senders: 16, profiles: 50, seconds: 10, apiProcesses: 1, withWorker, iterableLimit: limit, driver: hotDriver, hotUsers: 400 }),
+      );
     }
     const [alone, draining] = runs as [IngestFigures, IngestFigures];
-    const row = (f: IngestFigures) => `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s${f.non200 ? `, ${f.non200} non-200` : ''}`;
-    hot.push([`${hotDriver}, API alone`, row(alone)], [`${hotDriver}, worker draining the same users`, row(draining)], [`${hotDriver}, draining rate / alone rate`, fmt(draining.messagesPerSecond / alone.messagesPerSecond, 2)]);
+    const row = (f: IngestFigures) =>
+      `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s${f.non200 ? `, ${f.non200} non-200` : ''}`;
+    hot.push(
+      [`${hotDriver}, API alone`, row(alone)],
+      [`${hotDriver}, worker draining the same users`, row(draining)],
+      [`${hotDriver}, draining rate / alone rate`, fmt(draining.messagesPerSecond / alone.messagesPerSecond, 2)],
+    );
   }
   process.stdout.write(`running delivery (${changes} changes)…\n`);
   const delivery = await runDelivery({ changes, lists: 10, iterableLimit: limit, loneChanges: 20, driver });

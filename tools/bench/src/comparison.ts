@@ -23,7 +23,14 @@ export interface ForwarderFigures {
 }
 
 /** Waits until the lists equal the expected ones, or until the fake has been quiet for `quietMs` (then they never will). */
-async function untilRight(fake: RunningFakeIterable, apiKey: string, scenario: Scenario, started: number, quietMs = 5000, maxMs = 300_000): Promise<{ seconds?: number; wrong: number }> {
+async function untilRight(
+  fake: RunningFakeIterable,
+  apiKey: string,
+  scenario: Scenario,
+  started: number,
+  quietMs = 5000,
+  maxMs = 300_000,
+): Promise<{ seconds?: number; wrong: number }> {
   const wrongNow = () => {
     let wrong = 0;
     for (const [listId, expected] of scenario.expected) {
@@ -46,7 +53,11 @@ async function sendAll(url: string, messages: unknown[]): Promise<void> {
   for (let i = 0; i < messages.length; i += 8) {
     await Promise.all(
       messages.slice(i, i + 8).map(async (m) => {
-        const res = await fetch(`${url}/v1/mparticle`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Token ${INBOUND_TOKEN}` }, body: JSON.stringify(m) });
+        const res = await fetch(`${url}/v1/mparticle`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Token ${INBOUND_TOKEN}` },
+          body: JSON.stringify(m),
+        });
         if (res.status !== 200) throw new Error(`answered ${res.status}`);
       }),
     );
@@ -70,9 +81,16 @@ export async function runComparison(o: ComparisonOptions): Promise<{ changes: nu
       const project = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
       const lists = [fake.state.createList(project, 'one').id, fake.state.createList(project, 'two').id];
       const scenario = buildScenario({
-        seed: 2026, accountId: 77, apiKey, userIdField: 'customerId',
+        seed: 2026,
+        accountId: 77,
+        apiKey,
+        userIdField: 'customerId',
         audiences: lists.map((listId, i) => ({ audienceId: i + 1, listId })),
-        users: 1000, messages: o.messages, profilesPerMessage: o.profilesPerMessage, duplicates: 0.2, withoutEmail: 0.05,
+        users: 1000,
+        messages: o.messages,
+        profilesPerMessage: o.profilesPerMessage,
+        duplicates: 0.2,
+        withoutEmail: 0.05,
       });
       changes = scenario.changes;
       if (name === 'audience-bridge') {
@@ -106,7 +124,14 @@ export async function runComparison(o: ComparisonOptions): Promise<{ changes: nu
 
 function figures(name: string, fake: RunningFakeIterable, apiKey: string, changes: number, wrong: number, seconds?: number): ForwarderFigures {
   const calls = fake.state.requests.filter((r) => r.apiKey === apiKey && /lists\/(un)?subscribe$/.test(r.apiPath)).length;
-  return { name, correct: wrong === 0, wrong, calls, callsPer10k: (calls * 10_000) / changes, ...(seconds === undefined ? {} : { secondsUntilRight: seconds }) };
+  return {
+    name,
+    correct: wrong === 0,
+    wrong,
+    calls,
+    callsPer10k: (calls * 10_000) / changes,
+    ...(seconds === undefined ? {} : { secondsUntilRight: seconds }),
+  };
 }
 
 export function comparisonRows({ changes, results }: { changes: number; results: ForwarderFigures[] }): [string, string][] {

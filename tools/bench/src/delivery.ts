@@ -68,7 +68,12 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
           const n = m + k;
           const profiles = Array.from({ length: PROFILES_PER_MESSAGE }, (_, i) => {
             const user = n * PROFILES_PER_MESSAGE + i;
-            return { mpid: String(10_000_000 + user), email: `u${user}@example.com`, customerId: `c${user}`, audiences: [{ audienceId: 1 + (user % o.lists), listId: lists[user % o.lists], action: 'add' as const }] };
+            return {
+              mpid: String(10_000_000 + user),
+              email: `u${user}@example.com`,
+              customerId: `c${user}`,
+              audiences: [{ audienceId: 1 + (user % o.lists), listId: lists[user % o.lists], action: 'add' as const }],
+            };
           });
           const res = await stack.send(membershipMessage(`backlog-${n}`, 1_700_000_000_000 + n, profiles, { accountId: ACCOUNT, apiKey: API_KEY }));
           if (res.status !== 200) throw new Error(`backlog message answered ${res.status}`);
@@ -95,7 +100,14 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
     for (let i = 0; i < o.loneChanges; i++) {
       const email = `lone${i}@example.com`;
       const sent = performance.now();
-      await stack.send(membershipMessage(`lone-${i}`, 1_800_000_000_000 + i, [{ mpid: String(90_000_000 + i), email, audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], { accountId: ACCOUNT, apiKey: API_KEY }));
+      await stack.send(
+        membershipMessage(
+          `lone-${i}`,
+          1_800_000_000_000 + i,
+          [{ mpid: String(90_000_000 + i), email, audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }],
+          { accountId: ACCOUNT, apiKey: API_KEY },
+        ),
+      );
       while (!fake.state.requests.some((r) => r.status === 200 && JSON.stringify(r.body).includes(email))) await new Promise((r) => setTimeout(r, 5));
       latencies.push(performance.now() - sent);
       await new Promise((r) => setTimeout(r, 300));
@@ -134,7 +146,14 @@ export function deliveryRows(f: DeliveryFigures, changes: number, limit: number)
     ['average batch', `${fmt(f.averageBatch)} subscribers`],
     ['members in Iterable', `${f.members} of ${changes}`],
     ...(f.storage
-      ? ([['bytes per delivered change (PostgreSQL, tables with indexes)', Object.entries(f.storage).map(([t, b]) => `${t} ${fmt(b, 0)}`).join(', ')]] as [string, string][])
+      ? ([
+          [
+            'bytes per delivered change (PostgreSQL, tables with indexes)',
+            Object.entries(f.storage)
+              .map(([t, b]) => `${t} ${fmt(b, 0)}`)
+              .join(', '),
+          ],
+        ] as [string, string][])
       : []),
     ['lone change p50 / p95', `${fmt(f.loneP50, 0)} / ${fmt(f.loneP95, 0)} ms`],
   ];

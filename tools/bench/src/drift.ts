@@ -59,11 +59,23 @@ export async function runDrift(o: DriftOptions): Promise<DriftFigures> {
   const fake = await startFakeIterable();
   const project = fake.state.createProject({ apiKey: API_KEY, type: 'hybrid', dataCenter: 'US' });
   const listId = fake.state.createList(project, 'bench-drift').id;
-  const stack = await startStack(o.driver, { LOG_LEVEL: 'warn', ITERABLE_API_BASE_URL: fake.url, ITERABLE_REQUESTS_PER_SECOND: '50', DRIFT_SETTLE_MS: '60000' });
+  const stack = await startStack(o.driver, {
+    LOG_LEVEL: 'warn',
+    ITERABLE_API_BASE_URL: fake.url,
+    ITERABLE_REQUESTS_PER_SECOND: '50',
+    DRIFT_SETTLE_MS: '60000',
+  });
   try {
     const seedStarted = performance.now();
     // The account, its key and the audience → list connection, the way mParticle creates them.
-    const first = await stack.send(membershipMessage('bench-drift-0', 1_700_000_000_000, [{ mpid: '1', email: email(0), customerId: 'c0', audiences: [{ audienceId: AUDIENCE, listId, action: 'add' }] }], { accountId: ACCOUNT, apiKey: API_KEY }));
+    const first = await stack.send(
+      membershipMessage(
+        'bench-drift-0',
+        1_700_000_000_000,
+        [{ mpid: '1', email: email(0), customerId: 'c0', audiences: [{ audienceId: AUDIENCE, listId, action: 'add' }] }],
+        { accountId: ACCOUNT, apiKey: API_KEY },
+      ),
+    );
     if (first.status !== 200) throw new Error(`first message answered ${first.status}`);
     await seedDatabase(stack.dataSource, o.driver, listId, o.members);
     // Iterable: the same members, but `differences` removed by hand and as many strangers added.
@@ -73,7 +85,10 @@ export async function runDrift(o: DriftOptions): Promise<DriftFigures> {
       for (let n = start; n < Math.min(o.members, start + 100_000); n++) if (n % removedEvery !== 1) users.push({ email: email(n), listIds: [listId] });
       fake.state.seedUsers(project, users);
     }
-    fake.state.seedUsers(project, Array.from({ length: o.differences }, (_, i) => ({ email: `stranger${i}@example.org`, listIds: [listId] })));
+    fake.state.seedUsers(
+      project,
+      Array.from({ length: o.differences }, (_, i) => ({ email: `stranger${i}@example.org`, listIds: [listId] })),
+    );
     const seedSeconds = (performance.now() - seedStarted) / 1000;
 
     // At `log` the worker says each check's phases (read, database, merge) in its verdict line.
@@ -87,15 +102,23 @@ export async function runDrift(o: DriftOptions): Promise<DriftFigures> {
       const answer = await stack.admin('POST', path, { repair });
       if (answer.status !== 202) throw new Error(`drift check answered ${answer.status}: ${JSON.stringify(answer.body)}`);
       let report: JsonBody;
-      await waitFor(async () => {
-        report = (await stack.admin('GET', path)).body;
-        return report.id === answer.body.id && report.state !== 'running';
-      }, 1_800_000, 100);
+      await waitFor(
+        async () => {
+          report = (await stack.admin('GET', path)).body;
+          return report.id === answer.body.id && report.state !== 'running';
+        },
+        1_800_000,
+        100,
+      );
       if (report.state !== 'done') throw new Error(`drift check ${report.state}: ${report.error}`);
       return { report, seconds: (performance.now() - started) / 1000 };
     };
     const { report, seconds } = await run(false);
-    const verdictLine = worker.output().split('\n').find((l) => l.includes(`drift check ${report.id} of list`) && l.includes('sorted runs')) ?? '';
+    const verdictLine =
+      worker
+        .output()
+        .split('\n')
+        .find((l) => l.includes(`drift check ${report.id} of list`) && l.includes('sorted runs')) ?? '';
     const phases = /\(([^()]*)\), (\d+) sorted runs/.exec(verdictLine);
     const workerPeakMiB = peakMemoryMiB(worker.child.pid);
     const workerRssAfterMiB = rssMiB(worker.child.pid);
@@ -165,9 +188,15 @@ export function driftRows(f: DriftFigures): [string, string][] {
   return [
     ['seeded (database and fake Iterable) in', `${fmt(f.seedSeconds)} s`],
     ['drift check, report only: asked to verdict', `${fmt(f.checkSeconds)} s (from the read to the verdict ${fmt(f.readSeconds)} s)`],
-    ['phases (the worker\'s log)', f.phases],
-    ['found', `${f.missing} missing, ${f.extra} extra (${f.iterableMembers.toLocaleString('en')} on Iterable's list, ${f.desiredMembers.toLocaleString('en')} desired)`],
+    ["phases (the worker's log)", f.phases],
+    [
+      'found',
+      `${f.missing} missing, ${f.extra} extra (${f.iterableMembers.toLocaleString('en')} on Iterable's list, ${f.desiredMembers.toLocaleString('en')} desired)`,
+    ],
     ['drift check with repair, to the list exact', `${fmt(f.repairSeconds)} s${f.repairExact ? ', exact' : ', NOT exact'}`],
-    ['worker memory: VmHWM idle / VmHWM after the check / RSS after', `${fmt(f.workerIdleMiB, 0)} / ${fmt(f.workerPeakMiB, 0)} / ${fmt(f.workerRssAfterMiB, 0)} MiB`],
+    [
+      'worker memory: VmHWM idle / VmHWM after the check / RSS after',
+      `${fmt(f.workerIdleMiB, 0)} / ${fmt(f.workerPeakMiB, 0)} / ${fmt(f.workerRssAfterMiB, 0)} MiB`,
+    ],
   ];
 }

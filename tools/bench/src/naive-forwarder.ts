@@ -15,7 +15,13 @@ export async function startNaiveForwarder(iterableBaseUrl: string): Promise<{ ur
   const call = async (apiKey: string, path: string, body: unknown, attempt = 1): Promise<void> => {
     let status: number;
     try {
-      status = (await fetch(`${iterableBaseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'Api-Key': apiKey }, body: JSON.stringify(body) })).status;
+      status = (
+        await fetch(`${iterableBaseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'Api-Key': apiKey },
+          body: JSON.stringify(body),
+        })
+      ).status;
     } catch {
       status = 0;
     }

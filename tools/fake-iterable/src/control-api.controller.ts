@@ -5,8 +5,7 @@ import type { FakeResponse } from './iterable-api.controller';
 import { trimTrailingSlashes } from './iterable-api.controller';
 import { validateFaultConfig } from './faults.util';
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const stringArray = (value: unknown, name: string): string[] => {
   if (value === undefined) return [];

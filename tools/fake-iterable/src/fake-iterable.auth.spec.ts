@@ -70,7 +70,10 @@ describe('fake Iterable: authentication, data centers, routing, control API', ()
         type: 'email-based',
         dataCenter: 'US',
         projectId: 4242,
-        lists: [{ name: 'vip', description: 'd' }, { name: 'other', id: 777 }],
+        lists: [
+          { name: 'vip', description: 'd' },
+          { name: 'other', id: 777 },
+        ],
       });
       expect(created.status).toBe(201);
       expect(created.json).toEqual({
@@ -78,7 +81,10 @@ describe('fake Iterable: authentication, data centers, routing, control API', ()
         apiKey: 'new-key',
         type: 'email',
         dataCenter: 'US',
-        lists: [{ id: expect.any(Number), name: 'vip' }, { id: 777, name: 'other' }],
+        lists: [
+          { id: expect.any(Number), name: 'vip' },
+          { id: 777, name: 'other' },
+        ],
         users: 0,
       });
       const listed = await client.control('GET', '/projects');

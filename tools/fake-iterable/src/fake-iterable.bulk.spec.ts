@@ -71,9 +71,33 @@ describe('fake Iterable: lists/subscribe and lists/unsubscribe', () => {
     ['userId: forgotten', 'userId', [], { userIds: ['u-9'] }, { userId: 'u-9' }, false, ['forgottenUserIds', 'u-9']],
     // hybrid projects
     ['hybrid: unknown email and userId create the user', 'hybrid', [], {}, { email: 'a@x.io', userId: 'u-1' }, false, 'success'],
-    ['hybrid: email and userId of two different users', 'hybrid', [existing('a@x.io'), existing(undefined, 'u-2')], {}, { email: 'A@x.io', userId: 'u-2' }, false, ['conflictEmails', 'a@x.io']],
-    ['hybrid: a known email whose user has another userId', 'hybrid', [existing('a@x.io', 'u-1')], {}, { email: 'a@x.io', userId: 'u-2' }, false, ['conflictEmails', 'a@x.io']],
-    ['hybrid: a known userId whose user has another email', 'hybrid', [existing('a@x.io', 'u-1')], {}, { userId: 'u-1', email: 'b@x.io' }, false, ['conflictEmails', 'b@x.io']],
+    [
+      'hybrid: email and userId of two different users',
+      'hybrid',
+      [existing('a@x.io'), existing(undefined, 'u-2')],
+      {},
+      { email: 'A@x.io', userId: 'u-2' },
+      false,
+      ['conflictEmails', 'a@x.io'],
+    ],
+    [
+      'hybrid: a known email whose user has another userId',
+      'hybrid',
+      [existing('a@x.io', 'u-1')],
+      {},
+      { email: 'a@x.io', userId: 'u-2' },
+      false,
+      ['conflictEmails', 'a@x.io'],
+    ],
+    [
+      'hybrid: a known userId whose user has another email',
+      'hybrid',
+      [existing('a@x.io', 'u-1')],
+      {},
+      { userId: 'u-1', email: 'b@x.io' },
+      false,
+      ['conflictEmails', 'b@x.io'],
+    ],
     ['hybrid: a known userId gains an email', 'hybrid', [existing(undefined, 'u-1')], {}, { userId: 'u-1', email: 'b@x.io' }, false, 'success'],
     ['hybrid: unknown email with updateExistingUsersOnly', 'hybrid', [], {}, { email: 'a@x.io' }, true, ['notFoundEmails', 'a@x.io']],
     ['hybrid: unknown userId with updateExistingUsersOnly', 'hybrid', [], {}, { userId: 'u-1' }, true, ['notFoundUserIds', 'u-1']],
@@ -96,7 +120,15 @@ describe('fake Iterable: lists/subscribe and lists/unsubscribe', () => {
     ['email: a known user who is not a member', 'email', [existing('a@x.io'), existing('b@x.io', undefined, true)], {}, { email: 'a@x.io' }, 'success', 1],
     ['email: a forgotten email', 'email', [], { emails: ['gone@x.io'] }, { email: 'gone@x.io' }, ['forgottenEmails', 'gone@x.io'], 0],
     ['email: a malformed email', 'email', [], {}, { email: 'not an email' }, ['invalidEmails', 'not an email'], 0],
-    ['hybrid: identifiers of two users', 'hybrid', [existing('a@x.io', undefined, true), existing(undefined, 'u-2', true)], {}, { email: 'a@x.io', userId: 'u-2' }, ['conflictEmails', 'a@x.io'], 2],
+    [
+      'hybrid: identifiers of two users',
+      'hybrid',
+      [existing('a@x.io', undefined, true), existing(undefined, 'u-2', true)],
+      {},
+      { email: 'a@x.io', userId: 'u-2' },
+      ['conflictEmails', 'a@x.io'],
+      2,
+    ],
   ])('unsubscribe, %s', async (_name, type, users, forgotten, subscriber, expected, membersAfter) => {
     const listId = await setUp(type, users, forgotten);
     const answer = await client.api('k', 'POST', '/api/lists/unsubscribe', { listId, subscribers: [subscriber], channelUnsubscribe: false });
@@ -175,7 +207,11 @@ describe('fake Iterable: lists/subscribe and lists/unsubscribe', () => {
     expect(user.dataFields).toEqual({ tier: 'gold', prefs: { a: 1, b: 2 }, score: 5 });
     await post([{ userId: 'u-1', dataFields: { prefs: { c: 3 } } }]);
     expect(user.dataFields.prefs).toEqual({ c: 3 });
-    const clash = await post([{ userId: 'u-1', dataFields: { score: 'high' } }, { email: 'new@x.io', dataFields: { tier: 7 } }, { email: 'n2@x.io', dataFields: 'nope' }]);
+    const clash = await post([
+      { userId: 'u-1', dataFields: { score: 'high' } },
+      { email: 'new@x.io', dataFields: { tier: 7 } },
+      { email: 'n2@x.io', dataFields: 'nope' },
+    ]);
     expect(clash.json.failedUpdates.invalidDataUserIds).toEqual(['u-1']);
     expect(clash.json.failedUpdates.invalidDataEmails).toEqual(['new@x.io', 'n2@x.io']);
     expect(clash.json.failCount).toBe(3);
@@ -249,11 +285,7 @@ describe('fake Iterable: lists/subscribe and lists/unsubscribe', () => {
 });
 
 describe('bulk invariants (property)', () => {
-  const identifier = fc.oneof(
-    fc.constantFrom('a@x.io', 'B@x.io', 'b@x.io', 'bad@', '', 'c@x.io'),
-    fc.emailAddress(),
-    fc.string({ maxLength: 8 }),
-  );
+  const identifier = fc.oneof(fc.constantFrom('a@x.io', 'B@x.io', 'b@x.io', 'bad@', '', 'c@x.io'), fc.emailAddress(), fc.string({ maxLength: 8 }));
   const subscriber = fc.record(
     { email: identifier, userId: fc.oneof(fc.constantFrom('u-1', 'u-2', 'u 3 ', ''), fc.string({ maxLength: 60 })), preferUserId: fc.boolean() },
     { requiredKeys: [] },

@@ -82,7 +82,7 @@ describe('fake Iterable: fault injection, concurrency and the request log', () =
       [413, 'BatchTooLarge'],
       [401, 'BadApiKey'],
       [400, 'BadParams'],
-    ])('a forced %s answers Iterable\'s body for it', async (status, code) => {
+    ])("a forced %s answers Iterable's body for it", async (status, code) => {
       await setFaults({ forced: [{ status }] });
       const answer = await subscribe();
       expect(answer.status).toBe(status);

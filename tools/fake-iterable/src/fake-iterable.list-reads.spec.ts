@@ -7,7 +7,11 @@ describe('fake Iterable: list reads (getUsers, size) and operator edits', () => 
   let client: ReturnType<typeof fakeClient>;
   let listId: number;
   const getUsers = (key = 'k', query = '') => client.api(key, 'GET', `/api/lists/getUsers?listId=${listId}${query}`);
-  const lines = (text: string) => text.split('\n').filter((l) => l !== '').sort();
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
 
   beforeAll(async () => {
     fake = await startFakeIterable();
@@ -25,7 +29,11 @@ describe('fake Iterable: list reads (getUsers, size) and operator edits', () => 
     for (let i = 0; i < 6; i++) statuses.push((await getUsers()).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     const limited = await getUsers();
-    expect(limited.json).toEqual({ msg: expect.stringMatching(/^Exceeded rate limit for endpoint: \/api\/lists\/getUsers, project: \d+$/), code: 'RateLimitExceeded', params: {} });
+    expect(limited.json).toEqual({
+      msg: expect.stringMatching(/^Exceeded rate limit for endpoint: \/api\/lists\/getUsers, project: \d+$/),
+      code: 'RateLimitExceeded',
+      params: {},
+    });
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(59);
     expect(retryAfter).toBeLessThanOrEqual(60);
@@ -59,7 +67,10 @@ describe('fake Iterable: list reads (getUsers, size) and operator edits', () => 
 
   it('streams a large list in pieces (no Content-Length), one identifier per line', async () => {
     const project = fake.state.projectFor('k');
-    fake.state.seedUsers(project, Array.from({ length: 50_000 }, (_, i) => ({ email: `member${i}@example.com`, listIds: [listId] })));
+    fake.state.seedUsers(
+      project,
+      Array.from({ length: 50_000 }, (_, i) => ({ email: `member${i}@example.com`, listIds: [listId] })),
+    );
     const answer = await getUsers();
     expect(answer.status).toBe(200);
     expect(answer.headers['content-length']).toBeUndefined();

@@ -18,7 +18,7 @@ describe('fake Iterable: lists API', () => {
     await client.project('other', 'hybrid', 'US', [{ name: 'not-mine' }]);
   });
 
-  it('POST /api/lists creates a static list and GET /api/lists lists the project\'s lists only', async () => {
+  it("POST /api/lists creates a static list and GET /api/lists lists the project's lists only", async () => {
     const before = Date.now();
     const created = await client.api('k', 'POST', '/api/lists', { name: 'aud_vip', description: 'synced' });
     expect(created.status).toBe(200);

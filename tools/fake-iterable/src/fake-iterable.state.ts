@@ -55,8 +55,7 @@ export interface BulkSubscriber {
 
 type Outcome = { ok: true; createdFields?: string[] } | { ok: false; category: FailedUpdateCategory; echo: string };
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const jsonType = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
 
@@ -106,7 +105,8 @@ export class FakeIterableState {
     if (!(Number.isInteger(next.maxLoggedRequests) && next.maxLoggedRequests > 0)) {
       throw new FakeInputError('maxLoggedRequests must be a positive integer');
     }
-    if (!(Number.isInteger(next.listReadsPerMinute) && next.listReadsPerMinute >= 0)) throw new FakeInputError('listReadsPerMinute must be a non-negative integer');
+    if (!(Number.isInteger(next.listReadsPerMinute) && next.listReadsPerMinute >= 0))
+      throw new FakeInputError('listReadsPerMinute must be a non-negative integer');
     if (!(typeof next.membershipVisibilityDelayMs === 'number' && next.membershipVisibilityDelayMs >= 0)) {
       throw new FakeInputError('membershipVisibilityDelayMs must be a non-negative number');
     }
@@ -275,13 +275,17 @@ export class FakeIterableState {
    * Someone edits a list behind our back (Iterable's UI, another tool): `add` puts users on it (created when
    * unknown, by email or userId), `remove` takes them off. Applied at once, like any membership change.
    */
-  operatorEdit(listId: number, edits: { add?: { email?: string; userId?: string }[]; remove?: { email?: string; userId?: string }[] }): { added: number; removed: number; created: number } {
+  operatorEdit(
+    listId: number,
+    edits: { add?: { email?: string; userId?: string }[]; remove?: { email?: string; userId?: string }[] },
+  ): { added: number; removed: number; created: number } {
     const list = this.lists.get(listId);
     if (!list) throw new FakeInputError(`no list ${listId}`);
     const project = [...this.projects.values()].find((p) => p.projectId === list.projectId) as FakeProject;
     const delay = this.config.membershipVisibilityDelayMs;
     const find = (who: { email?: string; userId?: string }): FakeUser | undefined =>
-      (who.email === undefined ? undefined : this.findByEmail(project, who.email)) ?? (who.userId === undefined ? undefined : this.findByUserId(project, who.userId));
+      (who.email === undefined ? undefined : this.findByEmail(project, who.email)) ??
+      (who.userId === undefined ? undefined : this.findByUserId(project, who.userId));
     const counts = { added: 0, removed: 0, created: 0 };
     for (const who of edits.add ?? []) {
       if (who.email === undefined && who.userId === undefined) throw new FakeInputError('an added user needs an email or a userId');
@@ -354,15 +358,19 @@ export class FakeIterableState {
     const resolved = this.resolve(project, email, userId);
     if (resolved.conflict) return resolved.conflict;
     if (subscriber.dataFields !== undefined && !this.dataFieldsFit(project, subscriber.dataFields)) {
-      return email !== undefined ? { ok: false, category: 'invalidDataEmails', echo: normalizeEmail(email) } : { ok: false, category: 'invalidDataUserIds', echo: userId as string };
+      return email !== undefined
+        ? { ok: false, category: 'invalidDataEmails', echo: normalizeEmail(email) }
+        : { ok: false, category: 'invalidDataUserIds', echo: userId as string };
     }
     let user = resolved.user;
     if (!user) {
-      if (project.type === 'email' && email === undefined && !subscriber.preferUserId) return { ok: false, category: 'notFoundUserIds', echo: userId as string };
+      if (project.type === 'email' && email === undefined && !subscriber.preferUserId)
+        return { ok: false, category: 'notFoundUserIds', echo: userId as string };
       const placeholder = project.type === 'email' && email === undefined ? `${randomBytes(8).toString('hex')}@placeholder.email` : undefined;
       user = this.addUser(project, email === undefined ? placeholder : normalizeEmail(email), userId, {});
     }
-    const createdFields = subscriber.dataFields === undefined ? [] : this.mergeDataFields(project, user, subscriber.dataFields as Record<string, unknown>, false);
+    const createdFields =
+      subscriber.dataFields === undefined ? [] : this.mergeDataFields(project, user, subscriber.dataFields as Record<string, unknown>, false);
     return { ok: true, createdFields };
   }
 
@@ -380,11 +388,7 @@ export class FakeIterableState {
   }
 
   /** Finds the user a subscriber names, following the project type's identity rules. */
-  private resolve(
-    project: FakeProject,
-    email: string | undefined,
-    userId: string | undefined,
-  ): { user?: FakeUser; conflict?: Outcome } {
+  private resolve(project: FakeProject, email: string | undefined, userId: string | undefined): { user?: FakeUser; conflict?: Outcome } {
     switch (project.type) {
       case 'email':
         return { user: email !== undefined ? this.findByEmail(project, email) : this.findByUserId(project, userId as string) };
@@ -441,7 +445,9 @@ export class FakeIterableState {
       if (project.type === 'hybrid' && userId !== undefined && user.userId === undefined) this.setUserId(project, user, userId);
     }
     const createdFields =
-      subscriber.dataFields === undefined ? [] : this.mergeDataFields(project, user, subscriber.dataFields as Record<string, unknown>, !!subscriber.mergeNestedObjects);
+      subscriber.dataFields === undefined
+        ? []
+        : this.mergeDataFields(project, user, subscriber.dataFields as Record<string, unknown>, !!subscriber.mergeNestedObjects);
     changeMembership(list, user.uid, true, this.config.membershipVisibilityDelayMs);
     return { ok: true, createdFields };
   }

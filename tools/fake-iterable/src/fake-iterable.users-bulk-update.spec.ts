@@ -9,8 +9,16 @@ describe('fake users/bulkUpdate', () => {
 
   it('creates unknown users and keeps the first type of each field per project', () => {
     const { state, project } = setup('hybrid');
-    const answer = bulkUpdateUsers(state, project, { users: [{ email: 'a@example.com', dataFields: { n: 1, when: '2024-01-02T00:00:00.000Z' } }, { email: 'b@example.com', dataFields: { n: 'one' } }] });
-    expect(answer).toMatchObject({ status: 200, body: { successCount: 1, failCount: 1, failedUpdates: { invalidDataEmails: ['b@example.com'] }, createdFields: ['n', 'when'] } });
+    const answer = bulkUpdateUsers(state, project, {
+      users: [
+        { email: 'a@example.com', dataFields: { n: 1, when: '2024-01-02T00:00:00.000Z' } },
+        { email: 'b@example.com', dataFields: { n: 'one' } },
+      ],
+    });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { successCount: 1, failCount: 1, failedUpdates: { invalidDataEmails: ['b@example.com'] }, createdFields: ['n', 'when'] },
+    });
     expect(state.userFields(project, { email: 'a@example.com' })).toEqual({ n: 1, when: '2024-01-02T00:00:00.000Z' });
     expect(state.userFields(project, { email: 'b@example.com' })).toBeUndefined();
   });
@@ -30,8 +38,17 @@ describe('fake users/bulkUpdate', () => {
   it('refuses forgotten users and, in email-based projects, an unknown userId without preferUserId', () => {
     const { state, project } = setup('email');
     state.forget(project, ['gone@example.com']);
-    const answer = bulkUpdateUsers(state, project, { users: [{ email: 'gone@example.com', dataFields: {} }, { userId: 'u-9', dataFields: { a: 1 } }, { userId: 'u-10', preferUserId: true, dataFields: { a: 2 } }] });
-    expect(answer).toMatchObject({ status: 200, body: { successCount: 1, failCount: 2, failedUpdates: { forgottenEmails: ['gone@example.com'], notFoundUserIds: ['u-9'] } } });
+    const answer = bulkUpdateUsers(state, project, {
+      users: [
+        { email: 'gone@example.com', dataFields: {} },
+        { userId: 'u-9', dataFields: { a: 1 } },
+        { userId: 'u-10', preferUserId: true, dataFields: { a: 2 } },
+      ],
+    });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { successCount: 1, failCount: 2, failedUpdates: { forgottenEmails: ['gone@example.com'], notFoundUserIds: ['u-9'] } },
+    });
     expect(state.userFields(project, { userId: 'u-10' })).toEqual({ a: 2 });
   });
 });

@@ -50,10 +50,25 @@ describe('forcedFaultMatches', () => {
 describe('validateFaultConfig', () => {
   it.each([
     ['empty', {}, []],
-    ['a full valid config', { seed: 1, rateLimit: { requestsPerSecond: 5, retryAfterSeconds: 1 }, errorRates: { status500: 0.1 }, resetRate: 0, slow: { delayMs: 10 }, forced: [{ status: 429 }] }, []],
+    [
+      'a full valid config',
+      {
+        seed: 1,
+        rateLimit: { requestsPerSecond: 5, retryAfterSeconds: 1 },
+        errorRates: { status500: 0.1 },
+        resetRate: 0,
+        slow: { delayMs: 10 },
+        forced: [{ status: 429 }],
+      },
+      [],
+    ],
     ['not an object', [], ['the fault configuration must be a JSON object']],
     ['a zero rate', { rateLimit: { requestsPerSecond: 0 } }, ['rateLimit.requestsPerSecond must be a positive number']],
-    ['a bad Retry-After format', { rateLimit: { requestsPerSecond: 1, retryAfterFormat: 'minutes' } }, ['rateLimit.retryAfterFormat must be "seconds" or "http-date"']],
+    [
+      'a bad Retry-After format',
+      { rateLimit: { requestsPerSecond: 1, retryAfterFormat: 'minutes' } },
+      ['rateLimit.retryAfterFormat must be "seconds" or "http-date"'],
+    ],
     ['a rate above 1', { errorRates: { status503: 1.5 } }, ['errorRates.status503 must be within 0..1']],
     ['a negative reset rate', { resetRate: -0.1 }, ['resetRate must be within 0..1']],
     ['slow without delay', { slow: {} }, ['slow.delayMs must be a non-negative number']],

@@ -17,10 +17,7 @@ export function retryAfterHeader(seconds: number, format: RetryAfterFormat = 'se
 }
 
 /** Does a forced fault apply to this request? */
-export function forcedFaultMatches(
-  fault: ForcedFault,
-  request: { method: string; apiPath: string; apiKey: string | undefined; body?: string },
-): boolean {
+export function forcedFaultMatches(fault: ForcedFault, request: { method: string; apiPath: string; apiKey: string | undefined; body?: string }): boolean {
   if (fault.path !== undefined && fault.path !== request.apiPath) return false;
   if (fault.bodyContains !== undefined && !(request.body ?? '').includes(fault.bodyContains)) return false;
   if (fault.method !== undefined && fault.method.toUpperCase() !== request.method.toUpperCase()) return false;
@@ -30,8 +27,7 @@ export function forcedFaultMatches(
 
 const isFraction = (value: unknown): boolean => typeof value === 'number' && value >= 0 && value <= 1;
 const isNonNegative = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Checks a fault configuration sent to the control API; returns the problems found (empty = valid). */
 export function validateFaultConfig(input: unknown): string[] {

@@ -52,8 +52,7 @@ const badParams = (msg: string, params: Record<string, unknown> = {}): FakeRespo
   body: apiResponse(`Invalid params: ${msg}`, 'BadParams', params),
 });
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class IterableApiController {
   constructor(private readonly state: FakeIterableState) {}

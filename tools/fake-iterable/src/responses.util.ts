@@ -13,8 +13,7 @@ export const apiResponse = (msg: string, code: string, params: Record<string, un
   params,
 });
 
-export const badApiKey = (ip: string, endpoint: string): IterableApiResponse =>
-  apiResponse('Invalid API key', 'BadApiKey', { ip, endpoint });
+export const badApiKey = (ip: string, endpoint: string): IterableApiResponse => apiResponse('Invalid API key', 'BadApiKey', { ip, endpoint });
 
 export const rateLimitExceeded = (endpoint: string, projectId: number): IterableApiResponse =>
   apiResponse(`Exceeded rate limit for endpoint: ${endpoint}, project: ${projectId}`, 'RateLimitExceeded', {});

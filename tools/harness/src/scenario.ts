@@ -61,8 +61,13 @@ export function buildScenario(o: ScenarioOptions): Scenario {
   const random = seededRandom(o.seed); // deterministic: a failing scenario replays from its seed
   const users: ScenarioUser[] = Array.from({ length: o.users }, (_, i) => {
     const mpid = String(o.accountId * 1_000_000 + i);
-    const user: ScenarioUser = { mpid, customerId: `c-${o.accountId}-${i}`, ...(random() < (o.withoutEmail ?? 0.1) ? {} : { email: `user${i}.a${o.accountId}@example.com` }) };
-    if (random() < (o.emailChanges ?? 0)) Object.assign(user, { laterEmail: `moved${i}.a${o.accountId}@example.com`, switchAt: Math.floor(random() * o.messages) });
+    const user: ScenarioUser = {
+      mpid,
+      customerId: `c-${o.accountId}-${i}`,
+      ...(random() < (o.withoutEmail ?? 0.1) ? {} : { email: `user${i}.a${o.accountId}@example.com` }),
+    };
+    if (random() < (o.emailChanges ?? 0))
+      Object.assign(user, { laterEmail: `moved${i}.a${o.accountId}@example.com`, switchAt: Math.floor(random() * o.messages) });
     return user;
   });
   const newest = new Map<string, { t: number; action: 'add' | 'delete'; user: ScenarioUser; email: string | undefined; listId: number }>();
@@ -85,7 +90,9 @@ export function buildScenario(o: ScenarioOptions): Scenario {
       }
       return { mpid: user.mpid, customerId: user.customerId, ...(email ? { email } : {}), audiences };
     });
-    messages.push(membershipMessage(`scn-${o.seed}-${o.accountId}-${m}`, t, profiles, { accountId: o.accountId, apiKey: o.apiKey, userIdField: o.userIdField }));
+    messages.push(
+      membershipMessage(`scn-${o.seed}-${o.accountId}-${m}`, t, profiles, { accountId: o.accountId, apiKey: o.apiKey, userIdField: o.userIdField }),
+    );
   }
   const expected = new Map<number, Set<string>>(o.audiences.map((a) => [a.listId, new Set<string>()]));
   for (const { action, user, email: sent, listId } of newest.values()) {

@@ -121,7 +121,12 @@ export async function startStack(driver: DatabaseDriver, extraEnv: Record<string
 export function membershipMessage(
   id: string,
   timestampMs: number,
-  profiles: { mpid: string; email?: string; customerId?: string; audiences: { audienceId: number; listId: number; action: 'add' | 'delete' | 'attribute_update' }[] }[],
+  profiles: {
+    mpid: string;
+    email?: string;
+    customerId?: string;
+    audiences: { audienceId: number; listId: number; action: 'add' | 'delete' | 'attribute_update' }[];
+  }[],
   account: { accountId?: number; apiKey?: string; userIdField?: 'customerId' | 'mpid' } = {},
 ): Record<string, unknown> {
   return {

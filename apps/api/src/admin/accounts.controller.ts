@@ -1,4 +1,18 @@
-import { BadGatewayException, BadRequestException, Body, Controller, Get, HttpCode, Logger, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
+import {
+  BadGatewayException,
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Logger,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Post,
+  Put,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
@@ -97,12 +111,18 @@ export class AccountsController {
     const name = body.name ?? listNameFor(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
     let listId: number;
     try {
-      ({ listId } = await this.lists.ensureList({ apiKey: account.iterableApiKey, dataCenter: account.dataCenter }, name, `mParticle audience ${audienceId}, kept in step by audience-bridge`));
+      ({ listId } = await this.lists.ensureList(
+        { apiKey: account.iterableApiKey, dataCenter: account.dataCenter },
+        name,
+        `mParticle audience ${audienceId}, kept in step by audience-bridge`,
+      ));
     } catch (error) {
       throw new BadGatewayException(`Iterable could not find or create the list: ${error instanceof Error ? error.message : String(error)}`);
     }
     const updated = await this.connections.upsert(accountId, audienceId, { listId, status: 'active' });
-    this.logger.log(`account ${accountId} audience ${audienceId}: list ${connection.listId ?? 'none'} replaced by ${listId} (an operator override), refilling it`);
+    this.logger.log(
+      `account ${accountId} audience ${audienceId}: list ${connection.listId ?? 'none'} replaced by ${listId} (an operator override), refilling it`,
+    );
     await this.changed(accountId, connection.listId ?? undefined);
     return updated;
   }
@@ -112,7 +132,10 @@ export class AccountsController {
     this.ingest.forget(accountId);
     const lists = await this.connections.listsOf(accountId);
     if (formerList !== undefined) lists.push(formerList);
-    await this.producer.enqueue(lists.map((listId) => ({ listId })), 0);
+    await this.producer.enqueue(
+      lists.map((listId) => ({ listId })),
+      0,
+    );
   }
 }
 

@@ -63,7 +63,10 @@ export class AuditController {
       return { requeued, lists: lists.length, listIds: lists, preview: true };
     }
     const { requeued, lists } = await this.audit.replay(filter);
-    await this.producer.enqueue(lists.map((listId) => ({ listId })), 0);
+    await this.producer.enqueue(
+      lists.map((listId) => ({ listId })),
+      0,
+    );
     return { requeued, lists: lists.length };
   }
 

@@ -37,7 +37,9 @@ export function jsonBodies(maxBodyBytes: number, secrets: Secrets): RequestHandl
         return;
       }
       if (status >= 400 && status < 500) {
-        res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message: `request body is not valid JSON: ${(error as Error).message}` });
+        res
+          .status(status)
+          .json({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message: `request body is not valid JSON: ${(error as Error).message}` });
         return;
       }
       next(error);

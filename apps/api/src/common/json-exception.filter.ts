@@ -44,7 +44,12 @@ export class JsonExceptionFilter implements ExceptionFilter {
     if (exception instanceof DomainError) {
       const status = DOMAIN_STATUS[exception.code];
       if (status < 500) {
-        return { statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message: exception.message, details: { code: exception.code, fields: exception.details ?? [] } };
+        return {
+          statusCode: status,
+          error: STATUS_CODES[status] ?? 'Bad Request',
+          message: exception.message,
+          details: { code: exception.code, fields: exception.details ?? [] },
+        };
       }
     }
     if (exception instanceof HttpException) {
@@ -65,7 +70,10 @@ export class JsonExceptionFilter implements ExceptionFilter {
       };
     }
     const errorId = randomUUID();
-    this.logger.error(`Unhandled error ${errorId}: ${exception instanceof Error ? exception.message : String(exception)}`, exception instanceof Error ? exception.stack : undefined);
+    this.logger.error(
+      `Unhandled error ${errorId}: ${exception instanceof Error ? exception.message : String(exception)}`,
+      exception instanceof Error ? exception.stack : undefined,
+    );
     return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', errorId };
   }
 }

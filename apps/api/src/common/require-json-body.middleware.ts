@@ -7,5 +7,9 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
     next();
     return;
   }
-  res.status(415).json({ statusCode: 415, error: 'Unsupported Media Type', message: `Content-Type must be application/json (got ${req.headers['content-type'] ?? 'none'})` });
+  res.status(415).json({
+    statusCode: 415,
+    error: 'Unsupported Media Type',
+    message: `Content-Type must be application/json (got ${req.headers['content-type'] ?? 'none'})`,
+  });
 }

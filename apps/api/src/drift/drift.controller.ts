@@ -33,14 +33,22 @@ export class DriftController {
   @HttpCode(202)
   @ApiAcceptedResponse({ type: DriftReportDto, description: 'The check, running (read it back with GET on the same path)' })
   @ApiNotFoundResponse({ description: 'No such account, or none of its audiences feeds this list' })
-  async start(@Param('accountId', idPipe) accountId: number, @Param('listId', idPipe) listId: number, @Body() body: DriftCheckRequestDto): Promise<DriftReportDto> {
+  async start(
+    @Param('accountId', idPipe) accountId: number,
+    @Param('listId', idPipe) listId: number,
+    @Body() body: DriftCheckRequestDto,
+  ): Promise<DriftReportDto> {
     await this.feeding(accountId, listId);
     const settings = await this.drift.settings(accountId);
     const { report, created } = await this.drift.request({ accountId, listId, repair: body.repair ?? false, trigger: 'api', identifier: settings.identifier });
     if (created) {
       this.logger.log(`drift check ${report.id} of list ${listId} asked (account ${accountId}${report.repair ? ', repair' : ''})`);
       // Only a signal: if Redis is away, the workers' drift sweep finds the check in the database within 30 s.
-      await this.producer.enqueue({ reportId: report.id }).catch((error: unknown) => this.logger.warn(`drift check ${report.id}: not signalled now (${error instanceof Error ? error.message : String(error)}); the workers will find it`));
+      await this.producer
+        .enqueue({ reportId: report.id })
+        .catch((error: unknown) =>
+          this.logger.warn(`drift check ${report.id}: not signalled now (${error instanceof Error ? error.message : String(error)}); the workers will find it`),
+        );
     }
     return { ...this.view(report), ...(created ? {} : { alreadyRunning: true }) };
   }
@@ -83,7 +91,9 @@ export class DriftController {
       ...(body.scheduleRepair === undefined ? {} : { scheduleRepair: body.scheduleRepair }),
     };
     const settings = await this.drift.putSettings(accountId, patch);
-    this.logger.log(`account ${accountId}: drift settings by ${settings.identifier}, schedule ${settings.scheduleHours === null ? 'off' : `every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''}`}`);
+    this.logger.log(
+      `account ${accountId}: drift settings by ${settings.identifier}, schedule ${settings.scheduleHours === null ? 'off' : `every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''}`}`,
+    );
     return this.settingsView(settings);
   }
 
@@ -125,6 +135,12 @@ export class DriftController {
   }
 
   private settingsView(s: DriftSettings): DriftSettingsDto {
-    return { accountId: s.accountId, identifier: s.identifier, scheduleHours: s.scheduleHours, scheduleRepair: s.scheduleRepair, lastScheduledAt: s.scheduleHours === null ? null : iso(s.lastScheduledAtMs) };
+    return {
+      accountId: s.accountId,
+      identifier: s.identifier,
+      scheduleHours: s.scheduleHours,
+      scheduleRepair: s.scheduleRepair,
+      lastScheduledAt: s.scheduleHours === null ? null : iso(s.lastScheduledAtMs),
+    };
   }
 }

@@ -1,7 +1,15 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, Database, ErasureRepository, MembershipIngestRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import {
+  AccountsRepository,
+  ApiKeyCipher,
+  AudienceConnectionsRepository,
+  Database,
+  ErasureRepository,
+  MembershipIngestRepository,
+  MembershipsRepository,
+} from '@audience-bridge/persistence';
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { DependencyState, Environment } from '@audience-bridge/config';
 import { ListSyncProducer, REDIS_STATE, SyncListJobData } from '@audience-bridge/queue';
@@ -36,7 +44,10 @@ describe('MparticleService', () => {
     const moduleRef = await Test.createTestingModule({
       providers: [
         MparticleService,
-        { provide: SECRETS, useValue: { MPARTICLE_INBOUND_TOKEN: TOKEN, ADMIN_TOKEN: 'unused-admin-token-000000', ENCRYPTION_KEY: randomBytes(32).toString('base64') } },
+        {
+          provide: SECRETS,
+          useValue: { MPARTICLE_INBOUND_TOKEN: TOKEN, ADMIN_TOKEN: 'unused-admin-token-000000', ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+        },
         { provide: MembershipIngestRepository, useValue: new MembershipIngestRepository(db, cipher, 0) },
         { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
         { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
@@ -68,14 +79,24 @@ describe('MparticleService', () => {
       {
         mpid: '77',
         user_identities: [{ type: 'email', encoding: 'raw', value: 'unit@example.com' }],
-        audiences: audiences.map((a) => ({ audience_id: a.audience_id, audience_name: `A${a.audience_id}`, action: a.action, ...(a.listId ? { audience_subscription_settings: { listId: a.listId } } : {}) })),
+        audiences: audiences.map((a) => ({
+          audience_id: a.audience_id,
+          audience_name: `A${a.audience_id}`,
+          action: a.action,
+          ...(a.listId ? { audience_subscription_settings: { listId: a.listId } } : {}),
+        })),
       },
     ],
   });
   const answer = (body: unknown) => service.handle(body, `Token ${TOKEN}`) as Promise<{ suspend_subscription?: boolean }>;
 
   it('signals the list of a routable audience and holds one without a list, answering without suspension', async () => {
-    const result = await answer(message(1000, 'key-00000001', [{ audience_id: 1, listId: '501', action: 'add' }, { audience_id: 2, action: 'add' }]));
+    const result = await answer(
+      message(1000, 'key-00000001', [
+        { audience_id: 1, listId: '501', action: 'add' },
+        { audience_id: 2, action: 'add' },
+      ]),
+    );
     expect(result.suspend_subscription ?? false).toBe(false);
     expect(signalled).toEqual([501]);
     const [held] = await dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 2`);

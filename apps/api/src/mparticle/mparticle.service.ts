@@ -113,7 +113,11 @@ export class MparticleService {
    * carries no list: the audience's changes are held (as for any audience without a list) until a later
    * subscription message or an operator gives it one.
    */
-  private async provisionList(message: AudienceSubscriptionRequest, settings: ReturnType<typeof parseAccountSettings>, listSettings: ListSettings): Promise<number | undefined> {
+  private async provisionList(
+    message: AudienceSubscriptionRequest,
+    settings: ReturnType<typeof parseAccountSettings>,
+    listSettings: ListSettings,
+  ): Promise<number | undefined> {
     const accountId = message.account.account_id;
     const project = await this.projectOf(message, settings);
     if (!project) return undefined;
@@ -123,13 +127,20 @@ export class MparticleService {
       this.logger.log(`account ${accountId} audience ${message.audience_id}: ${created ? 'created' : 'found'} Iterable list ${listId}`);
       return listId;
     } catch (error) {
-      this.logger.warn(`account ${accountId} audience ${message.audience_id}: no list could be found or created (${error instanceof Error ? error.message : String(error)}); its changes are held`);
+      this.logger.warn(
+        `account ${accountId} audience ${message.audience_id}: no list could be found or created (${error instanceof Error ? error.message : String(error)}); its changes are held`,
+      );
       return undefined;
     }
   }
 
   /** `onAudienceRemove: delete`: the audience's list goes too, if it still has the name the rule gave it. */
-  private async deleteCreatedList(message: AudienceSubscriptionRequest, settings: ReturnType<typeof parseAccountSettings>, listSettings: ListSettings, listId: number): Promise<void> {
+  private async deleteCreatedList(
+    message: AudienceSubscriptionRequest,
+    settings: ReturnType<typeof parseAccountSettings>,
+    listSettings: ListSettings,
+    listId: number,
+  ): Promise<void> {
     const accountId = message.account.account_id;
     const project = await this.projectOf(message, settings);
     if (!project) return;
@@ -138,7 +149,9 @@ export class MparticleService {
       const deleted = await this.lists.deleteIfNamed(project, listId, name);
       this.logger.log(`account ${accountId} audience ${message.audience_id}: Iterable list ${listId} ${deleted ? 'deleted' : 'kept (not a list we created)'}`);
     } catch (error) {
-      this.logger.warn(`account ${accountId} audience ${message.audience_id}: list ${listId} could not be deleted (${error instanceof Error ? error.message : String(error)})`);
+      this.logger.warn(
+        `account ${accountId} audience ${message.audience_id}: list ${listId} could not be deleted (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   }
 
@@ -154,7 +167,10 @@ export class MparticleService {
     const held = [...new Set(unroutable.filter((u) => u.reason === 'missing listId').map((u) => u.audienceId))];
     if (held.length > 0) {
       this.logger.warn(`message ${message.id}: audience(s) ${held.join(', ')} of account ${accountId} name no listId: their changes are held`);
-      await this.connections.hold(accountId, held.map((audienceId) => ({ audienceId, audienceName: audienceNameOf(message, audienceId) })));
+      await this.connections.hold(
+        accountId,
+        held.map((audienceId) => ({ audienceId, audienceName: audienceNameOf(message, audienceId) })),
+      );
     }
     const anonymous = unroutable.filter((u) => u.reason === 'no user identity').length;
     if (anonymous > 0) this.logger.warn(`message ${message.id}: ${anonymous} change(s) without any user identity ignored`);

@@ -1,7 +1,21 @@
 import { ReactNode, useEffect, useRef } from 'react';
 
 /** A modal question with a confirm and a cancel button (Escape cancels; focus stays inside while open). */
-export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onCancel, busy }: { title: string; children: ReactNode; confirmLabel: string; onConfirm(): void; onCancel(): void; busy?: boolean }) {
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+  busy,
+}: {
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  onConfirm(): void;
+  onCancel(): void;
+  busy?: boolean;
+}) {
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const element = dialog.current;

@@ -8,7 +8,10 @@ const connection = (listId: number | null, pending: number, failedMembers: numbe
 
 describe('replayProgress', () => {
   it('sums waiting and refused members once per replayed list', () => {
-    const connections = { generatedAt: '', items: [connection(100, 4, 2), connection(100, 4, 2), connection(200, 1, 0), connection(300, 9, 9), connection(null, 0, 0)] };
+    const connections = {
+      generatedAt: '',
+      items: [connection(100, 4, 2), connection(100, 4, 2), connection(200, 1, 0), connection(300, 9, 9), connection(null, 0, 0)],
+    };
     expect(replayProgress(connections, [100, 200])).toEqual({ waiting: 5, refused: 2 });
   });
 });
@@ -23,7 +26,10 @@ describe('ReplayDialog', () => {
   it('shows the preview count, sends nothing until confirmed, then follows the replay to the end', async () => {
     let pending = 3;
     const calls = installFakeFetch(({ method, url, body }) => {
-      if (method === 'POST' && url === '/v1/replay') return (body as { preview?: boolean }).preview ? { status: 200, body: { requeued: 3, lists: 1, listIds: [100], preview: true } } : { status: 200, body: { requeued: 3, lists: 1 } };
+      if (method === 'POST' && url === '/v1/replay')
+        return (body as { preview?: boolean }).preview
+          ? { status: 200, body: { requeued: 3, lists: 1, listIds: [100], preview: true } }
+          : { status: 200, body: { requeued: 3, lists: 1 } };
       if (url === '/v1/connections') return { status: 200, body: { generatedAt: '', items: [connection(100, pending, 1)] } };
       return undefined;
     });
@@ -34,7 +40,10 @@ describe('ReplayDialog', () => {
 
     fireEvent.click(screen.getByRole('button', { name: 'Replay 3 members' }));
     expect(await screen.findByText(/3 members sent again; 3 changes still waiting/)).toBeTruthy();
-    expect(calls.filter((c) => c.url === '/v1/replay').map((c) => c.body)).toEqual([{ accountId: 1, audienceId: 10, preview: true }, { accountId: 1, audienceId: 10 }]);
+    expect(calls.filter((c) => c.url === '/v1/replay').map((c) => c.body)).toEqual([
+      { accountId: 1, audienceId: 10, preview: true },
+      { accountId: 1, audienceId: 10 },
+    ]);
 
     await act(async () => {
       pending = 0;
@@ -45,7 +54,9 @@ describe('ReplayDialog', () => {
   });
 
   it('cancelling after the preview replays nothing', async () => {
-    const calls = installFakeFetch(({ url }) => (url === '/v1/replay' ? { status: 200, body: { requeued: 5, lists: 2, listIds: [1, 2], preview: true } } : undefined));
+    const calls = installFakeFetch(({ url }) =>
+      url === '/v1/replay' ? { status: 200, body: { requeued: 5, lists: 2, listIds: [1, 2], preview: true } } : undefined,
+    );
     const onClose = jest.fn();
     render(<ReplayDialog filter={{ accountId: 1 }} label="Account 1" onClose={onClose} />);
     await screen.findByTestId('replay-preview');
@@ -64,6 +75,8 @@ describe('ReplayDialog', () => {
   it('shows what went wrong when the preview is refused', async () => {
     installFakeFetch(() => ({ status: 500, body: { statusCode: 500, errorId: 'e-1' } }));
     render(<ReplayDialog filter={{ accountId: 1 }} label="Account 1" onClose={() => undefined} />);
-    expect((await screen.findByRole('alert')).textContent).toContain("Counting the failed members failed: the API answered 500. Quote error id e-1 to whoever reads the API's logs.");
+    expect((await screen.findByRole('alert')).textContent).toContain(
+      "Counting the failed members failed: the API answered 500. Quote error id e-1 to whoever reads the API's logs.",
+    );
   });
 });

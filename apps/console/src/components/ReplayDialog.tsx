@@ -102,15 +102,19 @@ export function ReplayDialog({ filter, label, onClose, pollMs = 1000 }: { filter
       {step.kind === 'sending' && <p aria-live="polite">Sending the replay…</p>}
       {step.kind === 'progress' && (
         <div aria-live="polite" data-testid="replay-progress">
-          <progress max={Math.max(1, step.requeued)} value={step.done ? Math.max(1, step.requeued) : Math.max(0, step.requeued - step.waiting)} aria-label="Replay progress" />
+          <progress
+            max={Math.max(1, step.requeued)}
+            value={step.done ? Math.max(1, step.requeued) : Math.max(0, step.requeued - step.waiting)}
+            aria-label="Replay progress"
+          />
           {step.done ? (
             <p>
               Done: {formatNumber(step.requeued)} member{step.requeued === 1 ? '' : 's'} sent again; {formatNumber(step.refused)} still refused by Iterable.
             </p>
           ) : (
             <p>
-              {formatNumber(step.requeued)} member{step.requeued === 1 ? '' : 's'} sent again; {formatNumber(step.waiting)} change{step.waiting === 1 ? '' : 's'} still
-              waiting for Iterable on {step.preview.lists === 1 ? 'this list' : 'these lists'}…
+              {formatNumber(step.requeued)} member{step.requeued === 1 ? '' : 's'} sent again; {formatNumber(step.waiting)} change
+              {step.waiting === 1 ? '' : 's'} still waiting for Iterable on {step.preview.lists === 1 ? 'this list' : 'these lists'}…
             </p>
           )}
         </div>

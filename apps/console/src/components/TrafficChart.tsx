@@ -31,11 +31,11 @@ export function TrafficChart({ summary }: { summary: Summary }) {
           </ComposedChart>
         </ResponsiveContainer>
       </div>
-      <figcaption>
-        Members added, removed and refused by Iterable over {span} (left axis), and Iterable calls (right axis).
-      </figcaption>
+      <figcaption>Members added, removed and refused by Iterable over {span} (left axis), and Iterable calls (right axis).</figcaption>
       <details>
-        <summary>The figures as a table ({busy.length} busy {busy.length === 1 ? 'bucket' : 'buckets'})</summary>
+        <summary>
+          The figures as a table ({busy.length} busy {busy.length === 1 ? 'bucket' : 'buckets'})
+        </summary>
         <BucketTable buckets={busy} />
       </details>
     </figure>

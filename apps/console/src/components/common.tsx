@@ -37,7 +37,8 @@ export function LiveStamp({ updatedAt, everyMs, fetching }: { updatedAt: number;
   if (!updatedAt) return null;
   return (
     <p className="live" aria-live="off">
-      <span className={fetching ? 'dot dot-busy' : 'dot'} aria-hidden="true" /> Updated {formatTime(new Date(updatedAt).toISOString()).slice(11)} · refreshes every {everyMs / 1000} s
+      <span className={fetching ? 'dot dot-busy' : 'dot'} aria-hidden="true" /> Updated {formatTime(new Date(updatedAt).toISOString()).slice(11)} · refreshes
+      every {everyMs / 1000} s
     </p>
   );
 }
@@ -54,8 +55,8 @@ export function ConnectHelp() {
           <code>Authorization: Token &lt;MPARTICLE_INBOUND_TOKEN&gt;</code>.
         </li>
         <li>
-          In its settings give the Iterable <strong>API key</strong>, the <strong>userIdField</strong> (Customer ID or mParticle ID) and, per audience, the Iterable{' '}
-          <strong>listId</strong>.
+          In its settings give the Iterable <strong>API key</strong>, the <strong>userIdField</strong> (Customer ID or mParticle ID) and, per audience, the
+          Iterable <strong>listId</strong>.
         </li>
         <li>Connect an audience to it. Its connection shows here as soon as mParticle sends the subscription or the first membership change.</li>
       </ol>

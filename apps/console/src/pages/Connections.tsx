@@ -14,10 +14,7 @@ const features = tableFeatures({ rowSortingFeature, sortedRowModel: createSorted
 const helper = createColumnHelper<typeof features, ConnectionRow>();
 const STATUS_ORDER: Record<ConnectionRow['status'], number> = { suspended: 0, held: 1, 'dry-run': 2, active: 3, removed: 4 };
 
-type Pending =
-  | { kind: 'dry-run'; row: ConnectionRow; on: boolean }
-  | { kind: 'replay'; row: ConnectionRow }
-  | null;
+type Pending = { kind: 'dry-run'; row: ConnectionRow; on: boolean } | { kind: 'replay'; row: ConnectionRow } | null;
 
 export function Connections() {
   const client = useQueryClient();
@@ -48,15 +45,21 @@ export function Connections() {
   };
 
   const resume = (row: ConnectionRow) =>
-    act(async () => {
-      if (row.connectionStatus === 'suspended') await request(`/v1/accounts/${row.accountId}/audiences/${row.audienceId}/resume`, { method: 'POST', what: 'Resuming the connection' });
-      if (row.accountStatus === 'suspended') await request(`/v1/accounts/${row.accountId}/resume`, { method: 'POST', what: 'Resuming the account' });
-    }, `Resumed ${row.suspendedBy === 'account' ? `account ${row.accountId}` : `"${row.audienceName}"`}: its lists are being brought to the newest state.`);
+    act(
+      async () => {
+        if (row.connectionStatus === 'suspended')
+          await request(`/v1/accounts/${row.accountId}/audiences/${row.audienceId}/resume`, { method: 'POST', what: 'Resuming the connection' });
+        if (row.accountStatus === 'suspended') await request(`/v1/accounts/${row.accountId}/resume`, { method: 'POST', what: 'Resuming the account' });
+      },
+      `Resumed ${row.suspendedBy === 'account' ? `account ${row.accountId}` : `"${row.audienceName}"`}: its lists are being brought to the newest state.`,
+    );
 
   const setDryRun = (row: ConnectionRow, on: boolean) =>
     act(
       () => request(`/v1/accounts/${row.accountId}`, { method: 'PUT', body: { dryRun: on }, what: 'Changing dry run' }),
-      on ? `Dry run is on for account ${row.accountId}: calls are recorded, not sent.` : `Dry run is off for account ${row.accountId}: its lists are being brought to the newest state.`,
+      on
+        ? `Dry run is on for account ${row.accountId}: calls are recorded, not sent.`
+        : `Dry run is off for account ${row.accountId}: its lists are being brought to the newest state.`,
     );
 
   const columns = useMemo(
@@ -94,7 +97,13 @@ export function Connections() {
           header: 'Last delivery',
           cell: (info) => {
             const at = info.row.original.lastSuccessAt;
-            return at ? <time dateTime={at} title={formatTime(at)}>{formatAgo(at)}</time> : 'never';
+            return at ? (
+              <time dateTime={at} title={formatTime(at)}>
+                {formatAgo(at)}
+              </time>
+            ) : (
+              'never'
+            );
           },
         }),
         helper.accessor((r) => r.last24h.adds, { id: 'adds', header: 'Added 24 h', cell: (info) => formatNumber(info.getValue()) }),
@@ -122,7 +131,12 @@ export function Connections() {
                   </button>
                 )}
                 {r.status !== 'removed' && (
-                  <button type="button" disabled={busy} onClick={() => setPending({ kind: 'dry-run', row: r, on: !r.dryRun })} aria-label={`Turn dry run ${r.dryRun ? 'off' : 'on'} for account ${r.accountId}`}>
+                  <button
+                    type="button"
+                    disabled={busy}
+                    onClick={() => setPending({ kind: 'dry-run', row: r, on: !r.dryRun })}
+                    aria-label={`Turn dry run ${r.dryRun ? 'off' : 'on'} for account ${r.accountId}`}
+                  >
                     Dry run {r.dryRun ? 'off' : 'on'}
                   </button>
                 )}

@@ -153,7 +153,10 @@ export function Deliveries() {
                     <td>
                       <button type="button" onClick={() => setOpen(open === d.id ? null : d.id)} aria-expanded={open === d.id} aria-controls="delivery-detail">
                         {open === d.id ? 'Close' : 'Open'}
-                        <span className="visually-hidden"> call of {formatTime(d.time)} to list {d.listId}</span>
+                        <span className="visually-hidden">
+                          {' '}
+                          call of {formatTime(d.time)} to list {d.listId}
+                        </span>
                       </button>
                     </td>
                   </tr>
@@ -178,7 +181,10 @@ export function Deliveries() {
 }
 
 function CallDetail({ id, onClose }: { id: string; onClose(): void }) {
-  const detail = useQuery({ queryKey: ['delivery', id], queryFn: () => request<DeliveryDetail>(`/v1/deliveries/${encodeURIComponent(id)}`, { what: 'Opening the call' }) });
+  const detail = useQuery({
+    queryKey: ['delivery', id],
+    queryFn: () => request<DeliveryDetail>(`/v1/deliveries/${encodeURIComponent(id)}`, { what: 'Opening the call' }),
+  });
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     if (detail.data) heading.current?.focus();
@@ -222,7 +228,8 @@ function CallDetail({ id, onClose }: { id: string; onClose(): void }) {
             <div>
               <dt>Answer</dt>
               <dd>
-                <StatusBadge status={deliveryStatus(d)}>{deliveryStatus(d)}</StatusBadge> {d.dryRun ? 'not sent (dry run)' : d.httpStatus === null ? 'no answer' : `HTTP ${d.httpStatus}`} in {formatDuration(d.durationMs)}
+                <StatusBadge status={deliveryStatus(d)}>{deliveryStatus(d)}</StatusBadge>{' '}
+                {d.dryRun ? 'not sent (dry run)' : d.httpStatus === null ? 'no answer' : `HTTP ${d.httpStatus}`} in {formatDuration(d.durationMs)}
               </dd>
             </div>
             <div>
@@ -240,11 +247,7 @@ function CallDetail({ id, onClose }: { id: string; onClose(): void }) {
           ) : (
             <p>No error: Iterable answered the call.</p>
           )}
-          {d.failureReasons.length > 0 && (
-            <p>
-              Failed by reason: {d.failureReasons.map((r) => `${r.reason} × ${formatNumber(r.count)}`).join(', ')}
-            </p>
-          )}
+          {d.failureReasons.length > 0 && <p>Failed by reason: {d.failureReasons.map((r) => `${r.reason} × ${formatNumber(r.count)}`).join(', ')}</p>}
           <h3>
             Verdicts ({formatNumber(d.verdicts.length)}
             {d.verdictsTruncated ? ', the first 1000' : ''})

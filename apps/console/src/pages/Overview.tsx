@@ -66,7 +66,12 @@ export function Overview() {
         <>
           <section aria-label="Backlog and rate" className="tiles">
             <Tile label="Pending changes" value={formatNumber(s.pending)} hint="members waiting for Iterable" testId="tile-pending" />
-            <Tile label="Lag" value={s.oldestPendingAgeMs === null ? 'none' : formatDuration(s.oldestPendingAgeMs)} hint="age of the oldest pending change" testId="tile-lag" />
+            <Tile
+              label="Lag"
+              value={s.oldestPendingAgeMs === null ? 'none' : formatDuration(s.oldestPendingAgeMs)}
+              hint="age of the oldest pending change"
+              testId="tile-lag"
+            />
             <Tile
               label="Calls per second"
               value={`${formatRate(s.rate.lastMinutePerSecond)} / ${formatRate(s.rate.limitPerSecond)}`}
@@ -75,7 +80,12 @@ export function Overview() {
               meter={{ value: s.rate.lastMinutePerSecond, max: s.rate.limitPerSecond }}
             />
             <Tile label="Held" value={formatNumber(s.heldWithoutList)} hint="changes of audiences without a list" testId="tile-held" />
-            <Tile label="Lists retrying" value={formatNumber(s.failingLists)} hint={s.failingSince ? `since ${new Date(s.failingSince).toLocaleTimeString()}` : 'after transient errors'} testId="tile-failing" />
+            <Tile
+              label="Lists retrying"
+              value={formatNumber(s.failingLists)}
+              hint={s.failingSince ? `since ${new Date(s.failingSince).toLocaleTimeString()}` : 'after transient errors'}
+              testId="tile-failing"
+            />
           </section>
 
           <section aria-labelledby="traffic-title" className="panel">
@@ -129,7 +139,9 @@ function Tile({ label, value, hint, testId, meter }: { label: string; value: str
     <div className="tile" data-testid={testId}>
       <span className="tile-label">{label}</span>
       <span className="tile-value">{value}</span>
-      {meter && <meter min={0} max={Math.max(meter.max, 0.01)} high={meter.max * 0.9} value={Math.min(meter.value, meter.max)} aria-label={`${label}: ${value}`} />}
+      {meter && (
+        <meter min={0} max={Math.max(meter.max, 0.01)} high={meter.max * 0.9} value={Math.min(meter.value, meter.max)} aria-label={`${label}: ${value}`} />
+      )}
       <span className="tile-hint">{hint}</span>
     </div>
   );

@@ -7,7 +7,9 @@ describe('SignIn', () => {
   beforeEach(() => sessionStorage.clear());
 
   it('keeps a token the API accepts in session storage only, and says nothing of it in the URL', async () => {
-    const calls = installFakeFetch(({ headers }) => (headers['authorization'] === 'Bearer good-token-0123456789' ? { status: 200, body: {} } : { status: 401, body: {} }));
+    const calls = installFakeFetch(({ headers }) =>
+      headers['authorization'] === 'Bearer good-token-0123456789' ? { status: 200, body: {} } : { status: 401, body: {} },
+    );
     const onSignedIn = jest.fn();
     render(<SignIn onSignedIn={onSignedIn} />);
     fireEvent.change(screen.getByLabelText('Admin token'), { target: { value: ' good-token-0123456789 ' } });
@@ -23,7 +25,7 @@ describe('SignIn', () => {
     installFakeFetch(() => ({ status: 401, body: { statusCode: 401 } }));
     const onSignedIn = jest.fn();
     render(<SignIn onSignedIn={onSignedIn} notice="Signed out." />);
-    expect((screen.getByRole('status')).textContent).toContain('Signed out.');
+    expect(screen.getByRole('status').textContent).toContain('Signed out.');
     fireEvent.change(screen.getByLabelText('Admin token'), { target: { value: 'wrong' } });
     fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
     expect((await screen.findByRole('alert')).textContent).toContain('That token was refused.');

@@ -28,7 +28,11 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn(): void; notice?: st
       setToken('');
       onSignedIn();
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? new Error('That token was refused. Use the ADMIN_TOKEN the API was started with (the first `npm start` prints it).') : e);
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? new Error('That token was refused. Use the ADMIN_TOKEN the API was started with (the first `npm start` prints it).')
+          : e,
+      );
       setBusy(false);
     }
   };

@@ -57,8 +57,9 @@ export function Users() {
       {lookup.data && lookup.data.memberships.length === 0 && (
         <EmptyState title="No user found">
           <p>
-            Nothing recorded for {KINDS.find((k) => k.value === lookup.data.by)?.label.toLowerCase()} <code>{lookup.data.value}</code>. Emails are compared in lower case; a
-            customer id is found in Customer ID accounts (or for profiles sent without an mpid). A user appears once mParticle sends a change of an audience connected here.
+            Nothing recorded for {KINDS.find((k) => k.value === lookup.data.by)?.label.toLowerCase()} <code>{lookup.data.value}</code>. Emails are compared in
+            lower case; a customer id is found in Customer ID accounts (or for profiles sent without an mpid). A user appears once mParticle sends a change of
+            an audience connected here.
           </p>
         </EmptyState>
       )}

@@ -14,7 +14,11 @@ export function installFakeFetch(route: FakeRoute): FakeCall[] {
     const call = { method: init.method ?? 'GET', url, headers: init.headers ?? {}, body: init.body === undefined ? undefined : JSON.parse(init.body) };
     calls.push(call);
     const answer = route(call) ?? { status: 404, body: { statusCode: 404, message: `no fake route for ${call.method} ${url}` } };
-    return { ok: answer.status >= 200 && answer.status < 300, status: answer.status, text: async () => (answer.body === undefined ? '' : JSON.stringify(answer.body)) };
+    return {
+      ok: answer.status >= 200 && answer.status < 300,
+      status: answer.status,
+      text: async () => (answer.body === undefined ? '' : JSON.stringify(answer.body)),
+    };
   };
   (globalThis as { fetch: unknown }).fetch = fake;
   return calls;

@@ -37,7 +37,11 @@ export async function startConsoleWorld(driver: DatabaseDriver): Promise<Console
 
   const healthyKey = 'console-e2e-key-healthy-000000001';
   const project = fake.state.createProject({ apiKey: healthyKey, type: 'hybrid', dataCenter: 'US' });
-  const healthy = { accountId: 2001, apiKey: healthyKey, lists: { vip: fake.state.createList(project, 'VIP').id, churn: fake.state.createList(project, 'Churn').id } };
+  const healthy = {
+    accountId: 2001,
+    apiKey: healthyKey,
+    lists: { vip: fake.state.createList(project, 'VIP').id, churn: fake.state.createList(project, 'Churn').id },
+  };
   const forgotten = [userEmail(3), userEmail(7), userEmail(11)];
   fake.state.forget(project, forgotten);
 
@@ -59,27 +63,52 @@ export async function startConsoleWorld(driver: DatabaseDriver): Promise<Console
     const users = Array.from({ length: 10 }, (_, k) => batch * 10 + k);
     messages.push(
       named(
-        membershipMessage(`console-join-${batch}`, t0 + batch * 1000, users.map((i) => ({
-          mpid: String(2001_000 + i), email: userEmail(i), customerId: `cust-${i}`,
-          audiences: [{ audienceId: 20010, listId: healthy.lists.vip, action: 'add' as const }, ...(i % 2 === 0 ? [{ audienceId: 20011, listId: healthy.lists.churn, action: 'add' as const }] : [])],
-        })), { accountId: healthy.accountId, apiKey: healthy.apiKey, userIdField: 'customerId' }),
+        membershipMessage(
+          `console-join-${batch}`,
+          t0 + batch * 1000,
+          users.map((i) => ({
+            mpid: String(2001_000 + i),
+            email: userEmail(i),
+            customerId: `cust-${i}`,
+            audiences: [
+              { audienceId: 20010, listId: healthy.lists.vip, action: 'add' as const },
+              ...(i % 2 === 0 ? [{ audienceId: 20011, listId: healthy.lists.churn, action: 'add' as const }] : []),
+            ],
+          })),
+          { accountId: healthy.accountId, apiKey: healthy.apiKey, userIdField: 'customerId' },
+        ),
         { 20010: 'VIP', 20011: 'Churn' },
       ),
     );
   }
   messages.push(
     named(
-      membershipMessage('console-leave', t0 + 10_000, Array.from({ length: 10 }, (_, k) => 30 + k).map((i) => ({
-        mpid: String(2001_000 + i), email: userEmail(i), customerId: `cust-${i}`, audiences: [{ audienceId: 20010, listId: healthy.lists.vip, action: 'delete' as const }],
-      })), { accountId: healthy.accountId, apiKey: healthy.apiKey, userIdField: 'customerId' }),
+      membershipMessage(
+        'console-leave',
+        t0 + 10_000,
+        Array.from({ length: 10 }, (_, k) => 30 + k).map((i) => ({
+          mpid: String(2001_000 + i),
+          email: userEmail(i),
+          customerId: `cust-${i}`,
+          audiences: [{ audienceId: 20010, listId: healthy.lists.vip, action: 'delete' as const }],
+        })),
+        { accountId: healthy.accountId, apiKey: healthy.apiKey, userIdField: 'customerId' },
+      ),
       { 20010: 'VIP' },
     ),
   );
   messages.push(
     named(
-      membershipMessage('console-winback', t0 + 2000, Array.from({ length: 5 }, (_, i) => ({
-        mpid: String(2002_000 + i), email: `winback${i}@example.com`, audiences: [{ audienceId: suspended.audienceId, listId: suspended.listId, action: 'add' as const }],
-      })), { accountId: suspended.accountId, apiKey: suspended.apiKey, userIdField: 'mpid' }),
+      membershipMessage(
+        'console-winback',
+        t0 + 2000,
+        Array.from({ length: 5 }, (_, i) => ({
+          mpid: String(2002_000 + i),
+          email: `winback${i}@example.com`,
+          audiences: [{ audienceId: suspended.audienceId, listId: suspended.listId, action: 'add' as const }],
+        })),
+        { accountId: suspended.accountId, apiKey: suspended.apiKey, userIdField: 'mpid' },
+      ),
       { [suspended.audienceId]: 'Win-back' },
     ),
   );
@@ -95,7 +124,10 @@ export async function startConsoleWorld(driver: DatabaseDriver): Promise<Console
     if (answer.status !== 200) throw new Error(`message ${String(m['id'])} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   }
   await stack.settled(healthy.accountId, 60_000);
-  await waitFor(async () => (await stack.admin('GET', `/v1/accounts/${suspended.accountId}/audiences/${suspended.audienceId}`)).body?.status === 'suspended', 30_000);
+  await waitFor(
+    async () => (await stack.admin('GET', `/v1/accounts/${suspended.accountId}/audiences/${suspended.audienceId}`)).body?.status === 'suspended',
+    30_000,
+  );
 
   return {
     fake,

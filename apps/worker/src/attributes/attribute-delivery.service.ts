@@ -98,11 +98,18 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
       await this.attributes.release(accountId, this.holder);
     } catch (error) {
       if (!(error instanceof TryLater)) {
-        await this.attributes.release(accountId, this.holder, { nextAttemptAtMs: Date.now() + this.env.SWEEP_INTERVAL_MS, error: String(error) }).catch(() => undefined);
+        await this.attributes
+          .release(accountId, this.holder, { nextAttemptAtMs: Date.now() + this.env.SWEEP_INTERVAL_MS, error: String(error) })
+          .catch(() => undefined);
         throw error;
       }
       const attempt = (await this.attributes.attempts(accountId)) + 1;
-      const delay = retryDelayMs({ attempt, baseMs: this.env.DELIVERY_RETRY_BASE_MS, maxMs: this.env.DELIVERY_RETRY_MAX_MS, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
+      const delay = retryDelayMs({
+        attempt,
+        baseMs: this.env.DELIVERY_RETRY_BASE_MS,
+        maxMs: this.env.DELIVERY_RETRY_MAX_MS,
+        ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      });
       this.logger.warn(`account ${accountId}: users/bulkUpdate ${error.message}; next try in ${delay} ms`);
       await this.attributes.release(accountId, this.holder, { nextAttemptAtMs: Date.now() + delay, error: error.message });
     }
@@ -138,19 +145,34 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         notSentIds.push(...inboxIds);
         continue;
       }
-      sendable.push({ ...(state.email === null ? {} : { email: state.email }), ...(state.userId === null ? {} : { userId: state.userId }), dataFields: state.fields, state, inboxIds });
+      sendable.push({
+        ...(state.email === null ? {} : { email: state.email }),
+        ...(state.userId === null ? {} : { userId: state.userId }),
+        dataFields: state.fields,
+        state,
+        inboxIds,
+      });
     }
-    const { batches, oversized } = batchBySize(sendable, (u) => Buffer.byteLength(JSON.stringify({ email: u.email, userId: u.userId, dataFields: u.dataFields })), ENVELOPE_BYTES, {
-      maxItems: MAX_SUBSCRIBERS_PER_CALL,
-      maxBytes: MAX_REQUEST_BYTES,
-    });
+    const { batches, oversized } = batchBySize(
+      sendable,
+      (u) => Buffer.byteLength(JSON.stringify({ email: u.email, userId: u.userId, dataFields: u.dataFields })),
+      ENVELOPE_BYTES,
+      {
+        maxItems: MAX_SUBSCRIBERS_PER_CALL,
+        maxBytes: MAX_REQUEST_BYTES,
+      },
+    );
     for (const user of oversized) {
       notSent.push(verdict(user.state, 'failed', 'too large'));
       notSentIds.push(...user.inboxIds);
     }
     // Skipped values and users that cannot be sent are recorded under a call row of 0 users (nothing was sent).
     if (notSent.length > 0 || notSentIds.length > 0) {
-      await this.attributes.settle(callRow(account, { userCount: 0, httpStatus: null, successCount: 0, failureCount: 0, durationMs: 0, error: null, dryRun: false }), notSent, notSentIds);
+      await this.attributes.settle(
+        callRow(account, { userCount: 0, httpStatus: null, successCount: 0, failureCount: 0, durationMs: 0, error: null, dryRun: false }),
+        notSent,
+        notSentIds,
+      );
     }
     for (const batch of batches) await this.send(account, batch);
     return inbox.userKeys.length;
@@ -160,8 +182,20 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
   private async send(account: Account, batch: Sendable[]): Promise<void> {
     const ids = batch.flatMap((u) => u.inboxIds);
     if (account.dryRun) {
-      const call = callRow(account, { userCount: batch.length, httpStatus: null, successCount: batch.length, failureCount: 0, durationMs: 0, error: null, dryRun: true });
-      await this.attributes.settle(call, batch.map((u) => verdict(u.state, 'skipped', 'dry run')), ids);
+      const call = callRow(account, {
+        userCount: batch.length,
+        httpStatus: null,
+        successCount: batch.length,
+        failureCount: 0,
+        durationMs: 0,
+        error: null,
+        dryRun: true,
+      });
+      await this.attributes.settle(
+        call,
+        batch.map((u) => verdict(u.state, 'skipped', 'dry run')),
+        ids,
+      );
       return;
     }
     const client: IterableClient = this.clients.attributesClientFor(account);
@@ -174,12 +208,21 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         return v.outcome.kind === 'delivered' ? verdict(state, 'delivered', null) : verdict(state, 'failed', verdictReason(v));
       });
       const failed = verdicts.filter((v) => v.outcome === 'failed').length;
-      const call = callRow(account, { userCount: batch.length, httpStatus: 200, successCount: batch.length - failed, failureCount: failed, durationMs: Date.now() - started, error: null, dryRun: false });
+      const call = callRow(account, {
+        userCount: batch.length,
+        httpStatus: 200,
+        successCount: batch.length - failed,
+        failureCount: failed,
+        durationMs: Date.now() - started,
+        error: null,
+        dryRun: false,
+      });
       await this.attributes.settle(call, verdicts, ids);
     } catch (error) {
       if (error instanceof LimiterWaitTimeoutError) throw new TryLater('rate limiter wait');
       if (!(error instanceof IterableError)) throw error;
-      if (error.retryable || error.reason === 'bad api key') throw new TryLater(`${error.reason}${error.status ? ` (${error.status})` : ''}`, error.retryAfterMs);
+      if (error.retryable || error.reason === 'bad api key')
+        throw new TryLater(`${error.reason}${error.status ? ` (${error.status})` : ''}`, error.retryAfterMs);
       // Refused whole (a type clash answered 400, a body too large, a conflict): halves until it lands on its user.
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
@@ -187,8 +230,20 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         await this.send(account, batch.slice(half));
         return;
       }
-      const call = callRow(account, { userCount: 1, httpStatus: error.status ?? null, successCount: 0, failureCount: 1, durationMs: Date.now() - started, error: error.message.slice(0, 2000), dryRun: false });
-      await this.attributes.settle(call, batch.map((u) => verdict(u.state, 'failed', error.code === 'RequestFieldsTypesMismatched' ? 'invalid data' : error.reason)), ids);
+      const call = callRow(account, {
+        userCount: 1,
+        httpStatus: error.status ?? null,
+        successCount: 0,
+        failureCount: 1,
+        durationMs: Date.now() - started,
+        error: error.message.slice(0, 2000),
+        dryRun: false,
+      });
+      await this.attributes.settle(
+        call,
+        batch.map((u) => verdict(u.state, 'failed', error.code === 'RequestFieldsTypesMismatched' ? 'invalid data' : error.reason)),
+        ids,
+      );
     }
   }
 
@@ -198,7 +253,15 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
 }
 
 function verdict(state: UserAttributeState, outcome: AttributeVerdictRecord['outcome'], reason: string | null): AttributeVerdictRecord {
-  return { userKey: state.userKey, mpid: state.mpid, email: state.email, userId: state.userId, outcome, reason: reason === null ? null : reason.slice(0, 32), retryable: false };
+  return {
+    userKey: state.userKey,
+    mpid: state.mpid,
+    email: state.email,
+    userId: state.userId,
+    outcome,
+    reason: reason === null ? null : reason.slice(0, 32),
+    retryable: false,
+  };
 }
 
 function callRow(

@@ -25,7 +25,9 @@ export class AuditRetentionProcessor implements OnApplicationBootstrap {
 
   async prune(now = Date.now()): Promise<{ calls: number; verdicts: number; messages: number }> {
     const pruned = await this.audit.prune(now - this.env.AUDIT_RETENTION_DAYS * DAY_MS);
-    this.logger.log(`pruned audit older than ${this.env.AUDIT_RETENTION_DAYS} days: ${pruned.calls} calls, ${pruned.verdicts} verdicts, ${pruned.messages} message ids`);
+    this.logger.log(
+      `pruned audit older than ${this.env.AUDIT_RETENTION_DAYS} days: ${pruned.calls} calls, ${pruned.verdicts} verdicts, ${pruned.messages} message ids`,
+    );
     return pruned;
   }
 }

@@ -75,7 +75,11 @@ export class IterableClientsService implements OnApplicationShutdown {
     return this.cached(this.attributesClients, account, this.attributesLimiter);
   }
 
-  private cached(clients: Map<string, IterableClient>, account: Pick<Account, 'iterableApiKey' | 'dataCenter'>, rateLimiter: IterableRateLimiter): IterableClient {
+  private cached(
+    clients: Map<string, IterableClient>,
+    account: Pick<Account, 'iterableApiKey' | 'dataCenter'>,
+    rateLimiter: IterableRateLimiter,
+  ): IterableClient {
     const key = `${apiKeyFingerprint(account.iterableApiKey)}:${account.dataCenter}`;
     let client = clients.get(key);
     if (!client) {

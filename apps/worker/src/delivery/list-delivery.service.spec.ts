@@ -4,7 +4,17 @@ import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { hugeErrorPage, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { IterableClient, LimiterWaitTimeoutError } from '@audience-bridge/iterable-client';
-import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, Database, DRIVERS, DeliveryRepository, ListLeasesRepository, MembershipIngestRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import {
+  AccountsRepository,
+  ApiKeyCipher,
+  AudienceConnectionsRepository,
+  Database,
+  DRIVERS,
+  DeliveryRepository,
+  ListLeasesRepository,
+  MembershipIngestRepository,
+  MembershipsRepository,
+} from '@audience-bridge/persistence';
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
@@ -79,7 +89,10 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
   /** A new mParticle account with its own Iterable project (hybrid, its own key) and one list there. */
   function newTarget(): Target {
     const target = { accountId: ++accounts, apiKey: `it-key-${randomUUID()}` };
-    return { ...target, listId: fake.state.createList(fake.state.createProject({ apiKey: target.apiKey, type: 'hybrid', dataCenter: 'US' }), `l${target.accountId}`).id };
+    return {
+      ...target,
+      listId: fake.state.createList(fake.state.createProject({ apiKey: target.apiKey, type: 'hybrid', dataCenter: 'US' }), `l${target.accountId}`).id,
+    };
   }
 
   beforeEach(async () => {
@@ -104,7 +117,16 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
       connections: [{ audienceId: 1, audienceName: 'A', listId: target.listId }],
       changes: users.map((user) => {
         const subscriber = typeof user === 'string' ? { email: user } : user;
-        return { accountId: target.accountId, audienceId: 1, listId: target.listId, userKey: subscriber.email, action, subscriber, sourceMessageId: id, timestampMs };
+        return {
+          accountId: target.accountId,
+          audienceId: 1,
+          listId: target.listId,
+          userKey: subscriber.email,
+          action,
+          subscriber,
+          sourceMessageId: id,
+          timestampMs,
+        };
       }),
     });
   }
@@ -128,7 +150,9 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     await accept(['a@example.com', 'b@example.com', 'c@example.com']);
     fake.state.setFaults({ forced: [{ times: 1, path: '/api/lists/subscribe', status: 413 }] });
     expect(await service.syncList(listId)).toEqual({ kind: 'done' });
-    const sizes = sent('/api/lists/subscribe').map((r) => (JSON.parse(typeof r.body === 'string' ? r.body : JSON.stringify(r.body)) as { subscribers: unknown[] }).subscribers.length);
+    const sizes = sent('/api/lists/subscribe').map(
+      (r) => (JSON.parse(typeof r.body === 'string' ? r.body : JSON.stringify(r.body)) as { subscribers: unknown[] }).subscribers.length,
+    );
     expect(sizes).toEqual([3, 2, 1]);
     expect(members()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
   });
@@ -194,18 +218,21 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
       error: string | null;
       subscriber_count: number;
     }[];
-  const listMember = async (email: string) => (await dataSource.query(`SELECT state, reason FROM list_members WHERE list_id = ${listId} AND member_key = '${email}'`))[0];
+  const listMember = async (email: string) =>
+    (await dataSource.query(`SELECT state, reason FROM list_members WHERE list_id = ${listId} AND member_key = '${email}'`))[0];
   const connection = async (target: Target) =>
     (await dataSource.query(`SELECT status, suspended_reason FROM audience_connections WHERE account_id = ${target.accountId} AND audience_id = 1`))[0];
   /** The subscribers of each call sent to `path`, in order (a forced answer logs the body as text, a served one as JSON). */
   const sentSubscribers = (path = '/api/lists/subscribe') =>
     sent(path).map((r) => ((typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as { subscribers: Record<string, unknown>[] }).subscribers);
 
-  it('keeps delivering another key\'s list promptly while one project answers every call with a ~1 MB HTML 500 page', async () => {
+  it("keeps delivering another key's list promptly while one project answers every call with a ~1 MB HTML 500 page", async () => {
     const broken = { accountId, apiKey, listId };
     const healthy = newTarget();
     await accept(['a@example.com'], 'add', 1000, broken);
-    fake.state.setFaults({ forced: [{ apiKey: broken.apiKey, status: 500, contentType: 'text/html; charset=utf-8', body: hugeErrorPage(1_000_000), times: 10_000 }] });
+    fake.state.setFaults({
+      forced: [{ apiKey: broken.apiKey, status: 500, contentType: 'text/html; charset=utf-8', body: hugeErrorPage(1_000_000), times: 10_000 }],
+    });
     // The broken project's list is retried over and over (its backoff skipped) while the healthy list delivers.
     let stop = false;
     const hammering = (async () => {
@@ -231,13 +258,18 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     expect(results.length).toBeGreaterThan(0);
     expect(new Set(results)).toEqual(new Set(['retry']));
     expect(Math.max(...rounds)).toBeLessThan(1000);
-    expect((fake.state.members(healthy.listId) ?? []).map((m) => m.email).sort()).toEqual(['h0@example.com', 'h1@example.com', 'h2@example.com', 'h3@example.com']);
+    expect((fake.state.members(healthy.listId) ?? []).map((m) => m.email).sort()).toEqual([
+      'h0@example.com',
+      'h1@example.com',
+      'h2@example.com',
+      'h3@example.com',
+    ]);
     // The broken list's calls are recorded as transient server errors; its change waits.
     expect((await calls(broken.listId))[0]).toMatchObject({ http_status: 500, error: 'server error' });
     expect(await inbox()).toBe(1);
   }, 20_000);
 
-  it('waits at most 15 minutes on a Retry-After, and the call\'s audit row says it was capped', async () => {
+  it("waits at most 15 minutes on a Retry-After, and the call's audit row says it was capped", async () => {
     await accept(['a@example.com']);
     fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', status: 429, retryAfterSeconds: 7200 }] });
     const before = Date.now();
@@ -289,7 +321,13 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
   it('fails for good only the users an unknown array of failedUpdates names; the rest are delivered and the batch is not sent again', async () => {
     await accept(['a@example.com', 'b@example.com', 'c@example.com']);
     fake.state.setFaults({
-      forced: [{ path: '/api/lists/subscribe', status: 200, body: { successCount: 2, failCount: 1, failedUpdates: { invalidEmails: [], suppressedEmails: ['b@example.com'] } } }],
+      forced: [
+        {
+          path: '/api/lists/subscribe',
+          status: 200,
+          body: { successCount: 2, failCount: 1, failedUpdates: { invalidEmails: [], suppressedEmails: ['b@example.com'] } },
+        },
+      ],
     });
     expect(await service.syncList(listId)).toEqual({ kind: 'done' });
     expect(sent('/api/lists/subscribe')).toHaveLength(1);
@@ -307,7 +345,9 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
   it('cuts the name of an unknown array to what the audit columns hold', async () => {
     await accept(['a@example.com']);
     const name = 'aVeryLongCategoryNameIterableMightAddEmails';
-    fake.state.setFaults({ forced: [{ path: '/api/lists/subscribe', status: 200, body: { successCount: 0, failCount: 1, failedUpdates: { [name]: ['a@example.com'] } } }] });
+    fake.state.setFaults({
+      forced: [{ path: '/api/lists/subscribe', status: 200, body: { successCount: 0, failCount: 1, failedUpdates: { [name]: ['a@example.com'] } } }],
+    });
     expect(await service.syncList(listId)).toEqual({ kind: 'done' });
     const [verdict] = await dataSource.query(`SELECT reason FROM delivery_verdicts WHERE list_id = ${listId}`);
     expect(verdict.reason).toHaveLength(32);

@@ -176,11 +176,21 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
         // A drift check marked it (unknown, "drift repair"): its call says so in the audit. A member known by a userId alone goes by it.
         const note = knownMember?.reason === DRIFT_REPAIR_REASON ? DRIFT_REPAIR_REASON : undefined;
         const byUserIdOnly = plan.subscriber.email === '' && plan.subscriber.userId !== undefined;
-        sends[plan.kind].push({ memberKey, subscriber: plan.subscriber, source: plan.source, inboxIds: ids, ...(note ? { note } : {}), ...(byUserIdOnly ? { byUserIdOnly } : {}) });
+        sends[plan.kind].push({
+          memberKey,
+          subscriber: plan.subscriber,
+          source: plan.source,
+          inboxIds: ids,
+          ...(note ? { note } : {}),
+          ...(byUserIdOnly ? { byUserIdOnly } : {}),
+        });
       }
     }
     // Members Iterable already has as the newest state asks: their inbox rows are done with, no call.
-    if (settledIds.length > 0 && !(await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settledIds }, run.account.accountId))) {
+    if (
+      settledIds.length > 0 &&
+      !(await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settledIds }, run.account.accountId))
+    ) {
       return { kind: 'busy' };
     }
     // Removals first: when a member's identity changed, the old one leaves before the new one arrives.
@@ -188,7 +198,14 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       // Sized by what goes on the wire: the subscriber alone.
       const { batches, oversized } = batchBySize(sends[action], (item) => Buffer.byteLength(JSON.stringify(item.subscriber)), envelopeBytes(run.listId));
       if (oversized.length > 0) {
-        const settled = await this.settle(run, action, oversized, { kind: 'error', errorKind: 'permanent', reason: 'too large', unknownOutcome: false }, 0, null);
+        const settled = await this.settle(
+          run,
+          action,
+          oversized,
+          { kind: 'error', errorKind: 'permanent', reason: 'too large', unknownOutcome: false },
+          0,
+          null,
+        );
         if (settled.kind !== 'done') return settled;
       }
       for (const batch of batches) {
@@ -206,7 +223,19 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       await this.delivery.settle(
         run.lease,
         this.env.LIST_LEASE_TTL_MS,
-        { call: this.callRecord(run, action, items.length, { httpStatus: null, durationMs: 0, error: null, dryRun: true, successCount: items.length, failureCount: 0 }), verdicts: items.map((i) => this.verdict(run, action, i, 'skipped', 'dry run', false)), members: [], doneInboxIds: items.flatMap((i) => i.inboxIds) },
+        {
+          call: this.callRecord(run, action, items.length, {
+            httpStatus: null,
+            durationMs: 0,
+            error: null,
+            dryRun: true,
+            successCount: items.length,
+            failureCount: 0,
+          }),
+          verdicts: items.map((i) => this.verdict(run, action, i, 'skipped', 'dry run', false)),
+          members: [],
+          doneInboxIds: items.flatMap((i) => i.inboxIds),
+        },
         run.account.accountId,
       );
       this.metrics.iterableCalls.inc({ action, status: 'dry_run' });
@@ -216,16 +245,30 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     // The fencing check, immediately before the call: still ours? And the call's members are written down, so
     // whoever takes the list after a crash knows their outcome is unknown.
     const beforeSend = async () => {
-      if (!(await this.leases.fence(run.lease, this.env.LIST_LEASE_TTL_MS, undefined, Date.now(), items.map((i) => i.memberKey)))) throw new FenceLostError(run.listId);
+      if (
+        !(await this.leases.fence(
+          run.lease,
+          this.env.LIST_LEASE_TTL_MS,
+          undefined,
+          Date.now(),
+          items.map((i) => i.memberKey),
+        ))
+      )
+        throw new FenceLostError(run.listId);
     };
     const started = performance.now();
     let outcome: CallOutcome;
     let httpStatus: number | null = 200;
     try {
-      const result = action === 'subscribe' ? await run.client.subscribe(run.listId, subscribers, { beforeSend }) : await run.client.unsubscribe(run.listId, subscribers, { beforeSend });
+      const result =
+        action === 'subscribe'
+          ? await run.client.subscribe(run.listId, subscribers, { beforeSend })
+          : await run.client.unsubscribe(run.listId, subscribers, { beforeSend });
       outcome = {
         kind: 'answered',
-        verdicts: result.verdicts.map((v) => (v.outcome.kind === 'delivered' ? { kind: 'delivered' as const } : { kind: 'failed' as const, reason: verdictReason(v) ?? v.outcome.reason })),
+        verdicts: result.verdicts.map((v) =>
+          v.outcome.kind === 'delivered' ? { kind: 'delivered' as const } : { kind: 'failed' as const, reason: verdictReason(v) ?? v.outcome.reason },
+        ),
         unattributedFailures: result.unattributedFailures,
       };
     } catch (error) {
@@ -248,7 +291,14 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
   }
 
   /** Applies the delivery rules to a call's outcome, records it, and acts on what the list must do next. */
-  private async settle(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[], outcome: CallOutcome, durationMs: number, httpStatus: number | null): Promise<SyncResult> {
+  private async settle(
+    run: ListRun,
+    action: 'subscribe' | 'unsubscribe',
+    items: Item[],
+    outcome: CallOutcome,
+    durationMs: number,
+    httpStatus: number | null,
+  ): Promise<SyncResult> {
     const settlement = settleCall(
       action,
       items.length,
@@ -257,7 +307,13 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       { failedTries: run.lease.attempts },
     );
     if (settlement.list.kind === 'split') {
-      await this.recordCall(run, action, items.length, { httpStatus, durationMs, error: describeCallError(outcome) ?? 'too large', successCount: 0, failureCount: items.length }, []);
+      await this.recordCall(
+        run,
+        action,
+        items.length,
+        { httpStatus, durationMs, error: describeCallError(outcome) ?? 'too large', successCount: 0, failureCount: items.length },
+        [],
+      );
       // Too large, or a 409 for the whole call: in halves, until what is refused is one member.
       const half = Math.ceil(items.length / 2);
       for (const part of [items.slice(0, half), items.slice(half)]) {
@@ -277,15 +333,31 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       const state = giveUp ? 'failed' : m.state;
       if (state) {
         const recheckAtMs = m.recheck ? now + this.env.ITERABLE_LATE_APPLY_WINDOW_MS : null;
-        const note = state === 'failed' ? reason : item.byUserIdOnly && item.subscriber.email !== '' && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
-        members.push({ memberKey: item.memberKey, email: item.subscriber.email, userId: item.subscriber.userId ?? null, state, reason: fit(note, MEMBER_REASON_CHARS), recheckAtMs });
+        const note =
+          state === 'failed' ? reason : item.byUserIdOnly && item.subscriber.email !== '' && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
+        members.push({
+          memberKey: item.memberKey,
+          email: item.subscriber.email,
+          userId: item.subscriber.userId ?? null,
+          state,
+          reason: fit(note, MEMBER_REASON_CHARS),
+          recheckAtMs,
+        });
       }
       if (m.done || giveUp) doneInboxIds.push(...item.inboxIds);
       verdicts.push(this.verdict(run, action, item, m.verdict, reason ?? (m.verdict === 'delivered' ? (item.note ?? null) : null), m.retryable && !giveUp));
     });
     const delivered = settlement.members.filter((m) => m.verdict === 'delivered').length;
     const error = describeCallError(outcome);
-    const ours = await this.recordCall(run, action, items.length, { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered }, verdicts, members, doneInboxIds);
+    const ours = await this.recordCall(
+      run,
+      action,
+      items.length,
+      { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered },
+      verdicts,
+      members,
+      doneInboxIds,
+    );
     if (!ours) return { kind: 'busy' };
     const next = await this.after(run, settlement.list, giveUp);
     // Members whose userId Iterable found on a user with another email go again, named by the userId alone.
@@ -339,7 +411,14 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     }
   }
 
-  private verdict(run: ListRun, action: 'subscribe' | 'unsubscribe', item: Item, outcome: VerdictRecord['outcome'], reason: string | null, retryable: boolean): VerdictRecord {
+  private verdict(
+    run: ListRun,
+    action: 'subscribe' | 'unsubscribe',
+    item: Item,
+    outcome: VerdictRecord['outcome'],
+    reason: string | null,
+    retryable: boolean,
+  ): VerdictRecord {
     return {
       accountId: item.source?.accountId ?? run.account.accountId,
       audienceId: item.source?.audienceId ?? 0,
@@ -360,7 +439,16 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     subscriberCount: number,
     call: { httpStatus: number | null; durationMs: number; error: string | null; dryRun?: boolean; successCount: number; failureCount: number },
   ) {
-    return { id: randomUUID(), accountId: run.account.accountId, listId: run.listId, action, subscriberCount, dryRun: call.dryRun ?? false, createdAtMs: Date.now(), ...call };
+    return {
+      id: randomUUID(),
+      accountId: run.account.accountId,
+      listId: run.listId,
+      action,
+      subscriberCount,
+      dryRun: call.dryRun ?? false,
+      createdAtMs: Date.now(),
+      ...call,
+    };
   }
 
   /** Records the call (and settles its members); false when the list was taken over meanwhile. */
@@ -373,7 +461,12 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     members: MemberWrite[] = [],
     doneInboxIds: number[] = [],
   ): Promise<boolean> {
-    const ours = await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, { call: this.callRecord(run, action, subscriberCount, call), verdicts, members, doneInboxIds }, run.account.accountId);
+    const ours = await this.delivery.settle(
+      run.lease,
+      this.env.LIST_LEASE_TTL_MS,
+      { call: this.callRecord(run, action, subscriberCount, call), verdicts, members, doneInboxIds },
+      run.account.accountId,
+    );
     this.metrics.iterableCalls.inc({ action, status: call.httpStatus === null ? 'error' : String(call.httpStatus) });
     if (call.httpStatus === 429) this.metrics.rateLimited.inc();
     if (call.httpStatus !== null) this.metrics.callDuration.observe({ action }, call.durationMs / 1000);

@@ -4,7 +4,18 @@ import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { IterableClient, IterableListReader, ListReadBudget } from '@audience-bridge/iterable-client';
-import { AccountsRepository, ApiKeyCipher, AudienceConnectionsRepository, Database, DeliveryRepository, DRIVERS, DriftRepository, ListLeasesRepository, MembershipIngestRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import {
+  AccountsRepository,
+  ApiKeyCipher,
+  AudienceConnectionsRepository,
+  Database,
+  DeliveryRepository,
+  DRIVERS,
+  DriftRepository,
+  ListLeasesRepository,
+  MembershipIngestRepository,
+  MembershipsRepository,
+} from '@audience-bridge/persistence';
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { ListSyncProducer, SyncListJobData } from '@audience-bridge/queue';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
@@ -62,13 +73,22 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
         { provide: ListSyncProducer, useValue: producer },
         {
           provide: IterableClientsService,
-          useValue: { clientFor: (a: { iterableApiKey: string }) => new IterableClient({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000 }) },
+          useValue: {
+            clientFor: (a: { iterableApiKey: string }) =>
+              new IterableClient({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000 }),
+          },
         },
         {
           provide: ListReadersService,
           useValue: {
             readerFor: (a: { iterableApiKey: string }) =>
-              new IterableListReader({ apiKey: a.iterableApiKey, dataCenter: 'US', baseUrlOverride: fake.url, timeoutMs: 2000, ...(budget ? { limiter: budget } : {}) }),
+              new IterableListReader({
+                apiKey: a.iterableApiKey,
+                dataCenter: 'US',
+                baseUrlOverride: fake.url,
+                timeoutMs: 2000,
+                ...(budget ? { limiter: budget } : {}),
+              }),
           },
         },
       ],
@@ -94,7 +114,12 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     return { ...target, listId: fake.state.createList(fake.state.createProject({ apiKey: target.apiKey, type, dataCenter: 'US' }), `l${target.accountId}`).id };
   }
 
-  async function accept(target: Target, users: (string | { email: string; userId: string })[], action: 'add' | 'delete' = 'add', timestampMs = 1000): Promise<void> {
+  async function accept(
+    target: Target,
+    users: (string | { email: string; userId: string })[],
+    action: 'add' | 'delete' = 'add',
+    timestampMs = 1000,
+  ): Promise<void> {
     const id = randomUUID();
     await ingest.record({
       accountId: target.accountId,
@@ -104,7 +129,16 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
       connections: [{ audienceId: 1, audienceName: 'A', listId: target.listId }],
       changes: users.map((user) => {
         const subscriber = typeof user === 'string' ? { email: user } : user;
-        return { accountId: target.accountId, audienceId: 1, listId: target.listId, userKey: subscriber.email, action, subscriber, sourceMessageId: id, timestampMs };
+        return {
+          accountId: target.accountId,
+          audienceId: 1,
+          listId: target.listId,
+          userKey: subscriber.email,
+          action,
+          subscriber,
+          sourceMessageId: id,
+          timestampMs,
+        };
       }),
     });
   }
@@ -125,22 +159,37 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     await accept(target, emails(40));
     expect(await delivery.syncList(target.listId)).toEqual({ kind: 'done' });
     await settle(target.listId);
-    fake.state.operatorEdit(target.listId, { add: [{ email: 'stranger1@x.io' }, { email: 'stranger2@x.io' }, { email: 'Stranger3@x.io' }], remove: [{ email: 'm005@example.com' }, { email: 'm017@example.com' }] });
+    fake.state.operatorEdit(target.listId, {
+      add: [{ email: 'stranger1@x.io' }, { email: 'stranger2@x.io' }, { email: 'Stranger3@x.io' }],
+      remove: [{ email: 'm005@example.com' }, { email: 'm017@example.com' }],
+    });
     const before = await dataSource.query(`SELECT member_key, state, updated_at_ms FROM list_members WHERE list_id = ${target.listId} ORDER BY member_key`);
     const calls = fake.state.requests.length;
 
     const { outcome, report } = await check(target, false);
     expect(outcome).toBe('done');
     expect(report).toMatchObject({
-      state: 'done', repair: false, missing: 2, extra: 3, repaired: 0, leftOut: 0, refused: 0, iterableMembers: 41, desiredMembers: 40,
+      state: 'done',
+      repair: false,
+      missing: 2,
+      extra: 3,
+      repaired: 0,
+      leftOut: 0,
+      refused: 0,
+      iterableMembers: 41,
+      desiredMembers: 40,
       missingSample: ['m005@example.com', 'm017@example.com'],
       extraSample: ['stranger1@x.io', 'stranger2@x.io', 'stranger3@x.io'],
-      checkedAtMs: expect.any(Number), error: null, phase: null,
+      checkedAtMs: expect.any(Number),
+      error: null,
+      phase: null,
     });
     // Nothing changed: one read, no call, no inbox row, the members as they were.
     expect(fake.state.requests.slice(calls).map((r) => r.apiPath)).toEqual(['/api/lists/getUsers']);
     expect(await inbox(target.listId)).toBe(0);
-    expect(await dataSource.query(`SELECT member_key, state, updated_at_ms FROM list_members WHERE list_id = ${target.listId} ORDER BY member_key`)).toEqual(before);
+    expect(await dataSource.query(`SELECT member_key, state, updated_at_ms FROM list_members WHERE list_id = ${target.listId} ORDER BY member_key`)).toEqual(
+      before,
+    );
     expect(signals).toEqual([]);
   });
 
@@ -192,13 +241,24 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
   it('compares a userId-keyed project by userId (preferUserId) and repairs a stranger known only by its userId', async () => {
     const target = newTarget('userId');
     await drift.putSettings(target.accountId, { identifier: 'userId' });
-    await accept(target, Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com`, userId: `cust-${i}` })));
+    await accept(
+      target,
+      Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com`, userId: `cust-${i}` })),
+    );
     await delivery.syncList(target.listId);
     await settle(target.listId);
     fake.state.operatorEdit(target.listId, { add: [{ userId: 'intruder-1' }], remove: [{ userId: 'cust-3' }] });
 
     const { report } = await check(target, true, 'userId');
-    expect(report).toMatchObject({ state: 'done', identifier: 'userId', missing: 1, extra: 1, repaired: 2, missingSample: ['cust-3'], extraSample: ['intruder-1'] });
+    expect(report).toMatchObject({
+      state: 'done',
+      identifier: 'userId',
+      missing: 1,
+      extra: 1,
+      repaired: 2,
+      missingSample: ['cust-3'],
+      extraSample: ['intruder-1'],
+    });
     expect(fake.state.requests.filter((r) => r.apiPath === '/api/lists/getUsers').at(-1)?.path).toContain('preferUserId=true');
     await delivery.syncList(target.listId);
     expect(members(target.listId)).toEqual(Array.from({ length: 12 }, (_, i) => `u${i}@example.com`).sort());
@@ -208,7 +268,10 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
 
   it('fails with a hint when a list compared by email answers userIds, and on a refused key', async () => {
     const target = newTarget('userId');
-    await accept(target, [{ email: 'a@example.com', userId: 'id-a' }, { email: 'b@example.com', userId: 'id-b' }]);
+    await accept(target, [
+      { email: 'a@example.com', userId: 'id-a' },
+      { email: 'b@example.com', userId: 'id-b' },
+    ]);
     await delivery.syncList(target.listId);
     const wrong = await check(target, true);
     expect(wrong.outcome).toBe('failed');

@@ -115,17 +115,28 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     /** The comparison under way (its temporary files are removed at the end, whatever happens). */
     const current: { comparison?: DriftComparison } = {};
     let repaired = 0;
-    this.logger.log(`drift check ${report.id} of list ${report.listId} (account ${report.accountId}, by ${report.identifier}${report.repair ? ', repair' : ', report only'}) started`);
+    this.logger.log(
+      `drift check ${report.id} of list ${report.listId} (account ${report.accountId}, by ${report.identifier}${report.repair ? ', repair' : ', report only'}) started`,
+    );
     try {
       const account = await this.accounts.findForDelivery(report.accountId);
       if (!account) throw new DriftFailure(`account ${report.accountId} not found`);
       if (!account.iterableApiKey) throw new DriftFailure('the account has no Iterable API key: set one with PUT /v1/accounts/:id');
-      if (account.status === 'suspended') throw new DriftFailure(`the account is suspended (${account.suspendedReason ?? 'no reason'}): resume it, then check again`);
+      if (account.status === 'suspended')
+        throw new DriftFailure(`the account is suspended (${account.suspendedReason ?? 'no reason'}): resume it, then check again`);
       await enter('waiting for a whole-list resend');
       await this.waitForWholeList(report.listId, alive);
 
       await enter('waiting for the read budget');
-      const read = await this.readList(this.readers.readerFor(account), report, holder, (p) => enter(p), alive, (c) => (current.comparison = c), controller.signal);
+      const read = await this.readList(
+        this.readers.readerFor(account),
+        report,
+        holder,
+        (p) => enter(p),
+        alive,
+        (c) => (current.comparison = c),
+        controller.signal,
+      );
       const checkedAt = read.sentAt;
       const compared = read.comparison;
       if (report.identifier === 'email' && compared.nonEmailLines > 0 && compared.nonEmailLines * 2 > compared.iterableLines) {
@@ -163,12 +174,23 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       const seconds = (performance.now() - started) / 1000;
       this.metrics.checks.inc({ outcome: 'done', trigger: report.trigger });
       this.metrics.duration.observe({ repair: String(report.repair) }, seconds);
-      for (const [kind, n] of [['missing', counts.missing], ['extra', counts.extra], ['left_out', counts.leftOut], ['refused', counts.refused], ['repaired', repaired]] as const) {
+      for (const [kind, n] of [
+        ['missing', counts.missing],
+        ['extra', counts.extra],
+        ['left_out', counts.leftOut],
+        ['refused', counts.refused],
+        ['repaired', repaired],
+      ] as const) {
         if (n > 0) this.metrics.members.inc({ kind }, n);
       }
       this.logger.log(
         `drift check ${report.id} of list ${report.listId}: ${counts.missing} missing, ${counts.extra} extra, ${counts.leftOut} left out (in flight), ` +
-          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ${seconds.toFixed(1)} s (${[...timings].filter(([, ms]) => ms >= 50).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ')}), ${compared.runs} sorted runs`,
+          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ${seconds.toFixed(1)} s (${[
+            ...timings,
+          ]
+            .filter(([, ms]) => ms >= 50)
+            .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`)
+            .join(', ')}), ${compared.runs} sorted runs`,
       );
       return 'done';
     } catch (error) {
@@ -182,8 +204,10 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         this.logger.warn(`drift check ${report.id} of list ${report.listId}: given back (this worker is shutting down); another worker takes it`);
         return 'released';
       }
-      const why = error instanceof DriftFailure || isIterableError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-      if (!(error instanceof DriftFailure) && !isIterableError(error)) this.logger.error(`drift check ${report.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      const why =
+        error instanceof DriftFailure || isIterableError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+      if (!(error instanceof DriftFailure) && !isIterableError(error))
+        this.logger.error(`drift check ${report.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       await this.drift.fail(report.id, holder, why, { ...(current.comparison ? { iterableMembers: current.comparison.iterableLines } : {}), repaired });
       if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0).catch(() => undefined);
       this.metrics.checks.inc({ outcome: 'failed', trigger: report.trigger });
@@ -192,7 +216,9 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     } finally {
       this.running.delete(controller);
       clearInterval(beat);
-      await current.comparison?.dispose().catch((error: unknown) => this.logger.warn(`drift check ${report.id}: temporary files not removed: ${String(error)}`));
+      await current.comparison
+        ?.dispose()
+        .catch((error: unknown) => this.logger.warn(`drift check ${report.id}: temporary files not removed: ${String(error)}`));
     }
   }
 
@@ -202,7 +228,9 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     while (await this.drift.wholeListPending(listId)) {
       alive();
       if (Date.now() > deadline) {
-        throw new DriftFailure('the whole list waits to be sent again (a change of settings, a resume): every member is in flight; check again once it is delivered');
+        throw new DriftFailure(
+          'the whole list waits to be sent again (a change of settings, a resume): every member is in flight; check again once it is delivered',
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.wholeListWaitMs)));
     }
@@ -221,7 +249,7 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     current: (comparison: DriftComparison) => void,
     signal: AbortSignal,
   ): Promise<{ sentAt: number; comparison: DriftComparison }> {
-    for (let failures = 0, limited = 0; ; ) {
+    for (let failures = 0, limited = 0; ;) {
       let sentAt = 0;
       const comparison = new DriftComparison(report.identifier, `drift-${report.id}`, this.runLines);
       current(comparison);
@@ -253,8 +281,15 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         const waitMs =
           rateLimited && error.retryAfterMs !== undefined
             ? 0
-            : retryDelayMs({ attempt: failures + limited, baseMs: 2000, maxMs: 60_000, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
-        this.logger.warn(`drift check ${report.id}: list read failed (${(error as IterableError).reason}${sentAt > 0 ? `, after ${comparison.iterableLines} lines` : ''}); trying again${waitMs ? ` in ${waitMs} ms` : ''}`);
+            : retryDelayMs({
+                attempt: failures + limited,
+                baseMs: 2000,
+                maxMs: 60_000,
+                ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+              });
+        this.logger.warn(
+          `drift check ${report.id}: list read failed (${(error as IterableError).reason}${sentAt > 0 ? `, after ${comparison.iterableLines} lines` : ''}); trying again${waitMs ? ` in ${waitMs} ms` : ''}`,
+        );
         await enter('waiting for the read budget');
         await sleep(waitMs, signal);
         alive();
@@ -281,9 +316,17 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       }
     };
     for (const { accountId, audienceId } of await this.drift.audiencesOf(report.listId)) {
-      await pages<DesiredRow, string | null>(null, (after) => this.drift.desiredPage(accountId, audienceId, after, PAGE_ROWS, byUserId), (row) => comparison.addDesired(row));
+      await pages<DesiredRow, string | null>(
+        null,
+        (after) => this.drift.desiredPage(accountId, audienceId, after, PAGE_ROWS, byUserId),
+        (row) => comparison.addDesired(row),
+      );
     }
-    await pages<KnownRow, string | null>(null, (after) => this.drift.knownPage(report.listId, after, settledSinceMs, PAGE_ROWS, byUserId), (row) => comparison.addKnown(row));
+    await pages<KnownRow, string | null>(
+      null,
+      (after) => this.drift.knownPage(report.listId, after, settledSinceMs, PAGE_ROWS, byUserId),
+      (row) => comparison.addKnown(row),
+    );
     await pages<{ id: number; memberKey: string | null }, number>(
       0,
       async (afterId) => {
@@ -291,10 +334,10 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         return { rows, next: rows.length < PAGE_ROWS ? null : (rows[rows.length - 1] as { id: number }).id };
       },
       async (row) => {
-        if (row.memberKey === null) throw new DriftFailure('the whole list was asked to be sent again during the check: every member is in flight; check again once it is delivered');
+        if (row.memberKey === null)
+          throw new DriftFailure('the whole list was asked to be sent again during the check: every member is in flight; check again once it is delivered');
         await comparison.addPending(row.memberKey);
       },
     );
   }
-
 }

@@ -24,7 +24,8 @@ export interface DriftCounts {
 // Records are lines: `<key>\t<tag><fields…>`, sorted as strings, so every record of one key is contiguous.
 // Tags: `i` Iterable's read names it; `d` a desired add (userId, timestamp, message id); `k` a list member that
 // matters (flags, userId); `q` a change pending; `s` (userId mode) a member's identity as Iterable should name it.
-const escape = (text: string): string => (/[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : text);
+const escape = (text: string): string =>
+  /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : text;
 const unescape = (text: string): string =>
   text.includes('\\') ? text.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c)) : text;
 
@@ -107,7 +108,11 @@ export class DriftComparison {
   }
 
   async addDesired(row: DesiredRow): Promise<void> {
-    await this.byEmail.add(this.kind === 'email' ? `${escape(row.email)}\td` : `${escape(row.email)}\td${escape(row.userId ?? '')}\t${row.timestampMs}\t${escape(row.sourceMessageId)}`);
+    await this.byEmail.add(
+      this.kind === 'email'
+        ? `${escape(row.email)}\td`
+        : `${escape(row.email)}\td${escape(row.userId ?? '')}\t${row.timestampMs}\t${escape(row.sourceMessageId)}`,
+    );
   }
 
   async addKnown(row: KnownRow): Promise<void> {
@@ -123,8 +128,22 @@ export class DriftComparison {
    * is found, in sorted order. Call once.
    */
   async run(onDrift: (verdict: 'missing' | 'extra', key: string, member: RepairMember) => Promise<void>): Promise<DriftCounts> {
-    const counts: DriftCounts = { iterableMembers: 0, desiredMembers: 0, missing: 0, extra: 0, leftOut: 0, refused: 0, missingSample: [], extraSample: [], notEmails: this.notEmails };
-    const judge = (key: string, facts: { onList: boolean; desired: boolean; inFlight: boolean; refused: boolean }, email?: string): Promise<void> | undefined => {
+    const counts: DriftCounts = {
+      iterableMembers: 0,
+      desiredMembers: 0,
+      missing: 0,
+      extra: 0,
+      leftOut: 0,
+      refused: 0,
+      missingSample: [],
+      extraSample: [],
+      notEmails: this.notEmails,
+    };
+    const judge = (
+      key: string,
+      facts: { onList: boolean; desired: boolean; inFlight: boolean; refused: boolean },
+      email?: string,
+    ): Promise<void> | undefined => {
       if (facts.onList) counts.iterableMembers++;
       if (facts.desired) counts.desiredMembers++;
       const verdict = driftVerdict(facts);
@@ -159,7 +178,10 @@ export class DriftComparison {
     const byIdentifier = this.byIdentifier;
     const emitted: Promise<void>[] = [];
     await eachGroup(this.byEmail, (email, records) => {
-      const adds = records.filter((r) => r[0] === 'd').map(fields).map(([userId, ts, id]) => ({ userId: userId || null, timestampMs: Number(ts), sourceMessageId: id ?? '' }));
+      const adds = records
+        .filter((r) => r[0] === 'd')
+        .map(fields)
+        .map(([userId, ts, id]) => ({ userId: userId || null, timestampMs: Number(ts), sourceMessageId: id ?? '' }));
       const knownRecord = records.find((r) => r[0] === 'k');
       const knownUserId = knownRecord ? fields(knownRecord)[1] || null : null;
       const inFlight = records.some((r) => r[0] === 'q') || knownRecord?.[1] === '1';
@@ -179,7 +201,12 @@ export class DriftComparison {
       const desired = mine.find((r) => r[1] === '1');
       return judge(
         key,
-        { onList: records.some((r) => r[0] === 'i'), desired: desired !== undefined, inFlight: mine.some((r) => r[2] === '1'), refused: mine.some((r) => r[3] === '1') },
+        {
+          onList: records.some((r) => r[0] === 'i'),
+          desired: desired !== undefined,
+          inFlight: mine.some((r) => r[2] === '1'),
+          refused: mine.some((r) => r[3] === '1'),
+        },
         desired ? fields(desired)[1] : undefined,
       );
     });

@@ -20,14 +20,24 @@ export class DriftMetrics {
 
   constructor(metrics: WorkerMetrics, drift: DriftRepository) {
     const registers = [metrics.registry];
-    this.checks = new Counter({ name: 'audience_bridge_drift_checks_total', help: 'Drift checks finished by this worker, by outcome (done, failed) and trigger (api, schedule)', labelNames: ['outcome', 'trigger'] as const, registers });
+    this.checks = new Counter({
+      name: 'audience_bridge_drift_checks_total',
+      help: 'Drift checks finished by this worker, by outcome (done, failed) and trigger (api, schedule)',
+      labelNames: ['outcome', 'trigger'] as const,
+      registers,
+    });
     this.members = new Counter({
       name: 'audience_bridge_drift_found_total',
       help: 'Members drift checks of this worker found, by kind (missing, extra, left_out, refused) and sent to repair (repaired)',
       labelNames: ['kind'] as const,
       registers,
     });
-    this.reads = new Counter({ name: 'audience_bridge_iterable_list_reads_total', help: 'Iterable getUsers reads, by HTTP status ("error" for network errors)', labelNames: ['status'] as const, registers });
+    this.reads = new Counter({
+      name: 'audience_bridge_iterable_list_reads_total',
+      help: 'Iterable getUsers reads, by HTTP status ("error" for network errors)',
+      labelNames: ['status'] as const,
+      registers,
+    });
     this.duration = new Histogram({
       name: 'audience_bridge_drift_check_duration_seconds',
       help: 'From a worker taking a drift check to its verdict (the read budget wait included)',

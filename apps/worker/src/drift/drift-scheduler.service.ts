@@ -41,13 +41,18 @@ export class DriftSchedulerService implements OnApplicationBootstrap, BeforeAppl
           if (!(await this.drift.claimSchedule(settings.accountId, settings.lastScheduledAtMs, now))) continue;
           const lists = await this.drift.listsOf(settings.accountId);
           for (const listId of lists) {
-            const { report, created } = await this.drift.request({ accountId: settings.accountId, listId, repair: settings.scheduleRepair, trigger: 'schedule', identifier: settings.identifier }, now);
+            const { report, created } = await this.drift.request(
+              { accountId: settings.accountId, listId, repair: settings.scheduleRepair, trigger: 'schedule', identifier: settings.identifier },
+              now,
+            );
             if (created) {
               await this.producer.enqueue({ reportId: report.id });
               signalled++;
             }
           }
-          this.logger.log(`account ${settings.accountId}: scheduled drift checks of ${lists.length} list(s) (every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''})`);
+          this.logger.log(
+            `account ${settings.accountId}: scheduled drift checks of ${lists.length} list(s) (every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''})`,
+          );
         }
         for (const reportId of await this.drift.orphans(now)) {
           await this.producer.enqueue({ reportId });

@@ -23,7 +23,11 @@ export class ListReadersService implements OnApplicationShutdown {
   ) {
     this.redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
     watchRedisClient(this.redis, redisState);
-    this.limiter = new ListReadLimiter({ redis: this.redis, keyPrefix: `${env.QUEUE_PREFIX}:iterable-limiter`, requestsPerMinute: env.ITERABLE_LIST_READS_PER_MINUTE });
+    this.limiter = new ListReadLimiter({
+      redis: this.redis,
+      keyPrefix: `${env.QUEUE_PREFIX}:iterable-limiter`,
+      requestsPerMinute: env.ITERABLE_LIST_READS_PER_MINUTE,
+    });
   }
 
   readerFor(account: Pick<Account, 'iterableApiKey' | 'dataCenter'>): IterableListReader {

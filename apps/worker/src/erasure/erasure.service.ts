@@ -61,7 +61,12 @@ export class ErasureService implements OnApplicationBootstrap, BeforeApplication
   private async process(erasure: PendingErasure): Promise<boolean> {
     const later = (why: string, delayMs: number) => this.erasures.retryLater(erasure.id, why, Date.now() + delayMs);
     const backoff = (retryAfterMs?: number) =>
-      retryDelayMs({ attempt: erasure.attempts + 1, baseMs: this.env.DELIVERY_RETRY_BASE_MS, maxMs: this.env.DELIVERY_RETRY_MAX_MS, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+      retryDelayMs({
+        attempt: erasure.attempts + 1,
+        baseMs: this.env.DELIVERY_RETRY_BASE_MS,
+        maxMs: this.env.DELIVERY_RETRY_MAX_MS,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
 
     // Taken off their lists first, as for any delete: forgetting them before would leave them on the lists.
     if ((await this.erasures.inFlight(erasure.subject)) > 0) {
@@ -94,7 +99,9 @@ export class ErasureService implements OnApplicationBootstrap, BeforeApplication
     await this.erasures.complete(erasure.id, erasure.accountId, erasure.subject, calls);
     this.metrics.erasures.inc({ what: 'completed' });
     this.metrics.erasures.inc({ what: 'forget_calls' }, calls);
-    this.logger.log(`erasure ${erasure.id} of account ${erasure.accountId} done: ${calls} users/forget call(s), ${Date.now() - erasure.receivedAtMs} ms after it was received`);
+    this.logger.log(
+      `erasure ${erasure.id} of account ${erasure.accountId} done: ${calls} users/forget call(s), ${Date.now() - erasure.receivedAtMs} ms after it was received`,
+    );
     return true;
   }
 }

@@ -30,12 +30,16 @@ export class WorkerHealthService implements OnApplicationBootstrap, OnApplicatio
           (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
           (error: unknown) => {
             this.logger.warn(`metrics failed: ${error instanceof Error ? error.message : String(error)}`);
-            res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'metrics unavailable' }));
+            res
+              .writeHead(503, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'metrics unavailable' }));
           },
         );
         return;
       }
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${path}` }));
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -7,8 +7,7 @@ export type { FaultConfig, LoggedRequest, RunningFakeIterable };
 export { hugeErrorPage, startFakeIterable };
 
 /** A key that is long and unique enough to be found in any text it leaks into. */
-export const testApiKey = (label: string): string =>
-  `${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+export const testApiKey = (label: string): string => `${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 
 /** Everything a logger received, per level. */
 export function capturingLogger() {

@@ -52,7 +52,9 @@ describe.each(DRIVERS)('npm run keys:rotate (%s)', (driver) => {
     expect((await after.findForDelivery(2))?.iterableApiKey).toBe(apiKeys[1]);
 
     const again = await runRotate(env);
-    expect(again.stdout).toBe(`keys:rotate (${driver}): rewrote 0 of 2 accounts under ENCRYPTION_KEY (API key re-encrypted, fingerprints recomputed); 2 already current\n`);
+    expect(again.stdout).toBe(
+      `keys:rotate (${driver}): rewrote 0 of 2 accounts under ENCRYPTION_KEY (API key re-encrypted, fingerprints recomputed); 2 already current\n`,
+    );
     for (const output of [first.stdout + first.stderr, again.stdout + again.stderr]) {
       for (const secret of [...apiKeys, oldKey, newKey]) expect(output).not.toContain(secret);
     }
@@ -69,10 +71,20 @@ describe.each(DRIVERS)('npm run keys:rotate (%s)', (driver) => {
 describe('npm run keys:rotate refusing its configuration', () => {
   it('needs ENCRYPTION_KEY in production and names a bad ENCRYPTION_KEY_PREVIOUS without its value', async () => {
     const missing = await runRotate({ NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:' });
-    expect(missing).toMatchObject({ code: 1, stderr: 'keys:rotate failed: Invalid configuration: ENCRYPTION_KEY: ENCRYPTION_KEY is required when NODE_ENV=production\n' });
-    const bad = await runRotate({ NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:', ENCRYPTION_KEY: randomBytes(32).toString('base64'), ENCRYPTION_KEY_PREVIOUS: 'oops-not-a-key' });
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: 'keys:rotate failed: Invalid configuration: ENCRYPTION_KEY: ENCRYPTION_KEY is required when NODE_ENV=production\n',
+    });
+    const bad = await runRotate({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'sqlite::memory:',
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ENCRYPTION_KEY_PREVIOUS: 'oops-not-a-key',
+    });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^keys:rotate failed: Invalid configuration: ENCRYPTION_KEY_PREVIOUS \(value hidden\): ENCRYPTION_KEY_PREVIOUS must be 32 bytes/);
+    expect(bad.stderr).toMatch(
+      /^keys:rotate failed: Invalid configuration: ENCRYPTION_KEY_PREVIOUS \(value hidden\): ENCRYPTION_KEY_PREVIOUS must be 32 bytes/,
+    );
     expect(bad.stderr).not.toContain('oops-not-a-key');
   });
 });

@@ -31,4 +31,20 @@ export * from './attribute-inbox.entity';
 export * from './attribute-lease.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
-export const ENTITIES = [AccountEntity, AudienceConnectionEntity, ReceivedMessageEntity, MembershipEntity, ListLeaseEntity, DeliveryCallEntity, DeliveryVerdictEntity, SyncInboxEntity, ListMemberEntity, ErasureRequestEntity, DriftReportEntity, DriftSettingsEntity, UserAttributeEntity, AttributeInboxEntity, AttributeLeaseEntity];
+export const ENTITIES = [
+  AccountEntity,
+  AudienceConnectionEntity,
+  ReceivedMessageEntity,
+  MembershipEntity,
+  ListLeaseEntity,
+  DeliveryCallEntity,
+  DeliveryVerdictEntity,
+  SyncInboxEntity,
+  ListMemberEntity,
+  ErasureRequestEntity,
+  DriftReportEntity,
+  DriftSettingsEntity,
+  UserAttributeEntity,
+  AttributeInboxEntity,
+  AttributeLeaseEntity,
+];

@@ -50,23 +50,40 @@ describe.each(DRIVERS)('attributes storage on %s', (driver) => {
     await database.drop();
   });
   beforeEach(async () => {
-    for (const table of ['user_attributes', 'attribute_inbox', 'attribute_leases', 'received_messages', 'accounts', 'delivery_calls', 'delivery_verdicts']) await dataSource.query(`DELETE FROM ${table}`);
+    for (const table of ['user_attributes', 'attribute_inbox', 'attribute_leases', 'received_messages', 'accounts', 'delivery_calls', 'delivery_verdicts'])
+      await dataSource.query(`DELETE FROM ${table}`);
   });
 
   const stored = async () => (await repo.usersState(1, ['u1']))[0];
 
   const messages = [
-    message('m-a', 1000, [{ key: 'plan', valueJson: '"free"' }, { key: 'ltv', valueJson: '1' }]),
+    message('m-a', 1000, [
+      { key: 'plan', valueJson: '"free"' },
+      { key: 'ltv', valueJson: '1' },
+    ]),
     message('m-b', 2000, [{ key: 'plan', valueJson: '"gold"' }]),
-    message('m-c', 3000, [{ key: 'ltv', valueJson: 'null' }, { key: 'vip', valueJson: null, skipReason: 'attribute not a boolean' }]),
+    message('m-c', 3000, [
+      { key: 'ltv', valueJson: 'null' },
+      { key: 'vip', valueJson: null, skipReason: 'attribute not a boolean' },
+    ]),
     message('m-d', 2000, [{ key: 'plan', valueJson: '"silver"' }]),
   ];
 
-  it.each(permutations(messages).map((order) => [order.map((m) => m.messageId).join(' → '), order] as const))('ends at the newest value per attribute: %s', async (_, order) => {
-    for (const m of order) await ingest.record(m);
-    // plan: 2000 twice, the greater message id (m-d) wins; ltv: the 3000 delete; vip: skipped at 3000.
-    expect(await stored()).toEqual({ userKey: 'u1', mpid: 'u1', email: 'u1@example.com', userId: 'c1', fields: { ltv: null, plan: 'silver' }, skipped: [{ key: 'vip', reason: 'attribute not a boolean' }] });
-  });
+  it.each(permutations(messages).map((order) => [order.map((m) => m.messageId).join(' → '), order] as const))(
+    'ends at the newest value per attribute: %s',
+    async (_, order) => {
+      for (const m of order) await ingest.record(m);
+      // plan: 2000 twice, the greater message id (m-d) wins; ltv: the 3000 delete; vip: skipped at 3000.
+      expect(await stored()).toEqual({
+        userKey: 'u1',
+        mpid: 'u1',
+        email: 'u1@example.com',
+        userId: 'c1',
+        fields: { ltv: null, plan: 'silver' },
+        skipped: [{ key: 'vip', reason: 'attribute not a boolean' }],
+      });
+    },
+  );
 
   it('appends one inbox row per user with an accepted change, none for an older or repeated one', async () => {
     await ingest.record(messages[2] as MembershipMessage);
@@ -88,13 +105,30 @@ describe.each(DRIVERS)('attributes storage on %s', (driver) => {
     expect(await repo.claim(1, 'w2', now + 60_000, now + 6_000)).toBe(true);
 
     const inbox = await repo.readInbox(1, 1000);
-    const call = { id: randomUUID(), accountId: 1, userCount: 1, httpStatus: 200, successCount: 1, failureCount: 0, durationMs: 12, error: null, dryRun: false, createdAtMs: now };
-    await repo.settle(call, [{ userKey: 'u1', mpid: 'u1', email: 'u1@example.com', userId: 'c1', outcome: 'delivered', reason: null, retryable: false }], inbox.ids);
+    const call = {
+      id: randomUUID(),
+      accountId: 1,
+      userCount: 1,
+      httpStatus: 200,
+      successCount: 1,
+      failureCount: 0,
+      durationMs: 12,
+      error: null,
+      dryRun: false,
+      createdAtMs: now,
+    };
+    await repo.settle(
+      call,
+      [{ userKey: 'u1', mpid: 'u1', email: 'u1@example.com', userId: 'c1', outcome: 'delivered', reason: null, retryable: false }],
+      inbox.ids,
+    );
     await repo.release(1, 'w2');
     expect(await repo.attempts(1)).toBe(0);
     expect(await repo.readInbox(1, 1000)).toMatchObject({ ids: [], userKeys: [] });
     const [row] = await dataSource.query(`SELECT action, list_id, subscriber_count FROM delivery_calls`);
     expect({ action: row.action, listId: Number(row.list_id), users: Number(row.subscriber_count) }).toEqual({ action: 'bulkUpdate', listId: 0, users: 1 });
-    expect(await dataSource.query(`SELECT action, outcome, email FROM delivery_verdicts`)).toEqual([{ action: 'fields', outcome: 'delivered', email: 'u1@example.com' }]);
+    expect(await dataSource.query(`SELECT action, outcome, email FROM delivery_verdicts`)).toEqual([
+      { action: 'fields', outcome: 'delivered', email: 'u1@example.com' },
+    ]);
   });
 });

@@ -160,7 +160,10 @@ export class AttributesRepository {
 
   /** Takes the account's lease until `untilMs` unless another worker holds it or its backoff runs: true when taken. */
   async claim(accountId: number, holder: string, untilMs: number, now = Date.now()): Promise<boolean> {
-    await this.db.query(`INSERT INTO attribute_leases (account_id, holder, expires_at_ms, next_attempt_at_ms, attempts) VALUES (?, NULL, 0, 0, 0) ON CONFLICT (account_id) DO NOTHING`, [accountId]);
+    await this.db.query(
+      `INSERT INTO attribute_leases (account_id, holder, expires_at_ms, next_attempt_at_ms, attempts) VALUES (?, NULL, 0, 0, 0) ON CONFLICT (account_id) DO NOTHING`,
+      [accountId],
+    );
     const { affected } = await this.db.execute(
       `UPDATE attribute_leases SET holder = ?, expires_at_ms = ? WHERE account_id = ? AND next_attempt_at_ms <= ? AND (holder IS NULL OR expires_at_ms < ? OR holder = ?)`,
       [holder, untilMs, accountId, now, now, holder],
@@ -189,7 +192,10 @@ export class AttributesRepository {
     const out: { id: number; userKey: string }[] = [];
     for (let start = 0; start < ids.length; start += 500) {
       const chunk = ids.slice(start, start + 500);
-      const rows = await this.db.query<{ id: number | string; user_key: string }>(`SELECT id, user_key FROM attribute_inbox WHERE account_id = ? AND id IN (${placeholders(chunk)})`, [accountId, ...chunk]);
+      const rows = await this.db.query<{ id: number | string; user_key: string }>(
+        `SELECT id, user_key FROM attribute_inbox WHERE account_id = ? AND id IN (${placeholders(chunk)})`,
+        [accountId, ...chunk],
+      );
       out.push(...rows.map((r) => ({ id: Number(r.id), userKey: r.user_key })));
     }
     return out;
@@ -251,13 +257,39 @@ export class AttributesRepository {
       await this.db.query(
         `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
          VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [call.id, call.accountId, ATTRIBUTE_CALL_ACTION, call.userCount, call.httpStatus, call.successCount, call.failureCount, call.durationMs, call.error, call.dryRun, call.createdAtMs],
+        [
+          call.id,
+          call.accountId,
+          ATTRIBUTE_CALL_ACTION,
+          call.userCount,
+          call.httpStatus,
+          call.successCount,
+          call.failureCount,
+          call.durationMs,
+          call.error,
+          call.dryRun,
+          call.createdAtMs,
+        ],
         manager,
       );
       await this.db.insertRows(
         'delivery_verdicts',
         VERDICT_COLUMNS,
-        verdicts.map((v) => [callId, accountId, 0, 0, v.userKey, v.mpid, ATTRIBUTE_VERDICT_ACTION, v.email, v.userId, v.outcome, v.reason, v.retryable, createdAtMs]),
+        verdicts.map((v) => [
+          callId,
+          accountId,
+          0,
+          0,
+          v.userKey,
+          v.mpid,
+          ATTRIBUTE_VERDICT_ACTION,
+          v.email,
+          v.userId,
+          v.outcome,
+          v.reason,
+          v.retryable,
+          createdAtMs,
+        ]),
         '',
         manager,
       );

@@ -90,7 +90,11 @@ export class AudienceConnectionsRepository {
     if (before.listId !== saved.listId || (before.status !== 'active' && saved.status === 'active')) {
       for (const listId of [before.listId, saved.listId]) if (listId !== null) lists.add(listId);
     }
-    await appendInbox(this.db, [...lists].map((listId) => ({ listId })), this.repo.manager);
+    await appendInbox(
+      this.db,
+      [...lists].map((listId) => ({ listId })),
+      this.repo.manager,
+    );
     return saved;
   }
 

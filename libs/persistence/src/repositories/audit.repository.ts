@@ -84,7 +84,9 @@ function encodeCursor(createdAtMs: number, id: string): string {
 }
 
 function decodeCursor(cursor: string): { createdAtMs: number; id: string } | undefined {
-  const match = Buffer.from(cursor, 'base64url').toString().match(/^(\d+):([0-9a-f-]{36})$/);
+  const match = Buffer.from(cursor, 'base64url')
+    .toString()
+    .match(/^(\d+):([0-9a-f-]{36})$/);
   return match ? { createdAtMs: Number(match[1]), id: match[2] } : undefined;
 }
 
@@ -173,11 +175,23 @@ export class AuditRepository {
           manager,
         );
         const lists = rows.map((r) => Number(r.list_id));
-        await appendInbox(this.db, lists.map((listId) => ({ listId })), manager);
+        await appendInbox(
+          this.db,
+          lists.map((listId) => ({ listId })),
+          manager,
+        );
         return { requeued: 0, lists };
       }
-      const members = await this.db.query<{ list_id: number | string; member_key: string }>(`SELECT lm.list_id, lm.member_key FROM list_members lm ${failed.sql}`, failed.params, manager);
-      await appendInbox(this.db, members.map((m) => ({ listId: Number(m.list_id), email: m.member_key })), manager);
+      const members = await this.db.query<{ list_id: number | string; member_key: string }>(
+        `SELECT lm.list_id, lm.member_key FROM list_members lm ${failed.sql}`,
+        failed.params,
+        manager,
+      );
+      await appendInbox(
+        this.db,
+        members.map((m) => ({ listId: Number(m.list_id), email: m.member_key })),
+        manager,
+      );
       return { requeued: members.length, lists: [...new Set(members.map((m) => Number(m.list_id)))].sort((x, y) => x - y) };
     });
   }

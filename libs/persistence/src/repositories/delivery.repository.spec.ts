@@ -30,25 +30,73 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     await database.drop();
   });
   beforeEach(async () => {
-    for (const t of ['memberships', 'received_messages', 'audience_connections', 'accounts', 'list_leases', 'delivery_calls', 'delivery_verdicts', 'sync_inbox', 'list_members']) {
+    for (const t of [
+      'memberships',
+      'received_messages',
+      'audience_connections',
+      'accounts',
+      'list_leases',
+      'delivery_calls',
+      'delivery_verdicts',
+      'sync_inbox',
+      'list_members',
+    ]) {
       await dataSource.query(`DELETE FROM ${t}`);
     }
   });
 
   async function seed(users: string[], action: 'add' | 'delete' = 'add', timestampMs = 1000, id = randomUUID(), audienceId = 10, accountId = 1): Promise<void> {
     const changes: MembershipChange[] = users.map((u) => ({
-      accountId, audienceId, listId: 100, userKey: u, mpid: u, action, subscriber: { email: `${u}@example.com` }, sourceMessageId: id, timestampMs,
+      accountId,
+      audienceId,
+      listId: 100,
+      userKey: u,
+      mpid: u,
+      action,
+      subscriber: { email: `${u}@example.com` },
+      sourceMessageId: id,
+      timestampMs,
     }));
-    await ingest.record({ accountId, messageId: id, timestampMs, settings: { apiKey: 'key-12345678', userIdField: 'customerId', dataCenter: 'US' }, connections: [{ audienceId, audienceName: 'A', listId: 100 }], changes });
+    await ingest.record({
+      accountId,
+      messageId: id,
+      timestampMs,
+      settings: { apiKey: 'key-12345678', userIdField: 'customerId', dataCenter: 'US' },
+      connections: [{ audienceId, audienceName: 'A', listId: 100 }],
+      changes,
+    });
   }
 
   const call = (action: CallRecord['action'], n: number, overrides: Partial<CallRecord> = {}): CallRecord => ({
-    id: randomUUID(), accountId: 1, listId: 100, action, subscriberCount: n, httpStatus: 200, successCount: n, failureCount: 0, durationMs: 12, error: null, dryRun: false, createdAtMs: Date.now(), ...overrides,
+    id: randomUUID(),
+    accountId: 1,
+    listId: 100,
+    action,
+    subscriberCount: n,
+    httpStatus: 200,
+    successCount: n,
+    failureCount: 0,
+    durationMs: 12,
+    error: null,
+    dryRun: false,
+    createdAtMs: Date.now(),
+    ...overrides,
   });
-  const member = (key: string, state: MemberWrite['state'], extra: Partial<MemberWrite> = {}): MemberWrite => ({ memberKey: key, email: key, userId: null, state, reason: null, recheckAtMs: null, ...extra });
+  const member = (key: string, state: MemberWrite['state'], extra: Partial<MemberWrite> = {}): MemberWrite => ({
+    memberKey: key,
+    email: key,
+    userId: null,
+    state,
+    reason: null,
+    recheckAtMs: null,
+    ...extra,
+  });
   const members = async () =>
     (await dataSource.query(`SELECT member_key, state, reason, recheck_at_ms FROM list_members ORDER BY member_key`)).map((r: Record<string, unknown>) => [
-      r['member_key'], r['state'], r['reason'], r['recheck_at_ms'] === null ? null : Number(r['recheck_at_ms']),
+      r['member_key'],
+      r['state'],
+      r['reason'],
+      r['recheck_at_ms'] === null ? null : Number(r['recheck_at_ms']),
     ]);
 
   it('leases a list to one holder at a time with a growing generation, fences stale holders, and releases', async () => {
@@ -101,7 +149,12 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     const ok = await delivery.settle(
       lease,
       10_000,
-      { call: call('subscribe', 2), verdicts: [], members: [member('u2@example.com', 'unknown', { recheckAtMs: 5 }), member('u1@example.com', 'subscribed')], doneInboxIds: read.map((e) => e.id) },
+      {
+        call: call('subscribe', 2),
+        verdicts: [],
+        members: [member('u2@example.com', 'unknown', { recheckAtMs: 5 }), member('u1@example.com', 'subscribed')],
+        doneInboxIds: read.map((e) => e.id),
+      },
       1,
     );
     expect(ok).toBe(true);
@@ -120,7 +173,12 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
   it('hands the members of a call its holder died during to the next holder, as unknown and rechecked', async () => {
     await seed(['u1']);
     const dead = (await leases.acquire(100, 'dead', 1, 0)) as ListLease;
-    await delivery.settle(dead, 1, { verdicts: [], members: [member('u1@example.com', 'unsubscribed')], doneInboxIds: (await delivery.inbox(100, 10)).map((e) => e.id) }, 1);
+    await delivery.settle(
+      dead,
+      1,
+      { verdicts: [], members: [member('u1@example.com', 'unsubscribed')], doneInboxIds: (await delivery.inbox(100, 10)).map((e) => e.id) },
+      1,
+    );
     expect(await leases.fence(dead, 1, undefined, 0, ['u1@example.com', 'new@example.com'])).toBe(true);
     const next = (await leases.acquire(100, 'next', 10_000)) as ListLease & { inFlight: string[] | null };
     expect(next.inFlight).toEqual(['u1@example.com', 'new@example.com']);
@@ -139,7 +197,14 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
     await leases.acquire(100, 'b', 10_000, 5);
     const [entry] = await delivery.inbox(100, 10);
-    expect(await delivery.settle(stale, 10_000, { call: call('subscribe', 1), verdicts: [], members: [member('u1@example.com', 'subscribed')], doneInboxIds: [entry?.id ?? 0] }, 1)).toBe(false);
+    expect(
+      await delivery.settle(
+        stale,
+        10_000,
+        { call: call('subscribe', 1), verdicts: [], members: [member('u1@example.com', 'subscribed')], doneInboxIds: [entry?.id ?? 0] },
+        1,
+      ),
+    ).toBe(false);
     expect(await members()).toEqual([]);
     expect(await delivery.inbox(100, 10)).toHaveLength(1);
     expect((await audit.deliveries({}, 10)).items).toHaveLength(1);
@@ -148,7 +213,16 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
   it('expands a whole-list row into one row per member the list has or its audiences name', async () => {
     await seed(['u1', 'u2']);
     const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
-    await delivery.settle(lease, 10_000, { verdicts: [], members: [member('old@example.com', 'subscribed'), member('gone@example.com', 'unsubscribed')], doneInboxIds: (await delivery.inbox(100, 10)).map((e) => e.id) }, 1);
+    await delivery.settle(
+      lease,
+      10_000,
+      {
+        verdicts: [],
+        members: [member('old@example.com', 'subscribed'), member('gone@example.com', 'unsubscribed')],
+        doneInboxIds: (await delivery.inbox(100, 10)).map((e) => e.id),
+      },
+      1,
+    );
     await dataSource.query(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (100, NULL, 42)`);
     const markers = await delivery.inbox(100, 10);
     await delivery.expandWholeList(100, markers);
@@ -161,7 +235,16 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     await seed(['u1', 'u2']);
     const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
     const read = await delivery.inbox(100, 10);
-    await delivery.settle(lease, 10_000, { verdicts: [], members: [member('u1@example.com', 'failed', { reason: 'forgotten' }), member('u2@example.com', 'failed', { reason: 'invalid email' })], doneInboxIds: read.map((e) => e.id) }, 1);
+    await delivery.settle(
+      lease,
+      10_000,
+      {
+        verdicts: [],
+        members: [member('u1@example.com', 'failed', { reason: 'forgotten' }), member('u2@example.com', 'failed', { reason: 'invalid email' })],
+        doneInboxIds: read.map((e) => e.id),
+      },
+      1,
+    );
     expect(await audit.replay({ reason: 'invalid email' })).toEqual({ requeued: 1, lists: [100] });
     expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u2@example.com']);
     expect((await audit.replay({ accountId: 2 })).requeued).toBe(0);
@@ -170,8 +253,12 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
 
   it('prunes remembered message ids by the database clock', async () => {
     const twoDaysAgo = driver === 'postgres' ? `CURRENT_TIMESTAMP - INTERVAL '2 days'` : `datetime('now', '-2 days')`;
-    await dataSource.query(`INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (1, 'old', 1, 0, ${twoDaysAgo})`);
-    await dataSource.query(`INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (1, 'new', 1, 0, CURRENT_TIMESTAMP)`);
+    await dataSource.query(
+      `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (1, 'old', 1, 0, ${twoDaysAgo})`,
+    );
+    await dataSource.query(
+      `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (1, 'new', 1, 0, CURRENT_TIMESTAMP)`,
+    );
     expect((await audit.prune(Date.now() - 24 * 3600 * 1000)).messages).toBe(1);
     expect((await dataSource.query(`SELECT message_id FROM received_messages`)).map((r: { message_id: string }) => r.message_id)).toEqual(['new']);
   });
@@ -179,7 +266,13 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
   it('pages deliveries newest first with a cursor, filters them, and prunes old ones', async () => {
     await seed(['u1']);
     const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
-    for (let i = 0; i < 5; i++) await delivery.settle(lease, 10_000, { call: call('subscribe', 1, { createdAtMs: 1000 + i, ...(i === 4 ? { httpStatus: 500 } : {}) }), verdicts: [], members: [], doneInboxIds: [] }, 1);
+    for (let i = 0; i < 5; i++)
+      await delivery.settle(
+        lease,
+        10_000,
+        { call: call('subscribe', 1, { createdAtMs: 1000 + i, ...(i === 4 ? { httpStatus: 500 } : {}) }), verdicts: [], members: [], doneInboxIds: [] },
+        1,
+      );
     const first = await audit.deliveries({}, 2);
     expect(first.items.map((d) => d.time)).toEqual([new Date(1004).toISOString(), new Date(1003).toISOString()]);
     const second = await audit.deliveries({}, 2, first.nextCursor ?? undefined);

@@ -143,7 +143,10 @@ export class DeliveryRepository {
         [listId, since, listId, listId],
         manager,
       );
-      await this.deleteInbox(manager, markers.map((m) => m.id));
+      await this.deleteInbox(
+        manager,
+        markers.map((m) => m.id),
+      );
     });
   }
 
@@ -226,13 +229,40 @@ export class DeliveryRepository {
     await this.db.query(
       `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [call.id, call.accountId, call.listId, call.action, call.subscriberCount, call.httpStatus, call.successCount, call.failureCount, call.durationMs, call.error, call.dryRun, call.createdAtMs],
+      [
+        call.id,
+        call.accountId,
+        call.listId,
+        call.action,
+        call.subscriberCount,
+        call.httpStatus,
+        call.successCount,
+        call.failureCount,
+        call.durationMs,
+        call.error,
+        call.dryRun,
+        call.createdAtMs,
+      ],
       manager,
     );
     await this.db.insertRows(
       'delivery_verdicts',
       VERDICT_COLUMNS,
-      verdicts.map((v) => [call.id, v.accountId, v.audienceId, call.listId, v.userKey, v.mpid, v.action, v.email, v.userId, v.outcome, v.reason, v.retryable, call.createdAtMs]),
+      verdicts.map((v) => [
+        call.id,
+        v.accountId,
+        v.audienceId,
+        call.listId,
+        v.userKey,
+        v.mpid,
+        v.action,
+        v.email,
+        v.userId,
+        v.outcome,
+        v.reason,
+        v.retryable,
+        call.createdAtMs,
+      ]),
       '',
       manager,
     );
@@ -253,7 +283,10 @@ export class DeliveryRepository {
   }
 
   private async deleteInbox(manager: EntityManager, ids: number[]): Promise<void> {
-    for (const chunk of chunks([...ids].sort((a, b) => a - b), 1000)) {
+    for (const chunk of chunks(
+      [...ids].sort((a, b) => a - b),
+      1000,
+    )) {
       await this.db.query(`DELETE FROM sync_inbox WHERE id IN (${placeholders(chunk.length)})`, chunk, manager);
     }
   }
@@ -275,7 +308,11 @@ export class DeliveryRepository {
         `ON CONFLICT (list_id, member_key) DO UPDATE SET state = 'unknown', recheck_at_ms = excluded.recheck_at_ms, updated_at_ms = excluded.updated_at_ms`,
         manager,
       );
-      await appendInbox(this.db, memberKeys.map((email) => ({ listId: lease.listId, email })), manager);
+      await appendInbox(
+        this.db,
+        memberKeys.map((email) => ({ listId: lease.listId, email })),
+        manager,
+      );
     });
   }
 
@@ -298,7 +335,12 @@ export class DeliveryRepository {
           manager,
         );
       }
-      await appendInbox(this.db, keys.map((email) => ({ listId, email })), manager, now);
+      await appendInbox(
+        this.db,
+        keys.map((email) => ({ listId, email })),
+        manager,
+        now,
+      );
       return keys.length;
     });
   }

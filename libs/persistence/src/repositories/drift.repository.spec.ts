@@ -36,15 +36,39 @@ describe.each(DRIVERS)('drift persistence on %s', (driver) => {
   async function seed(users: string[], action: 'add' | 'delete' = 'add', audienceId = 10, listId = 100): Promise<void> {
     const id = randomUUID();
     const changes: MembershipChange[] = users.map((u) => ({
-      accountId: 1, audienceId, listId, userKey: u, mpid: u, action, subscriber: { email: `${u}@example.com`, userId: `id-${u}` }, sourceMessageId: id, timestampMs: 1000,
+      accountId: 1,
+      audienceId,
+      listId,
+      userKey: u,
+      mpid: u,
+      action,
+      subscriber: { email: `${u}@example.com`, userId: `id-${u}` },
+      sourceMessageId: id,
+      timestampMs: 1000,
     }));
-    await ingest.record({ accountId: 1, messageId: id, timestampMs: 1000, settings: { apiKey: 'key-12345678', userIdField: 'customerId', dataCenter: 'US' }, connections: [{ audienceId, audienceName: 'A', listId }], changes });
+    await ingest.record({
+      accountId: 1,
+      messageId: id,
+      timestampMs: 1000,
+      settings: { apiKey: 'key-12345678', userIdField: 'customerId', dataCenter: 'US' },
+      connections: [{ audienceId, audienceName: 'A', listId }],
+      changes,
+    });
   }
 
   it('keeps one running check per list: asking again answers the running one; a stale one is failed and replaced', async () => {
     const first = await drift.request({ accountId: 1, listId: 100, repair: false, trigger: 'api', identifier: 'email' }, 1000);
     expect(first.created).toBe(true);
-    expect(first.report).toMatchObject({ state: 'running', repair: false, trigger: 'api', identifier: 'email', phase: 'queued', requestedAtMs: 1000, missing: 0, missingSample: [] });
+    expect(first.report).toMatchObject({
+      state: 'running',
+      repair: false,
+      trigger: 'api',
+      identifier: 'email',
+      phase: 'queued',
+      requestedAtMs: 1000,
+      missing: 0,
+      missingSample: [],
+    });
     const again = await drift.request({ accountId: 1, listId: 100, repair: true, trigger: 'api', identifier: 'email' }, 2000);
     expect(again).toEqual({ report: first.report, created: false });
     const unstarted = await drift.request({ accountId: 1, listId: 200, repair: true, trigger: 'schedule', identifier: 'userId' }, 2000);
@@ -70,13 +94,26 @@ describe.each(DRIVERS)('drift persistence on %s', (driver) => {
     await drift.claim(report.id, 'w1');
     expect(await drift.heartbeat(report.id, 'w1', 'reading')).toBe(true);
     await drift.markChecked(report.id, 'w1', 1234);
-    const result = { iterableMembers: 10, desiredMembers: 9, missing: 2, extra: 3, repaired: 5, leftOut: 1, refused: 1, missingSample: ['a@x.io', 'b@x.io'], extraSample: ['c@x.io'] };
+    const result = {
+      iterableMembers: 10,
+      desiredMembers: 9,
+      missing: 2,
+      extra: 3,
+      repaired: 5,
+      leftOut: 1,
+      refused: 1,
+      missingSample: ['a@x.io', 'b@x.io'],
+      extraSample: ['c@x.io'],
+    };
     expect(await drift.finish(report.id, 'w2', result)).toBe(false);
     expect(await drift.finish(report.id, 'w1', result)).toBe(true);
     expect(await drift.find(report.id)).toMatchObject({ ...result, state: 'done', phase: null, checkedAtMs: 1234, finishedAtMs: expect.any(Number) });
     const other = await drift.request({ accountId: 1, listId: 200, repair: false, trigger: 'api', identifier: 'email' });
     await drift.fail(other.report.id, null, 'Iterable answered 401');
-    expect((await drift.latestPerList(1)).map((r) => [r.listId, r.state])).toEqual([[100, 'done'], [200, 'failed']]);
+    expect((await drift.latestPerList(1)).map((r) => [r.listId, r.state])).toEqual([
+      [100, 'done'],
+      [200, 'failed'],
+    ]);
     expect((await drift.latestDone()).map((r) => r.id)).toEqual([report.id]);
     expect(await drift.runningCount()).toBe(0);
   });
@@ -136,7 +173,14 @@ describe.each(DRIVERS)('drift persistence on %s', (driver) => {
     const inbox = await drift.inboxPage(100, 0, 100);
     expect(inbox.length).toBeGreaterThan(0);
     await dataSource.query(`DELETE FROM sync_inbox`);
-    await drift.queueRepair(100, [{ memberKey: 'a@x.io', email: 'a@x.io', userId: null }, { memberKey: 'stranger@x.io', email: 'stranger@x.io', userId: null }], 'drift repair');
+    await drift.queueRepair(
+      100,
+      [
+        { memberKey: 'a@x.io', email: 'a@x.io', userId: null },
+        { memberKey: 'stranger@x.io', email: 'stranger@x.io', userId: null },
+      ],
+      'drift repair',
+    );
     expect((await drift.inboxPage(100, 0, 100)).map((r) => r.memberKey).sort()).toEqual(['a@x.io', 'stranger@x.io']);
     const marked = await delivery.known(100, ['a@x.io', 'stranger@x.io']);
     expect(marked.get('a@x.io')).toEqual({ email: 'a@x.io', userId: null, state: 'unknown', reason: 'drift repair' });

@@ -150,7 +150,11 @@ export class DriftRepository {
     };
   }
 
-  async putSettings(accountId: number, patch: Partial<Pick<DriftSettings, 'identifier' | 'scheduleHours' | 'scheduleRepair'>>, now = Date.now()): Promise<DriftSettings> {
+  async putSettings(
+    accountId: number,
+    patch: Partial<Pick<DriftSettings, 'identifier' | 'scheduleHours' | 'scheduleRepair'>>,
+    now = Date.now(),
+  ): Promise<DriftSettings> {
     const next = { ...(await this.settings(accountId)), ...patch };
     await this.db.query(
       `INSERT INTO drift_settings (account_id, identifier, schedule_hours, schedule_repair, last_scheduled_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
@@ -222,7 +226,9 @@ export class DriftRepository {
       'ON CONFLICT DO NOTHING RETURNING id',
     );
     if (inserted[0]) return { report: (await this.find(Number(inserted[0].id))) as DriftReport, created: true };
-    const [running] = await this.db.query<Record<string, unknown>>(`SELECT ${REPORT_COLUMNS} FROM drift_reports WHERE list_id = ? AND state = 'running'`, [input.listId]);
+    const [running] = await this.db.query<Record<string, unknown>>(`SELECT ${REPORT_COLUMNS} FROM drift_reports WHERE list_id = ? AND state = 'running'`, [
+      input.listId,
+    ]);
     if (running) return { report: toReport(running), created: false };
     // The running one finished in between: ask again.
     return this.request(input, now);
@@ -362,7 +368,13 @@ export class DriftRepository {
    * where the next page starts; null when this was the last. Without `identity` only the emails are read (a check
    * by email needs no more): userId, time and message id are then empty.
    */
-  async desiredPage(accountId: number, audienceId: number, afterUserKey: string | null, limit: number, identity = true): Promise<{ rows: DesiredRow[]; next: string | null }> {
+  async desiredPage(
+    accountId: number,
+    audienceId: number,
+    afterUserKey: string | null,
+    limit: number,
+    identity = true,
+  ): Promise<{ rows: DesiredRow[]; next: string | null }> {
     const rows = await this.db.query<Record<string, unknown>>(
       `SELECT user_key, action, email${identity ? ', user_id, timestamp_ms, source_message_id' : ''} FROM memberships
        WHERE account_id = ? AND audience_id = ?${afterUserKey === null ? '' : ' AND user_key > ?'} ORDER BY user_key LIMIT ?`,
@@ -385,7 +397,13 @@ export class DriftRepository {
    * check: refused for good, or in flight (unknown, a recheck planned, or settled at or after `settledSinceMs`);
    * with `all`, every member (a check by userId needs the userId Iterable has of each).
    */
-  async knownPage(listId: number, afterMemberKey: string | null, settledSinceMs: number, limit: number, all = false): Promise<{ rows: KnownRow[]; next: string | null }> {
+  async knownPage(
+    listId: number,
+    afterMemberKey: string | null,
+    settledSinceMs: number,
+    limit: number,
+    all = false,
+  ): Promise<{ rows: KnownRow[]; next: string | null }> {
     const rows = await this.db.query<Record<string, unknown>>(
       `SELECT member_key, user_id, state, recheck_at_ms, updated_at_ms FROM list_members
        WHERE list_id = ?${afterMemberKey === null ? '' : ' AND member_key > ?'} ORDER BY member_key LIMIT ?`,
@@ -394,7 +412,9 @@ export class DriftRepository {
     const known = rows.flatMap((r): KnownRow[] => {
       const inFlight = r['state'] === 'unknown' || r['recheck_at_ms'] !== null || Number(r['updated_at_ms']) >= settledSinceMs;
       const refused = r['state'] === 'failed' && !inFlight;
-      return all || inFlight || refused ? [{ memberKey: String(r['member_key']), userId: r['user_id'] === null ? null : String(r['user_id']), refused, inFlight }] : [];
+      return all || inFlight || refused
+        ? [{ memberKey: String(r['member_key']), userId: r['user_id'] === null ? null : String(r['user_id']), refused, inFlight }]
+        : [];
     });
     return { rows: known, next: rows.length < limit ? null : String(rows[rows.length - 1]?.['member_key']) };
   }
@@ -438,7 +458,12 @@ export class DriftRepository {
         `ON CONFLICT (list_id, member_key) DO UPDATE SET state = 'unknown', reason = excluded.reason, updated_at_ms = excluded.updated_at_ms`,
         manager,
       );
-      await appendInbox(this.db, sorted.map((m) => ({ listId, email: m.memberKey })), manager, now);
+      await appendInbox(
+        this.db,
+        sorted.map((m) => ({ listId, email: m.memberKey })),
+        manager,
+        now,
+      );
     });
   }
 }

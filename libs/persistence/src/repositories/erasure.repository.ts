@@ -72,11 +72,22 @@ export class ErasureRepository {
         ...(keys.length > 0 ? [`m.user_key IN (${placeholders(keys)})`] : []),
         ...(subject.customerId && userIdField === 'customerId' ? ['m.user_id = ?'] : []),
       ];
-      const params = [...(subject.email ? [subject.email, subject.email] : []), ...keys, ...(subject.customerId && userIdField === 'customerId' ? [subject.customerId] : [])];
+      const params = [
+        ...(subject.email ? [subject.email, subject.email] : []),
+        ...keys,
+        ...(subject.customerId && userIdField === 'customerId' ? [subject.customerId] : []),
+      ];
       const rows =
         conditions.length === 0
           ? []
-          : await this.db.query<{ audience_id: string | number; user_key: string; email: string | null; prev_email: string | null; user_id: string | null; mpid: string | null }>(
+          : await this.db.query<{
+              audience_id: string | number;
+              user_key: string;
+              email: string | null;
+              prev_email: string | null;
+              user_id: string | null;
+              mpid: string | null;
+            }>(
               `SELECT m.audience_id, m.user_key, m.email, m.prev_email, m.user_id, m.mpid FROM memberships m WHERE m.account_id = ? AND (${conditions.join(' OR ')})`,
               [accountId, ...params],
               manager,
@@ -91,7 +102,11 @@ export class ErasureRepository {
       const listIds = lists.map((l) => Number(l.list_id));
 
       for (const row of rows) {
-        await this.db.execute(`DELETE FROM memberships WHERE account_id = ? AND audience_id = ? AND user_key = ?`, [accountId, row.audience_id, row.user_key], manager);
+        await this.db.execute(
+          `DELETE FROM memberships WHERE account_id = ? AND audience_id = ? AND user_key = ?`,
+          [accountId, row.audience_id, row.user_key],
+          manager,
+        );
       }
       // Their forwarded attribute values (README "User attributes") go too, with any send still waiting.
       const attributeKeys = unique([...keys, ...rows.map((r) => r.user_key), ...rows.map((r) => r.mpid)]);
@@ -112,7 +127,12 @@ export class ErasureRepository {
         }
       }
       // The lists re-plan these members without them: whoever Iterable has on a list is taken off it first.
-      await appendInbox(this.db, listIds.flatMap((listId) => emails.map((email) => ({ listId, email }))), manager, now);
+      await appendInbox(
+        this.db,
+        listIds.flatMap((listId) => emails.map((email) => ({ listId, email }))),
+        manager,
+        now,
+      );
       const id = randomUUID();
       await this.db.execute(
         `INSERT INTO erasure_requests (id, account_id, subject_request_id, state, subject, memberships_removed, forget_calls, attempts, received_at_ms, next_attempt_at_ms)
@@ -184,9 +204,16 @@ export class ErasureRepository {
           manager,
         );
       }
-      const who = [...(subject.emails.length > 0 ? [`email IN (${placeholders(subject.emails)})`] : []), ...(subject.userIds.length > 0 ? [`user_id IN (${placeholders(subject.userIds)})`] : [])];
+      const who = [
+        ...(subject.emails.length > 0 ? [`email IN (${placeholders(subject.emails)})`] : []),
+        ...(subject.userIds.length > 0 ? [`user_id IN (${placeholders(subject.userIds)})`] : []),
+      ];
       if (who.length > 0) {
-        await this.db.execute(`DELETE FROM delivery_verdicts WHERE account_id = ? AND (${who.join(' OR ')})`, [accountId, ...subject.emails, ...subject.userIds], manager);
+        await this.db.execute(
+          `DELETE FROM delivery_verdicts WHERE account_id = ? AND (${who.join(' OR ')})`,
+          [accountId, ...subject.emails, ...subject.userIds],
+          manager,
+        );
       }
       await this.scrubDriftSamples(accountId, [...subject.emails, ...subject.userIds], manager);
       await this.db.execute(
@@ -224,7 +251,10 @@ export class ErasureRepository {
   }
 
   async byRequest(accountId: number, subjectRequestId: string): Promise<ErasureView | undefined> {
-    const [row] = await this.db.query<Record<string, string | number | null>>(`SELECT * FROM erasure_requests WHERE account_id = ? AND subject_request_id = ?`, [accountId, subjectRequestId]);
+    const [row] = await this.db.query<Record<string, string | number | null>>(
+      `SELECT * FROM erasure_requests WHERE account_id = ? AND subject_request_id = ?`,
+      [accountId, subjectRequestId],
+    );
     if (!row) return undefined;
     return {
       id: String(row['id']),
@@ -241,8 +271,20 @@ export class ErasureRepository {
   }
 }
 
-function toPending(r: { id: string; account_id: string | number; subject: string; attempts: number | string; received_at_ms: string | number }): PendingErasure {
-  return { id: r.id, accountId: Number(r.account_id), subject: JSON.parse(r.subject) as ErasureSubjectRecord, attempts: Number(r.attempts), receivedAtMs: Number(r.received_at_ms) };
+function toPending(r: {
+  id: string;
+  account_id: string | number;
+  subject: string;
+  attempts: number | string;
+  received_at_ms: string | number;
+}): PendingErasure {
+  return {
+    id: r.id,
+    accountId: Number(r.account_id),
+    subject: JSON.parse(r.subject) as ErasureSubjectRecord,
+    attempts: Number(r.attempts),
+    receivedAtMs: Number(r.received_at_ms),
+  };
 }
 
 function unique(values: (string | null | undefined)[]): string[] {

@@ -56,13 +56,25 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
   const memberships = () => dataSource.getRepository(MembershipEntity).find({ order: { userKey: 'ASC' } });
   /** The inbox as (list, member) pairs, in order; `*` for a whole-list row. */
   const inbox = async () =>
-    (await dataSource.query(`SELECT list_id, member_key FROM sync_inbox ORDER BY id`)).map((r: { list_id: string | number; member_key: string | null }) => `${Number(r.list_id)}:${r.member_key ?? '*'}`);
+    (await dataSource.query(`SELECT list_id, member_key FROM sync_inbox ORDER BY id`)).map(
+      (r: { list_id: string | number; member_key: string | null }) => `${Number(r.list_id)}:${r.member_key ?? '*'}`,
+    );
 
   it('records the account, the connection, the desired state and an inbox row, and reports the list to sync', async () => {
     const result = await repo.record(message('m1', 1000, [{}]));
     expect(result).toEqual({ duplicate: false, suspended: false, pendingLists: [100], applied: 1, keyChanged: false });
     expect(await memberships()).toEqual([
-      expect.objectContaining({ accountId: 1, audienceId: 10, userKey: 'u1', action: 'add', email: 'u1@example.com', userId: 'c1', prevEmail: null, version: 1, timestampMs: 1000 }),
+      expect.objectContaining({
+        accountId: 1,
+        audienceId: 10,
+        userKey: 'u1',
+        action: 'add',
+        email: 'u1@example.com',
+        userId: 'c1',
+        prevEmail: null,
+        version: 1,
+        timestampMs: 1000,
+      }),
     ]);
     expect(await inbox()).toEqual(['100:u1@example.com']);
     const [connection] = await dataSource.query(`SELECT audience_name, list_id FROM audience_connections`);
@@ -81,22 +93,19 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(Number(row.duplicate_count)).toBe(2);
   });
 
-  it.each(permutations([0, 1, 2, 3]).map((order) => [order.join('')]))(
-    'leaves the newest state whatever the arrival order (%s)',
-    async (order) => {
-      const all = [
-        message('m-a', 1000, [{ action: 'add' }]),
-        message('m-b', 2000, [{ action: 'delete' }]),
-        message('m-c', 3000, [{ action: 'add', subscriber: { email: 'new@example.com', userId: 'c1' } }]),
-        message('m-d', 2500, [{ action: 'delete' }]),
-      ];
-      for (const i of order.split('').map(Number)) await repo.record(all[i]);
-      const [row] = await memberships();
-      expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c' });
-      // The old identity, if it was ever the desired state, was named to the worker too (it must leave the list).
-      expect(new Set(await inbox())).toEqual(new Set(order.startsWith('2') ? ['100:new@example.com'] : ['100:u1@example.com', '100:new@example.com']));
-    },
-  );
+  it.each(permutations([0, 1, 2, 3]).map((order) => [order.join('')]))('leaves the newest state whatever the arrival order (%s)', async (order) => {
+    const all = [
+      message('m-a', 1000, [{ action: 'add' }]),
+      message('m-b', 2000, [{ action: 'delete' }]),
+      message('m-c', 3000, [{ action: 'add', subscriber: { email: 'new@example.com', userId: 'c1' } }]),
+      message('m-d', 2500, [{ action: 'delete' }]),
+    ];
+    for (const i of order.split('').map(Number)) await repo.record(all[i]);
+    const [row] = await memberships();
+    expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c' });
+    // The old identity, if it was ever the desired state, was named to the worker too (it must leave the list).
+    expect(new Set(await inbox())).toEqual(new Set(order.startsWith('2') ? ['100:new@example.com'] : ['100:u1@example.com', '100:new@example.com']));
+  });
 
   it('on equal timestamps lets delete win, then the greater message id (code-point order)', async () => {
     await repo.record(message('m-2', 1000, [{ action: 'delete' }]));

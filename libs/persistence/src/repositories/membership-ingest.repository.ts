@@ -83,7 +83,8 @@ export class MembershipIngestRepository {
     const snapshot = await this.snapshot(message.accountId, message.connections);
     const newer = (atMs: number | undefined) => atMs === undefined || message.timestampMs > atMs;
     const settingsChanged =
-      !snapshot.account || (snapshot.account.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings) && newer(snapshot.account.settingsAtMs));
+      !snapshot.account ||
+      (snapshot.account.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings) && newer(snapshot.account.settingsAtMs));
     const changedConnections = message.connections
       .filter((c) => {
         const stored = snapshot.connections.get(c.audienceId);
@@ -147,7 +148,9 @@ export class MembershipIngestRepository {
     const snapshot: AccountSnapshot = {
       loadedAt: Date.now(),
       ...(account
-        ? { account: { mparticleSettings: account.mparticle_settings, settingsAtMs: Number(account.settings_at_ms), suspended: account.status === 'suspended' } }
+        ? {
+            account: { mparticleSettings: account.mparticle_settings, settingsAtMs: Number(account.settings_at_ms), suspended: account.status === 'suspended' },
+          }
         : {}),
       connections: new Map(
         rows.map((r) => [

@@ -57,7 +57,9 @@ export class MembershipsRepository {
 
   /** Inbox rows waiting (members to bring to their newest state), and the age of the oldest (the lag). */
   async backlog(now = Date.now()): Promise<{ pending: number; oldestAgeMs: number | null }> {
-    const [row] = await this.db.query<{ n: number | string; oldest: number | string | null }>(`SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox`);
+    const [row] = await this.db.query<{ n: number | string; oldest: number | string | null }>(
+      `SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox`,
+    );
     return { pending: Number(row?.n ?? 0), oldestAgeMs: row?.oldest === null || row?.oldest === undefined ? null : Math.max(0, now - Number(row.oldest)) };
   }
 

@@ -42,7 +42,11 @@ export async function applyAccountSettings(
 ): Promise<{ applied: boolean; keyChanged: boolean }> {
   const key = settings.apiKey;
   const fingerprint = key === undefined ? null : cipher.fingerprint(key);
-  const [before] = await db.query<{ api_key_fingerprint: string | null }>(`SELECT api_key_fingerprint FROM accounts WHERE account_id = ?`, [accountId], manager);
+  const [before] = await db.query<{ api_key_fingerprint: string | null }>(
+    `SELECT api_key_fingerprint FROM accounts WHERE account_id = ?`,
+    [accountId],
+    manager,
+  );
   const liftBadKey = `accounts.status = 'suspended' AND accounts.suspended_reason LIKE 'bad api key%'
     AND excluded.api_key_fingerprint IS NOT NULL AND excluded.api_key_fingerprint <> COALESCE(accounts.api_key_fingerprint, '')`;
   const { rows } = await db.execute(
@@ -121,7 +125,12 @@ export async function applyConnection(
   const now = rows[0] ? (rows[0].list_id === null ? null : Number(rows[0].list_id)) : was;
   // A new connection has nothing to move; one that had no list (held changes) or another list does.
   const moved = before !== undefined && now !== was ? [was, now].filter((l): l is number => l !== null) : [];
-  if (moved.length > 0) await appendInbox(db, moved.map((listId) => ({ listId })), manager);
+  if (moved.length > 0)
+    await appendInbox(
+      db,
+      moved.map((listId) => ({ listId })),
+      manager,
+    );
   return { listId: now, moved };
 }
 
@@ -133,7 +142,11 @@ export async function reconcileLists(db: Database, manager: EntityManager | unde
     manager,
   );
   const lists = rows.map((r) => Number(r.list_id));
-  await appendInbox(db, lists.map((listId) => ({ listId })), manager);
+  await appendInbox(
+    db,
+    lists.map((listId) => ({ listId })),
+    manager,
+  );
   return lists;
 }
 
@@ -142,7 +155,13 @@ export async function reconcileLists(db: Database, manager: EntityManager | unde
  * messages at once cannot collide). An audience whose messages name no list is kept so: its changes are
  * recorded and held until a message or an operator names one.
  */
-export async function ensureConnection(db: Database, manager: EntityManager | undefined, accountId: number, audienceId: number, audienceName: string): Promise<void> {
+export async function ensureConnection(
+  db: Database,
+  manager: EntityManager | undefined,
+  accountId: number,
+  audienceId: number,
+  audienceName: string,
+): Promise<void> {
   await db.query(
     `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, settings_at_ms, created_at, updated_at)
      VALUES (?, ?, ?, NULL, 'active', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) ON CONFLICT (account_id, audience_id) DO NOTHING`,

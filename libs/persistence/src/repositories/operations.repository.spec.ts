@@ -36,33 +36,63 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     audit = new AuditRepository(db);
     const q = (sql: string, params: unknown[] = []) => db.query(sql, params);
     const t = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
-    await q(`INSERT INTO accounts (account_id, user_id_field, data_center, status, suspended_reason, dry_run, api_key_last4, created_at, updated_at) VALUES
+    await q(
+      `INSERT INTO accounts (account_id, user_id_field, data_center, status, suspended_reason, dry_run, api_key_last4, created_at, updated_at) VALUES
       (1, 'customerId', 'US', 'active', NULL, ?, '0001', ?, ?), (2, 'mpid', 'US', 'suspended', 'Iterable refused the API key (401)', ?, '0002', ?, ?), (3, 'mpid', 'US', 'active', NULL, ?, NULL, ?, ?)`,
-      [false, t('2026-11-01'), t('2026-11-01'), false, t('2026-11-01'), t('2026-11-01'), true, t('2026-11-01'), t('2026-11-01')]);
-    await q(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, suspended_reason, created_at, updated_at) VALUES
+      [false, t('2026-11-01'), t('2026-11-01'), false, t('2026-11-01'), t('2026-11-01'), true, t('2026-11-01'), t('2026-11-01')],
+    );
+    await q(
+      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, suspended_reason, created_at, updated_at) VALUES
       (1, 10, 'VIP', 100, 'active', NULL, ?, ?), (1, 11, 'Churn', 101, 'suspended', 'Iterable list 101 does not exist', ?, ?),
       (1, 12, 'No list yet', NULL, 'active', NULL, ?, ?), (2, 20, 'App', 200, 'active', NULL, ?, ?), (3, 30, 'Trial', 300, 'active', NULL, ?, ?),
-      (3, 31, 'Gone', 301, 'removed', NULL, ?, ?)`, Array(12).fill(t('2026-11-01')));
+      (3, 31, 'Gone', 301, 'removed', NULL, ?, ?)`,
+      Array(12).fill(t('2026-11-01')),
+    );
     const membership = (account: number, audience: number, key: string, mpid: string | null, email: string | null, userId: string | null) =>
-      q(`INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms, version, updated_at) VALUES (?, ?, ?, ?, 'add', ?, ?, 'm-1', 1000, 1, ?)`,
-        [account, audience, key, mpid, email, userId, t('2026-11-01')]);
+      q(
+        `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms, version, updated_at) VALUES (?, ?, ?, ?, 'add', ?, ?, 'm-1', 1000, 1, ?)`,
+        [account, audience, key, mpid, email, userId, t('2026-11-01')],
+      );
     await membership(1, 10, '501', '501', 'ada@example.com', 'c-ada');
     await membership(1, 12, '501', '501', 'ada@example.com', 'c-ada');
     await membership(1, 12, '502', '502', 'bob@example.com', 'c-bob');
     await membership(1, 10, 'customer:c-eve', null, 'eve@example.com', 'c-eve');
     await membership(2, 20, '601', '601', 'ada@example.com', '601');
-    await q(`INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, updated_at_ms) VALUES
+    await q(
+      `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, updated_at_ms) VALUES
       (100, 'ada@example.com', 'ada@example.com', 'c-ada', 'subscribed', NULL, ?), (100, 'x@example.com', 'x@example.com', NULL, 'failed', 'invalid email', ?),
-      (100, 'y@example.com', 'y@example.com', NULL, 'failed', 'forgotten', ?), (200, 'ada@example.com', 'ada@example.com', '601', 'failed', 'forgotten', ?)`, [now - 5000, now - 5000, now - 5000, now - 5000]);
+      (100, 'y@example.com', 'y@example.com', NULL, 'failed', 'forgotten', ?), (200, 'ada@example.com', 'ada@example.com', '601', 'failed', 'forgotten', ?)`,
+      [now - 5000, now - 5000, now - 5000, now - 5000],
+    );
     await q(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (200, 'ada@example.com', ?), (200, NULL, ?)`, [now - 90_000, now - 1000]);
-    await q(`INSERT INTO list_leases (list_id, holder, generation, expires_at, attempts, next_attempt_at, failing_since, last_error) VALUES (200, NULL, 1, 0, 3, ?, ?, ?)`,
-      [now + 4000, now - 60_000, 'Iterable 503 for api_key=abcdefghijklmnopqrstuvwxyz']);
+    await q(
+      `INSERT INTO list_leases (list_id, holder, generation, expires_at, attempts, next_attempt_at, failing_since, last_error) VALUES (200, NULL, 1, 0, 3, ?, ?, ?)`,
+      [now + 4000, now - 60_000, 'Iterable 503 for api_key=abcdefghijklmnopqrstuvwxyz'],
+    );
     const call = async (id: string, at: number, action: string, status: number | null, ok: number, failed: number, dryRun = false, list = 100, account = 1) =>
-      q(`INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 12, ?, ?, ?)`, [id, account, list, action, ok + failed, status, ok, failed, status === 200 ? null : `HTTP ${status}`, dryRun, at]);
-    const verdict = (callId: string, at: number, audience: number, key: string, mpid: string | null, action: string, outcome: string, reason: string | null, retryable = false, list = 100, account = 1) =>
-      q(`INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`, [callId, account, audience, list, key, mpid, action, `${key}@example.com`, outcome, reason, retryable, at]);
+      q(
+        `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 12, ?, ?, ?)`,
+        [id, account, list, action, ok + failed, status, ok, failed, status === 200 ? null : `HTTP ${status}`, dryRun, at],
+      );
+    const verdict = (
+      callId: string,
+      at: number,
+      audience: number,
+      key: string,
+      mpid: string | null,
+      action: string,
+      outcome: string,
+      reason: string | null,
+      retryable = false,
+      list = 100,
+      account = 1,
+    ) =>
+      q(
+        `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
+        [callId, account, audience, list, key, mpid, action, `${key}@example.com`, outcome, reason, retryable, at],
+      );
     const c1 = '00000000-0000-4000-8000-000000000001';
     await call(c1, now - 20_000, 'subscribe', 200, 2, 1);
     await verdict(c1, now - 20_000, 10, '501', '501', 'add', 'delivered', null);
@@ -108,15 +138,34 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     const row = (account: number, audience: number) => rows.find((r) => r.accountId === account && r.audienceId === audience);
     expect(rows).toHaveLength(6);
     expect(row(1, 10)).toMatchObject({
-      status: 'active', listId: 100, reason: null, lastSuccessAt: new Date(now - 19_500).toISOString(), last24h: { adds: 2, removes: 0, failed: 1 },
-      listMembers: 1, failedMembers: 2, pending: 0, failing: null, apiKeyLast4: '0001', userIdField: 'customerId',
+      status: 'active',
+      listId: 100,
+      reason: null,
+      lastSuccessAt: new Date(now - 19_500).toISOString(),
+      last24h: { adds: 2, removes: 0, failed: 1 },
+      listMembers: 1,
+      failedMembers: 2,
+      pending: 0,
+      failing: null,
+      apiKeyLast4: '0001',
+      userIdField: 'customerId',
     });
     expect(row(1, 11)).toMatchObject({ status: 'suspended', suspendedBy: 'connection', reason: 'Iterable list 101 does not exist' });
     expect(row(1, 12)).toMatchObject({ status: 'held', held: 2, listId: null, reason: 'the audience names no Iterable list' });
     expect(row(2, 20)).toMatchObject({
-      status: 'suspended', suspendedBy: 'account', reason: 'Iterable refused the API key (401)', pending: 2, oldestPendingAgeMs: 90_000,
-      last24h: { adds: 0, removes: 0, failed: 0 }, failedMembers: 1,
-      failing: { since: new Date(now - 60_000).toISOString(), attempts: 3, nextAttemptAt: new Date(now + 4000).toISOString(), lastError: 'Iterable 503 for api_key=***' },
+      status: 'suspended',
+      suspendedBy: 'account',
+      reason: 'Iterable refused the API key (401)',
+      pending: 2,
+      oldestPendingAgeMs: 90_000,
+      last24h: { adds: 0, removes: 0, failed: 0 },
+      failedMembers: 1,
+      failing: {
+        since: new Date(now - 60_000).toISOString(),
+        attempts: 3,
+        nextAttemptAt: new Date(now + 4000).toISOString(),
+        lastError: 'Iterable 503 for api_key=***',
+      },
     });
     expect(row(3, 30)).toMatchObject({ status: 'dry-run', dryRun: true, lastSuccessAt: null });
     expect(row(3, 31)).toMatchObject({ status: 'removed' });
@@ -124,8 +173,20 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
 
   it('opens a call with its verdicts and failure reasons, and nothing for an unknown id', async () => {
     const detail = await ops.delivery('00000000-0000-4000-8000-000000000001');
-    expect(detail).toMatchObject({ action: 'subscribe', httpStatus: 200, successCount: 2, failureCount: 1, audienceIds: [10], verdictsTruncated: false, errorSample: null });
-    expect(detail?.verdicts.map((v) => [v.userKey, v.outcome, v.reason])).toEqual([['501', 'delivered', null], ['customer:c-eve', 'delivered', null], ['503', 'failed', 'invalid email']]);
+    expect(detail).toMatchObject({
+      action: 'subscribe',
+      httpStatus: 200,
+      successCount: 2,
+      failureCount: 1,
+      audienceIds: [10],
+      verdictsTruncated: false,
+      errorSample: null,
+    });
+    expect(detail?.verdicts.map((v) => [v.userKey, v.outcome, v.reason])).toEqual([
+      ['501', 'delivered', null],
+      ['customer:c-eve', 'delivered', null],
+      ['503', 'failed', 'invalid email'],
+    ]);
     expect(detail?.failureReasons).toEqual([{ reason: 'invalid email', count: 1 }]);
     expect((await ops.delivery('00000000-0000-4000-8000-000000000003'))?.errorSample).toBe('HTTP 429');
     expect(await ops.delivery(randomUUID())).toBeUndefined();
@@ -134,14 +195,26 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
 
   it('finds a user by email (any case) across accounts, with desired state, what Iterable has and the history', async () => {
     const found = await ops.findUsers({ email: ' ADA@example.com ' });
-    expect(found.map((m) => [m.accountId, m.audienceId, m.state])).toEqual([[1, 10, 'subscribed'], [1, 12, 'held'], [2, 20, 'pending']]);
-    expect(found[0]).toMatchObject({ audienceName: 'VIP', listId: 100, desired: { action: 'add', email: 'ada@example.com', userId: 'c-ada' }, iterable: { state: 'subscribed', userId: 'c-ada' } });
+    expect(found.map((m) => [m.accountId, m.audienceId, m.state])).toEqual([
+      [1, 10, 'subscribed'],
+      [1, 12, 'held'],
+      [2, 20, 'pending'],
+    ]);
+    expect(found[0]).toMatchObject({
+      audienceName: 'VIP',
+      listId: 100,
+      desired: { action: 'add', email: 'ada@example.com', userId: 'c-ada' },
+      iterable: { state: 'subscribed', userId: 'c-ada' },
+    });
     expect(found[0].history.map((v) => v.outcome)).toEqual(['delivered']);
     expect(found[2].history.map((v) => [v.outcome, v.reason])).toEqual([['failed', 'forgotten']]);
   });
 
   it('finds a user by customer id (Customer ID accounts, or a profile without mpid) and by mpid', async () => {
-    expect((await ops.findUsers({ customerId: 'c-ada' })).map((m) => [m.accountId, m.audienceId])).toEqual([[1, 10], [1, 12]]);
+    expect((await ops.findUsers({ customerId: 'c-ada' })).map((m) => [m.accountId, m.audienceId])).toEqual([
+      [1, 10],
+      [1, 12],
+    ]);
     const eve = await ops.findUsers({ customerId: 'c-eve' });
     expect(eve).toHaveLength(1);
     expect(eve[0]).toMatchObject({ mpid: null, userKey: 'customer:c-eve', state: 'none' });

@@ -187,7 +187,13 @@ export class OperationsRepository {
     for (const r of calls) {
       const bucket = buckets[num(r['b'])];
       if (!bucket) continue;
-      Object.assign(bucket, { calls: num(r['calls']), failedCalls: num(r['failed_calls']), adds: num(r['adds']), removes: num(r['removes']), dryRunCalls: num(r['dry_run_calls']) });
+      Object.assign(bucket, {
+        calls: num(r['calls']),
+        failedCalls: num(r['failed_calls']),
+        adds: num(r['adds']),
+        removes: num(r['removes']),
+        dryRunCalls: num(r['dry_run_calls']),
+      });
     }
     for (const r of failed) {
       const bucket = buckets[num(r['b'])];
@@ -201,7 +207,10 @@ export class OperationsRepository {
   /** Calls per second per account: over the last minute, and the busiest calendar second since `sinceMs`. */
   async callRate(sinceMs: number, now = Date.now()): Promise<CallRate> {
     const [minute, peak] = await Promise.all([
-      this.db.query<Row>(`SELECT account_id, COUNT(*) AS n FROM delivery_calls WHERE dry_run = ? AND created_at_ms >= ? GROUP BY account_id`, [false, now - 60_000]),
+      this.db.query<Row>(`SELECT account_id, COUNT(*) AS n FROM delivery_calls WHERE dry_run = ? AND created_at_ms >= ? GROUP BY account_id`, [
+        false,
+        now - 60_000,
+      ]),
       this.db.query<Row>(
         `SELECT account_id, CAST(created_at_ms / 1000 AS INTEGER) AS s, COUNT(*) AS n FROM delivery_calls WHERE dry_run = ? AND created_at_ms >= ?
          GROUP BY account_id, s ORDER BY n DESC LIMIT 1`,
@@ -268,7 +277,13 @@ export class OperationsRepository {
       const status: ConnectionRowStatus =
         connectionStatus === 'removed' ? 'removed' : suspendedBy ? 'suspended' : listId === null ? 'held' : dryRun ? 'dry-run' : 'active';
       const reason =
-        suspendedBy === 'connection' ? str(r['suspended_reason']) : suspendedBy === 'account' ? str(r['account_reason']) : listId === null ? 'the audience names no Iterable list' : null;
+        suspendedBy === 'connection'
+          ? str(r['suspended_reason'])
+          : suspendedBy === 'account'
+            ? str(r['account_reason'])
+            : listId === null
+              ? 'the audience names no Iterable list'
+              : null;
       const d = listId === null ? undefined : dayCounts.get(`${accountId}|${audienceId}|${listId}`);
       const p = listId === null ? undefined : pending.get(listId);
       return {

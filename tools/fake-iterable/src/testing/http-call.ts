@@ -18,11 +18,7 @@ export interface CallOptions {
 /** One HTTP request on a fresh connection (no keep-alive), header names sent exactly as given. */
 export function call(baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<HttpAnswer> {
   const payload =
-    options.body === undefined
-      ? undefined
-      : typeof options.body === 'string' || Buffer.isBuffer(options.body)
-        ? options.body
-        : JSON.stringify(options.body);
+    options.body === undefined ? undefined : typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(path, baseUrl),

@@ -45,7 +45,7 @@ export class ReplayDto {
 
 /** POST /v1/replay: how many members go out again (or would, with `preview`), on how many lists. */
 export class ReplayResultDto {
-  @ApiProperty({ description: 'Failed members put back in their lists\' inbox (with preview: that would be)' })
+  @ApiProperty({ description: "Failed members put back in their lists' inbox (with preview: that would be)" })
   requeued!: number;
 
   @ApiProperty({ description: 'How many lists' })

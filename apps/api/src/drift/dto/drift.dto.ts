@@ -24,7 +24,11 @@ export class DriftReportDto {
   @ApiProperty({ enum: DRIFT_STATES, description: 'running (queued, waiting for the read budget, or comparing), done, failed (see error)' })
   state!: string;
 
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'While running: queued, waiting for the read budget, reading the list, reading the desired state, comparing (and repairing)' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'While running: queued, waiting for the read budget, reading the list, reading the desired state, comparing (and repairing)',
+  })
   phase!: string | null;
 
   @ApiProperty({ description: 'The differences were sent through delivery' })
@@ -33,7 +37,7 @@ export class DriftReportDto {
   @ApiProperty({ enum: DRIFT_TRIGGERS })
   trigger!: string;
 
-  @ApiProperty({ enum: DRIFT_IDENTIFIERS, description: 'What the list read named members by (the account\'s drift settings)' })
+  @ApiProperty({ enum: DRIFT_IDENTIFIERS, description: "What the list read named members by (the account's drift settings)" })
   identifier!: string;
 
   @ApiProperty({ format: 'date-time' })
@@ -42,13 +46,13 @@ export class DriftReportDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When a worker took the check' })
   startedAt!: string | null;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When Iterable\'s list was read: the moment the verdict describes' })
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "When Iterable's list was read: the moment the verdict describes" })
   checkedAt!: string | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   finishedAt!: string | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'Identifiers Iterable\'s list held' })
+  @ApiProperty({ type: Number, nullable: true, description: "Identifiers Iterable's list held" })
   iterableMembers!: number | null;
 
   @ApiProperty({ type: Number, nullable: true, description: 'Members the newest desired state puts on the list' })
@@ -63,7 +67,10 @@ export class DriftReportDto {
   @ApiProperty({ description: 'Differences sent through delivery (their calls are in GET /v1/deliveries, verdicts with the reason "drift repair")' })
   repaired!: number;
 
-  @ApiProperty({ description: 'Members that differ but whose change was pending, unanswered, or delivered within settleMs of the read: no verdict (Iterable\'s reads lag its writes)' })
+  @ApiProperty({
+    description:
+      "Members that differ but whose change was pending, unanswered, or delivered within settleMs of the read: no verdict (Iterable's reads lag its writes)",
+  })
   leftOut!: number;
 
   @ApiProperty({ description: 'Missing members Iterable refused for good (invalid, forgotten…): known, not drift; POST /v1/replay sends them again' })
@@ -95,7 +102,10 @@ export class DriftSettingsDto {
   @ApiProperty()
   accountId!: number;
 
-  @ApiProperty({ enum: DRIFT_IDENTIFIERS, description: 'email (email-based and hybrid projects), or userId (userId-based projects: the read asks preferUserId)' })
+  @ApiProperty({
+    enum: DRIFT_IDENTIFIERS,
+    description: 'email (email-based and hybrid projects), or userId (userId-based projects: the read asks preferUserId)',
+  })
   identifier!: string;
 
   @ApiProperty({ type: Number, nullable: true, description: 'Check every list of the account this often, in hours; null: no schedule (the default)' })
@@ -104,7 +114,7 @@ export class DriftSettingsDto {
   @ApiProperty({ description: 'Scheduled checks repair what they find (else they report only)' })
   scheduleRepair!: boolean;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the schedule last started the account\'s checks (or was switched on)' })
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "When the schedule last started the account's checks (or was switched on)" })
   lastScheduledAt!: string | null;
 }
 
@@ -115,7 +125,13 @@ export class PutDriftSettingsDto {
   @IsIn(DRIFT_IDENTIFIERS)
   identifier?: DriftIdentifier;
 
-  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 1, maximum: 720, description: 'Hours between scheduled checks; null switches the schedule off' })
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    minimum: 1,
+    maximum: 720,
+    description: 'Hours between scheduled checks; null switches the schedule off',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -8,4 +8,13 @@ import { DriftChecks1796000510900 } from './1796000510900-drift-checks';
 import { UserAttributes1796001366198 } from './1796001366198-user-attributes';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
-export const SQLITE_MIGRATIONS = [InitialSchema1795881130566, DeliveryAudit1795881989039, StateModelSplit1795988370655, SettingsNewestWins1795989050098, ListLeaseInFlight1795989915650, ErasureRequests1796000230960, DriftChecks1796000510900, UserAttributes1796001366198];
+export const SQLITE_MIGRATIONS = [
+  InitialSchema1795881130566,
+  DeliveryAudit1795881989039,
+  StateModelSplit1795988370655,
+  SettingsNewestWins1795989050098,
+  ListLeaseInFlight1795989915650,
+  ErasureRequests1796000230960,
+  DriftChecks1796000510900,
+  UserAttributes1796001366198,
+];
