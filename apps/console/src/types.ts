@@ -155,3 +155,25 @@ export interface Account {
   dryRun: boolean;
   status: string;
 }
+
+/** The newest drift check of one list (GET /v1/accounts/:id/drift-checks). */
+export interface DriftReport {
+  id: number;
+  accountId: number;
+  listId: number;
+  state: 'running' | 'done' | 'failed' | string;
+  phase: string | null;
+  repair: boolean;
+  checkedAt: string | null;
+  finishedAt: string | null;
+  missing: number;
+  extra: number;
+  repaired: number;
+  leftOut: number;
+  refused: number;
+  error: string | null;
+}
+
+export interface DriftReports {
+  items: DriftReport[];
+}

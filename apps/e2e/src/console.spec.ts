@@ -149,6 +149,16 @@ describe('operations console in Chromium (API, worker, SQLite, fake Iterable)', 
     await until(async () => !/Replay failed \(/.test((await row.textContent()) ?? ''));
   }, 60_000);
 
+  it('connections: checks a list for drift and shows what it found', async () => {
+    const row = page.getByTestId('connection-2001-20010');
+    world.fake.state.operatorEdit(world.healthy.lists.vip, { add: [{ email: 'stranger.added.by.hand@example.com' }] });
+    expect(await row.locator('td[data-label="Drift"]').textContent()).toMatch(/not checked/);
+    await row.getByRole('button', { name: /^Check list \d+ of "VIP" of account 2001 for drift$/ }).click();
+    await page.getByRole('status').filter({ hasText: 'Drift check of list' }).waitFor();
+    await until(async () => /0 missing, 1 extra/.test((await row.locator('td[data-label="Drift"]').textContent()) ?? ''), 40_000);
+    await shot(page, 'connections-drift');
+  }, 60_000);
+
   it('connections: dry run on and off, each after a confirmation', async () => {
     const row = page.getByTestId('connection-2001-20011');
     await row.getByRole('button', { name: 'Turn dry run on for account 2001' }).click();

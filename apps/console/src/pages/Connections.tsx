@@ -1,4 +1,4 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createColumnHelper, createSortedRowModel, rowSortingFeature, sortFn_alphanumeric, tableFeatures, useTable } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { request } from '../api';
@@ -6,7 +6,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ConnectHelp, EmptyState, ErrorNotice, LiveStamp, StatusBadge } from '../components/common';
 import { ReplayDialog } from '../components/ReplayDialog';
 import { formatAgo, formatDuration, formatNumber, formatTime } from '../format';
-import type { ConnectionRow, Connections as ConnectionsAnswer } from '../types';
+import type { ConnectionRow, Connections as ConnectionsAnswer, DriftReport, DriftReports } from '../types';
 
 export const CONNECTIONS_REFRESH_MS = 5000;
 
@@ -23,6 +23,18 @@ export function Connections() {
     queryFn: () => request<ConnectionsAnswer>('/v1/connections', { what: 'Loading the connections' }),
     refetchInterval: CONNECTIONS_REFRESH_MS,
   });
+  // The newest drift check of each list, one request per account shown.
+  const accountIds = [...new Set((connections.data?.items ?? []).map((r) => r.accountId))];
+  const drift = useQueries({
+    queries: accountIds.map((accountId) => ({
+      queryKey: ['drift', accountId],
+      queryFn: () => request<DriftReports>(`/v1/accounts/${accountId}/drift-checks`, { what: 'Loading drift checks' }),
+      refetchInterval: CONNECTIONS_REFRESH_MS,
+    })),
+  });
+  const driftByList = new Map<string, DriftReport>();
+  for (const answer of drift) for (const report of answer.data?.items ?? []) driftByList.set(`${report.accountId}:${report.listId}`, report);
+  const driftKey = drift.map((d) => d.dataUpdatedAt).join(',');
   const [pending, setPending] = useState<Pending>(null);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
@@ -52,6 +64,13 @@ export function Connections() {
         if (row.accountStatus === 'suspended') await request(`/v1/accounts/${row.accountId}/resume`, { method: 'POST', what: 'Resuming the account' });
       },
       `Resumed ${row.suspendedBy === 'account' ? `account ${row.accountId}` : `"${row.audienceName}"`}: its lists are being brought to the newest state.`,
+    );
+
+  const checkDrift = (row: ConnectionRow) =>
+    act(
+      () =>
+        request(`/v1/accounts/${row.accountId}/lists/${row.listId}/drift-check`, { method: 'POST', body: { repair: false }, what: 'Starting a drift check' }),
+      `Drift check of list ${row.listId} started (report only): its result shows in the Drift column.`,
     );
 
   const setDryRun = (row: ConnectionRow, on: boolean) =>
@@ -118,6 +137,25 @@ export function Connections() {
         }),
         helper.accessor('held', { header: 'Held', cell: (info) => formatNumber(info.getValue()) }),
         helper.display({
+          id: 'drift',
+          header: 'Drift',
+          cell: (info) => {
+            const r = info.row.original;
+            const report = r.listId === null ? undefined : driftByList.get(`${r.accountId}:${r.listId}`);
+            if (!report) return <span className="muted">not checked</span>;
+            if (report.state === 'running') return <span>checking{report.phase ? ` (${report.phase})` : ''}…</span>;
+            if (report.state === 'failed') return <span className="reason">check failed: {report.error}</span>;
+            const when = report.checkedAt ?? report.finishedAt;
+            return (
+              <span>
+                {report.missing === 0 && report.extra === 0 ? 'exact' : `${formatNumber(report.missing)} missing, ${formatNumber(report.extra)} extra`}
+                {report.repaired > 0 && `, ${formatNumber(report.repaired)} repaired`}
+                {when && <span className="muted"> · {formatAgo(when)}</span>}
+              </span>
+            );
+          },
+        }),
+        helper.display({
           id: 'actions',
           header: 'Actions',
           cell: (info) => {
@@ -140,6 +178,11 @@ export function Connections() {
                     Dry run {r.dryRun ? 'off' : 'on'}
                   </button>
                 )}
+                {r.listId !== null && r.status !== 'removed' && (
+                  <button type="button" disabled={busy} onClick={() => void checkDrift(r)} aria-label={`Check list ${r.listId} of ${name} for drift`}>
+                    Check drift
+                  </button>
+                )}
                 {r.listId !== null && (
                   <button type="button" disabled={busy} onClick={() => setPending({ kind: 'replay', row: r })} aria-label={`Replay failed members of ${name}`}>
                     Replay failed{r.failedMembers ? ` (${formatNumber(r.failedMembers)})` : ''}
@@ -150,9 +193,9 @@ export function Connections() {
           },
         }),
       ]),
-    // the action buttons read `busy`; the handlers only close over stable setters and the query client
+    // the action buttons read `busy` and the drift column the newest reports (`driftKey`); the handlers only close over stable setters and the query client
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [busy],
+    [busy, driftKey],
   );
 
   const data = connections.data?.items ?? EMPTY;
