@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Database } from '../database';
+import { placeholders, VERDICT_COLUMNS } from './audit-rows';
 
 /** One forwarded attribute of one user as ingest records it (the shape `mapAttributeChanges` gives). */
 export interface AttributeChangeInput {
@@ -77,24 +78,6 @@ const ATTRIBUTE_COLUMNS = [
   { name: 'timestamp_ms', type: 'bigint' },
   { name: 'updated_at_ms', type: 'bigint' },
 ] as const;
-
-const VERDICT_COLUMNS = [
-  { name: 'call_id', type: 'text' },
-  { name: 'account_id', type: 'bigint' },
-  { name: 'audience_id', type: 'bigint' },
-  { name: 'list_id', type: 'bigint' },
-  { name: 'user_key', type: 'text' },
-  { name: 'mpid', type: 'text' },
-  { name: 'action', type: 'text' },
-  { name: 'email', type: 'text' },
-  { name: 'user_id', type: 'text' },
-  { name: 'outcome', type: 'text' },
-  { name: 'reason', type: 'text' },
-  { name: 'retryable', type: 'boolean' },
-  { name: 'created_at_ms', type: 'bigint' },
-] as const;
-
-const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
 
 /**
  * Ingest's half (inside the message's transaction): newest `timestamp_ms` per (account, user, attribute) wins,

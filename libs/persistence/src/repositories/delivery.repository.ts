@@ -5,6 +5,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { appendInbox } from './sync-inbox';
+import { placeholders, VERDICT_COLUMNS } from './audit-rows';
 
 /** One inbox row as the worker reads it (`email` null: the whole list). */
 export interface InboxEntry {
@@ -67,22 +68,6 @@ export interface Settlement {
   doneInboxIds: number[];
 }
 
-const VERDICT_COLUMNS = [
-  { name: 'call_id', type: 'text' },
-  { name: 'account_id', type: 'bigint' },
-  { name: 'audience_id', type: 'bigint' },
-  { name: 'list_id', type: 'bigint' },
-  { name: 'user_key', type: 'text' },
-  { name: 'mpid', type: 'text' },
-  { name: 'action', type: 'text' },
-  { name: 'email', type: 'text' },
-  { name: 'user_id', type: 'text' },
-  { name: 'outcome', type: 'text' },
-  { name: 'reason', type: 'text' },
-  { name: 'retryable', type: 'boolean' },
-  { name: 'created_at_ms', type: 'bigint' },
-] as const;
-
 const MEMBER_COLUMNS = [
   { name: 'list_id', type: 'bigint' },
   { name: 'member_key', type: 'text' },
@@ -99,8 +84,6 @@ const ROWS_PER_STATEMENT = 500;
 
 const chunks = <T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /**
  * The worker's side of the database. It reads desired state (memberships, connections: ingest's rows, never
@@ -175,7 +158,7 @@ export class DeliveryRepository {
       const rows = await this.db.query<Record<string, string | number | null>>(
         `SELECT m.email, m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.user_id, m.timestamp_ms, m.source_message_id
          FROM memberships m JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
-         WHERE c.list_id = ? AND m.email IN (${placeholders(chunk.length)})`,
+         WHERE c.list_id = ? AND m.email IN (${placeholders(chunk)})`,
         [listId, ...chunk],
       );
       for (const r of rows) {
@@ -201,7 +184,7 @@ export class DeliveryRepository {
     const known = new Map<string, KnownMember>();
     for (const chunk of chunks(emails)) {
       const rows = await this.db.query<{ member_key: string; email: string; user_id: string | null; state: KnownMember['state']; reason: string | null }>(
-        `SELECT member_key, email, user_id, state, reason FROM list_members WHERE list_id = ? AND member_key IN (${placeholders(chunk.length)})`,
+        `SELECT member_key, email, user_id, state, reason FROM list_members WHERE list_id = ? AND member_key IN (${placeholders(chunk)})`,
         [listId, ...chunk],
       );
       for (const r of rows) known.set(r.member_key, { email: r.email, userId: r.user_id, state: r.state, reason: r.reason });
@@ -287,7 +270,7 @@ export class DeliveryRepository {
       [...ids].sort((a, b) => a - b),
       1000,
     )) {
-      await this.db.query(`DELETE FROM sync_inbox WHERE id IN (${placeholders(chunk.length)})`, chunk, manager);
+      await this.db.query(`DELETE FROM sync_inbox WHERE id IN (${placeholders(chunk)})`, chunk, manager);
     }
   }
 
@@ -330,7 +313,7 @@ export class DeliveryRepository {
       const keys = rows.map((r) => r.member_key);
       for (const chunk of chunks(keys)) {
         await this.db.query(
-          `UPDATE list_members SET state = 'unknown', recheck_at_ms = NULL WHERE list_id = ? AND member_key IN (${placeholders(chunk.length)})`,
+          `UPDATE list_members SET state = 'unknown', recheck_at_ms = NULL WHERE list_id = ? AND member_key IN (${placeholders(chunk)})`,
           [listId, ...chunk],
           manager,
         );

@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { UserIdField } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
+import { placeholders } from './audit-rows';
 
 /** Who to forget, as accepted: raw identities of the request, normalized. */
 export interface ErasureSubjectInput {
@@ -38,8 +39,6 @@ export interface ErasureView {
   receivedAtMs: number;
   completedAtMs: number | null;
 }
-
-const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
 
 /**
  * Data subject erasure (docs/mparticle-firehose.md §1.7). `accept` runs on ingest: in one transaction it
