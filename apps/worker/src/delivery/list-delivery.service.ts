@@ -60,7 +60,8 @@ interface ListRun {
 const VERDICT_REASON_CHARS = 32;
 const MEMBER_REASON_CHARS = 64;
 /** A reason cut to `chars` (an Iterable array name can be longer than our own reasons). */
-const fit = (reason: string | null, chars: number): string | null => (reason !== null && reason.length > chars ? `${reason.slice(0, chars - 1)}…` : reason);
+const clipReason = (reason: string | null, chars: number): string | null =>
+  reason !== null && reason.length > chars ? `${reason.slice(0, chars - 1)}…` : reason;
 
 /** Thrown by the fencing check right before a call: the list is no longer ours, nothing was sent. */
 class FenceLostError extends Error {
@@ -340,7 +341,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
           email: item.subscriber.email,
           userId: item.subscriber.userId ?? null,
           state,
-          reason: fit(note, MEMBER_REASON_CHARS),
+          reason: clipReason(note, MEMBER_REASON_CHARS),
           recheckAtMs,
         });
       }
@@ -428,7 +429,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       email: item.subscriber.email,
       userId: item.subscriber.userId ?? null,
       outcome,
-      reason: fit(reason, VERDICT_REASON_CHARS),
+      reason: clipReason(reason, VERDICT_REASON_CHARS),
       retryable,
     };
   }
