@@ -9,7 +9,7 @@ ENV CI=true NX_DAEMON=false NX_NO_CLOUD=true
 RUN npm ci --no-audit --no-fund \
  && npx nx run-many -t build -p api worker persistence --output-style=static \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf libs/*/dist/testing
+ && rm -rf libs/*/dist/testing libs/fake-iterable node_modules/@audience-bridge/fake-iterable
 
 FROM node:20-bookworm-slim
 WORKDIR /app

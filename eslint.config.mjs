@@ -22,14 +22,16 @@ const depConstraints = [
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:domain'] },
   { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:domain'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:domain'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:tool'] },
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:domain', 'type:tool'] },
+  // The test double (the fake Iterable): tests, tools and e2e use it; no production file does.
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:util', 'type:domain'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing', 'type:tool'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:domain', 'type:testing', 'type:tool'] },
 ];
 
-/** Tests and test helpers of a library or an app may also use the tools (the fake Iterable, the harness). */
+/** Tests and test helpers of a library or an app may also use the test double; never a tool (`scope:tools`). */
 const testDepConstraints = depConstraints.map((c) =>
-  ['scope:shared', 'scope:api', 'scope:worker'].includes(c.sourceTag) || c.sourceTag.startsWith('type:')
-    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:tools', 'type:tool'] }
+  c.sourceTag.startsWith('type:') && !c.onlyDependOnLibsWithTags.includes('type:testing')
+    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] }
     : c,
 );
 
@@ -39,7 +41,7 @@ const boundaries = (constraints) => [
 ];
 
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', 'coverage/**', 'data/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '.jest-results/**', 'coverage/**', 'data/**'] },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   {
@@ -55,8 +57,8 @@ export default [
     rules: { '@nx/enforce-module-boundaries': boundaries(testDepConstraints) },
   },
   {
-    // Tests, tools and benchmarks may print their figures.
-    files: ['**/*.spec.ts', 'tools/**/*.ts', 'apps/e2e/**/*.ts'],
+    // Tests, tools, benchmarks and the fake Iterable's command line may print.
+    files: ['**/*.spec.ts', 'tools/**/*.ts', 'apps/e2e/**/*.ts', 'libs/fake-iterable/src/main.ts'],
     rules: { 'no-console': 'off' },
   },
   {

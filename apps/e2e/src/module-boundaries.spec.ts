@@ -37,12 +37,39 @@ describe('module boundaries are enforced by lint', () => {
       'libs/mapping/src/forbidden.ts',
       "import { ApiModule } from '../../../apps/api/src/app/api.module';\nexport const x = ApiModule;\n",
     ],
+    [
+      'production code of a library importing the fake Iterable',
+      'libs/iterable-client/src/forbidden.ts',
+      "import { startFakeIterable } from '@audience-bridge/fake-iterable';\nexport const x = startFakeIterable;\n",
+    ],
+    [
+      'production code of the worker importing the fake Iterable',
+      'apps/worker/src/forbidden.ts',
+      "import { startFakeIterable } from '@audience-bridge/fake-iterable';\nexport const x = startFakeIterable;\n",
+    ],
+    [
+      'a library test importing a tool',
+      'libs/persistence/src/forbidden.spec.ts',
+      "import { WORKSPACE_ROOT } from '@audience-bridge/harness';\nexport const x = WORKSPACE_ROOT;\n",
+    ],
   ])('rejects %s', (_name, file, source) => {
     expect(boundaryErrors(file, source)).not.toEqual([]);
   });
 
-  it('accepts the allowed direction: mapping importing domain', () => {
-    expect(boundaryErrors('libs/mapping/src/allowed.ts', "import { supersedes } from '@audience-bridge/domain';\nexport const x = supersedes;\n")).toEqual([]);
+  it.each([
+    ['mapping importing domain', 'libs/mapping/src/allowed.ts', "import { supersedes } from '@audience-bridge/domain';\nexport const x = supersedes;\n"],
+    [
+      "a library's test importing the fake Iterable (the test double)",
+      'libs/iterable-client/src/allowed.spec.ts',
+      "import { startFakeIterable } from '@audience-bridge/fake-iterable';\nexport const x = startFakeIterable;\n",
+    ],
+    [
+      'a tool importing the fake Iterable',
+      'tools/bench/src/allowed.ts',
+      "import { startFakeIterable } from '@audience-bridge/fake-iterable';\nexport const x = startFakeIterable;\n",
+    ],
+  ])('accepts the allowed direction: %s', (_name, file, source) => {
+    expect(boundaryErrors(file, source)).toEqual([]);
   });
 });
 
