@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Database } from '../database';
-import { placeholders, VERDICT_COLUMNS } from './audit-rows';
+import { CallRow, insertCallAndVerdicts, placeholders, VerdictRow } from './audit-rows';
 
 /** One forwarded attribute of one user as ingest records it (the shape `mapAttributeChanges` gives). */
 export interface AttributeChangeInput {
@@ -37,29 +37,12 @@ export interface AttributeInboxBatch {
 }
 
 /** An audit call for users/bulkUpdate (`delivery_calls.action` `bulkUpdate`, `list_id` 0: no list). */
-export interface AttributeCallRecord {
-  id: string;
-  accountId: number;
+export interface AttributeCallRecord extends Omit<CallRow, 'listId' | 'action' | 'subscriberCount'> {
   userCount: number;
-  httpStatus: number | null;
-  successCount: number;
-  failureCount: number;
-  durationMs: number;
-  error: string | null;
-  dryRun: boolean;
-  createdAtMs: number;
 }
 
 /** A per-user verdict (`delivery_verdicts.action` `fields`, audience and list 0). */
-export interface AttributeVerdictRecord {
-  userKey: string;
-  mpid: string | null;
-  email: string | null;
-  userId: string | null;
-  outcome: 'delivered' | 'skipped' | 'failed';
-  reason: string | null;
-  retryable: boolean;
-}
+export type AttributeVerdictRecord = Omit<VerdictRow, 'accountId' | 'audienceId' | 'action'>;
 
 /** The action of an attribute call in `delivery_calls`, and of its verdicts in `delivery_verdicts` (8 characters at most there). */
 export const ATTRIBUTE_CALL_ACTION = 'bulkUpdate';
@@ -144,11 +127,13 @@ export class AttributesRepository {
   /** Takes the account's lease until `untilMs` unless another worker holds it or its backoff runs: true when taken. */
   async claim(accountId: number, holder: string, untilMs: number, now = Date.now()): Promise<boolean> {
     await this.db.query(
-      `INSERT INTO attribute_leases (account_id, holder, expires_at_ms, next_attempt_at_ms, attempts) VALUES (?, NULL, 0, 0, 0) ON CONFLICT (account_id) DO NOTHING`,
+      `INSERT INTO attribute_leases (account_id, holder, expires_at_ms, next_attempt_at_ms, attempts) ` +
+        `VALUES (?, NULL, 0, 0, 0) ON CONFLICT (account_id) DO NOTHING`,
       [accountId],
     );
     const { affected } = await this.db.execute(
-      `UPDATE attribute_leases SET holder = ?, expires_at_ms = ? WHERE account_id = ? AND next_attempt_at_ms <= ? AND (holder IS NULL OR expires_at_ms < ? OR holder = ?)`,
+      `UPDATE attribute_leases SET holder = ?, expires_at_ms = ? ` +
+        `WHERE account_id = ? AND next_attempt_at_ms <= ? AND (holder IS NULL OR expires_at_ms < ? OR holder = ?)`,
       [holder, untilMs, accountId, now, now, holder],
     );
     return affected === 1;
@@ -158,8 +143,10 @@ export class AttributesRepository {
   async release(accountId: number, holder: string, backoff?: { nextAttemptAtMs: number; error: string }): Promise<void> {
     await this.db.execute(
       backoff
-        ? `UPDATE attribute_leases SET holder = NULL, expires_at_ms = 0, next_attempt_at_ms = ?, attempts = attempts + 1, last_error = ? WHERE account_id = ? AND holder = ?`
-        : `UPDATE attribute_leases SET holder = NULL, expires_at_ms = 0, next_attempt_at_ms = 0, attempts = 0, last_error = NULL WHERE account_id = ? AND holder = ?`,
+        ? `UPDATE attribute_leases SET holder = NULL, expires_at_ms = 0, next_attempt_at_ms = ?, attempts = attempts + 1, last_error = ? ` +
+            `WHERE account_id = ? AND holder = ?`
+        : `UPDATE attribute_leases SET holder = NULL, expires_at_ms = 0, next_attempt_at_ms = 0, attempts = 0, last_error = NULL ` +
+            `WHERE account_id = ? AND holder = ?`,
       backoff ? [backoff.nextAttemptAtMs, backoff.error.slice(0, 255), accountId, holder] : [accountId, holder],
     );
   }
@@ -208,7 +195,8 @@ export class AttributesRepository {
     for (let start = 0; start < userKeys.length; start += 500) {
       const chunk = userKeys.slice(start, start + 500);
       const rows = await this.db.query<Record<string, string | number | null>>(
-        `SELECT user_key, attribute_key, value, skip_reason, mpid, email, user_id, timestamp_ms FROM user_attributes WHERE account_id = ? AND user_key IN (${placeholders(chunk)}) ORDER BY user_key, attribute_key`,
+        `SELECT user_key, attribute_key, value, skip_reason, mpid, email, user_id, timestamp_ms FROM user_attributes ` +
+          `WHERE account_id = ? AND user_key IN (${placeholders(chunk)}) ORDER BY user_key, attribute_key`,
         [accountId, ...chunk],
       );
       for (const r of rows) {
@@ -235,46 +223,12 @@ export class AttributesRepository {
    * recorded without a call (nothing sendable) go under a call row of 0 users and no status.
    */
   async settle(call: AttributeCallRecord, verdicts: readonly AttributeVerdictRecord[], inboxIds: readonly number[]): Promise<void> {
-    const { accountId, id: callId, createdAtMs } = call;
     await this.db.transaction(async (manager) => {
-      await this.db.query(
-        `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
-         VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          call.id,
-          call.accountId,
-          ATTRIBUTE_CALL_ACTION,
-          call.userCount,
-          call.httpStatus,
-          call.successCount,
-          call.failureCount,
-          call.durationMs,
-          call.error,
-          call.dryRun,
-          call.createdAtMs,
-        ],
+      await insertCallAndVerdicts(
+        this.db,
         manager,
-      );
-      await this.db.insertRows(
-        'delivery_verdicts',
-        VERDICT_COLUMNS,
-        verdicts.map((v) => [
-          callId,
-          accountId,
-          0,
-          0,
-          v.userKey,
-          v.mpid,
-          ATTRIBUTE_VERDICT_ACTION,
-          v.email,
-          v.userId,
-          v.outcome,
-          v.reason,
-          v.retryable,
-          createdAtMs,
-        ]),
-        '',
-        manager,
+        { ...call, listId: 0, action: ATTRIBUTE_CALL_ACTION, subscriberCount: call.userCount },
+        verdicts.map((v) => ({ ...v, accountId: call.accountId, audienceId: 0, action: ATTRIBUTE_VERDICT_ACTION })),
       );
       for (let start = 0; start < inboxIds.length; start += 500) {
         const chunk = inboxIds.slice(start, start + 500);

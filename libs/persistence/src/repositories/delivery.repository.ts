@@ -5,7 +5,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { appendInbox } from './sync-inbox';
-import { placeholders, VERDICT_COLUMNS } from './audit-rows';
+import { CallRow, insertCallAndVerdicts, placeholders, VerdictRow } from './audit-rows';
 
 /** One inbox row as the worker reads it (`email` null: the whole list). */
 export interface InboxEntry {
@@ -21,32 +21,14 @@ export interface ListOwner {
   listSuspended: boolean;
 }
 
-export interface CallRecord {
-  id: string;
-  accountId: number;
-  listId: number;
+/** A list's call to Iterable, as `delivery_calls` records it. */
+export interface CallRecord extends CallRow {
   action: 'subscribe' | 'unsubscribe';
-  subscriberCount: number;
-  httpStatus: number | null;
-  successCount: number;
-  failureCount: number;
-  durationMs: number;
-  error: string | null;
-  dryRun: boolean;
-  createdAtMs: number;
 }
 
-export interface VerdictRecord {
-  accountId: number;
-  audienceId: number;
-  userKey: string;
-  mpid: string | null;
+export interface VerdictRecord extends VerdictRow {
   action: 'add' | 'delete';
   email: string;
-  userId: string | null;
-  outcome: 'delivered' | 'skipped' | 'failed';
-  reason: string | null;
-  retryable: boolean;
 }
 
 /** The new `list_members` row of a member (its key is `memberKey`, the identity sent is email/userId). */
@@ -200,55 +182,12 @@ export class DeliveryRepository {
   async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number): Promise<boolean> {
     return this.db.transaction(async (manager) => {
       const ours = await this.leases.fenceSettlement(lease, ttlMs, accountId, manager);
-      if (s.call) await this.insertCall(manager, s.call, s.verdicts);
+      if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);
       if (!ours) return false;
       await this.upsertMembers(manager, lease.listId, s.members);
       await this.deleteInbox(manager, s.doneInboxIds);
       return true;
     });
-  }
-
-  private async insertCall(manager: EntityManager, call: CallRecord, verdicts: VerdictRecord[]): Promise<void> {
-    await this.db.query(
-      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        call.id,
-        call.accountId,
-        call.listId,
-        call.action,
-        call.subscriberCount,
-        call.httpStatus,
-        call.successCount,
-        call.failureCount,
-        call.durationMs,
-        call.error,
-        call.dryRun,
-        call.createdAtMs,
-      ],
-      manager,
-    );
-    await this.db.insertRows(
-      'delivery_verdicts',
-      VERDICT_COLUMNS,
-      verdicts.map((v) => [
-        call.id,
-        v.accountId,
-        v.audienceId,
-        call.listId,
-        v.userKey,
-        v.mpid,
-        v.action,
-        v.email,
-        v.userId,
-        v.outcome,
-        v.reason,
-        v.retryable,
-        call.createdAtMs,
-      ]),
-      '',
-      manager,
-    );
   }
 
   private async upsertMembers(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {

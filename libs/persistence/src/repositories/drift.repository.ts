@@ -3,8 +3,21 @@ import { Database } from '../database';
 import type { DriftIdentifier, DriftState, DriftTrigger } from '../entities';
 import { appendInbox } from './sync-inbox';
 
-/** A drift check as the API shows it. */
-export interface DriftReport {
+/** The verdict of a check, written when it is done. */
+export interface DriftResult {
+  iterableMembers: number;
+  desiredMembers: number;
+  missing: number;
+  extra: number;
+  repaired: number;
+  leftOut: number;
+  refused: number;
+  missingSample: string[];
+  extraSample: string[];
+}
+
+/** A drift check as the API shows it: its result so far (the member counts null until they are known). */
+export interface DriftReport extends Omit<DriftResult, 'iterableMembers' | 'desiredMembers'> {
   id: number;
   accountId: number;
   listId: number;
@@ -20,13 +33,6 @@ export interface DriftReport {
   phase: string | null;
   iterableMembers: number | null;
   desiredMembers: number | null;
-  missing: number;
-  extra: number;
-  repaired: number;
-  leftOut: number;
-  refused: number;
-  missingSample: string[];
-  extraSample: string[];
   error: string | null;
 }
 
@@ -37,19 +43,6 @@ export interface DriftSettings {
   scheduleHours: number | null;
   scheduleRepair: boolean;
   lastScheduledAtMs: number | null;
-}
-
-/** The verdict of a check, written when it is done. */
-export interface DriftResult {
-  iterableMembers: number;
-  desiredMembers: number;
-  missing: number;
-  extra: number;
-  repaired: number;
-  leftOut: number;
-  refused: number;
-  missingSample: string[];
-  extraSample: string[];
 }
 
 /** A membership row that puts a member on a list (an add with an email), as the compare reads it. */
@@ -169,7 +162,8 @@ export class DriftRepository {
   /** Accounts whose schedule is due. */
   async dueSchedules(now = Date.now()): Promise<DriftSettings[]> {
     const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT account_id FROM drift_settings WHERE schedule_hours IS NOT NULL AND (last_scheduled_at_ms IS NULL OR last_scheduled_at_ms + schedule_hours * 3600000 <= ?)`,
+      `SELECT account_id FROM drift_settings ` +
+        `WHERE schedule_hours IS NOT NULL AND (last_scheduled_at_ms IS NULL OR last_scheduled_at_ms + schedule_hours * 3600000 <= ?)`,
       [now],
     );
     return Promise.all(rows.map((r) => this.settings(Number(r['account_id']))));
@@ -178,7 +172,8 @@ export class DriftRepository {
   /** Claims a due schedule run for this worker (false when another worker claimed it first). */
   async claimSchedule(accountId: number, previous: number | null, now = Date.now()): Promise<boolean> {
     const { affected } = await this.db.execute(
-      `UPDATE drift_settings SET last_scheduled_at_ms = ? WHERE account_id = ? AND ${previous === null ? 'last_scheduled_at_ms IS NULL' : 'last_scheduled_at_ms = ?'}`,
+      `UPDATE drift_settings SET last_scheduled_at_ms = ? ` +
+        `WHERE account_id = ? AND ${previous === null ? 'last_scheduled_at_ms IS NULL' : 'last_scheduled_at_ms = ?'}`,
       [now, accountId, ...(previous === null ? [] : [previous])],
     );
     return affected > 0;
@@ -310,7 +305,8 @@ export class DriftRepository {
   /** Gives a check back (its worker is shutting down): another worker's drift sweep signals it again. */
   async release(id: number, holder: string): Promise<void> {
     await this.db.query(
-      `UPDATE drift_reports SET holder = NULL, heartbeat_at_ms = NULL, started_at_ms = NULL, checked_at_ms = NULL, phase = 'queued' WHERE id = ? AND holder = ? AND state = 'running'`,
+      `UPDATE drift_reports SET holder = NULL, heartbeat_at_ms = NULL, started_at_ms = NULL, checked_at_ms = NULL, phase = 'queued' ` +
+        `WHERE id = ? AND holder = ? AND state = 'running'`,
       [id, holder],
     );
   }
@@ -344,7 +340,8 @@ export class DriftRepository {
 
   async fail(id: number, holder: string | null, error: string, partial: Partial<DriftResult> = {}, now = Date.now()): Promise<void> {
     await this.db.query(
-      `UPDATE drift_reports SET state = 'failed', finished_at_ms = ?, phase = NULL, error = ?, iterable_members = COALESCE(?, iterable_members), repaired = COALESCE(?, repaired)
+      `UPDATE drift_reports SET state = 'failed', finished_at_ms = ?, phase = NULL, error = ?, ` +
+        `iterable_members = COALESCE(?, iterable_members), repaired = COALESCE(?, repaired)
        WHERE id = ? AND state = 'running'${holder === null ? '' : ' AND holder = ?'}`,
       [now, error.slice(0, 2000), partial.iterableMembers ?? null, partial.repaired ?? null, id, ...(holder === null ? [] : [holder])],
     );
