@@ -45,7 +45,9 @@ export function attentionItems(rows: ConnectionRow[]): AttentionItem[] {
         key: `failing-${c.listId}`,
         severity: 'warning',
         title: `List ${c.listId} is retrying after errors`,
-        detail: `Failing since ${new Date(c.failing.since).toLocaleString()}, ${c.failing.attempts} tries${c.failing.lastError ? `; last error: ${c.failing.lastError}` : ''}. It retries with backoff by itself.`,
+        detail:
+          `Failing since ${new Date(c.failing.since).toLocaleString()}, ` +
+          `${c.failing.attempts} tries${c.failing.lastError ? `; last error: ${c.failing.lastError}` : ''}. It retries with backoff by itself.`,
       });
     }
     if (c.held > 0) {

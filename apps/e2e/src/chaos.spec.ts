@@ -111,7 +111,8 @@ describe.each(DRIVERS)('chaos on %s', (driver) => {
     const injected = new Set(fake.state.requests.map((r) => r.fault).filter(Boolean));
     const moved = fake.state.requests.filter((r) => r.apiPath === '/api/lists/unsubscribe' && JSON.stringify(r.body).includes('"email":"user')).length;
     process.stdout.write(
-      `[chaos ${driver}] ${fake.state.requests.length} Iterable calls, faults injected: ${[...injected].join(', ')}; unsubscribe calls naming a former address: ${moved}\n`,
+      `[chaos ${driver}] ${fake.state.requests.length} Iterable calls, faults injected: ${[...injected].join(', ')}; ` +
+        `unsubscribe calls naming a former address: ${moved}\n`,
     );
     for (const fault of [/rate limit|forced 429/, /error rate 500/, /slow/]) expect([...injected].some((f) => fault.test(String(f)))).toBe(true);
   }, 180_000);

@@ -44,7 +44,8 @@ export class DependencyState {
     if (this.state === 'down') return;
     this.state = 'down';
     this.logger.warn(
-      `${this.name} at ${urlWithoutCredentials(this.url)} is unreachable (${reasonOf(error)}): ${HINTS[this.name]}. Retrying with backoff; the next line about it comes when this changes.`,
+      `${this.name} at ${urlWithoutCredentials(this.url)} is unreachable (${reasonOf(error)}): ${HINTS[this.name]}. Retrying with backoff; ` +
+        `the next line about it comes when this changes.`,
       'Dependencies',
     );
   }

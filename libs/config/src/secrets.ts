@@ -69,7 +69,8 @@ function readStored(path: string): Partial<Secrets> {
 export function announceGeneratedSecrets(log: (message: string) => void, generated: SecretKey[], secrets: Secrets): void {
   if (generated.length === 0) return;
   log(
-    `generated development secrets (kept in ${DEV_SECRETS_FILE}): ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`,
+    `generated development secrets (kept in ${DEV_SECRETS_FILE}): ` +
+      `ADMIN_TOKEN=${secrets.ADMIN_TOKEN} MPARTICLE_INBOUND_TOKEN=${secrets.MPARTICLE_INBOUND_TOKEN}`,
   );
 }
 

@@ -176,7 +176,8 @@ export class IterableClient {
     const { action: _action, listId: _listId, ...result } = bulkVerdicts('subscribe', 0, users, json);
     if (result.countMismatch) {
       this.#logger.warn(
-        `Iterable users/bulkUpdate: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} does not match the ${users.length} users sent`,
+        `Iterable users/bulkUpdate: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} ` +
+          `does not match the ${users.length} users sent`,
       );
     }
     return result;
@@ -211,7 +212,8 @@ export class IterableClient {
     const result = bulkVerdicts(action, listId, subscribers, json);
     if (result.countMismatch) {
       this.#logger.warn(
-        `Iterable ${action} list ${listId}: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} does not match the ${subscribers.length} subscribers sent`,
+        `Iterable ${action} list ${listId}: successCount ${String(result.successCount)} + failCount ${String(result.failCount)} ` +
+          `does not match the ${subscribers.length} subscribers sent`,
       );
     }
     const unknown = [...new Set(result.verdicts.map((v) => verdictReason(v)).filter((r): r is string => r?.startsWith('failedUpdates.') === true))];

@@ -163,7 +163,9 @@ const ACCOUNT_SETTINGS: Setting[] = [
     type: 'text',
     id: SETTING_IDS.forwardAttributes,
     name: 'User attributes to forward',
-    description: `Audience user attributes sent to Iterable as user fields, as key:type separated by commas (${ATTRIBUTE_TYPES.join(', ')}), e.g. plan:string, ltv:number. Empty: none.`,
+    description:
+      `Audience user attributes sent to Iterable as user fields, as key:type separated by commas (${ATTRIBUTE_TYPES.join(', ')}), ` +
+      `e.g. plan:string, ltv:number. Empty: none.`,
     visible: true,
     required: false,
     confidential: false,

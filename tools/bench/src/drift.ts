@@ -159,12 +159,14 @@ async function seedDatabase(dataSource: DataSource, driver: 'postgres' | 'sqlite
   if (driver === 'postgres') {
     await dataSource.query(
       `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms)
-       SELECT ${ACCOUNT}, ${AUDIENCE}, 'c' || g, g::text, 'add', 'member' || g || '@example.com', 'c' || g, 'bench-drift-seed', 1700000000000 FROM generate_series(1, ${members - 1}) g
+       SELECT ${ACCOUNT}, ${AUDIENCE}, 'c' || g, g::text, 'add', 'member' || g || '@example.com', 'c' || g, 'bench-drift-seed', 1700000000000
+       FROM generate_series(1, ${members - 1}) g
        ON CONFLICT DO NOTHING`,
     );
     await dataSource.query(
       `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms)
-       SELECT ${listId}, 'member' || g || '@example.com', 'member' || g || '@example.com', 'c' || g, 'subscribed', NULL, NULL, ${old} FROM generate_series(0, ${members - 1}) g
+       SELECT ${listId}, 'member' || g || '@example.com', 'member' || g || '@example.com', 'c' || g, 'subscribed', NULL, NULL, ${old}
+       FROM generate_series(0, ${members - 1}) g
        ON CONFLICT (list_id, member_key) DO UPDATE SET updated_at_ms = excluded.updated_at_ms`,
     );
     await dataSource.query('ANALYZE');
@@ -173,7 +175,8 @@ async function seedDatabase(dataSource: DataSource, driver: 'postgres' | 'sqlite
   await dataSource.query(
     `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ${members - 1})
      INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms)
-     SELECT ${ACCOUNT}, ${AUDIENCE}, 'c' || n, CAST(n AS TEXT), 'add', 'member' || n || '@example.com', 'c' || n, 'bench-drift-seed', 1700000000000 FROM g WHERE true
+     SELECT ${ACCOUNT}, ${AUDIENCE}, 'c' || n, CAST(n AS TEXT), 'add', 'member' || n || '@example.com', 'c' || n, 'bench-drift-seed', 1700000000000
+     FROM g WHERE true
      ON CONFLICT DO NOTHING`,
   );
   await dataSource.query(

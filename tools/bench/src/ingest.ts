@@ -119,7 +119,11 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
     latencies.sort((a, b) => a - b);
     const ok = statuses.get(200) ?? 0;
     return {
-      title: `${o.driver}, API_PROCESSES=${o.apiProcesses}, ${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ${o.senders} senders × ${o.profiles} profiles/message${o.hotUsers ? `, ${o.hotUsers} hot users in 2 audiences` : ''}, ${o.seconds} s after ${WARMUP_SECONDS} s warm-up`,
+      title:
+        `${o.driver}, API_PROCESSES=${o.apiProcesses}, ` +
+        `${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ` +
+        `${o.senders} senders × ${o.profiles} profiles/message${o.hotUsers ? `, ${o.hotUsers} hot users in 2 audiences` : ''}, ` +
+        `${o.seconds} s after ${WARMUP_SECONDS} s warm-up`,
       acknowledged: ok,
       messagesPerSecond: ok / elapsed,
       changesPerSecond: (ok * o.profiles * (o.hotUsers ? 2 : 1)) / elapsed,

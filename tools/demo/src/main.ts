@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     null,
   );
   say(
-    `registration: ${registration.body.name} ${registration.body.version} (settings: ${registration.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id).join(', ')})`,
+    `registration: ${registration.body.name} ${registration.body.version} (settings: ` +
+      `${registration.body.audience_processing_registration.account_settings.map((s: { id: string }) => s.id).join(', ')})`,
   );
   for (const a of setup) {
     for (const l of a.lists) {
@@ -167,7 +168,8 @@ async function main(): Promise<void> {
     if ((i / 10) % 4 === 0) {
       const stats = (await stack.admin('GET', '/v1/stats')).body;
       say(
-        `  sent ${Math.min(i + 10, messages.length)}/${messages.length}; pending ${stats.pending}, subscribed ${stats.members.subscribed}, Iterable calls ${stats.iterable.calls}`,
+        `  sent ${Math.min(i + 10, messages.length)}/${messages.length}; pending ${stats.pending}, subscribed ${stats.members.subscribed}, ` +
+          `Iterable calls ${stats.iterable.calls}`,
       );
     }
   }
@@ -184,7 +186,9 @@ async function main(): Promise<void> {
       const placeholders = members.filter((m) => m.email?.endsWith('@placeholder.email')).length;
       const refused = (await stack.dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE list_id = ${Number(l.listId)} AND state = 'failed'`))[0].n;
       say(
-        `  ${a.accountId} "${l.name}" (list ${l.listId}): ${members.length} members, expected ${scenarios[i].expected.get(l.listId)?.size}${Number(refused) ? ` (${refused} refused by Iterable: forgotten users)` : ''}${placeholders ? `, ${placeholders} with a placeholder email` : ''}`,
+        `  ${a.accountId} "${l.name}" (list ${l.listId}): ${members.length} members, ` +
+          `expected ${scenarios[i].expected.get(l.listId)?.size}${Number(refused) ? ` (${refused} refused by Iterable: forgotten users)` : ''}` +
+          `${placeholders ? `, ${placeholders} with a placeholder email` : ''}`,
       );
     }
   }
@@ -202,7 +206,8 @@ async function main(): Promise<void> {
   );
   say(`  not sendable (kept as desired state, never sent): ${skipped.map((s: { reason: string; n: number }) => `${s.reason} ${s.n}`).join(', ')}`);
   say(
-    `  Iterable calls ${stats.iterable.calls} (${stats.iterable.failedCalls} failed), average ${Math.round(calls.reduce((n, c) => n + c.subscriberCount, 0) / Math.max(1, calls.length))} subscribers per call`,
+    `  Iterable calls ${stats.iterable.calls} (${stats.iterable.failedCalls} failed), ` +
+      `average ${Math.round(calls.reduce((n, c) => n + c.subscriberCount, 0) / Math.max(1, calls.length))} subscribers per call`,
   );
 
   const connections = (await stack.admin('GET', '/v1/connections')).body.items as {
@@ -237,10 +242,12 @@ async function main(): Promise<void> {
   };
   const found = await driftCheck(false);
   say(
-    `  POST ${driftPath} {"repair": false} → ${found.state}: ${found.missing} missing (${found.missingSample.join(', ')}), ${found.extra} extra (${found.extraSample.join(', ')}),`,
+    `  POST ${driftPath} {"repair": false} → ${found.state}: ${found.missing} missing (${found.missingSample.join(', ')}), ` +
+      `${found.extra} extra (${found.extraSample.join(', ')}),`,
   );
   say(
-    `    ${found.refused} refused by Iterable for good (known, replayable: not drift), ${found.leftOut} in flight; Iterable has ${found.iterableMembers}, the desired state ${found.desiredMembers}`,
+    `    ${found.refused} refused by Iterable for good (known, replayable: not drift), ${found.leftOut} in flight; ` +
+      `Iterable has ${found.iterableMembers}, the desired state ${found.desiredMembers}`,
   );
   const repaired = await driftCheck(true);
   await stack.settled(setup[0].accountId, 60_000);
@@ -250,7 +257,8 @@ async function main(): Promise<void> {
       .sort()
       .join() === onList.join();
   say(
-    `  POST ${driftPath} {"repair": true} → ${repaired.repaired} members sent through delivery (audit reason "drift repair"); the list is ${exact ? 'exact again' : 'NOT exact'}`,
+    `  POST ${driftPath} {"repair": true} → ${repaired.repaired} members sent through delivery (audit reason "drift repair"); ` +
+      `the list is ${exact ? 'exact again' : 'NOT exact'}`,
   );
 
   const lookups: { email: string }[] = await stack.dataSource.query(

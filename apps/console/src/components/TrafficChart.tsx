@@ -14,7 +14,10 @@ export function TrafficChart({ summary }: { summary: Summary }) {
       <div
         className="chart-canvas"
         role="img"
-        aria-label={`Iterable traffic over ${span}: ${formatNumber(summary.totals.adds)} added, ${formatNumber(summary.totals.removes)} removed, ${formatNumber(summary.totals.failed)} refused, ${formatNumber(summary.totals.calls)} calls`}
+        aria-label={
+          `Iterable traffic over ${span}: ${formatNumber(summary.totals.adds)} added, ${formatNumber(summary.totals.removes)} removed, ` +
+          `${formatNumber(summary.totals.failed)} refused, ${formatNumber(summary.totals.calls)} calls`
+        }
       >
         <ResponsiveContainer width="100%" height="100%">
           <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>

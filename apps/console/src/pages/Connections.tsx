@@ -270,7 +270,8 @@ export function Connections() {
         >
           <p>
             {pending.on
-              ? 'Every audience of this account stops calling Iterable: calls are recorded as dry-run deliveries with each user’s would-be verdict, and Iterable is not touched.'
+              ? 'Every audience of this account stops calling Iterable: ' +
+                'calls are recorded as dry-run deliveries with each user’s would-be verdict, and Iterable is not touched.'
               : 'Every list of this account is brought to the newest state: the changes recorded during the dry run go to Iterable now.'}
           </p>
         </ConfirmDialog>

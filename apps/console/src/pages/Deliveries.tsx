@@ -107,7 +107,8 @@ export function Deliveries() {
           <p>
             {filtered
               ? 'Widen the time range or clear a filter (Reset). Calls are kept for AUDIT_RETENTION_DAYS (30 days by default).'
-              : 'Calls appear here as soon as the worker delivers the first change. Is the worker running (npm start runs both), and has mParticle sent changes? See Overview.'}
+              : 'Calls appear here as soon as the worker delivers the first change. Is the worker running (npm start runs both), ' +
+                'and has mParticle sent changes? See Overview.'}
           </p>
         </EmptyState>
       )}

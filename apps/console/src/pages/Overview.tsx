@@ -75,7 +75,10 @@ export function Overview() {
             <Tile
               label="Calls per second"
               value={`${formatRate(s.rate.lastMinutePerSecond)} / ${formatRate(s.rate.limitPerSecond)}`}
-              hint={`last minute vs ITERABLE_REQUESTS_PER_SECOND; peak ${s.rate.peakPerSecond}/s in one second${s.rate.peakAccountId === null ? '' : ` (account ${s.rate.peakAccountId})`}`}
+              hint={
+                `last minute vs ITERABLE_REQUESTS_PER_SECOND; ` +
+                `peak ${s.rate.peakPerSecond}/s in one second${s.rate.peakAccountId === null ? '' : ` (account ${s.rate.peakAccountId})`}`
+              }
               testId="tile-rate"
               meter={{ value: s.rate.lastMinutePerSecond, max: s.rate.limitPerSecond }}
             />

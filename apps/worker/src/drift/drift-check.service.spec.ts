@@ -208,7 +208,8 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     expect(await delivery.syncList(target.listId)).toEqual({ kind: 'done' });
     expect(members(target.listId)).toEqual(emails(25));
     const verdicts = await dataSource.query(
-      `SELECT v.email, v.action, v.outcome, v.reason, v.audience_id FROM delivery_verdicts v JOIN delivery_calls c ON c.id = v.call_id WHERE c.list_id = ${target.listId} AND v.reason = 'drift repair' ORDER BY v.email`,
+      `SELECT v.email, v.action, v.outcome, v.reason, v.audience_id FROM delivery_verdicts v JOIN delivery_calls c ON c.id = v.call_id ` +
+        `WHERE c.list_id = ${target.listId} AND v.reason = 'drift repair' ORDER BY v.email`,
     );
     expect(verdicts.map((v: Record<string, unknown>) => [v['email'], v['action'], v['outcome']])).toEqual([
       ['gone@example.com', 'delete', 'delivered'],

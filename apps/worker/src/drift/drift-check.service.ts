@@ -116,7 +116,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
     const current: { comparison?: DriftComparison } = {};
     let repaired = 0;
     this.logger.log(
-      `drift check ${report.id} of list ${report.listId} (account ${report.accountId}, by ${report.identifier}${report.repair ? ', repair' : ', report only'}) started`,
+      `drift check ${report.id} of list ${report.listId} (account ${report.accountId}, ` +
+        `by ${report.identifier}${report.repair ? ', repair' : ', report only'}) started`,
     );
     try {
       const account = await this.accounts.findForDelivery(report.accountId);
@@ -185,9 +186,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       }
       this.logger.log(
         `drift check ${report.id} of list ${report.listId}: ${counts.missing} missing, ${counts.extra} extra, ${counts.leftOut} left out (in flight), ` +
-          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ${seconds.toFixed(1)} s (${[
-            ...timings,
-          ]
+          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ` +
+          `${seconds.toFixed(1)} s (${[...timings]
             .filter(([, ms]) => ms >= 50)
             .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`)
             .join(', ')}), ${compared.runs} sorted runs`,
@@ -288,7 +288,9 @@ export class DriftCheckService implements BeforeApplicationShutdown {
                 ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
               });
         this.logger.warn(
-          `drift check ${report.id}: list read failed (${(error as IterableError).reason}${sentAt > 0 ? `, after ${comparison.iterableLines} lines` : ''}); trying again${waitMs ? ` in ${waitMs} ms` : ''}`,
+          `drift check ${report.id}: list read failed ` +
+            `(${(error as IterableError).reason}${sentAt > 0 ? `, after ${comparison.iterableLines} lines` : ''}); ` +
+            `trying again${waitMs ? ` in ${waitMs} ms` : ''}`,
         );
         await enter('waiting for the read budget');
         await sleep(waitMs, signal);

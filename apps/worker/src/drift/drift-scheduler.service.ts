@@ -51,7 +51,8 @@ export class DriftSchedulerService implements OnApplicationBootstrap, BeforeAppl
             }
           }
           this.logger.log(
-            `account ${settings.accountId}: scheduled drift checks of ${lists.length} list(s) (every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''})`,
+            `account ${settings.accountId}: scheduled drift checks of ${lists.length} list(s) ` +
+              `(every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''})`,
           );
         }
         for (const reportId of await this.drift.orphans(now)) {

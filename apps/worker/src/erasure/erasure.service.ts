@@ -100,7 +100,8 @@ export class ErasureService implements OnApplicationBootstrap, BeforeApplication
     this.metrics.erasures.inc({ what: 'completed' });
     this.metrics.erasures.inc({ what: 'forget_calls' }, calls);
     this.logger.log(
-      `erasure ${erasure.id} of account ${erasure.accountId} done: ${calls} users/forget call(s), ${Date.now() - erasure.receivedAtMs} ms after it was received`,
+      `erasure ${erasure.id} of account ${erasure.accountId} done: ${calls} users/forget call(s), ` +
+        `${Date.now() - erasure.receivedAtMs} ms after it was received`,
     );
     return true;
   }

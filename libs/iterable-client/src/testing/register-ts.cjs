@@ -1,6 +1,7 @@
 // Lets a plain `node` child process, forked by a spec, run this repository's TypeScript sources the way Jest does:
 // `.ts` files are compiled on require by @swc/core (already a dev dependency), and `@audience-bridge/<name>`
-// resolves to `libs/<name>/src/index.ts` or else `tools/<name>/src/index.ts` (as jest.preset.js maps them). Use: fork(child.ts, [], { execArgv: ['--require', thisFile] }).
+// resolves to `libs/<name>/src/index.ts` or else `tools/<name>/src/index.ts` (as jest.preset.js maps them).
+// Use: fork(child.ts, [], { execArgv: ['--require', thisFile] }).
 const fs = require('node:fs');
 const path = require('node:path');
 const Module = require('node:module');

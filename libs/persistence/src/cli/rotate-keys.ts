@@ -23,16 +23,19 @@ async function main(): Promise<number> {
       ...(env.ENCRYPTION_KEY_PREVIOUS ? { previousEncryptionKey: env.ENCRYPTION_KEY_PREVIOUS } : {}),
     });
     process.stdout.write(
-      `keys:rotate (${driver}): rewrote ${result.rewritten} of ${result.accounts} accounts under ENCRYPTION_KEY (API key re-encrypted, fingerprints recomputed); ${result.upToDate} already current\n`,
+      `keys:rotate (${driver}): rewrote ${result.rewritten} of ${result.accounts} accounts under ENCRYPTION_KEY ` +
+        `(API key re-encrypted, fingerprints recomputed); ${result.upToDate} already current\n`,
     );
     if (result.settingsNotRecomputed.length > 0) {
       process.stdout.write(
-        `keys:rotate: the hash of mParticle's last settings could not be recomputed for accounts ${result.settingsNotRecomputed.join(', ')} (an operator replaced mParticle's API key): their next mParticle message is applied as a change of settings\n`,
+        `keys:rotate: the hash of mParticle's last settings could not be recomputed for accounts ${result.settingsNotRecomputed.join(', ')} ` +
+          `(an operator replaced mParticle's API key): their next mParticle message is applied as a change of settings\n`,
       );
     }
     if (result.unreadable.length > 0) {
       process.stderr.write(
-        `keys:rotate: the API key of accounts ${result.unreadable.join(', ')} decrypts with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: left as it is\n`,
+        `keys:rotate: the API key of accounts ${result.unreadable.join(', ')} decrypts with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: ` +
+          `left as it is\n`,
       );
       return 1;
     }

@@ -87,7 +87,8 @@ export class ErasureRepository {
               user_id: string | null;
               mpid: string | null;
             }>(
-              `SELECT m.audience_id, m.user_key, m.email, m.prev_email, m.user_id, m.mpid FROM memberships m WHERE m.account_id = ? AND (${conditions.join(' OR ')})`,
+              `SELECT m.audience_id, m.user_key, m.email, m.prev_email, m.user_id, m.mpid FROM memberships m ` +
+                `WHERE m.account_id = ? AND (${conditions.join(' OR ')})`,
               [accountId, ...params],
               manager,
             );
@@ -134,7 +135,8 @@ export class ErasureRepository {
       );
       const id = randomUUID();
       await this.db.execute(
-        `INSERT INTO erasure_requests (id, account_id, subject_request_id, state, subject, memberships_removed, forget_calls, attempts, received_at_ms, next_attempt_at_ms)
+        `INSERT INTO erasure_requests (id, account_id, subject_request_id, state, subject, memberships_removed, ` +
+          `forget_calls, attempts, received_at_ms, next_attempt_at_ms)
          VALUES (?, ?, ?, 'pending', ?, ?, 0, 0, ?, ?)`,
         [id, accountId, subjectRequestId, JSON.stringify({ emails, userIds, listIds } satisfies ErasureSubjectRecord), rows.length, now, now],
         manager,
@@ -146,7 +148,8 @@ export class ErasureRepository {
   /** Pending requests whose next attempt is due, oldest first. */
   async due(limit = 100, now = Date.now()): Promise<PendingErasure[]> {
     const rows = await this.db.query<{ id: string; account_id: string | number; subject: string; attempts: number | string; received_at_ms: string | number }>(
-      `SELECT id, account_id, subject, attempts, received_at_ms FROM erasure_requests WHERE state = 'pending' AND next_attempt_at_ms <= ? ORDER BY received_at_ms LIMIT ?`,
+      `SELECT id, account_id, subject, attempts, received_at_ms FROM erasure_requests WHERE state = 'pending' AND next_attempt_at_ms <= ? ` +
+        `ORDER BY received_at_ms LIMIT ?`,
       [now, limit],
     );
     return rows.map(toPending);
@@ -185,7 +188,8 @@ export class ErasureRepository {
   /** A try that must be repeated later (Iterable busy or down, or the subject's lists still settling). */
   async retryLater(id: string, error: string, nextAttemptAtMs: number, forgetCalls = 0): Promise<void> {
     await this.db.execute(
-      `UPDATE erasure_requests SET attempts = attempts + 1, last_error = ?, next_attempt_at_ms = ?, forget_calls = forget_calls + ? WHERE id = ? AND state = 'pending'`,
+      `UPDATE erasure_requests SET attempts = attempts + 1, last_error = ?, next_attempt_at_ms = ?, forget_calls = forget_calls + ? ` +
+        `WHERE id = ? AND state = 'pending'`,
       [error.slice(0, 255), nextAttemptAtMs, forgetCalls, id],
     );
   }
@@ -216,7 +220,8 @@ export class ErasureRepository {
       }
       await this.scrubDriftSamples(accountId, [...subject.emails, ...subject.userIds], manager);
       await this.db.execute(
-        `UPDATE erasure_requests SET state = 'done', subject = NULL, last_error = NULL, attempts = attempts + 1, forget_calls = forget_calls + ?, completed_at_ms = ? WHERE id = ? AND state = 'pending'`,
+        `UPDATE erasure_requests SET state = 'done', subject = NULL, last_error = NULL, attempts = attempts + 1, forget_calls = forget_calls + ?, ` +
+          `completed_at_ms = ? WHERE id = ? AND state = 'pending'`,
         [forgetCalls, now, id],
         manager,
       );

@@ -106,7 +106,8 @@ export class ListLeasesRepository {
   /** A call went through: the list's backoff is over. */
   async recovered(lease: ListLease): Promise<void> {
     await this.db.query(
-      `UPDATE list_leases SET attempts = 0, next_attempt_at = NULL, last_error = NULL, failing_since = NULL WHERE list_id = ? AND generation = ? AND attempts > 0`,
+      `UPDATE list_leases SET attempts = 0, next_attempt_at = NULL, last_error = NULL, failing_since = NULL ` +
+        `WHERE list_id = ? AND generation = ? AND attempts > 0`,
       [lease.listId, lease.generation],
     );
   }

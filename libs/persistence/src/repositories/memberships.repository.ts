@@ -14,7 +14,10 @@ export interface UserMembershipView {
   timestampMs: number;
   sourceMessageId: string;
   updatedAt: Date;
-  /** `held` when the audience names no list; `pending` while an inbox row for the member waits; otherwise what Iterable has (list_members), `none` if never sent. */
+  /**
+   * `held` when the audience names no list; `pending` while an inbox row for the member waits; otherwise what Iterable
+   * has (list_members), `none` if never sent.
+   */
   state: 'pending' | ListMemberState | 'none' | 'held';
   /** Why the member failed or is held. */
   reason: string | null;
@@ -66,7 +69,8 @@ export class MembershipsRepository {
   /** Changes recorded for audiences that name no list yet (held until a message or an operator names one). */
   async heldWithoutList(): Promise<number> {
     const [row] = await this.db.query<{ n: number | string }>(
-      `SELECT COUNT(*) AS n FROM memberships m JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id WHERE c.list_id IS NULL`,
+      `SELECT COUNT(*) AS n FROM memberships m ` +
+        `JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id WHERE c.list_id IS NULL`,
     );
     return Number(row?.n ?? 0);
   }

@@ -110,8 +110,10 @@ export async function applyConnection(
      VALUES (?, ?, ?, ?, 'active', ?, ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
      ON CONFLICT (account_id, audience_id) DO UPDATE SET
        audience_name = excluded.audience_name,
-       list_id = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id THEN excluded.list_id ELSE audience_connections.list_id END,
-       overridden_at_ms = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id THEN NULL ELSE audience_connections.overridden_at_ms END,
+       list_id = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id
+         THEN excluded.list_id ELSE audience_connections.list_id END,
+       overridden_at_ms = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id
+         THEN NULL ELSE audience_connections.overridden_at_ms END,
        mparticle_list_id = excluded.mparticle_list_id,
        settings_at_ms = excluded.settings_at_ms,
        updated_at = CURRENT_TIMESTAMP
