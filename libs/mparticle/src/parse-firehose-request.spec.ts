@@ -1,5 +1,5 @@
 import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
-import { AudienceMembershipChangeRequest, AudienceSubscriptionRequest, DsrProcessingRequest, ModuleRegistrationRequest } from './firehose-messages';
+import { AudienceMembershipChangeRequest, AudienceSubscriptionRequest, DsrProcessingRequest } from './firehose-messages';
 import { parseFirehoseRequest } from './parse-firehose-request';
 import { profileAudienceChanges } from './profile-audiences';
 
@@ -61,7 +61,7 @@ function dsrRequest(overrides: Record<string, unknown> = {}): Record<string, unk
 describe('parseFirehoseRequest: data subject requests', () => {
   it('accepts an erasure request', () => {
     const msg = parseFirehoseRequest(dsrRequest());
-    expect(msg).toBeInstanceOf(DsrProcessingRequest);
+    expect(msg.type).toBe('dsr_processing_request');
     expect((msg as DsrProcessingRequest).subject_identities['email']).toEqual({ encoding: 'raw', value: 'Jane@Example.com' });
   });
 
@@ -81,7 +81,7 @@ describe('parseFirehoseRequest: data subject requests', () => {
 describe('parseFirehoseRequest', () => {
   it('accepts a registration request without an account', () => {
     const msg = parseFirehoseRequest({ type: 'module_registration_request', id: 'r-1', timestamp_ms: 1, firehose_version: '3.2.0' });
-    expect(msg).toBeInstanceOf(ModuleRegistrationRequest);
+    expect(msg.type).toBe('module_registration_request');
   });
 
   it.each(['add', 'update', 'remove'])('accepts an audience subscription request with action %s', (action) => {
@@ -95,13 +95,13 @@ describe('parseFirehoseRequest', () => {
       audience_subscription_settings: { listId: '42' },
       action,
     });
-    expect(msg).toBeInstanceOf(AudienceSubscriptionRequest);
+    expect(msg.type).toBe('audience_subscription_request');
     expect((msg as AudienceSubscriptionRequest).action).toBe(action);
   });
 
   it('accepts the SDK sample membership change and keeps its structure', () => {
     const msg = parseFirehoseRequest(membershipRequest()) as AudienceMembershipChangeRequest;
-    expect(msg).toBeInstanceOf(AudienceMembershipChangeRequest);
+    expect(msg.type).toBe('audience_membership_change_request');
     expect(msg.user_profiles?.[0].mpid).toBe('-5227515829034156637');
     expect(msg.user_profiles?.[0].audiences?.map((a) => a.action)).toEqual(['add', 'delete']);
   });

@@ -9,6 +9,7 @@ import {
   FirehoseRequest,
   ModuleRegistrationRequest,
 } from './firehose-messages';
+import { validAsIs } from './validation-plan';
 
 export interface ValidationIssue {
   /** Where in the message, e.g. `user_profiles[0].audiences[1].action`. */
@@ -28,7 +29,8 @@ function isRequestType(type: unknown): type is FirehoseRequestType {
 }
 
 /**
- * Validates a Firehose request body and returns it as the class of its `type`, unknown fields dropped.
+ * Validates a Firehose request body and returns it with the shape of the class of its `type`, unknown fields
+ * dropped (a valid body is returned as it is, plain objects, see `validAsIs`; otherwise class instances).
  * Throws a `DomainError` (`INVALID_MESSAGE`, or `UNSUPPORTED_MESSAGE_TYPE` for event traffic) whose
  * details name every invalid field by path. Nothing is half-accepted: one bad field rejects the message.
  */
@@ -45,6 +47,8 @@ export function parseFirehoseRequest(body: unknown): FirehoseRequest {
     }
     throw invalid([{ path: 'type', message: `type must be one of: ${Object.keys(CLASS_BY_TYPE).join(', ')}` }]);
   }
+  // Valid as it is (the common case): the same rules, without class-transformer's copy and the error tree.
+  if (validAsIs(CLASS_BY_TYPE[type], body)) return body as FirehoseRequest;
   const message = plainToInstance(CLASS_BY_TYPE[type], body, { enableImplicitConversion: false });
   const errors = validateSync(message, { whitelist: true, forbidNonWhitelisted: false, forbidUnknownValues: true });
   if (errors.length > 0) throw invalid(flattenValidationErrors(errors), type);
