@@ -129,19 +129,30 @@ export class Database {
    * settlement touch the same rows in different orders, and this is the standard answer to that.
    */
   async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.driver === 'postgres') {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.dataSource.transaction(work);
-        } catch (error) {
-          const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
-          if (code === '40P01') this.contention.deadlocks++;
-          if (code === '40001') this.contention.serializationFailures++;
-          if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
-        }
+    if (this.driver === 'postgres') return this.againOnConflict(() => this.dataSource.transaction(work));
+    return this.exclusive(() => this.dataSource.transaction(work));
+  }
+
+  /**
+   * One statement on its own (PostgreSQL's autocommit: atomic, no BEGIN/COMMIT round trips), run again like
+   * a transaction when chosen as a deadlock victim. For writes that fit in one statement (data-modifying CTEs).
+   */
+  async statement<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+    if (this.driver === 'postgres') return this.againOnConflict(async () => (await this.execute<T>(text, params)).rows);
+    return (await this.execute<T>(text, params)).rows;
+  }
+
+  private async againOnConflict<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+        if (code === '40P01') this.contention.deadlocks++;
+        if (code === '40001') this.contention.serializationFailures++;
+        if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
       }
     }
-    return this.exclusive(() => this.dataSource.transaction(work));
   }
 }

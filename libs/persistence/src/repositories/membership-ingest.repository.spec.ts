@@ -40,10 +40,12 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
   let dataSource: DataSource;
   let database: TestDatabase;
   let repo: MembershipIngestRepository;
+  let db: Database;
 
   beforeAll(async () => {
     ({ dataSource, database } = await createMigratedDataSource(driver));
-    repo = new MembershipIngestRepository(new Database(dataSource), new ApiKeyCipher(randomBytes(32).toString('base64')), 0);
+    db = new Database(dataSource);
+    repo = new MembershipIngestRepository(db, new ApiKeyCipher(randomBytes(32).toString('base64')), 0);
   });
   afterAll(async () => {
     await dataSource.destroy();
@@ -105,6 +107,37 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c' });
     // The old identity, if it was ever the desired state, was named to the worker too (it must leave the list).
     expect(new Set(await inbox())).toEqual(new Set(order.startsWith('2') ? ['100:new@example.com'] : ['100:u1@example.com', '100:new@example.com']));
+  });
+
+  it('writes a steady message (settings as stored) like the first: newest wins, identity changes, repeats change nothing', async () => {
+    await repo.record(message('m1', 1000, [{}, { userKey: 'u2', mpid: 'u2', subscriber: { email: 'u2@example.com', userId: 'c2' } }]));
+    const statement = jest.spyOn(db, 'statement');
+    const transaction = jest.spyOn(db, 'transaction');
+    try {
+      const steady = message('m2', 2000, [
+        { subscriber: { email: 'u1-new@example.com', userId: 'c1' } },
+        { userKey: 'u2', mpid: 'u2', action: 'delete', subscriber: { email: 'u2@example.com', userId: 'c2' }, timestampMs: 500 },
+        { userKey: 'u3', mpid: 'u3', subscriber: { email: 'u3@example.com', userId: 'c3' } },
+      ]);
+      expect(await repo.record(steady)).toEqual({ duplicate: false, suspended: false, pendingLists: [100], applied: 2, keyChanged: false });
+      expect(await repo.record(steady)).toEqual({ duplicate: true, suspended: false, pendingLists: [], applied: 0, keyChanged: false });
+      // PostgreSQL writes it as one statement (no transaction); SQLite in its transaction.
+      expect(statement).toHaveBeenCalledTimes(driver === 'postgres' ? 2 : 0);
+      expect(transaction).toHaveBeenCalledTimes(driver === 'postgres' ? 0 : 2);
+    } finally {
+      statement.mockRestore();
+      transaction.mockRestore();
+    }
+    expect((await memberships()).map((m) => [m.userKey, m.action, m.email, m.prevEmail, m.version])).toEqual([
+      ['u1', 'add', 'u1-new@example.com', 'u1@example.com', 2],
+      ['u2', 'add', 'u2@example.com', null, 1],
+      ['u3', 'add', 'u3@example.com', null, 1],
+    ]);
+    expect((await inbox()).sort()).toEqual(
+      ['100:u1@example.com', '100:u1@example.com', '100:u1-new@example.com', '100:u2@example.com', '100:u3@example.com'].sort(),
+    );
+    const [received] = await dataSource.query(`SELECT change_count, duplicate_count FROM received_messages WHERE message_id = 'm2'`);
+    expect([Number(received.change_count), Number(received.duplicate_count)]).toEqual([3, 1]);
   });
 
   it('on equal timestamps lets delete win, then the greater message id (code-point order)', async () => {
