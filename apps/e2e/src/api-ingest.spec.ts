@@ -320,8 +320,39 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
   it('serves the OpenAPI document', async () => {
     const res = await fetch(`${stack.apiUrl}/docs-json`);
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { paths: Record<string, unknown> };
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/mparticle', '/v1/stats', '/v1/accounts/{accountId}']));
+
+    // The admin and audit answers document their shapes.
+    const okSchema = (path: string, method = 'get') => doc.paths[path]?.[method]?.responses['200']?.content?.['application/json']?.schema.$ref;
+    const account = '/v1/accounts/{accountId}';
+    const audience = `${account}/audiences/{audienceId}`;
+    for (const [path, method] of [
+      [account, 'get'],
+      [account, 'put'],
+      [`${account}/resume`, 'post'],
+    ] as const)
+      expect(okSchema(path, method)).toBe('#/components/schemas/AccountViewDto');
+    for (const [path, method] of [
+      [audience, 'get'],
+      [audience, 'put'],
+      [`${audience}/resume`, 'post'],
+      [`${audience}/recreate-list`, 'post'],
+    ] as const)
+      expect(okSchema(path, method)).toBe('#/components/schemas/ConnectionViewDto');
+    expect(okSchema('/v1/deliveries')).toBe('#/components/schemas/DeliveriesDto');
+    expect(okSchema('/v1/stats')).toBe('#/components/schemas/StatsDto');
+    expect(okSchema('/v1/users/{mpid}/memberships')).toBe('#/components/schemas/MpidMembershipsDto');
+    const properties = (name: string) => Object.keys(doc.components.schemas[name]?.properties ?? {});
+    expect(properties('AccountViewDto')).toEqual(expect.arrayContaining(['accountId', 'apiKeyLast4', 'status', 'dryRun', 'overriddenAt']));
+    expect(properties('AccountViewDto')).not.toContain('apiKey');
+    expect(properties('ConnectionViewDto')).toEqual(expect.arrayContaining(['audienceId', 'listId', 'status', 'overriddenAt']));
+    expect(properties('DeliveryDto')).toEqual(expect.arrayContaining(['id', 'time', 'httpStatus', 'dryRun']));
+    expect(properties('StatsDto')).toEqual(expect.arrayContaining(['pending', 'failingSince', 'members', 'iterable']));
+    expect(properties('MpidMembershipDto')).toEqual(expect.arrayContaining(['state', 'reason', 'history']));
   });
 
   it('never answered a 5xx during these tests', () => {

@@ -26,3 +26,10 @@ export const delivered = (): DeliveryOutcome => ({ kind: 'delivered' });
 export const skipped = (reason: SkipReason): DeliveryOutcome => ({ kind: 'skipped', reason });
 export const failed = (reason: FailureReason, retryable: boolean, detail?: string): DeliveryOutcome =>
   detail === undefined ? { kind: 'failed', reason, retryable } : { kind: 'failed', reason, retryable, detail };
+
+/**
+ * How one Iterable call ended, as the delivery audit classifies it: success (200, no member refused),
+ * partial (200, some refused), failed (not 200, or no answer), dry-run (recorded, not sent).
+ */
+export const DELIVERY_STATUSES = ['success', 'partial', 'failed', 'dry-run'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -13,13 +13,15 @@ import {
   Put,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { DEFAULT_LIST_NAME_TEMPLATE, listNameFor } from '@audience-bridge/mparticle';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { ListProvisioner } from '../mparticle/list-provisioner.service';
+import { AccountViewDto } from './dto/account-view.dto';
+import { ConnectionViewDto } from './dto/connection-view.dto';
 import { RecreateListDto } from './dto/recreate-list.dto';
 import { PutAccountDto } from './dto/put-account.dto';
 import { PutAudienceDto } from './dto/put-audience.dto';
@@ -43,13 +45,15 @@ export class AccountsController {
   private readonly logger = new Logger(AccountsController.name);
 
   @Get(':accountId')
-  async get(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
+  @ApiOkResponse({ type: AccountViewDto })
+  async get(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountViewDto> {
     return (await this.accounts.find(accountId)) ?? notFound(`account ${accountId}`);
   }
 
   /** Changes settings. Turning dry run off, or a new key, brings every list of the account to the newest state. */
   @Put(':accountId')
-  async put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountView> {
+  @ApiOkResponse({ type: AccountViewDto })
+  async put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountViewDto> {
     const account = await this.accounts.upsert(accountId, body);
     if (body.apiKey !== undefined) {
       this.logger.log(`account ${accountId}: an operator set a new Iterable API key (an override until mParticle sends a different one)`);
@@ -62,23 +66,26 @@ export class AccountsController {
   /** Lifts a suspension (e.g. after a bad API key was replaced): every list of the account is brought to the newest state. */
   @Post(':accountId/resume')
   @HttpCode(200)
-  async resume(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountView> {
+  @ApiOkResponse({ type: AccountViewDto })
+  async resume(@Param('accountId', accountIdPipe) accountId: number): Promise<AccountViewDto> {
     if (!(await this.accounts.resume(accountId))) notFound(`account ${accountId}`);
     await this.changed(accountId);
     return (await this.accounts.find(accountId)) as AccountView;
   }
 
   @Get(':accountId/audiences/:audienceId')
-  async getAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionView> {
+  @ApiOkResponse({ type: ConnectionViewDto })
+  async getAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionViewDto> {
     return (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
   }
 
   @Put(':accountId/audiences/:audienceId')
+  @ApiOkResponse({ type: ConnectionViewDto })
   async putAudience(
     @Param('accountId', accountIdPipe) accountId: number,
     @Param('audienceId', accountIdPipe) audienceId: number,
     @Body() body: PutAudienceDto,
-  ): Promise<ConnectionView> {
+  ): Promise<ConnectionViewDto> {
     if (!(await this.accounts.find(accountId))) notFound(`account ${accountId}`);
     const before = await this.connections.find(accountId, audienceId);
     const connection = await this.connections.upsert(accountId, audienceId, body);
@@ -88,7 +95,11 @@ export class AccountsController {
 
   @Post(':accountId/audiences/:audienceId/resume')
   @HttpCode(200)
-  async resumeAudience(@Param('accountId', accountIdPipe) accountId: number, @Param('audienceId', accountIdPipe) audienceId: number): Promise<ConnectionView> {
+  @ApiOkResponse({ type: ConnectionViewDto })
+  async resumeAudience(
+    @Param('accountId', accountIdPipe) accountId: number,
+    @Param('audienceId', accountIdPipe) audienceId: number,
+  ): Promise<ConnectionViewDto> {
     if (!(await this.connections.resume(accountId, audienceId))) notFound(`audience ${audienceId} of account ${accountId}`);
     await this.changed(accountId);
     return (await this.connections.find(accountId, audienceId)) as ConnectionView;
@@ -100,11 +111,12 @@ export class AccountsController {
    */
   @Post(':accountId/audiences/:audienceId/recreate-list')
   @HttpCode(200)
+  @ApiOkResponse({ type: ConnectionViewDto })
   async recreateList(
     @Param('accountId', accountIdPipe) accountId: number,
     @Param('audienceId', accountIdPipe) audienceId: number,
     @Body() body: RecreateListDto,
-  ): Promise<ConnectionView> {
+  ): Promise<ConnectionViewDto> {
     const account = (await this.accounts.findForDelivery(accountId)) ?? notFound(`account ${accountId}`);
     const connection = (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
     if (!account.iterableApiKey) throw new BadRequestException(`account ${accountId} has no Iterable API key`);

@@ -1,10 +1,13 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AuditRepository, DeliveryView, ListLeasesRepository, MembershipsRepository, UserMembershipView, VerdictView } from '@audience-bridge/persistence';
+import { AuditRepository, ListLeasesRepository, MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { DeliveriesQueryDto } from './dto/deliveries-query.dto';
+import { DeliveriesDto } from './dto/deliveries.dto';
+import { MpidMembershipsDto } from './dto/memberships.dto';
 import { ReplayDto, ReplayResultDto } from './dto/replay.dto';
+import { StatsDto } from './dto/stats.dto';
 
 const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
@@ -22,7 +25,8 @@ export class AuditController {
   ) {}
 
   @Get('deliveries')
-  async deliveries(@Query() query: DeliveriesQueryDto): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+  @ApiOkResponse({ type: DeliveriesDto })
+  async deliveries(@Query() query: DeliveriesQueryDto): Promise<DeliveriesDto> {
     try {
       return await this.audit.deliveries(
         {
@@ -75,7 +79,8 @@ export class AuditController {
    * after transient failures; list members by what Iterable has; messages and Iterable calls.
    */
   @Get('stats')
-  async stats(): Promise<Record<string, unknown>> {
+  @ApiOkResponse({ type: StatsDto })
+  async stats(): Promise<StatsDto> {
     const [backlog, members, failing, messages, calls, heldWithoutList] = await Promise.all([
       this.memberships.backlog(),
       this.memberships.countsByState(),
@@ -99,7 +104,8 @@ export class AuditController {
 
   /** Per audience and list: the user's latest desired state and delivery state, with the history of verdicts. */
   @Get('users/:mpid/memberships')
-  async userMemberships(@Param('mpid') mpid: string): Promise<{ mpid: string; memberships: (UserMembershipView & { history: VerdictView[] })[] }> {
+  @ApiOkResponse({ type: MpidMembershipsDto })
+  async userMemberships(@Param('mpid') mpid: string): Promise<MpidMembershipsDto> {
     const [memberships, verdicts] = await Promise.all([this.memberships.byMpid(mpid), this.audit.verdictsFor(mpid)]);
     if (memberships.length === 0) throw new NotFoundException(`no memberships for mpid ${mpid}`);
     return {

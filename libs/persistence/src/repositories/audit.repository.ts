@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { DeliveryStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
-
-export const DELIVERY_STATUSES = ['success', 'partial', 'failed', 'dry-run'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface DeliveryFilter {
   accountId?: number;
@@ -16,7 +14,8 @@ export interface DeliveryFilter {
   to?: number;
 }
 
-export interface DeliveryView {
+/** One Iterable call, as delivery_calls records it. */
+export interface DeliveryRecord {
   id: string;
   time: string;
   accountId: number;
@@ -31,7 +30,8 @@ export interface DeliveryView {
   dryRun: boolean;
 }
 
-export interface VerdictView {
+/** One member's verdict of one Iterable call, as read back from delivery_verdicts. */
+export interface RecordedVerdict {
   time: string;
   callId: string;
   accountId: number;
@@ -96,7 +96,7 @@ export class AuditRepository {
   constructor(private readonly db: Database) {}
 
   /** Iterable calls, newest first, `limit` at a time; pass the returned `nextCursor` to continue. */
-  async deliveries(filter: DeliveryFilter, limit: number, cursor?: string): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+  async deliveries(filter: DeliveryFilter, limit: number, cursor?: string): Promise<{ items: DeliveryRecord[]; nextCursor: string | null }> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) throw new RangeError('cursor is not one this API returned');
     const statusSql: Record<DeliveryStatus, string> = {
@@ -141,7 +141,7 @@ export class AuditRepository {
   }
 
   /** The verdicts recorded for a user, newest first. */
-  async verdictsFor(mpid: string, limit = 200): Promise<VerdictView[]> {
+  async verdictsFor(mpid: string, limit = 200): Promise<RecordedVerdict[]> {
     const rows = await this.db.query<Record<string, string | number | boolean | null>>(
       `SELECT call_id, account_id, audience_id, list_id, action, outcome, reason, retryable, created_at_ms FROM delivery_verdicts
        WHERE mpid = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?`,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
 import type { ListMemberState } from '../entities';
-import type { VerdictView } from './audit.repository';
+import type { RecordedVerdict } from './audit.repository';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
 export const SUMMARY_WINDOWS = { hour: { bucketMs: 60_000, buckets: 60 }, day: { bucketMs: 15 * 60_000, buckets: 96 } } as const;
@@ -124,7 +124,7 @@ export interface UserMembershipDetail {
   iterable: { state: ListMemberState; email: string; userId: string | null; reason: string | null; updatedAt: string } | null;
   /** `held` (no list), `pending` (an inbox row waits), else what Iterable has, `none` if never sent. */
   state: 'pending' | ListMemberState | 'none' | 'held';
-  history: VerdictView[];
+  history: RecordedVerdict[];
 }
 
 type Row = Record<string, string | number | boolean | null>;
@@ -425,7 +425,7 @@ export class OperationsRepository {
     });
   }
 
-  private async verdicts(condition: string, params: string[]): Promise<(VerdictView & { userKey: string })[]> {
+  private async verdicts(condition: string, params: string[]): Promise<(RecordedVerdict & { userKey: string })[]> {
     const rows = await this.db.query<Row>(
       `SELECT call_id, account_id, audience_id, list_id, user_key, action, outcome, reason, retryable, created_at_ms FROM delivery_verdicts
        WHERE ${condition} ORDER BY created_at_ms DESC, id DESC LIMIT 500`,

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, Min } from 'class-validator';
-import { DELIVERY_STATUSES, DeliveryStatus } from '@audience-bridge/persistence';
+import { DELIVERY_STATUSES, DeliveryStatus } from '@audience-bridge/domain';
 
 /** GET /v1/deliveries query: filters and a cursor. Times are ISO 8601. */
 export class DeliveriesQueryDto {

@@ -1,0 +1,38 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { CONNECTION_STATUSES, ConnectionStatus } from '@audience-bridge/domain';
+import type { ConnectionView } from '@audience-bridge/persistence';
+
+/** GET, PUT /v1/accounts/:accountId/audiences/:audienceId, POST …/resume and …/recreate-list: one audience and its Iterable list. */
+export class ConnectionViewDto implements ConnectionView {
+  @ApiProperty()
+  accountId!: number;
+
+  @ApiProperty()
+  audienceId!: number;
+
+  @ApiProperty()
+  audienceName!: string;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'The Iterable static list; null while the audience names none (its changes are held)' })
+  listId!: number | null;
+
+  @ApiProperty({ enum: CONNECTION_STATUSES })
+  status!: ConnectionStatus;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the audience is suspended (e.g. unknown list)' })
+  suspendedReason!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "When an operator last set the list id; null when mParticle's list id is in force",
+  })
+  overriddenAt!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt!: Date;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  updatedAt!: Date;
+}
