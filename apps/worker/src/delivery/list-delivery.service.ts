@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Environment } from '@audience-bridge/config';
 import type { Account, Subscriber } from '@audience-bridge/domain';
 import { IterableClient, LimiterWaitTimeoutError, isIterableError, retryDelayMs, verdictReason } from '@audience-bridge/iterable-client';
@@ -27,6 +28,7 @@ import {
   MemberWrite,
   VerdictRecord,
 } from '@audience-bridge/persistence';
+import { SYNC_LIST_DELAY_MS } from '@audience-bridge/queue';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';
 
@@ -122,12 +124,20 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       const waitMs = lease.nextAttemptAt === null ? 0 : lease.nextAttemptAt - Date.now();
       if (waitMs > 0) return { kind: 'retry', inMs: waitMs };
       await this.delivery.releaseRechecks(listId);
+      // Every row a finished round read is settled (deleted), so the next round reads past it. The run ends
+      // only when a read from the start finds nothing: a row whose transaction committed late, with a
+      // smaller id than one already read, is still found.
+      let after = 0;
       for (;;) {
         if (this.stopping) return { kind: 'stopped' };
         if (!held) return { kind: 'busy' };
         const run = await this.prepare(listId, lease);
         if (!run) return { kind: 'suspended' };
-        const entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL);
+        let entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL, { after });
+        if (entries.length === 0 && after > 0) {
+          after = 0;
+          entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL);
+        }
         if (entries.length === 0) return { kind: 'done' };
         const wholeList = entries.filter((e) => e.email === null);
         if (wholeList.length > 0) {
@@ -136,6 +146,10 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
         }
         const result = await this.round(run, entries);
         if (result.kind !== 'done') return result;
+        after = entries[entries.length - 1]?.id ?? after;
+        // A round short of a full batch: what arrives next waits as a new signal would (SYNC_LIST_DELAY_MS),
+        // so users who change again and again fold into fuller rounds instead of a round per message.
+        if (new Set(entries.map((e) => e.email)).size < MAX_SUBSCRIBERS_PER_CALL) await sleep(SYNC_LIST_DELAY_MS);
       }
     } finally {
       clearInterval(renewal);

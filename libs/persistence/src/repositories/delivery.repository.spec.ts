@@ -8,6 +8,7 @@ import { AuditRepository } from './audit.repository';
 import { CallRecord, DeliveryRepository, MemberWrite } from './delivery.repository';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { MembershipIngestRepository } from './membership-ingest.repository';
+import { appendInbox } from './sync-inbox';
 
 describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
   let dataSource: DataSource;
@@ -138,6 +139,26 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
       [2, 12, 'add'],
     ]);
     expect(await delivery.owner(100)).toEqual({ accountId: 1, listSuspended: false });
+  });
+
+  it('reads the inbox folded: every row of at most N members, across pages, stopping at the first row of one more', async () => {
+    const keys = ['a', 'a', 'b', 'a', 'a', 'b', 'a', 'b', 'a', 'c', 'a', 'b', 'd'].map((k) => `${k}@example.com`);
+    await appendInbox(
+      new Database(dataSource),
+      keys.map((email) => ({ listId: 100, email })),
+    );
+    // Two members: the first page (2 rows) holds one, so further pages are read until the first row of 'c'.
+    expect((await delivery.inbox(100, 2)).map((e) => e.email?.[0])).toEqual(['a', 'a', 'b', 'a', 'a', 'b', 'a', 'b', 'a']);
+    // At most maxRows rows, whatever the members.
+    expect((await delivery.inbox(100, 2, { maxRows: 5 })).map((e) => e.email?.[0])).toEqual(['a', 'a', 'b', 'a', 'a']);
+    // Distinct members fill the first page: one page, as before.
+    expect((await delivery.inbox(100, 4)).map((e) => e.email?.[0])).toEqual(['a', 'a', 'b', 'a', 'a', 'b', 'a', 'b', 'a', 'c', 'a', 'b', 'd']);
+    const all = await delivery.inbox(100, 10);
+    // After an id: the rows past it only.
+    expect((await delivery.inbox(100, 10, { after: all[9]?.id })).map((e) => e.email?.[0])).toEqual(['a', 'b', 'd']);
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    expect(await delivery.settle(lease, 10_000, { verdicts: [], members: [], doneInboxIds: all.map((e) => e.id) }, 1)).toBe(true);
+    expect(await delivery.inbox(100, 10)).toEqual([]);
   });
 
   it('settles a call: members written in key order, exactly the inbox rows read deleted, a recheck kept', async () => {

@@ -64,6 +64,9 @@ const MEMBER_COLUMNS = [
 /** Rows per multi-row statement, under both drivers' parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
+/** How many inbox rows one round may fold per member it plans, at most (hot users: the same members again and again). */
+export const INBOX_ROWS_PER_MEMBER = 20;
+
 const chunks = <T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
@@ -80,13 +83,36 @@ export class DeliveryRepository {
     private readonly leases: ListLeasesRepository,
   ) {}
 
-  /** The oldest inbox rows of a list. */
-  async inbox(listId: number, limit: number): Promise<InboxEntry[]> {
-    const rows = await this.db.query<{ id: number | string; member_key: string | null; created_at_ms: number | string }>(
-      `SELECT id, member_key, created_at_ms FROM sync_inbox WHERE list_id = ? ORDER BY id LIMIT ?`,
-      [listId, limit],
-    );
-    return rows.map((r) => ({ id: Number(r.id), email: r.member_key, createdAtMs: Number(r.created_at_ms) }));
+  /**
+   * The oldest inbox rows of a list that name at most `members` distinct members (a whole-list marker counts
+   * as one), up to `maxRows` rows. Rows of the same member fold into one plan, so when the same users change
+   * again and again (many rows, few members) one round takes every row of each member it plans instead of
+   * a page of repeats: fuller calls, fewer rounds. Read in pages: the first of `members` rows (under a
+   * backlog of distinct members that is all), further ones only while a full page brought too few members.
+   * Rows with an id up to `after` are skipped: a delivery that settled every row it read passes the last id
+   * it read, so the scan does not step over the deleted rows PostgreSQL has not vacuumed yet.
+   */
+  async inbox(listId: number, members: number, { after = 0, maxRows = members * INBOX_ROWS_PER_MEMBER } = {}): Promise<InboxEntry[]> {
+    const entries: InboxEntry[] = [];
+    const seen = new Set<string | null>();
+    let page = members;
+    while (entries.length < maxRows) {
+      const rows = await this.db.query<{ id: number | string; member_key: string | null; created_at_ms: number | string }>(
+        `SELECT id, member_key, created_at_ms FROM sync_inbox WHERE list_id = ? AND id > ? ORDER BY id LIMIT ?`,
+        [listId, after, Math.min(page, maxRows - entries.length)],
+      );
+      for (const r of rows) {
+        if (!seen.has(r.member_key)) {
+          if (seen.size === members) return entries;
+          seen.add(r.member_key);
+        }
+        entries.push({ id: Number(r.id), email: r.member_key, createdAtMs: Number(r.created_at_ms) });
+      }
+      if (rows.length < page || seen.size === members) return entries;
+      after = entries[entries.length - 1]?.id ?? after;
+      page = members * 4;
+    }
+    return entries;
   }
 
   /**
@@ -205,6 +231,12 @@ export class DeliveryRepository {
   }
 
   private async deleteInbox(manager: EntityManager, ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    if (this.db.driver === 'postgres') {
+      // One statement, one array parameter, in id order (the order every settlement locks them in).
+      await this.db.query(`DELETE FROM sync_inbox WHERE id = ANY(?::bigint[])`, [[...ids].sort((a, b) => a - b)], manager);
+      return;
+    }
     for (const chunk of chunks(
       [...ids].sort((a, b) => a - b),
       1000,
