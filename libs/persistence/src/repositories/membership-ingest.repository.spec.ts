@@ -140,6 +140,19 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect([Number(received.change_count), Number(received.duplicate_count)]).toEqual([3, 1]);
   });
 
+  it('reads the account snapshot once for messages arriving together when it has expired', async () => {
+    await repo.record(message('m1', 1000, [{}]));
+    const query = jest.spyOn(db, 'query');
+    try {
+      await Promise.all([2, 3, 4, 5, 6].map((n) => repo.record(message(`m${n}`, n * 1000, [{ userKey: `u${n}`, mpid: `u${n}` }]))));
+      const reads = query.mock.calls.filter(([sql]) => /FROM accounts WHERE account_id/.test(sql));
+      expect(reads).toHaveLength(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect(await memberships()).toHaveLength(6);
+  });
+
   it('on equal timestamps lets delete win, then the greater message id (code-point order)', async () => {
     await repo.record(message('m-2', 1000, [{ action: 'delete' }]));
     expect((await repo.record(message('m-9', 1000, [{ action: 'add' }]))).applied).toBe(0);

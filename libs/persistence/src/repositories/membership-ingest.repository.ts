@@ -87,6 +87,7 @@ interface AccountSnapshot {
  */
 export class MembershipIngestRepository {
   private readonly snapshots = new Map<number, AccountSnapshot>();
+  private readonly loading = new Map<number, Promise<AccountSnapshot>>();
 
   constructor(
     private readonly db: Database,
@@ -152,10 +153,21 @@ export class MembershipIngestRepository {
   }
 
   private async snapshot(accountId: number, connections: IncomingConnection[]): Promise<AccountSnapshot> {
+    const covers = (s: AccountSnapshot) => connections.every((c) => s.connections.has(c.audienceId));
     const cached = this.snapshots.get(accountId);
-    const fresh = cached && Date.now() - cached.loadedAt < this.snapshotTtlMs;
-    if (fresh && connections.every((c) => cached.connections.has(c.audienceId))) return cached;
+    if (cached && Date.now() - cached.loadedAt < this.snapshotTtlMs && covers(cached)) return cached;
+    // Messages arriving together when the snapshot expires share one read instead of one each.
+    const pending = this.loading.get(accountId);
+    if (pending) {
+      const loaded = await pending;
+      if (covers(loaded)) return loaded;
+    }
+    const load = this.load(accountId).finally(() => this.loading.delete(accountId));
+    this.loading.set(accountId, load);
+    return load;
+  }
 
+  private async load(accountId: number): Promise<AccountSnapshot> {
     const [account] = await this.db.query<{ mparticle_settings: string | null; settings_at_ms: number | string; status: string }>(
       `SELECT mparticle_settings, settings_at_ms, status FROM accounts WHERE account_id = ?`,
       [accountId],
