@@ -92,7 +92,8 @@ export class DriftController {
     };
     const settings = await this.drift.putSettings(accountId, patch);
     this.logger.log(
-      `account ${accountId}: drift settings by ${settings.identifier}, schedule ${settings.scheduleHours === null ? 'off' : `every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''}`}`,
+      `account ${accountId}: drift settings by ${settings.identifier}, schedule ` +
+        (settings.scheduleHours === null ? 'off' : `every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''}`),
     );
     return this.settingsView(settings);
   }

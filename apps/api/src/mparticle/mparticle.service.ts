@@ -128,7 +128,8 @@ export class MparticleService {
       return listId;
     } catch (error) {
       this.logger.warn(
-        `account ${accountId} audience ${message.audience_id}: no list could be found or created (${error instanceof Error ? error.message : String(error)}); its changes are held`,
+        `account ${accountId} audience ${message.audience_id}: no list could be found or created ` +
+          `(${error instanceof Error ? error.message : String(error)}); its changes are held`,
       );
       return undefined;
     }

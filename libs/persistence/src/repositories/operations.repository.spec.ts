@@ -38,7 +38,9 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     const t = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
     await q(
       `INSERT INTO accounts (account_id, user_id_field, data_center, status, suspended_reason, dry_run, api_key_last4, created_at, updated_at) VALUES
-      (1, 'customerId', 'US', 'active', NULL, ?, '0001', ?, ?), (2, 'mpid', 'US', 'suspended', 'Iterable refused the API key (401)', ?, '0002', ?, ?), (3, 'mpid', 'US', 'active', NULL, ?, NULL, ?, ?)`,
+      (1, 'customerId', 'US', 'active', NULL, ?, '0001', ?, ?),
+      (2, 'mpid', 'US', 'suspended', 'Iterable refused the API key (401)', ?, '0002', ?, ?),
+      (3, 'mpid', 'US', 'active', NULL, ?, NULL, ?, ?)`,
       [false, t('2026-11-01'), t('2026-11-01'), false, t('2026-11-01'), t('2026-11-01'), true, t('2026-11-01'), t('2026-11-01')],
     );
     await q(
@@ -50,7 +52,8 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     );
     const membership = (account: number, audience: number, key: string, mpid: string | null, email: string | null, userId: string | null) =>
       q(
-        `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms, version, updated_at) VALUES (?, ?, ?, ?, 'add', ?, ?, 'm-1', 1000, 1, ?)`,
+        `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms, version, updated_at)
+         VALUES (?, ?, ?, ?, 'add', ?, ?, 'm-1', 1000, 1, ?)`,
         [account, audience, key, mpid, email, userId, t('2026-11-01')],
       );
     await membership(1, 10, '501', '501', 'ada@example.com', 'c-ada');
@@ -66,12 +69,14 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     );
     await q(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (200, 'ada@example.com', ?), (200, NULL, ?)`, [now - 90_000, now - 1000]);
     await q(
-      `INSERT INTO list_leases (list_id, holder, generation, expires_at, attempts, next_attempt_at, failing_since, last_error) VALUES (200, NULL, 1, 0, 3, ?, ?, ?)`,
+      `INSERT INTO list_leases (list_id, holder, generation, expires_at, attempts, next_attempt_at, failing_since, last_error)
+       VALUES (200, NULL, 1, 0, 3, ?, ?, ?)`,
       [now + 4000, now - 60_000, 'Iterable 503 for api_key=abcdefghijklmnopqrstuvwxyz'],
     );
     const call = async (id: string, at: number, action: string, status: number | null, ok: number, failed: number, dryRun = false, list = 100, account = 1) =>
       q(
-        `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, error, dry_run, created_at_ms)
+        `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms,
+          error, dry_run, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 12, ?, ?, ?)`,
         [id, account, list, action, ok + failed, status, ok, failed, status === 200 ? null : `HTTP ${status}`, dryRun, at],
       );
@@ -89,7 +94,8 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
       account = 1,
     ) =>
       q(
-        `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
+        `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason,
+          retryable, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
         [callId, account, audience, list, key, mpid, action, `${key}@example.com`, outcome, reason, retryable, at],
       );

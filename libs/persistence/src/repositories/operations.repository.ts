@@ -370,7 +370,8 @@ export class OperationsRepository {
           : [`((m.user_id = ? AND a.user_id_field = 'customerId') OR m.user_key = ?)`, [query.customerId, `customer:${query.customerId}`]];
     const rows = await this.db.query<Row>(
       `SELECT m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id,
-              c.audience_name, c.list_id, lm.state, lm.email AS lm_email, lm.user_id AS lm_user_id, lm.reason AS lm_reason, lm.updated_at_ms AS lm_updated_at_ms,
+              c.audience_name, c.list_id, lm.state, lm.email AS lm_email, lm.user_id AS lm_user_id, lm.reason AS lm_reason,
+              lm.updated_at_ms AS lm_updated_at_ms,
               (SELECT COUNT(*) FROM sync_inbox i WHERE i.list_id = c.list_id AND i.member_key = m.email) AS waiting
        FROM memberships m
        LEFT JOIN accounts a ON a.account_id = m.account_id
