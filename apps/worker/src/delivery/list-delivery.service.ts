@@ -12,6 +12,7 @@ import {
   ListAction,
   MAX_SUBSCRIBERS_PER_CALL,
   MemberContribution,
+  MemberSettlement,
   batchBySize,
   describeCallError,
   envelopeBytes,
@@ -234,28 +235,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
   /** One Iterable call for a batch of members, fenced right before it goes out, then settled. */
   private async send(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[]): Promise<SyncResult> {
     if (this.stopping) return { kind: 'stopped' };
-    if (run.account.dryRun) {
-      await this.delivery.settle(
-        run.lease,
-        this.env.LIST_LEASE_TTL_MS,
-        {
-          call: this.callRecord(run, action, items.length, {
-            httpStatus: null,
-            durationMs: 0,
-            error: null,
-            dryRun: true,
-            successCount: items.length,
-            failureCount: 0,
-          }),
-          verdicts: items.map((i) => this.verdict(run, action, i, 'skipped', 'dry run', false)),
-          members: [],
-          doneInboxIds: items.flatMap((i) => i.inboxIds),
-        },
-        run.account.accountId,
-      );
-      this.metrics.iterableCalls.inc({ action, status: 'dry_run' });
-      return { kind: 'done' };
-    }
+    if (run.account.dryRun) return this.dryRun(run, action, items);
     const subscribers = items.map((i) => (i.byUserIdOnly && i.subscriber.userId ? { userId: i.subscriber.userId } : i.subscriber));
     // The fencing check, immediately before the call: still ours? And the call's members are written down, so
     // whoever takes the list after a crash knows their outcome is unknown.
@@ -305,6 +285,23 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     return this.settle(run, action, items, outcome, Math.round(performance.now() - started), httpStatus);
   }
 
+  /** Dry run: the call is recorded as it would have gone out, each member skipped with the reason "dry run". */
+  private async dryRun(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[]): Promise<SyncResult> {
+    const call = this.callRecord(run, action, items.length, {
+      httpStatus: null,
+      durationMs: 0,
+      error: null,
+      dryRun: true,
+      successCount: items.length,
+      failureCount: 0,
+    });
+    const verdicts = items.map((i) => this.verdict(run, action, i, 'skipped', 'dry run', false));
+    const settlement = { call, verdicts, members: [], doneInboxIds: items.flatMap((i) => i.inboxIds) };
+    await this.delivery.settle(run.lease, this.env.LIST_LEASE_TTL_MS, settlement, run.account.accountId);
+    this.metrics.iterableCalls.inc({ action, status: 'dry_run' });
+    return { kind: 'done' };
+  }
+
   /** Applies the delivery rules to a call's outcome, records it, and acts on what the list must do next. */
   private async settle(
     run: ListRun,
@@ -339,10 +336,38 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     }
     const now = Date.now();
     const giveUp = settlement.list.kind === 'retry' && now - (run.lease.failingSince ?? now) >= this.env.DELIVERY_MAX_AGE_HOURS * 3_600_000;
+    const { members, doneInboxIds, verdicts } = this.writesOf(run, action, items, settlement.members, giveUp, now);
+    const delivered = settlement.members.filter((m) => m.verdict === 'delivered').length;
+    const error = describeCallError(outcome);
+    const ours = await this.recordCall(
+      run,
+      action,
+      items.length,
+      { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered },
+      verdicts,
+      members,
+      doneInboxIds,
+    );
+    if (!ours) return { kind: 'busy' };
+    const next = await this.after(run, settlement.list, giveUp);
+    // Members whose userId Iterable found on a user with another email go again, named by the userId alone.
+    const byUserId = items.filter((_, index) => settlement.members[index]?.resendByUserId).map((item) => ({ ...item, byUserIdOnly: true }));
+    return next.kind === 'done' && byUserId.length > 0 ? this.send(run, action, byUserId) : next;
+  }
+
+  /** What a call's settlement writes: each member's new state, the inbox rows done with, a verdict per member. */
+  private writesOf(
+    run: ListRun,
+    action: 'subscribe' | 'unsubscribe',
+    items: Item[],
+    settled: MemberSettlement[],
+    giveUp: boolean,
+    now: number,
+  ): { members: MemberWrite[]; doneInboxIds: number[]; verdicts: VerdictRecord[] } {
     const members: MemberWrite[] = [];
     const doneInboxIds: number[] = [];
     const verdicts: VerdictRecord[] = [];
-    settlement.members.forEach((m, index) => {
+    settled.forEach((m, index) => {
       const item = items[index] as Item;
       const reason = giveUp ? `gave up after ${this.env.DELIVERY_MAX_AGE_HOURS} h` : m.reason;
       const state = giveUp ? 'failed' : m.state;
@@ -362,22 +387,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       if (m.done || giveUp) doneInboxIds.push(...item.inboxIds);
       verdicts.push(this.verdict(run, action, item, m.verdict, reason ?? (m.verdict === 'delivered' ? (item.note ?? null) : null), m.retryable && !giveUp));
     });
-    const delivered = settlement.members.filter((m) => m.verdict === 'delivered').length;
-    const error = describeCallError(outcome);
-    const ours = await this.recordCall(
-      run,
-      action,
-      items.length,
-      { httpStatus, durationMs, error, successCount: delivered, failureCount: items.length - delivered },
-      verdicts,
-      members,
-      doneInboxIds,
-    );
-    if (!ours) return { kind: 'busy' };
-    const next = await this.after(run, settlement.list, giveUp);
-    // Members whose userId Iterable found on a user with another email go again, named by the userId alone.
-    const byUserId = items.filter((_, index) => settlement.members[index]?.resendByUserId).map((item) => ({ ...item, byUserIdOnly: true }));
-    return next.kind === 'done' && byUserId.length > 0 ? this.send(run, action, byUserId) : next;
+    return { members, doneInboxIds, verdicts };
   }
 
   private async after(run: ListRun, list: ListAction, gaveUp: boolean): Promise<SyncResult> {
