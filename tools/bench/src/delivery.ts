@@ -100,15 +100,19 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
     for (let i = 0; i < o.loneChanges; i++) {
       const email = `lone${i}@example.com`;
       const sent = performance.now();
-      await stack.send(
-        membershipMessage(
-          `lone-${i}`,
-          1_800_000_000_000 + i,
-          [{ mpid: String(90_000_000 + i), email, audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }],
-          { accountId: ACCOUNT, apiKey: API_KEY },
-        ),
+      // Newer than every backlog message, and not ahead of the clock (the API refuses a timestamp a day ahead).
+      const res = await stack.send(
+        membershipMessage(`lone-${i}`, Date.now(), [{ mpid: String(90_000_000 + i), email, audiences: [{ audienceId: 1, listId: lists[0], action: 'add' }] }], {
+          accountId: ACCOUNT,
+          apiKey: API_KEY,
+        }),
       );
-      while (!fake.state.requests.some((r) => r.status === 200 && JSON.stringify(r.body).includes(email))) await new Promise((r) => setTimeout(r, 5));
+      if (res.status !== 200) throw new Error(`lone change answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+      const deadline = performance.now() + 60_000;
+      while (!fake.state.requests.some((r) => r.status === 200 && JSON.stringify(r.body).includes(email))) {
+        if (performance.now() > deadline) throw new Error(`lone change ${i} did not reach the fake Iterable within 60 s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
       latencies.push(performance.now() - sent);
       await new Promise((r) => setTimeout(r, 300));
     }
