@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DeliveryStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
+import type { CallRow } from './audit-rows';
 
 export interface DeliveryFilter {
   accountId?: number;
@@ -14,20 +15,9 @@ export interface DeliveryFilter {
   to?: number;
 }
 
-/** One Iterable call, as delivery_calls records it. */
-export interface DeliveryRecord {
-  id: string;
+/** One Iterable call, as delivery_calls records it, with its time as an ISO string. */
+export interface DeliveryRecord extends Omit<CallRow, 'createdAtMs'> {
   time: string;
-  accountId: number;
-  listId: number;
-  action: string;
-  subscriberCount: number;
-  httpStatus: number | null;
-  successCount: number;
-  failureCount: number;
-  durationMs: number;
-  error: string | null;
-  dryRun: boolean;
 }
 
 /** One member's verdict of one Iterable call, as read back from delivery_verdicts. */

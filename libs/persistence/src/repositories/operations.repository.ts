@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import type { RecordedVerdict } from './audit.repository';
+import type { CallRow } from './audit-rows';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
 export const SUMMARY_WINDOWS = { hour: { bucketMs: 60_000, buckets: 60 }, day: { bucketMs: 15 * 60_000, buckets: 96 } } as const;
@@ -87,18 +88,8 @@ export interface CallVerdict {
   retryable: boolean;
 }
 
-export interface DeliveryDetail {
-  id: string;
+export interface DeliveryDetail extends Omit<CallRow, 'createdAtMs' | 'error'> {
   time: string;
-  accountId: number;
-  listId: number;
-  action: string;
-  subscriberCount: number;
-  httpStatus: number | null;
-  successCount: number;
-  failureCount: number;
-  durationMs: number;
-  dryRun: boolean;
   /** The call's error with anything key-like masked and cut to 300 characters. */
   errorSample: string | null;
   /** Failed verdicts grouped by reason, most frequent first. */

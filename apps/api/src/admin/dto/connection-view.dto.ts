@@ -1,21 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { CONNECTION_STATUSES, ConnectionStatus } from '@audience-bridge/domain';
 import type { ConnectionView } from '@audience-bridge/persistence';
+import { AudienceRefDto } from '../../operations/dto/audience-ref.dto';
 
 /** GET, PUT /v1/accounts/:accountId/audiences/:audienceId, POST …/resume and …/recreate-list: one audience and its Iterable list. */
-export class ConnectionViewDto implements ConnectionView {
-  @ApiProperty()
-  accountId!: number;
-
-  @ApiProperty()
-  audienceId!: number;
-
-  @ApiProperty()
-  audienceName!: string;
-
-  @ApiProperty({ type: Number, nullable: true, description: 'The Iterable static list; null while the audience names none (its changes are held)' })
-  listId!: number | null;
-
+export class ConnectionViewDto extends AudienceRefDto implements ConnectionView {
   @ApiProperty({ enum: CONNECTION_STATUSES })
   status!: ConnectionStatus;
 

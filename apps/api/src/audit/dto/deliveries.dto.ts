@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** One Iterable call (GET /v1/deliveries/:id has its verdicts). */
-export class DeliveryDto {
+/** What every view of one Iterable call shows. */
+export class CallDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
@@ -32,11 +32,14 @@ export class DeliveryDto {
   @ApiProperty()
   durationMs!: number;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Redacted' })
-  error!: string | null;
-
   @ApiProperty({ description: 'Recorded, not sent (the account is in dry run)' })
   dryRun!: boolean;
+}
+
+/** One Iterable call (GET /v1/deliveries/:id has its verdicts). */
+export class DeliveryDto extends CallDto {
+  @ApiProperty({ type: String, nullable: true, description: 'Redacted' })
+  error!: string | null;
 }
 
 /** GET /v1/deliveries: newest first, one page. */

@@ -1,9 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { LIST_MEMBER_STATES, ListMemberState, UserMembershipView } from '@audience-bridge/persistence';
-import { VerdictDto } from '../../operations/dto/user-lookup.dto';
+import { DesiredStateDto, VerdictDto } from '../../operations/dto/user-lookup.dto';
 
 /** One audience of the user: mParticle's newest change, where the list stands for the member, and the verdicts. */
-export class MpidMembershipDto implements UserMembershipView {
+export class MpidMembershipDto extends DesiredStateDto implements UserMembershipView {
   @ApiProperty()
   accountId!: number;
 
@@ -12,24 +12,6 @@ export class MpidMembershipDto implements UserMembershipView {
 
   @ApiProperty({ type: Number, nullable: true })
   listId!: number | null;
-
-  @ApiProperty({ enum: ['add', 'delete'] })
-  action!: 'add' | 'delete';
-
-  @ApiProperty({ type: String, nullable: true })
-  email!: string | null;
-
-  @ApiProperty({ type: String, nullable: true })
-  userId!: string | null;
-
-  @ApiProperty({ type: String, nullable: true, description: 'Why the change names nobody Iterable could take' })
-  skipReason!: string | null;
-
-  @ApiProperty({ description: "mParticle's timestamp of the change" })
-  timestampMs!: number;
-
-  @ApiProperty()
-  sourceMessageId!: string;
 
   @ApiProperty({ type: String, format: 'date-time' })
   updatedAt!: Date;

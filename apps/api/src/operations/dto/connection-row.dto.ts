@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { AudienceRefDto } from './audience-ref.dto';
 
 const STATUSES = ['active', 'suspended', 'removed', 'dry-run', 'held'];
 
@@ -28,19 +29,7 @@ export class FailingDto {
 }
 
 /** One account → audience → Iterable list. */
-export class ConnectionRowDto {
-  @ApiProperty()
-  accountId!: number;
-
-  @ApiProperty()
-  audienceId!: number;
-
-  @ApiProperty()
-  audienceName!: string;
-
-  @ApiProperty({ type: Number, nullable: true })
-  listId!: number | null;
-
+export class ConnectionRowDto extends AudienceRefDto {
   @ApiProperty({ enum: STATUSES, description: 'removed > suspended (account or connection) > held (no list) > dry-run > active' })
   status!: string;
 

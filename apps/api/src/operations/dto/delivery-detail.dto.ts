@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CallDto } from '../../audit/dto/deliveries.dto';
 
 export class CallVerdictDto {
   @ApiProperty()
@@ -38,40 +39,7 @@ export class FailureReasonDto {
 }
 
 /** GET /v1/deliveries/:id: one Iterable call with its per-user verdicts. */
-export class DeliveryDetailDto {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-
-  @ApiProperty({ format: 'date-time' })
-  time!: string;
-
-  @ApiProperty()
-  accountId!: number;
-
-  @ApiProperty()
-  listId!: number;
-
-  @ApiProperty({ enum: ['subscribe', 'unsubscribe'] })
-  action!: string;
-
-  @ApiProperty()
-  subscriberCount!: number;
-
-  @ApiProperty({ type: Number, nullable: true, description: 'Null for network errors and dry runs' })
-  httpStatus!: number | null;
-
-  @ApiProperty()
-  successCount!: number;
-
-  @ApiProperty()
-  failureCount!: number;
-
-  @ApiProperty()
-  durationMs!: number;
-
-  @ApiProperty()
-  dryRun!: boolean;
-
+export class DeliveryDetailDto extends CallDto {
   @ApiProperty({ type: String, nullable: true, description: "The call's error, key-like values masked, at most 300 characters" })
   errorSample!: string | null;
 

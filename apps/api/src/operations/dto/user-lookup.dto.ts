@@ -25,6 +25,7 @@ export class UserLookupQueryDto {
   customerId?: string;
 }
 
+/** mParticle's newest change of a user in an audience: the desired state. */
 export class DesiredStateDto {
   @ApiProperty({ enum: ['add', 'delete'] })
   action!: 'add' | 'delete';
@@ -38,7 +39,7 @@ export class DesiredStateDto {
   @ApiProperty({ type: String, nullable: true, description: 'Why the change names nobody Iterable could take' })
   skipReason!: string | null;
 
-  @ApiProperty()
+  @ApiProperty({ description: "mParticle's timestamp of the change" })
   timestampMs!: number;
 
   @ApiProperty()
