@@ -129,6 +129,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       // only when a read from the start finds nothing: a row whose transaction committed late, with a
       // smaller id than one already read, is still found.
       let after = 0;
+      let shortRound = false;
       for (;;) {
         if (this.stopping) return { kind: 'stopped' };
         if (!held) return { kind: 'busy' };
@@ -140,6 +141,13 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
           entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL);
         }
         if (entries.length === 0) return { kind: 'done' };
+        // Changes trickling in behind a round short of a full batch wait as a new signal would
+        // (SYNC_LIST_DELAY_MS) and are read again: users who change again and again fold into fuller rounds
+        // instead of a round per message. A full batch, or the end of the list's changes, never waits.
+        if (shortRound && distinctMembers(entries) < MAX_SUBSCRIBERS_PER_CALL) {
+          await sleep(SYNC_LIST_DELAY_MS);
+          entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL, { after });
+        }
         const wholeList = entries.filter((e) => e.email === null);
         if (wholeList.length > 0) {
           await this.delivery.expandWholeList(listId, wholeList);
@@ -148,9 +156,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
         const result = await this.round(run, entries);
         if (result.kind !== 'done') return result;
         after = entries[entries.length - 1]?.id ?? after;
-        // A round short of a full batch: what arrives next waits as a new signal would (SYNC_LIST_DELAY_MS),
-        // so users who change again and again fold into fuller rounds instead of a round per message.
-        if (new Set(entries.map((e) => e.email)).size < MAX_SUBSCRIBERS_PER_CALL) await sleep(SYNC_LIST_DELAY_MS);
+        shortRound = distinctMembers(entries) < MAX_SUBSCRIBERS_PER_CALL;
       }
     } finally {
       clearInterval(renewal);
@@ -499,4 +505,8 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     for (const v of verdicts) this.metrics.verdicts.inc({ outcome: v.outcome, reason: v.reason ?? '' });
     return ours;
   }
+}
+
+function distinctMembers(entries: InboxEntry[]): number {
+  return new Set(entries.map((e) => e.email)).size;
 }
