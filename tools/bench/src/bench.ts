@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     }
     const [alone, draining] = runs as [IngestFigures, IngestFigures];
     const row = (f: IngestFigures) =>
-      `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s${f.non200 ? `, ${f.non200} non-200` : ''}`;
+      `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s, ${f.deadlocks} deadlocks` +
+      (f.non200 ? `, ${f.non200} non-200` : '');
     hot.push(
       [`${hotDriver}, API alone`, row(alone)],
       [`${hotDriver}, worker draining the same users`, row(draining)],

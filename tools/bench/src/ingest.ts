@@ -31,6 +31,10 @@ export interface IngestFigures {
   p99: number;
   max: number;
   non200: number;
+  /** audience_bridge_db_deadlocks_total of the API and the worker at the end of the run. */
+  deadlocks: number;
+  /** audience_bridge_db_lock_waits (sessions waiting for a lock when scraped), API and worker. */
+  lockWaits: number;
   firstError?: string;
   apiPeakMiB: number;
   workerPeakMiB: number;
@@ -118,6 +122,14 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
 
     latencies.sort((a, b) => a - b);
     const ok = statuses.get(200) ?? 0;
+    // Contention as /metrics reports it: deadlock victims (API and worker) and lock waits sampled at scrape.
+    const scrapes = [await stack.metrics()];
+    for (const port of stack.workerPorts) scrapes.push(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const metric = (name: string) => {
+      const values = scrapes.map((text) => new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]).filter((v) => v !== undefined);
+      if (values.length === 0) throw new Error(`/metrics has no ${name}`);
+      return values.reduce((n, v) => n + Number(v), 0);
+    };
     return {
       title:
         `${o.driver}, API_PROCESSES=${o.apiProcesses}, ` +
@@ -132,6 +144,8 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
       p99: quantile(latencies, 0.99),
       max: latencies[latencies.length - 1] ?? Number.NaN,
       non200: [...statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
+      deadlocks: metric('audience_bridge_db_deadlocks_total'),
+      lockWaits: metric('audience_bridge_db_lock_waits'),
       ...(firstError ? { firstError } : {}),
       apiPeakMiB: peakMemoryMiB(stack.api.child.pid),
       workerPeakMiB: peakMemoryMiB(worker?.child.pid),
@@ -148,5 +162,6 @@ export function ingestRows(f: IngestFigures): [string, string][] {
     ['messages/s, accepted changes/s', `${fmt(f.messagesPerSecond, 0)}, ${fmt(f.changesPerSecond, 0)}`],
     ['ack p50 / p95 / p99 / max', `${fmt(f.p50)} / ${fmt(f.p95)} / ${fmt(f.p99)} / ${fmt(f.max)} ms`],
     ['non-200 answers', f.firstError ? `${f.non200} (first: ${f.firstError})` : String(f.non200)],
+    ['deadlocks / lock waits (/metrics)', `${f.deadlocks} / ${f.lockWaits}`],
   ];
 }
