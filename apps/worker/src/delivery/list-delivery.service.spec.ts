@@ -17,17 +17,12 @@ import {
 } from '@audience-bridge/persistence';
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { ListSyncProducer } from '@audience-bridge/queue';
+import { acceptChanges, Target } from '../testing/accept-changes';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';
 import { ListDeliveryService } from './list-delivery.service';
 
 /** Where a test's changes go: an mParticle account, its Iterable key, and the list its audience feeds. */
-interface Target {
-  accountId: number;
-  apiKey: string;
-  listId: number;
-}
-
 // The delivery service on its own (Nest testing module, SQLite and PostgreSQL, the in-process fake Iterable): the
 // failure paths a whole-stack test cannot aim at.
 describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
@@ -108,28 +103,9 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     timestampMs = 1000,
     target: Target = { accountId, apiKey, listId },
   ): Promise<void> {
-    const id = randomUUID();
-    await ingest.record({
-      accountId: target.accountId,
-      messageId: id,
-      timestampMs,
-      settings: { apiKey: target.apiKey, userIdField: 'customerId', dataCenter: 'US' },
-      connections: [{ audienceId: 1, audienceName: 'A', listId: target.listId }],
-      changes: users.map((user) => {
-        const subscriber = typeof user === 'string' ? { email: user } : user;
-        return {
-          accountId: target.accountId,
-          audienceId: 1,
-          listId: target.listId,
-          userKey: subscriber.email,
-          action,
-          subscriber,
-          sourceMessageId: id,
-          timestampMs,
-        };
-      }),
-    });
+    await acceptChanges(ingest, target, users, action, timestampMs);
   }
+
   const members = () => (fake.state.members(listId) ?? []).map((m) => m.email).sort();
   const inbox = async () => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox WHERE list_id = ${listId}`))[0].n);
   const sent = (path: string) => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === path);

@@ -20,16 +20,11 @@ import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persist
 import { ListSyncProducer, SyncListJobData } from '@audience-bridge/queue';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
 import { ListDeliveryService } from '../delivery/list-delivery.service';
+import { acceptChanges, Target } from '../testing/accept-changes';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { DriftCheckService } from './drift-check.service';
 import { DriftMetrics } from './drift-metrics.service';
 import { ListReadersService } from './list-readers.service';
-
-interface Target {
-  accountId: number;
-  apiKey: string;
-  listId: number;
-}
 
 // A drift check on its own (Nest testing module, SQLite and PostgreSQL, the in-process fake Iterable), with the
 // real list delivery to carry out its repairs: the cases a whole-stack test would take minutes to set up.
@@ -120,27 +115,7 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     action: 'add' | 'delete' = 'add',
     timestampMs = 1000,
   ): Promise<void> {
-    const id = randomUUID();
-    await ingest.record({
-      accountId: target.accountId,
-      messageId: id,
-      timestampMs,
-      settings: { apiKey: target.apiKey, userIdField: 'customerId', dataCenter: 'US' },
-      connections: [{ audienceId: 1, audienceName: 'A', listId: target.listId }],
-      changes: users.map((user) => {
-        const subscriber = typeof user === 'string' ? { email: user } : user;
-        return {
-          accountId: target.accountId,
-          audienceId: 1,
-          listId: target.listId,
-          userKey: subscriber.email,
-          action,
-          subscriber,
-          sourceMessageId: id,
-          timestampMs,
-        };
-      }),
-    });
+    await acceptChanges(ingest, target, users, action, timestampMs);
   }
 
   /** Time passes: everything delivered so far is older than the settle window. */
