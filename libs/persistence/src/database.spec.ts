@@ -1,5 +1,7 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { Database } from './database';
+import { isStorageUnavailable, StorageUnavailableError } from './storage-errors';
 import { createMigratedDataSource, TestDatabase } from './testing/test-database';
 
 describe('Database.transaction on PostgreSQL', () => {
@@ -65,5 +67,122 @@ describe('Database on SQLite', () => {
     await expect(failing).rejects.toThrow('this transaction fails');
     await outside;
     expect(await dataSource.query(`SELECT text FROM notes`)).toEqual([{ text: 'kept' }]);
+  });
+});
+
+// Issue 21 §1: a COMMIT (or any write) that storage refuses must leave no transaction open on the connection.
+// Before the fix TypeORM's runner kept its transaction flags after a failed COMMIT/ROLLBACK, every later
+// "transaction" became a SAVEPOINT inside one never committed, and answers after the fault were lies.
+describe('Database when storage cannot commit (SQLite full: PRAGMA max_page_count)', () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let path: string;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('sqlite'));
+    path = database.url.slice('sqlite:'.length);
+    await dataSource.query(`CREATE TABLE notes (text TEXT NOT NULL)`);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  const raw = () =>
+    (dataSource.driver as unknown as { databaseConnection: { pragma(sql: string, o?: object): unknown; inTransaction: boolean } }).databaseConnection;
+  /** What another connection (another process) sees: only what was committed. */
+  const committedElsewhere = () => {
+    const other = new BetterSqlite3(path, { readonly: true });
+    try {
+      return (other.prepare(`SELECT COUNT(*) AS n FROM notes`).get() as { n: number }).n;
+    } finally {
+      other.close();
+    }
+  };
+
+  it('fails every write while full (StorageUnavailable, cannotWrite), and after space returns each acknowledged write is visible to another connection', async () => {
+    const db = new Database(dataSource);
+    raw().pragma(`max_page_count = ${Number(raw().pragma('page_count', { simple: true })) + 2}`);
+    const acknowledged: number[] = [];
+    const refused: unknown[] = [];
+    // Writes of both kinds: transactions with two statements, and single statements.
+    for (let i = 0; i < 60; i++) {
+      const write =
+        i % 2 === 0
+          ? db.transaction(async (manager) => {
+              await db.query(`INSERT INTO notes VALUES (?)`, [`t${i}`.padEnd(3000, '.')], manager);
+              await db.query(`INSERT INTO notes VALUES (?)`, [`u${i}`.padEnd(10, '.')], manager);
+            })
+          : db.statement(`INSERT INTO notes VALUES (?)`, [`s${i}`.padEnd(3000, '.')]);
+      await write.then(
+        () => acknowledged.push(i % 2 === 0 ? 2 : 1),
+        (error: unknown) => refused.push(error),
+      );
+      expect(raw().inTransaction).toBe(false);
+    }
+    expect(refused.length).toBeGreaterThan(40);
+    expect(refused.every((e) => isStorageUnavailable(e))).toBe(true);
+    expect(db.cannotWrite()).toBe(true);
+    await expect(db.probeWrite()).rejects.toThrow(/full/);
+    expect(committedElsewhere()).toBe(acknowledged.reduce((a, b) => a + b, 0));
+
+    raw().pragma('max_page_count = 1073741823');
+    await db.probeWrite();
+    // A write that fails by itself (NOT NULL) after the fault: with the runner's flags left set, its ROLLBACK
+    // TO SAVEPOINT kept SQLite inside a transaction, and every later write was lost.
+    await expect(db.transaction((manager) => db.query(`INSERT INTO notes VALUES (NULL)`, [], manager))).rejects.toThrow(/NOT NULL/);
+    for (let i = 0; i < 10; i++) await db.transaction((manager) => db.query(`INSERT INTO notes VALUES ('after')`, [], manager));
+    expect(db.cannotWrite()).toBe(false);
+    expect(raw().inTransaction).toBe(false);
+    expect(committedElsewhere()).toBe(acknowledged.reduce((a, b) => a + b, 0) + 10);
+    expect(await dataSource.query(`SELECT COUNT(*) AS n FROM storage_probe`)).toEqual([{ n: 0 }]);
+  });
+
+  it('a COMMIT whose ROLLBACK fails too leaves the connection usable (flags reset, no transaction open)', async () => {
+    const db = new Database(dataSource);
+    const runner = dataSource.driver.createQueryRunner('master') as unknown as { isTransactionActive: boolean; transactionDepth: number };
+    // The state a failed COMMIT left before the fix: the runner believes a transaction is open, SQLite has none.
+    runner.isTransactionActive = true;
+    runner.transactionDepth = 1;
+    await expect(db.transaction((manager) => db.query(`INSERT INTO notes VALUES (NULL)`, [], manager))).rejects.toThrow(/NOT NULL/);
+    expect(raw().inTransaction).toBe(false);
+    const before = committedElsewhere();
+    await db.transaction((manager) => db.query(`INSERT INTO notes VALUES ('twice')`, [], manager));
+    expect(committedElsewhere()).toBe(before + 1);
+  });
+});
+
+describe('Database when a PostgreSQL COMMIT fails (a deferred constraint trigger armed by the test)', () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('postgres'));
+    await dataSource.query(`CREATE TABLE notes (text text NOT NULL)`);
+    await dataSource.query(`CREATE TABLE armed (on_commit boolean NOT NULL)`);
+    await dataSource.query(`INSERT INTO armed VALUES (false)`);
+    await dataSource.query(`CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF (SELECT on_commit FROM armed) THEN RAISE EXCEPTION 'commit refused by the test'; END IF; RETURN NULL; END $$`);
+    await dataSource.query(
+      `CREATE CONSTRAINT TRIGGER notes_commit AFTER INSERT ON notes DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_commit()`,
+    );
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  it('answers StorageUnavailableError(commit), stores nothing, and the next transactions commit', async () => {
+    const db = new Database(dataSource);
+    await dataSource.query(`UPDATE armed SET on_commit = true`);
+    const failing = db.transaction(async (manager) => {
+      await db.query(`INSERT INTO notes VALUES ('refused')`, [], manager);
+      return 'would be a 200';
+    });
+    await expect(failing).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(failing).rejects.toMatchObject({ phase: 'commit' });
+    expect(db.cannotWrite()).toBe(true);
+    await dataSource.query(`UPDATE armed SET on_commit = false`);
+    for (let i = 0; i < 12; i++) await db.transaction((manager) => db.query(`INSERT INTO notes VALUES ('kept')`, [], manager));
+    expect(db.cannotWrite()).toBe(false);
+    expect(await dataSource.query(`SELECT text, COUNT(*)::int AS n FROM notes GROUP BY text`)).toEqual([{ text: 'kept', n: 12 }]);
   });
 });

@@ -1,5 +1,19 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { randomBytes } from 'node:crypto';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { DatabaseDriver } from './data-source';
+import { isStorageUnavailable, StorageUnavailableError } from './storage-errors';
+
+/** better-sqlite3's connection, as far as the transaction rule below needs it. */
+interface SqliteConnection {
+  readonly inTransaction: boolean;
+  exec(sql: string): unknown;
+}
+
+/** TypeORM's query runner flags that must agree with the connection after a failed COMMIT or ROLLBACK. */
+interface RunnerFlags {
+  isTransactionActive: boolean;
+  transactionDepth: number;
+}
 
 /**
  * The few things raw SQL needs to run the same on SQLite and PostgreSQL: `?` placeholders rewritten to
@@ -16,6 +30,16 @@ export class Database {
    * statements that waited for a lock: what `/metrics` reports. The design expects none of either.
    */
   readonly contention = { deadlocks: 0, serializationFailures: 0 };
+  /**
+   * Whether this process can make a write durable: set by the last write that failed because storage refused
+   * it (a failed COMMIT, a full disk, an I/O error, a lost connection), cleared by the next one that committed.
+   * Readiness reports it (`database: cannot write`) and the API answers 503 while it holds.
+   */
+  readonly writes: { failingSince: number | null; lastError: string | null; commitFailures: number } = {
+    failingSince: null,
+    lastError: null,
+    commitFailures: 0,
+  };
   private sqliteQueue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly dataSource: DataSource) {
@@ -100,9 +124,89 @@ export class Database {
    */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.driver === 'postgres') return work();
-    const run = this.sqliteQueue.then(work);
+    const run = this.sqliteQueue.then(() => this.sqliteAlone(work));
     this.sqliteQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * One unit of SQLite work with the rule that keeps "committed" true: it starts with no transaction open and
+   * must end with none. TypeORM's runner keeps its own transaction flags, and a COMMIT or ROLLBACK that throws
+   * (a full disk, an I/O error) leaves them set while SQLite has rolled back, or leaves SQLite inside a
+   * transaction; every later BEGIN would then be a SAVEPOINT inside a transaction that is never committed, and
+   * every later answer a lie. So after a failure the connection is rolled back and the flags reset, and work
+   * that returns with a transaction still open did not commit: it is rolled back and fails.
+   */
+  private async sqliteAlone<T>(work: () => Promise<T>): Promise<T> {
+    if (this.sqliteTransactionOpen()) this.resetSqlite();
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      if (this.sqliteTransactionOpen()) this.resetSqlite();
+      throw this.failed(error);
+    }
+    if (this.sqliteTransactionOpen()) {
+      this.resetSqlite();
+      throw this.failed(new StorageUnavailableError('commit', new Error('the transaction was still open after it returned: nothing was committed')));
+    }
+    return result;
+  }
+
+  private sqliteConnection(): { connection?: SqliteConnection; runner?: RunnerFlags } {
+    const driver = this.dataSource.driver as unknown as { databaseConnection?: SqliteConnection; queryRunner?: RunnerFlags };
+    return { connection: driver.databaseConnection, runner: driver.queryRunner };
+  }
+
+  private sqliteTransactionOpen(): boolean {
+    const { connection, runner } = this.sqliteConnection();
+    return Boolean(connection?.inTransaction || runner?.isTransactionActive || (runner?.transactionDepth ?? 0) > 0);
+  }
+
+  /** Rolls the one connection back (if SQLite still has a transaction) and tells TypeORM's runner none is open. */
+  private resetSqlite(): void {
+    const { connection, runner } = this.sqliteConnection();
+    try {
+      if (connection?.inTransaction) connection.exec('ROLLBACK');
+    } finally {
+      if (runner) {
+        runner.isTransactionActive = false;
+        runner.transactionDepth = 0;
+      }
+    }
+  }
+
+  /** Notes a failed write (a storage fault makes this process "cannot write" until a write commits) and returns the error to throw. */
+  private failed(error: unknown): unknown {
+    if (isStorageUnavailable(error)) {
+      this.writes.failingSince ??= Date.now();
+      this.writes.lastError = error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
+      if (error instanceof StorageUnavailableError && error.phase === 'commit') this.writes.commitFailures++;
+    }
+    return error;
+  }
+
+  private committed(): void {
+    this.writes.failingSince = null;
+    this.writes.lastError = null;
+  }
+
+  /** True while the last write that storage refused has not been followed by one that committed. */
+  cannotWrite(): boolean {
+    return this.writes.failingSince !== null;
+  }
+
+  /**
+   * A write that needs new pages, made and undone in one committed transaction (the `storage_probe` table stays
+   * empty): readiness runs it while writes are failing, so a process whose storage is back says so without
+   * waiting for traffic. Rejects with the storage error when it still cannot write.
+   */
+  async probeWrite(): Promise<void> {
+    const holder = randomBytes(8).toString('hex');
+    await this.transaction(async (manager) => {
+      await this.query(`INSERT INTO storage_probe (holder, written_at_ms, pad) VALUES (?, ?, ?)`, [holder, Date.now(), 'p'.repeat(16_384)], manager);
+      await this.query(`DELETE FROM storage_probe WHERE holder = ?`, [holder], manager);
+    });
   }
 
   private params(params: unknown[]): unknown[] {
@@ -129,8 +233,55 @@ export class Database {
    * settlement touch the same rows in different orders, and this is the standard answer to that.
    */
   async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.driver === 'postgres') return this.againOnConflict(() => this.dataSource.transaction(work));
-    return this.exclusive(() => this.dataSource.transaction(work));
+    if (this.driver === 'postgres') {
+      try {
+        return await this.againOnConflict(() => this.runTransaction(work));
+      } catch (error) {
+        throw this.failed(error);
+      }
+    }
+    return this.exclusive(() => this.runTransaction(work));
+  }
+
+  /**
+   * BEGIN, `work`, COMMIT on one runner. A COMMIT that throws (a deferred constraint, a full disk, an I/O error,
+   * a lost connection) is a `StorageUnavailableError` of phase `commit`: nothing of `work` is stored, and the
+   * runner is rolled back so no later transaction runs inside this one.
+   */
+  private async runTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      let result: T;
+      try {
+        result = await work(runner.manager);
+      } catch (error) {
+        await this.rollbackQuietly(runner);
+        throw error;
+      }
+      try {
+        await runner.commitTransaction();
+      } catch (error) {
+        await this.rollbackQuietly(runner);
+        throw new StorageUnavailableError('commit', error);
+      }
+      this.committed();
+      return result;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async rollbackQuietly(runner: QueryRunner): Promise<void> {
+    try {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+    } catch {
+      // The connection's own state is put right below (SQLite) or the server has ended the transaction (PostgreSQL).
+    }
+    const flags = runner as unknown as RunnerFlags;
+    flags.isTransactionActive = false;
+    flags.transactionDepth = 0;
+    if (this.driver === 'sqlite') this.resetSqlite();
   }
 
   /**
@@ -138,8 +289,16 @@ export class Database {
    * a transaction when chosen as a deadlock victim. For writes that fit in one statement (data-modifying CTEs).
    */
   async statement<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
-    if (this.driver === 'postgres') return this.againOnConflict(async () => (await this.execute<T>(text, params)).rows);
-    return (await this.execute<T>(text, params)).rows;
+    try {
+      const rows =
+        this.driver === 'postgres'
+          ? await this.againOnConflict(async () => (await this.execute<T>(text, params)).rows)
+          : (await this.execute<T>(text, params)).rows;
+      this.committed();
+      return rows;
+    } catch (error) {
+      throw this.failed(error);
+    }
   }
 
   private async againOnConflict<T>(work: () => Promise<T>): Promise<T> {

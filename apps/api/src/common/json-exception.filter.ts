@@ -3,6 +3,10 @@ import { STATUS_CODES } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
+import { isStorageUnavailable } from '@audience-bridge/persistence';
+
+/** Seconds a client is asked to wait before sending again while storage cannot commit. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -36,6 +40,19 @@ export class JsonExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    if (isStorageUnavailable(exception)) {
+      // Nothing of the request was stored: a 503 that mParticle retries, never a 200 (README "What a 200 means").
+      const errorId = randomUUID();
+      this.logger.error(`Storage cannot commit (${errorId}): ${exception instanceof Error ? exception.message : String(exception)}`);
+      response.setHeader('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      response.status(503).json({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'storage cannot commit right now; nothing of this request was stored, send it again',
+        errorId,
+      } satisfies ErrorBody);
+      return;
+    }
     const body = this.toBody(exception);
     response.status(body.statusCode).json(body);
   }

@@ -39,14 +39,33 @@ export class HealthController {
   async ready(): Promise<HealthCheckResult> {
     try {
       return await this.health.check([
-        () => this.probe('database', this.databaseState, () => this.db.query('SELECT 1')),
+        () => this.probe('database', this.databaseState, () => this.databaseCheck()),
         () => this.probe('redis', this.redisState, () => this.producer.ping()),
       ]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       // The answer is `{"statusCode": 503, "message": "redis: down"}`: which check, nothing about where or why.
-      const failing = Object.keys((error.getResponse() as HealthCheckResult).error ?? {});
-      throw new ServiceUnavailableException(failing.map((name) => `${name}: down`).join(', ') || 'not ready');
+      const failing = (error.getResponse() as HealthCheckResult).error ?? {};
+      throw new ServiceUnavailableException(
+        Object.entries(failing)
+          .map(([name, detail]) => `${name}: ${(detail as { reason?: string }).reason ?? 'down'}`)
+          .join(', ') || 'not ready',
+      );
+    }
+  }
+
+  /**
+   * The database answers, and can take a write: while the last write storage refused (a failed COMMIT, a full
+   * disk) has not been followed by one that committed, a write probe decides, so a process whose storage came
+   * back is ready again without waiting for traffic.
+   */
+  private async databaseCheck(): Promise<void> {
+    await this.db.query('SELECT 1');
+    if (!this.db.cannotWrite()) return;
+    try {
+      await this.db.probeWrite();
+    } catch (error) {
+      throw Object.assign(new Error(`cannot write: ${error instanceof Error ? error.message : String(error)}`), { reason: 'cannot write' });
     }
   }
 
@@ -58,7 +77,8 @@ export class HealthController {
       return indicator.up();
     } catch (error) {
       state.down(error);
-      return indicator.down();
+      const reason = (error as { reason?: unknown }).reason;
+      return typeof reason === 'string' ? indicator.down({ reason }) : indicator.down();
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Headers, HttpCode, HttpException, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DomainError } from '@audience-bridge/domain';
+import { isStorageUnavailable } from '@audience-bridge/persistence';
 import { FIREHOSE_REQUEST_TYPES } from '@audience-bridge/mparticle';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { MparticleService } from './mparticle.service';
@@ -30,7 +31,7 @@ export class MparticleController {
       this.metrics.messages.inc({ type, status: '200' });
       return answer;
     } catch (error) {
-      const status = error instanceof HttpException ? error.getStatus() : error instanceof DomainError ? 400 : 500;
+      const status = error instanceof HttpException ? error.getStatus() : error instanceof DomainError ? 400 : isStorageUnavailable(error) ? 503 : 500;
       this.metrics.messages.inc({ type, status: String(status) });
       throw error;
     }

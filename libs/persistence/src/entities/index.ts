@@ -13,6 +13,7 @@ import { ErasureRequestEntity } from './erasure-request.entity';
 import { UserAttributeEntity } from './user-attribute.entity';
 import { AttributeInboxEntity } from './attribute-inbox.entity';
 import { AttributeLeaseEntity } from './attribute-lease.entity';
+import { StorageProbeEntity } from './storage-probe.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -29,6 +30,7 @@ export * from './erasure-request.entity';
 export * from './user-attribute.entity';
 export * from './attribute-inbox.entity';
 export * from './attribute-lease.entity';
+export * from './storage-probe.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -47,4 +49,5 @@ export const ENTITIES = [
   UserAttributeEntity,
   AttributeInboxEntity,
   AttributeLeaseEntity,
+  StorageProbeEntity,
 ];

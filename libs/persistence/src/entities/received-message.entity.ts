@@ -1,8 +1,13 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from './column-transformers';
 
-/** The id of every membership message accepted, so a repeated message changes nothing. */
+/**
+ * The id of every membership message accepted, so a repeated message changes nothing, and its `timestamp_ms`:
+ * every membership message carries the account's settings, so the newest one received is the newest statement
+ * of them, whether or not it changed them (an older message's settings never replace them).
+ */
 @Entity('received_messages')
+@Index('received_messages_by_time', ['accountId', 'timestampMs'])
 export class ReceivedMessageEntity {
   @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
   accountId!: number;
@@ -16,6 +21,10 @@ export class ReceivedMessageEntity {
   /** How many times the same message came again (acknowledged, changing nothing). */
   @Column({ name: 'duplicate_count', type: 'integer', default: 0 })
   duplicateCount!: number;
+
+  /** The message's `timestamp_ms` (null for messages received before it was kept). */
+  @Column({ name: 'timestamp_ms', type: 'bigint', nullable: true, transformer: bigintToNumber })
+  timestampMs!: number | null;
 
   @CreateDateColumn({ name: 'received_at' })
   receivedAt!: Date;

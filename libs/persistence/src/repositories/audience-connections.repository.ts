@@ -104,12 +104,13 @@ export class AudienceConnectionsRepository {
    * the newest state too. Answers the lists to signal.
    */
   applyMparticle(accountId: number, c: IncomingConnection, timestampMs: number, formerListId?: number): Promise<number[]> {
-    return this.db.exclusive(async () => {
-      const { listId, moved } = await applyConnection(this.db, this.repo.manager, accountId, c, timestampMs);
+    // One transaction: the connection row stays locked from the read of its list to the inbox rows of a move.
+    return this.db.transaction(async (manager) => {
+      const { listId, moved } = await applyConnection(this.db, manager, accountId, c, timestampMs);
       const lists = new Set(moved);
       if (listId !== null) lists.add(listId);
       if (formerListId !== undefined && formerListId !== listId && !moved.includes(formerListId)) {
-        await appendInbox(this.db, [{ listId: formerListId }], this.repo.manager);
+        await appendInbox(this.db, [{ listId: formerListId }], manager);
         lists.add(formerListId);
       }
       return [...lists];

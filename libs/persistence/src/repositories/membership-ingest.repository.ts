@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { MembershipChange } from '@audience-bridge/domain';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
-import { IncomingAccountSettings, IncomingConnection, applyAccountSettings, applyConnection, mparticleSettingsHash } from './mparticle-settings';
+import { IncomingAccountSettings, IncomingConnection, applyAccountSettings, applyConnection, listsInForce, mparticleSettingsHash } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
 import { AttributeChangeInput, recordAttributes } from './attributes.repository';
 
@@ -112,31 +112,31 @@ export class MembershipIngestRepository {
     // round trips, row locks held only while it runs. Anything else: the transaction below.
     const steady = this.db.driver === 'postgres' && !settingsChanged && changedConnections.length === 0 && (message.attributes ?? []).length === 0;
     const result = steady
-      ? await this.recordSteady(message, snapshot)
+      ? await this.recordSteady(message)
       : await this.db.transaction(async (manager) => {
           const [seen] = await this.db.query<{ duplicate_count: number | string }>(
-            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (?, ?, ?, 0, CURRENT_TIMESTAMP)
+            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at) VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING duplicate_count`,
-            [message.accountId, message.messageId, message.changes.length],
+            [message.accountId, message.messageId, message.changes.length, message.timestampMs],
             manager,
           );
           if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
           const account = settingsChanged
             ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
             : { applied: false, keyChanged: false };
-          // Where each audience's changes go: its list in force after this message (an older message's list id does not move it).
-          const listOf = new Map<number, number | null>([...snapshot.connections].map(([audienceId, c]) => [audienceId, c.listId]));
           const moved: number[] = [];
           // In audience id order: two messages naming the same audiences lock their rows in one order.
-          for (const c of changedConnections) {
-            const applied = await applyConnection(this.db, manager, message.accountId, c, message.timestampMs);
-            listOf.set(c.audienceId, applied.listId);
-            moved.push(...applied.moved);
-          }
+          for (const c of changedConnections) moved.push(...(await applyConnection(this.db, manager, message.accountId, c, message.timestampMs)).moved);
+          // Where each audience's changes go: its list as committed now, read in this transaction (not the
+          // snapshot, which another process's subscription may have outdated a moment ago).
+          const audienceIds = [...new Set([...message.changes.map((c) => c.audienceId), ...message.connections.map((c) => c.audienceId)])];
+          const listOf = await listsInForce(this.db, manager, message.accountId, audienceIds);
           const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
           await recordAttributes(this.db, manager, message.attributes ?? []);
-          const keyLists = account.keyChanged ? [...listOf.values()].filter((l): l is number => l !== null) : [];
+          const keyLists = account.keyChanged
+            ? [...listOf.values(), ...[...snapshot.connections.values()].map((c) => c.listId)].filter((l): l is number => l !== null)
+            : [];
           const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...keyLists])].sort((a, b) => a - b);
           return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };
         });
@@ -207,22 +207,26 @@ export class MembershipIngestRepository {
    * `upsertMemberships`), and an inbox row per (list, member) the accepted changes name. One statement is
    * atomic like the transaction, but costs one round trip instead of five.
    */
-  private async recordSteady(message: MembershipMessage, snapshot: AccountSnapshot): Promise<Omit<IngestResult, 'suspended'>> {
-    const listed = [...snapshot.connections].flatMap(([audienceId, c]) => (c.listId === null ? [] : [[audienceId, c.listId] as const]));
+  private async recordSteady(message: MembershipMessage): Promise<Omit<IngestResult, 'suspended'>> {
+    const audienceIds = [...new Set(message.changes.map((c) => c.audienceId))].sort((a, b) => a - b);
     const rows = message.changes.map(membershipRow);
     const arrays = MEMBERSHIP_COLUMNS.map((_, i) => rows.map((r) => r[i] ?? null));
     const [row] = await this.db.statement<{ duplicate_count: number | string | null; applied: number | string; lists: (number | string)[] | null }>(
       `WITH seen AS (
-         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, received_at) VALUES (?, ?, ?, 0, CURRENT_TIMESTAMP)
+         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at) VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING duplicate_count
        ), up AS (
          INSERT INTO memberships (${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
          SELECT * FROM unnest(${MEMBERSHIP_COLUMNS.map((c) => `?::${c.type}[]`).join(', ')}) WHERE (SELECT duplicate_count FROM seen) = 0
          ${this.upsertTail()}
+       ), conn AS (
+         SELECT audience_id, list_id FROM audience_connections
+         WHERE account_id = ? AND audience_id = ANY(?::bigint[]) AND list_id IS NOT NULL
+         ORDER BY audience_id FOR SHARE
        ), targets AS (
          SELECT DISTINCT l.list_id, e.email FROM up
-         JOIN unnest(?::bigint[], ?::bigint[]) AS l(audience_id, list_id) ON l.audience_id = up.audience_id
+         JOIN conn AS l ON l.audience_id = up.audience_id
          CROSS JOIN LATERAL (VALUES (up.email), (up.prev_email)) AS e(email)
          WHERE e.email IS NOT NULL
        ), inbox AS (
@@ -230,15 +234,7 @@ export class MembershipIngestRepository {
        )
        SELECT (SELECT duplicate_count FROM seen) AS duplicate_count, (SELECT COUNT(*) FROM up) AS applied,
               ARRAY(SELECT DISTINCT list_id FROM inbox ORDER BY list_id) AS lists`,
-      [
-        message.accountId,
-        message.messageId,
-        message.changes.length,
-        ...arrays,
-        listed.map(([audienceId]) => audienceId),
-        listed.map(([, listId]) => listId),
-        Date.now(),
-      ],
+      [message.accountId, message.messageId, message.changes.length, message.timestampMs, ...arrays, message.accountId, audienceIds, Date.now()],
     );
     if (Number(row?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [], keyChanged: false };
     return { duplicate: false, applied: Number(row?.applied ?? 0), pendingLists: (row?.lists ?? []).map(Number), keyChanged: false };

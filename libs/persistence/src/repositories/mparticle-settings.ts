@@ -24,8 +24,9 @@ export function mparticleSettingsHash(cipher: ApiKeyCipher, s: IncomingAccountSe
 
 /**
  * The rule for settings mParticle owns (API key, userIdField, dataCenter; an audience's list id):
- * - newest wins: a message applies its settings only if its `timestamp_ms` is newer than the settings in
- *   force, so a retried older message never puts a revoked key back;
+ * - newest wins: a message applies its settings only if its `timestamp_ms` is newer than every message that
+ *   stated the settings in force, whether or not it changed them (the newest membership message received, and
+ *   `settings_at_ms`), so a late older message never puts a revoked key back;
  * - only a change of mParticle's own values is applied: mParticle repeats them on every message, and an
  *   operator's change through the admin API (an override, shown as `overriddenAt`) holds until mParticle
  *   sends a different value.
@@ -66,6 +67,7 @@ export async function applyAccountSettings(
        overridden_at_ms = NULL,
        updated_at = CURRENT_TIMESTAMP
      WHERE accounts.settings_at_ms < excluded.settings_at_ms AND COALESCE(accounts.mparticle_settings, '') <> excluded.mparticle_settings
+       AND NOT EXISTS (SELECT 1 FROM received_messages r WHERE r.account_id = accounts.account_id AND r.timestamp_ms > excluded.settings_at_ms)
      RETURNING account_id`,
     [
       accountId,
@@ -81,6 +83,14 @@ export async function applyAccountSettings(
     manager,
   );
   const applied = rows.length > 0;
+  // The same settings from a newer message: they are now stated as of it, so an older message can no longer
+  // replace them (membership messages are found in received_messages; this covers the other messages).
+  if (!applied && before !== undefined)
+    await db.query(
+      `UPDATE accounts SET settings_at_ms = ? WHERE account_id = ? AND settings_at_ms < ? AND mparticle_settings = ?`,
+      [timestampMs, accountId, timestampMs, mparticleSettingsHash(cipher, settings)],
+      manager,
+    );
   const keyChanged = applied && before !== undefined && fingerprint !== null && before.api_key_fingerprint !== fingerprint;
   // A new key: every list of the account is brought to the newest state with it.
   if (keyChanged) await reconcileLists(db, manager, accountId);
@@ -100,33 +110,44 @@ export async function applyConnection(
   c: IncomingConnection,
   timestampMs: number,
 ): Promise<{ listId: number | null; moved: number[] }> {
-  const [before] = await db.query<{ list_id: string | number | null }>(
-    `SELECT list_id FROM audience_connections WHERE account_id = ? AND audience_id = ?`,
-    [accountId, c.audienceId],
-    manager,
-  );
-  const { rows } = await db.execute<{ list_id: string | number | null }>(
+  // A new connection: created as the message states it, nothing to move. A conflict waits for whoever is
+  // creating the same connection at this moment, so the steps below always see a committed row.
+  const { rows: inserted } = await db.execute<{ list_id: string | number | null }>(
     `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, settings_at_ms, mparticle_list_id, created_at, updated_at)
      VALUES (?, ?, ?, ?, 'active', ?, ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
-     ON CONFLICT (account_id, audience_id) DO UPDATE SET
-       audience_name = excluded.audience_name,
-       list_id = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id
-         THEN excluded.list_id ELSE audience_connections.list_id END,
-       overridden_at_ms = CASE WHEN COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id
-         THEN NULL ELSE audience_connections.overridden_at_ms END,
-       mparticle_list_id = excluded.mparticle_list_id,
-       settings_at_ms = excluded.settings_at_ms,
-       updated_at = CURRENT_TIMESTAMP
-     WHERE audience_connections.settings_at_ms < excluded.settings_at_ms
-       AND (COALESCE(audience_connections.mparticle_list_id, -1) <> excluded.mparticle_list_id OR audience_connections.audience_name <> excluded.audience_name)
+     ON CONFLICT (account_id, audience_id) DO NOTHING
      RETURNING list_id`,
     [accountId, c.audienceId, c.audienceName, c.listId, timestampMs, c.listId],
     manager,
   );
-  const was = before?.list_id === null || before?.list_id === undefined ? null : Number(before.list_id);
-  const now = rows[0] ? (rows[0].list_id === null ? null : Number(rows[0].list_id)) : was;
-  // A new connection has nothing to move; one that had no list (held changes) or another list does.
-  const moved = before !== undefined && now !== was ? [was, now].filter((l): l is number => l !== null) : [];
+  if (inserted.length > 0) return { listId: c.listId, moved: [] };
+  // The list in force, read under a row lock (PostgreSQL) so that no other message changes it between this
+  // read and the update: what "was" is what the update replaces (issue 21: a connection created by another
+  // message a moment ago was read as missing, and its first members were signalled to no list).
+  const [before] = await db.query<{ list_id: string | number | null }>(
+    `SELECT list_id FROM audience_connections WHERE account_id = ? AND audience_id = ?${db.driver === 'postgres' ? ' FOR UPDATE' : ''}`,
+    [accountId, c.audienceId],
+    manager,
+  );
+  const { rows } = await db.execute<{ list_id: string | number | null }>(
+    `UPDATE audience_connections SET
+       audience_name = ?,
+       list_id = CASE WHEN COALESCE(mparticle_list_id, -1) <> ? THEN ? ELSE list_id END,
+       overridden_at_ms = CASE WHEN COALESCE(mparticle_list_id, -1) <> ? THEN NULL ELSE overridden_at_ms END,
+       mparticle_list_id = ?,
+       settings_at_ms = ?,
+       updated_at = CURRENT_TIMESTAMP
+     WHERE account_id = ? AND audience_id = ? AND settings_at_ms < ?
+       AND (COALESCE(mparticle_list_id, -1) <> ? OR audience_name <> ?)
+     RETURNING list_id`,
+    [c.audienceName, c.listId, c.listId, c.listId, c.listId, timestampMs, accountId, c.audienceId, timestampMs, c.listId, c.audienceName],
+    manager,
+  );
+  const toNumber = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  const was = toNumber(before?.list_id);
+  const now = rows[0] ? toNumber(rows[0].list_id) : was;
+  // One that had no list (held changes) or another list: both lists are asked for whole.
+  const moved = now !== was ? [was, now].filter((l): l is number => l !== null) : [];
   if (moved.length > 0)
     await appendInbox(
       db,
@@ -134,6 +155,29 @@ export async function applyConnection(
       manager,
     );
   return { listId: now, moved };
+}
+
+/**
+ * The list each audience's changes go to, as committed now (not as a snapshot read earlier said), inside the
+ * writing transaction. On PostgreSQL the rows are share-locked until it commits: a subscription that moves the
+ * audience to another list waits for this message, or this message waits for it and reads the new list, so a
+ * change is never signalled to a list the audience just left while the new one misses it.
+ */
+export async function listsInForce(
+  db: Database,
+  manager: EntityManager | undefined,
+  accountId: number,
+  audienceIds: number[],
+): Promise<Map<number, number | null>> {
+  if (audienceIds.length === 0) return new Map();
+  const ids = [...new Set(audienceIds)].sort((a, b) => a - b);
+  const rows = await db.query<{ audience_id: string | number; list_id: string | number | null }>(
+    `SELECT audience_id, list_id FROM audience_connections WHERE account_id = ? AND audience_id IN (${ids.map(() => '?').join(', ')})
+     ORDER BY audience_id${db.driver === 'postgres' ? ' FOR SHARE' : ''}`,
+    [accountId, ...ids],
+    manager,
+  );
+  return new Map(rows.map((r) => [Number(r.audience_id), r.list_id === null ? null : Number(r.list_id)]));
 }
 
 /** Every list of the account's connections, asked for whole. */
