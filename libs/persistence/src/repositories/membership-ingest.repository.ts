@@ -115,7 +115,8 @@ export class MembershipIngestRepository {
       ? await this.recordSteady(message)
       : await this.db.transaction(async (manager) => {
           const [seen] = await this.db.query<{ duplicate_count: number | string }>(
-            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at) VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
+            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at)
+         VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING duplicate_count`,
             [message.accountId, message.messageId, message.changes.length, message.timestampMs],
@@ -213,7 +214,8 @@ export class MembershipIngestRepository {
     const arrays = MEMBERSHIP_COLUMNS.map((_, i) => rows.map((r) => r[i] ?? null));
     const [row] = await this.db.statement<{ duplicate_count: number | string | null; applied: number | string; lists: (number | string)[] | null }>(
       `WITH seen AS (
-         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at) VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
+         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at)
+         VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING duplicate_count
        ), up AS (
