@@ -99,7 +99,7 @@ describe('Database when storage cannot commit (SQLite full: PRAGMA max_page_coun
     }
   };
 
-  it('fails every write while full (StorageUnavailable, cannotWrite), and after space returns each acknowledged write is visible to another connection', async () => {
+  it('refuses every write while full (cannotWrite); once space returns every acknowledged write is visible to another connection', async () => {
     const db = new Database(dataSource);
     raw().pragma(`max_page_count = ${Number(raw().pragma('page_count', { simple: true })) + 2}`);
     const acknowledged: number[] = [];
