@@ -136,9 +136,12 @@ export class FirehoseLegacyAudience {
   @MaxLength(255)
   audience_name?: string;
 
+  /**
+   * A `listId` that is not a positive integer does not refuse the message: that audience's changes are held
+   * like those of an audience that names no list (visible in /v1/connections), and the rest is stored.
+   */
   @IsOptional()
   @IsSettingsMap()
-  @HasValidListId()
   audience_subscription_settings?: Record<string, string | null>;
 }
 
