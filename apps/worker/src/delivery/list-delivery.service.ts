@@ -134,7 +134,10 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
         if (this.stopping) return { kind: 'stopped' };
         if (!held) return { kind: 'busy' };
         const run = await this.prepare(listId, lease);
-        if (!run) return { kind: 'suspended' };
+        if (!run) {
+          if (await this.settleUnowned(listId, lease)) continue;
+          return { kind: 'suspended' };
+        }
         let entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL, { after });
         if (entries.length === 0 && after > 0) {
           after = 0;
@@ -175,6 +178,36 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       return undefined;
     }
     return { listId, lease, account, client: this.clients.clientFor(account) };
+  }
+
+  /**
+   * A list no audience feeds and no account ever delivered (an audience moved to another list, or removed,
+   * before its first delivery): nothing of it can be sent, but rows that need no call (whole-list rows, and
+   * members Iterable does not have and nobody adds) are settled, so they are not pending for ever. Answers
+   * whether it settled any (the run then reads again); rows that would need a call stay, held for a key.
+   */
+  private async settleUnowned(listId: number, lease: ListRun['lease']): Promise<boolean> {
+    if (await this.delivery.owner(listId)) return false;
+    const entries = await this.delivery.inbox(listId, MAX_SUBSCRIBERS_PER_CALL);
+    const wholeList = entries.filter((e) => e.email === null);
+    if (wholeList.length > 0) {
+      await this.delivery.expandWholeList(listId, wholeList);
+      return true;
+    }
+    const emails = [...new Set(entries.flatMap((e) => (e.email === null ? [] : [e.email])))];
+    const contributions = await this.delivery.contributions(listId, emails);
+    const known = await this.delivery.known(listId, emails);
+    const settled = entries.filter(
+      (e) =>
+        e.email !== null &&
+        planMember(
+          contributions.filter((c) => c.memberKey === e.email),
+          known.get(e.email),
+        ).kind === 'settled',
+    );
+    if (settled.length === 0) return false;
+    this.logger.log(`list ${listId}: no audience feeds it and no account delivered it; ${settled.length} change(s) that need no call settled`);
+    return this.delivery.settle(lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settled.map((e) => e.id) }, null);
   }
 
   /** One round: plan every member the inbox rows name, settle what needs no call, send removals then additions. */

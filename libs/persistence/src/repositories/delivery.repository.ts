@@ -205,7 +205,7 @@ export class DeliveryRepository {
    * call and nothing else, and answers false), the call and each user's verdict, the members' new state,
    * and the inbox rows done with.
    */
-  async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number): Promise<boolean> {
+  async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number | null): Promise<boolean> {
     return this.db.transaction(async (manager) => {
       const ours = await this.leases.fenceSettlement(lease, ttlMs, accountId, manager);
       if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);

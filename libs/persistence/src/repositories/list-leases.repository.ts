@@ -77,9 +77,9 @@ export class ListLeasesRepository {
    * The fence of a settlement, in its transaction: the lease is extended if still this generation's, the call
    * in flight is settled (cleared), and the account whose key delivered the list is remembered.
    */
-  async fenceSettlement(lease: ListLease, ttlMs: number, accountId: number, manager: EntityManager, now = Date.now()): Promise<boolean> {
+  async fenceSettlement(lease: ListLease, ttlMs: number, accountId: number | null, manager: EntityManager, now = Date.now()): Promise<boolean> {
     const { affected } = await this.db.execute(
-      `UPDATE list_leases SET expires_at = ?, in_flight = NULL, account_id = ? WHERE list_id = ? AND holder = ? AND generation = ?`,
+      `UPDATE list_leases SET expires_at = ?, in_flight = NULL, account_id = COALESCE(?, account_id) WHERE list_id = ? AND holder = ? AND generation = ?`,
       [now + ttlMs, accountId, lease.listId, lease.holder, lease.generation],
       manager,
     );
