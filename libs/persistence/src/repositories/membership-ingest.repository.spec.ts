@@ -222,3 +222,54 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(await inbox()).toEqual(['100:u1@example.com']);
   });
 });
+
+// Issue 21 §2, made deterministic: a subscription (another transaction) creates the audience's connection while
+// the first membership message of the audience is being written. The message's connection insert waits for it;
+// before the fix it then read the list as unknown (its "before" read came first, the update changed nothing)
+// and wrote the desired state with no inbox row naming the list: the member never reached it.
+describe('the first membership message racing the subscription that creates its connection (PostgreSQL)', () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let repo: MembershipIngestRepository;
+
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('postgres'));
+    repo = new MembershipIngestRepository(new Database(dataSource), new ApiKeyCipher(randomBytes(32).toString('base64')), 0);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  it.each([
+    ['the same list, stamped earlier', 900],
+    ['the same list, stamped later', 1100],
+  ])('leaves an inbox row naming the list when the subscription names %s', async (_name, subscriptionAt) => {
+    await dataSource.query(`DELETE FROM sync_inbox`);
+    const accountId = subscriptionAt;
+    const subscription = dataSource.createQueryRunner();
+    await subscription.connect();
+    await subscription.startTransaction();
+    await subscription.query(
+      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id, status, settings_at_ms, mparticle_list_id, created_at, updated_at)
+       VALUES ($1, 10, 'VIP', 100, 'active', $2, 100, now(), now())`,
+      [accountId, subscriptionAt],
+    );
+    const recording = repo.record(message(`race-${accountId}`, 1000, [{}], accountId));
+    // The message's transaction waits on the subscription's uncommitted row; then the subscription commits.
+    for (let i = 0; i < 100; i++) {
+      const [waiting] = await dataSource.query(
+        `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+      );
+      if (waiting.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await subscription.commitTransaction();
+    await subscription.release();
+    const result = await recording;
+    expect(result.pendingLists).toEqual([100]);
+    expect(await dataSource.query(`SELECT list_id::int AS list_id, member_key FROM sync_inbox ORDER BY id`)).toEqual([
+      { list_id: 100, member_key: 'u1@example.com' },
+    ]);
+  });
+});
