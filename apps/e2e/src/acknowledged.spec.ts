@@ -68,6 +68,15 @@ describe.each(DRIVERS)('acknowledged means stored and delivered on %s', (driver)
       }
     }
     const answers = await Promise.all(sends);
+    if (answers.some((a) => a.status !== 200))
+      console.log(
+        stack.api
+          .output()
+          .split('\n')
+          .filter((l) => /error|Storage|WARN/i.test(l))
+          .slice(-20)
+          .join('\n'),
+      );
     expect(answers.map((a) => a.status).filter((s) => s !== 200)).toEqual([]);
     for (const { accountId } of accounts) await stack.settled(accountId, 30_000);
     for (const [listId, want] of desired) expect({ listId, members: emails(listId) }).toEqual({ listId, members: [...want].sort() });

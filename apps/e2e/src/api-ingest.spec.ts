@@ -87,12 +87,6 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
       400,
       /user_profiles\[1\]\.audiences\[0\]\.action/,
     ],
-    [
-      'a non-numeric listId in the second profile',
-      withProfile({ audiences: [{ audience_id: 5, audience_name: 'x', audience_subscription_settings: { listId: '5O' }, action: 'add' }] }),
-      400,
-      /listId/,
-    ],
     ['an unknown identity encoding', withProfile({ user_identities: [{ type: 'email', encoding: 'base64', value: 'x' }] }), 400, /encoding/],
     ['a body over MAX_BODY_BYTES', { ...valid(), padding: 'x'.repeat(70 * 1024) }, 413, /MAX_BODY_BYTES/],
     // Hostile or overflowing values: each a 400 naming the field (or the limit), never a 5xx.

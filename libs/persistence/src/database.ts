@@ -251,7 +251,7 @@ export class Database {
   private async runTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      await runner.startTransaction();
+      await this.begin(runner);
       let result: T;
       try {
         result = await work(runner.manager);
@@ -270,6 +270,20 @@ export class Database {
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * On SQLite `BEGIN IMMEDIATE`: the write lock is taken at the start, where `busy_timeout` waits for another
+   * process's writer. TypeORM's deferred BEGIN takes it at the first write instead, and a transaction that read
+   * first then fails at once with "database is locked" when another process committed meanwhile (WAL's busy
+   * snapshot, where no busy handler waits). The runner's flags are set as its own BEGIN would.
+   */
+  private async begin(runner: QueryRunner): Promise<void> {
+    if (this.driver !== 'sqlite') return runner.startTransaction();
+    await runner.query('BEGIN IMMEDIATE');
+    const flags = runner as unknown as RunnerFlags;
+    flags.isTransactionActive = true;
+    flags.transactionDepth = 1;
   }
 
   private async rollbackQuietly(runner: QueryRunner): Promise<void> {
