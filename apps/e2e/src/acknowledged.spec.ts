@@ -181,11 +181,14 @@ describe.each(DRIVERS)('acknowledged means stored and delivered on %s', (driver)
       await stack.dataSource.query(`DELETE FROM commit_fault`);
       await stack.dataSource.query(`INSERT INTO commit_fault VALUES (true)`);
       await stack.dataSource.query(`CREATE OR REPLACE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN IF (SELECT armed FROM commit_fault LIMIT 1) THEN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END IF;
+        BEGIN IF (SELECT armed FROM commit_fault LIMIT 1) THEN
+          RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full';
+        END IF;
         RETURN NULL; END $$`);
       await stack.dataSource.query(`DROP TRIGGER IF EXISTS received_commit ON received_messages`);
       await stack.dataSource.query(
-        `CREATE CONSTRAINT TRIGGER received_commit AFTER INSERT ON received_messages DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()`,
+        `CREATE CONSTRAINT TRIGGER received_commit AFTER INSERT ON received_messages
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()`,
       );
       await stack.dataSource.query(`CREATE OR REPLACE FUNCTION refuse_probe() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN IF (SELECT armed FROM commit_fault LIMIT 1) THEN RAISE EXCEPTION 'commit refused by the test'; END IF; RETURN NULL; END $$`);
