@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import BetterSqlite3 from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import {
@@ -7,6 +8,7 @@ import {
   AudienceConnectionsRepository,
   Database,
   ErasureRepository,
+  isStorageUnavailable,
   MembershipIngestRepository,
   MembershipsRepository,
 } from '@audience-bridge/persistence';
@@ -118,6 +120,43 @@ describe('MparticleService', () => {
     expect((await before()) - start).toBe(1);
     const [account] = await dataSource.query(`SELECT api_key_last4 FROM accounts WHERE account_id = ${accountId}`);
     expect(account.api_key_last4).toBe('0002');
+  });
+
+  // Issue 21 §1 on the embedded default: the API's own SQLite connection made full (PRAGMA max_page_count).
+  // No message is acknowledged unless another connection sees it; sent again after space returns, each is stored once.
+  it('acknowledges nothing that is not committed while SQLite is full, and stores each message once when sent again', async () => {
+    const raw = (dataSource.driver as unknown as { databaseConnection: { pragma(sql: string, o?: object): unknown } }).databaseConnection;
+    const otherConnection = () => {
+      const other = new BetterSqlite3(database.url.slice('sqlite:'.length), { readonly: true });
+      try {
+        return other.prepare(`SELECT COUNT(*) AS n FROM received_messages WHERE account_id = ?`).get(accountId) as { n: number };
+      } finally {
+        other.close();
+      }
+    };
+    await answer(message(1000, 'key-00000001', [{ audience_id: 1, listId: '701', action: 'add' }]));
+    raw.pragma(`max_page_count = ${Number(raw.pragma('page_count', { simple: true }))}`);
+    const messages = Array.from({ length: 30 }, (_, i) => {
+      const m = message(2000 + i, 'key-00000001', [{ audience_id: 1, listId: '701', action: 'add' }]);
+      const [profile] = m.user_profiles;
+      m.user_profiles = Array.from({ length: 20 }, (_, p) => ({
+        ...profile,
+        mpid: String(10_000 + i * 100 + p),
+        user_identities: [{ type: 'email', encoding: 'raw', value: `${'x'.repeat(150)}${i}.${p}@example.com` }],
+      }));
+      return m;
+    });
+    const outcomes = await Promise.allSettled(messages.map((m) => answer(m)));
+    const acknowledged = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(outcomes.filter((o) => o.status === 'rejected').every((o) => isStorageUnavailable((o as PromiseRejectedResult).reason))).toBe(true);
+    expect(acknowledged).toBeLessThan(30);
+    expect(otherConnection().n).toBe(1 + acknowledged);
+
+    raw.pragma('max_page_count = 1073741823');
+    for (const m of messages) await answer(m);
+    expect(otherConnection().n).toBe(31);
+    const [{ n }] = await dataSource.query(`SELECT COUNT(*) AS n FROM memberships WHERE account_id = ${accountId}`);
+    expect(n).toBe(1 + 30 * 20);
   });
 
   it('refuses a message without the inbound token', async () => {
