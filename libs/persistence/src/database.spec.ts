@@ -117,6 +117,7 @@ describe('Database when storage cannot commit (SQLite full: PRAGMA max_page_coun
         () => acknowledged.push(i % 2 === 0 ? 2 : 1),
         (error: unknown) => refused.push(error),
       );
+      await db.query(`SELECT 1`); // after the write's group, whatever its outcome
       expect(raw().inTransaction).toBe(false);
     }
     expect(refused.length).toBeGreaterThan(40);
@@ -144,6 +145,7 @@ describe('Database when storage cannot commit (SQLite full: PRAGMA max_page_coun
     runner.isTransactionActive = true;
     runner.transactionDepth = 1;
     await expect(db.transaction((manager) => db.query(`INSERT INTO notes VALUES (NULL)`, [], manager))).rejects.toThrow(/NOT NULL/);
+    await db.query(`SELECT 1`);
     expect(raw().inTransaction).toBe(false);
     const before = committedElsewhere();
     await db.transaction((manager) => db.query(`INSERT INTO notes VALUES ('twice')`, [], manager));
@@ -184,5 +186,78 @@ describe('Database when a PostgreSQL COMMIT fails (a deferred constraint trigger
     for (let i = 0; i < 12; i++) await db.transaction((manager) => db.query(`INSERT INTO notes VALUES ('kept')`, [], manager));
     expect(db.cannotWrite()).toBe(false);
     expect(await dataSource.query(`SELECT text, COUNT(*)::int AS n FROM notes GROUP BY text`)).toEqual([{ text: 'kept', n: 12 }]);
+  });
+});
+
+// Issue 25: group commit on SQLite. Transactions arriving together share one COMMIT; none resolves before it, and
+// a poison one fails alone while the others commit.
+describe('Database group commit on SQLite', () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('sqlite'));
+    await dataSource.query(`CREATE TABLE notes (text TEXT NOT NULL UNIQUE)`);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  const committedElsewhere = () => {
+    const other = new BetterSqlite3(database.url.slice('sqlite:'.length), { readonly: true });
+    try {
+      return (other.prepare(`SELECT text FROM notes ORDER BY text`).all() as { text: string }[]).map((r) => r.text);
+    } finally {
+      other.close();
+    }
+  };
+
+  it('commits transactions that arrive together in one group, each visible to another connection when it resolves', async () => {
+    const db = new Database(dataSource);
+    const seenAtResolve: boolean[] = [];
+    const writes = Array.from({ length: 50 }, (_, i) =>
+      db
+        .transaction(async (manager) => {
+          await db.query(`INSERT INTO notes VALUES (?)`, [`g${String(i).padStart(2, '0')}`], manager);
+          await db.query(`INSERT INTO notes VALUES (?)`, [`h${String(i).padStart(2, '0')}`], manager);
+          return i;
+        })
+        .then((value) => {
+          seenAtResolve.push(committedElsewhere().includes(`h${String(value).padStart(2, '0')}`));
+          return value;
+        }),
+    );
+    expect(await Promise.all(writes)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(seenAtResolve.every(Boolean)).toBe(true);
+    expect(db.groupCommit.transactions).toBe(50);
+    expect(db.groupCommit.groups).toBeLessThanOrEqual(3);
+    expect(committedElsewhere()).toHaveLength(100);
+  });
+
+  it('fails a poison transaction alone (its partial writes undone) while the rest of its group commits', async () => {
+    const db = new Database(dataSource);
+    await dataSource.query(`DELETE FROM notes`);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 9 }, (_, i) =>
+        db.transaction(async (manager) => {
+          await db.query(`INSERT INTO notes VALUES (?)`, [`p${i}`], manager);
+          // The fifth writes a duplicate after its first row: the whole of it must be undone.
+          if (i === 4) await db.query(`INSERT INTO notes VALUES (?)`, ['p0'], manager);
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(committedElsewhere()).toEqual(['p0', 'p1', 'p2', 'p3', 'p5', 'p6', 'p7', 'p8']);
+    expect(db.groupCommit.groups).toBeLessThanOrEqual(2);
   });
 });

@@ -9,6 +9,16 @@ interface SqliteConnection {
   exec(sql: string): unknown;
 }
 
+/** A SQLite transaction waiting for its group (see `Database.transaction`). */
+interface GroupedWork {
+  work: (manager: EntityManager) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** At most this many transactions share one SQLite COMMIT. */
+const MAX_GROUP = 200;
+
 /** TypeORM's query runner flags that must agree with the connection after a failed COMMIT or ROLLBACK. */
 interface RunnerFlags {
   isTransactionActive: boolean;
@@ -41,6 +51,11 @@ export class Database {
     commitFailures: 0,
   };
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  /** SQLite transactions waiting to run in the next group (see `transaction`). */
+  private sqliteGroup: GroupedWork[] = [];
+  private sqliteGroupQueued = false;
+  /** Group commit on SQLite: groups committed and the transactions they carried (for tests and `/metrics`). */
+  readonly groupCommit = { groups: 0, transactions: 0, largest: 0 };
 
   constructor(readonly dataSource: DataSource) {
     this.driver = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
@@ -230,7 +245,9 @@ export class Database {
   /**
    * Runs `work` in a transaction. On PostgreSQL a transaction chosen as a deadlock victim (or failing
    * serialization) is rolled back whole and run again, up to 5 times: the API's ingest and the worker's
-   * settlement touch the same rows in different orders, and this is the standard answer to that.
+   * settlement touch the same rows in different orders, and this is the standard answer to that. On SQLite
+   * transactions that arrive while another group runs share one COMMIT (`runSqliteGroup`): the promise resolves
+   * only once that COMMIT is durable, and a work that fails fails alone.
    */
   async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.driver === 'postgres') {
@@ -240,7 +257,92 @@ export class Database {
         throw this.failed(error);
       }
     }
-    return this.exclusive(() => this.runTransaction(work));
+    return new Promise<T>((resolve, reject) => {
+      this.sqliteGroup.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queueSqliteGroup();
+    });
+  }
+
+  private queueSqliteGroup(): void {
+    if (this.sqliteGroupQueued) return;
+    this.sqliteGroupQueued = true;
+    void this.exclusive(() => this.runSqliteGroup()).catch(() => undefined);
+  }
+
+  /**
+   * Group commit on SQLite, the one writer: every transaction that arrived while the previous group ran goes into
+   * one `BEGIN IMMEDIATE … COMMIT` (one WAL sync instead of one each), each inside a savepoint of its own. A work
+   * that fails is rolled back to its savepoint and fails alone; the others commit. No work's promise resolves
+   * before the COMMIT that makes it durable, and a COMMIT that fails fails every work of the group (none stored,
+   * none answered 200). If SQLite itself rolled the whole transaction back (a full disk can), the works that
+   * had succeeded in it fail too, and the rest of the group goes on in a new transaction.
+   */
+  private async runSqliteGroup(): Promise<void> {
+    this.sqliteGroupQueued = false;
+    const group = this.sqliteGroup.splice(0, MAX_GROUP);
+    if (this.sqliteGroup.length > 0) this.queueSqliteGroup();
+    const runner = this.dataSource.createQueryRunner();
+    let open = false;
+    let succeeded: { item: GroupedWork; value: unknown }[] = [];
+    const lose = (error: unknown) => {
+      const lost = new StorageUnavailableError('commit', error);
+      this.failed(lost);
+      for (const s of succeeded) s.item.reject(lost);
+      succeeded = [];
+    };
+    for (const [i, item] of group.entries()) {
+      try {
+        if (!open) {
+          await this.begin(runner);
+          open = true;
+        }
+        await runner.query(`SAVEPOINT group_${i}`);
+      } catch (error) {
+        item.reject(this.failed(error));
+        if (!this.sqliteConnection().connection?.inTransaction) open = false;
+        continue;
+      }
+      try {
+        const value = await item.work(runner.manager);
+        await runner.query(`RELEASE group_${i}`);
+        succeeded.push({ item, value });
+      } catch (error) {
+        if (this.sqliteConnection().connection?.inTransaction) {
+          try {
+            await runner.query(`ROLLBACK TO group_${i}`);
+            await runner.query(`RELEASE group_${i}`);
+          } catch (rollbackError) {
+            lose(rollbackError);
+            await this.rollbackQuietly(runner);
+            open = false;
+          }
+        } else {
+          // SQLite rolled the whole transaction back by itself: what succeeded in it is gone too.
+          lose(error);
+          await this.rollbackQuietly(runner);
+          open = false;
+        }
+        item.reject(this.failed(error));
+      }
+    }
+    if (!open) return;
+    try {
+      await runner.commitTransaction();
+    } catch (error) {
+      await this.rollbackQuietly(runner);
+      lose(error);
+      return;
+    }
+    if (this.sqliteTransactionOpen()) {
+      this.resetSqlite();
+      lose(new Error('the transaction was still open after COMMIT: nothing was committed'));
+      return;
+    }
+    this.committed();
+    this.groupCommit.groups++;
+    this.groupCommit.transactions += succeeded.length;
+    this.groupCommit.largest = Math.max(this.groupCommit.largest, succeeded.length);
+    for (const s of succeeded) s.item.resolve(s.value);
   }
 
   /**
