@@ -2,7 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { comparisonRows, runComparison } from './comparison';
 import { deliveryRows, runDelivery } from './delivery';
 import { driftRows, runDrift } from './drift';
-import { IngestFigures, ingestRows, runIngest } from './ingest';
+import { IngestFigures, ingestRows, runFloor, runIngest } from './ingest';
 import { fmt, table } from './stats';
 
 // npm run bench: the ingest and delivery benchmarks and the comparison with a naive forwarder, one table.
@@ -16,24 +16,41 @@ async function main(): Promise<void> {
 
   process.stdout.write('running ingest (20 s)…\n');
   const ingest = await runIngest({ senders: 16, profiles: 50, seconds: 20, apiProcesses: 2, withWorker: true, iterableLimit: limit, driver });
+  const row = (f: IngestFigures) =>
+    `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s, ${f.deadlocks} deadlocks` +
+    (f.non200 ? `, ${f.non200} non-200` : '');
+  const versus = (ours: IngestFigures, floor: IngestFigures) =>
+    `throughput ${fmt(ours.changesPerSecond / floor.changesPerSecond, 2)}, p99 ${fmt(ours.p99 / floor.p99, 2)} ` +
+    `(floor: ${fmt(floor.changesPerSecond, 0)} changes/s, p99 ${fmt(floor.p99)} ms)`;
+  // The API alone against the floor: the least work a correct answer needs, same load, same machine (floor-server.ts).
+  process.stdout.write('running the API alone and the floor (2 processes each, 10 s each)…\n');
+  const aloneOptions = { senders: 16, profiles: 50, seconds: 10, apiProcesses: 2, withWorker: false, iterableLimit: limit, driver };
+  const apiAlone = await runIngest(aloneOptions);
+  const floorAlone = await runFloor(aloneOptions);
+  const floorRows: [string, string][] = [
+    [`API alone, ${driver}, 2 processes: changes/s, p99`, `${fmt(apiAlone.changesPerSecond, 0)}, ${fmt(apiAlone.p99)} ms`],
+    [`floor, ${driver}, 2 processes: changes/s, p99`, `${fmt(floorAlone.changesPerSecond, 0)}, ${fmt(floorAlone.p99)} ms`],
+    ['ours / floor', versus(apiAlone, floorAlone)],
+  ];
   // The shape that hurts: the same 400 users again and again, the worker settling the very members ingest writes.
   const hot: [string, string][] = [];
   for (const hotDriver of ['postgres', 'sqlite'] as const) {
     const runs = [];
+    const hotOptions = { senders: 16, profiles: 50, seconds: 10, apiProcesses: 1, iterableLimit: limit, driver: hotDriver, hotUsers: 400 };
     for (const withWorker of [false, true]) {
       process.stdout.write(`running hot users on ${hotDriver}, ${withWorker ? 'worker draining' : 'API alone'} (10 s)…\n`);
-      runs.push(
-        await runIngest({ senders: 16, profiles: 50, seconds: 10, apiProcesses: 1, withWorker, iterableLimit: limit, driver: hotDriver, hotUsers: 400 }),
-      );
+      runs.push(await runIngest({ ...hotOptions, withWorker }));
     }
+    process.stdout.write(`running hot users on ${hotDriver} against the floor (10 s)…\n`);
+    const floor = await runFloor({ ...hotOptions, withWorker: false });
     const [alone, draining] = runs as [IngestFigures, IngestFigures];
-    const row = (f: IngestFigures) =>
-      `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s, ${f.deadlocks} deadlocks` +
-      (f.non200 ? `, ${f.non200} non-200` : '');
     hot.push(
       [`${hotDriver}, API alone`, row(alone)],
       [`${hotDriver}, worker draining the same users`, row(draining)],
       [`${hotDriver}, draining rate / alone rate`, fmt(draining.messagesPerSecond / alone.messagesPerSecond, 2)],
+      [`${hotDriver}, floor (1 process)`, row(floor)],
+      [`${hotDriver}, ours / floor: alone`, versus(alone, floor)],
+      [`${hotDriver}, ours / floor: worker draining`, versus(draining, floor)],
     );
   }
   process.stdout.write(`running delivery (${changes} changes)…\n`);
@@ -47,6 +64,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       table(`ingest (${ingest.title})`, ingestRows(ingest)),
+      table('ingest against the floor (16 senders × 50 profiles, users spread over 200,000)', floorRows),
       table('ingest, hot users (API_PROCESSES=1, 16 senders × 50 profiles, 400 users moving in and out of 2 audiences)', hot),
       table(`delivery (${delivery.title})`, deliveryRows(delivery, changes, limit)),
       table('peak memory (VmHWM)', [

@@ -1,7 +1,8 @@
-import { ingestRows, runIngest } from './ingest';
+import { ingestRows, runFloor, runIngest } from './ingest';
 import { table } from './stats';
 
-// npm run bench:ingest (BENCH_SENDERS, BENCH_PROFILES, BENCH_SECONDS, API_PROCESSES, BENCH_WORKER=0, BENCH_ITERABLE_LIMIT, BENCH_DB)
+// npm run bench:ingest (BENCH_SENDERS, BENCH_PROFILES, BENCH_SECONDS, API_PROCESSES, BENCH_WORKER=0, BENCH_ITERABLE_LIMIT, BENCH_DB,
+// BENCH_HOT_USERS: that many users moving in and out of 2 audiences; BENCH_FLOOR=1: the floor server instead of the API)
 const options = {
   senders: Number(process.env['BENCH_SENDERS'] ?? 16),
   profiles: Number(process.env['BENCH_PROFILES'] ?? 50),
@@ -10,9 +11,10 @@ const options = {
   withWorker: process.env['BENCH_WORKER'] !== '0',
   iterableLimit: Number(process.env['BENCH_ITERABLE_LIMIT'] ?? 20),
   driver: (process.env['BENCH_DB'] ?? 'postgres') as 'postgres' | 'sqlite',
+  ...(process.env['BENCH_HOT_USERS'] ? { hotUsers: Number(process.env['BENCH_HOT_USERS']) } : {}),
 };
 
-runIngest(options).then(
+(process.env['BENCH_FLOOR'] === '1' ? runFloor(options) : runIngest(options)).then(
   (f) => process.stdout.write(table(`ingest benchmark (${f.title})`, ingestRows(f)) + '\n'),
   (error: unknown) => {
     process.stderr.write(`bench:ingest failed: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
-import { INBOUND_TOKEN, membershipMessage, startStack } from '@audience-bridge/harness';
+import { freePort, INBOUND_TOKEN, membershipMessage, startStack } from '@audience-bridge/harness';
+import { createDataSource } from '@audience-bridge/persistence';
+import { createTestDatabase } from '@audience-bridge/persistence/testing';
+import { FLOOR_SCHEMA } from './floor-server';
 import { createPoster } from './http-client';
 import { peakMemoryMiB } from './memory';
 import { fmt, quantile } from './stats';
@@ -62,64 +67,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
   });
   const worker = o.withWorker ? await stack.startWorker({ LOG_LEVEL: 'warn' }) : undefined;
   try {
-    const post = createPoster(stack.apiUrl, o.senders);
-    let sequence = 0;
-    const nextBody = () => {
-      const n = sequence++;
-      const profiles = Array.from({ length: o.profiles }, (_, i) => {
-        if (o.hotUsers) {
-          // Each message moves 50 of the hot users in or out of both audiences (distinct users per message).
-          const user = (n * o.profiles + i) % o.hotUsers;
-          const action = (n + i) % 2 === 0 ? ('add' as const) : ('delete' as const);
-          return {
-            mpid: String(1_000_000 + user),
-            email: `hot${user}@example.com`,
-            customerId: `c${user}`,
-            audiences: [
-              { audienceId: 1, listId: lists[0], action },
-              { audienceId: 2, listId: lists[1], action: action === 'add' ? ('delete' as const) : ('add' as const) },
-            ],
-          };
-        }
-        const user = (n * o.profiles + i) % 200_000;
-        return {
-          mpid: String(1_000_000 + user),
-          email: `user${user}@example.com`,
-          customerId: `c${user}`,
-          audiences: [{ audienceId: 1 + (user % 4), listId: lists[user % 4], action: (n + i) % 5 === 0 ? ('delete' as const) : ('add' as const) }],
-        };
-      });
-      return JSON.stringify(membershipMessage(`bench-${n}`, 1_700_000_000_000 + n, profiles, { accountId: 1, apiKey: API_KEY }));
-    };
-
-    const latencies: number[] = [];
-    const statuses = new Map<number, number>();
-    let measuring = false;
-    let stop = false;
-    let firstError: string | undefined;
-    const sender = async () => {
-      while (!stop) {
-        const body = nextBody();
-        const started = performance.now();
-        const res = await post('/v1/mparticle', body, { authorization: `Token ${INBOUND_TOKEN}` });
-        const ms = performance.now() - started;
-        if (res.status !== 200 && firstError === undefined) firstError = `${res.status} ${res.body.slice(0, 300)}`;
-        if (measuring) {
-          latencies.push(ms);
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        }
-      }
-    };
-    const senders = Array.from({ length: o.senders }, sender);
-    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
-    measuring = true;
-    const started = performance.now();
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    measuring = false;
-    const elapsed = (performance.now() - started) / 1000;
-    stop = true;
-    await Promise.all(senders);
-
+    const { latencies, statuses, elapsed, firstError } = await drive(stack.apiUrl, o, lists);
     latencies.sort((a, b) => a - b);
     const ok = statuses.get(200) ?? 0;
     // Contention as /metrics reports it: deadlock victims (API and worker) and lock waits sampled at scrape.
@@ -153,6 +101,115 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
   } finally {
     await stack.stop();
     await fake.close();
+  }
+}
+
+/** The bodies of a run: hot users moving in and out of two audiences, or users spread over 200,000 in four. */
+function bodies(o: Pick<IngestOptions, 'profiles' | 'hotUsers'>, lists: number[]): () => string {
+  let sequence = 0;
+  return () => {
+    const n = sequence++;
+    const profiles = Array.from({ length: o.profiles }, (_, i) => {
+      if (o.hotUsers) {
+        // Each message moves 50 of the hot users in or out of both audiences (distinct users per message).
+        const user = (n * o.profiles + i) % o.hotUsers;
+        const action = (n + i) % 2 === 0 ? ('add' as const) : ('delete' as const);
+        return {
+          mpid: String(1_000_000 + user),
+          email: `hot${user}@example.com`,
+          customerId: `c${user}`,
+          audiences: [
+            { audienceId: 1, listId: lists[0], action },
+            { audienceId: 2, listId: lists[1], action: action === 'add' ? ('delete' as const) : ('add' as const) },
+          ],
+        };
+      }
+      const user = (n * o.profiles + i) % 200_000;
+      return {
+        mpid: String(1_000_000 + user),
+        email: `user${user}@example.com`,
+        customerId: `c${user}`,
+        audiences: [{ audienceId: 1 + (user % 4), listId: lists[user % 4], action: (n + i) % 5 === 0 ? ('delete' as const) : ('add' as const) }],
+      };
+    });
+    return JSON.stringify(membershipMessage(`bench-${n}`, 1_700_000_000_000 + n, profiles, { accountId: 1, apiKey: API_KEY }));
+  };
+}
+
+/** The load generator: `senders` concurrent senders posting for a warm-up, then `seconds` measured. */
+async function drive(url: string, o: Pick<IngestOptions, 'senders' | 'seconds' | 'profiles' | 'hotUsers'>, lists: number[]) {
+  const post = createPoster(url, o.senders);
+  const nextBody = bodies(o, lists);
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let measuring = false;
+  let stop = false;
+  let firstError: string | undefined;
+  const sender = async () => {
+    while (!stop) {
+      const body = nextBody();
+      const started = performance.now();
+      const res = await post('/v1/mparticle', body, { authorization: `Token ${INBOUND_TOKEN}` });
+      const ms = performance.now() - started;
+      if (res.status !== 200 && firstError === undefined) firstError = `${res.status} ${res.body.slice(0, 300)}`;
+      if (measuring) {
+        latencies.push(ms);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    }
+  };
+  const senders = Array.from({ length: o.senders }, sender);
+  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, o.seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(senders);
+  return { latencies, statuses, elapsed, firstError };
+}
+
+/** The floor figures of the same load (see floor-server.ts): its own process(es), a fresh database of the driver. */
+export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
+  const database = await createTestDatabase(o.driver);
+  const setup = createDataSource(database.url);
+  await setup.initialize();
+  await setup.query(FLOOR_SCHEMA);
+  await setup.destroy();
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(__dirname, 'floor-server.js')], {
+    env: { PATH: process.env['PATH'] ?? '', DATABASE_URL: database.url, PORT: String(port), FLOOR_PROCESSES: String(o.apiProcesses) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => d.toString().includes('floor listening') && resolve());
+      child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
+    });
+    const { latencies, statuses, elapsed, firstError } = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4]);
+    latencies.sort((a, b) => a - b);
+    const ok = statuses.get(200) ?? 0;
+    return {
+      title: `floor: node:http + one upsert, ${o.driver}, ${o.apiProcesses} process(es)`,
+      acknowledged: ok,
+      messagesPerSecond: ok / elapsed,
+      changesPerSecond: (ok * o.profiles * (o.hotUsers ? 2 : 1)) / elapsed,
+      p50: quantile(latencies, 0.5),
+      p95: quantile(latencies, 0.95),
+      p99: quantile(latencies, 0.99),
+      max: latencies[latencies.length - 1] ?? Number.NaN,
+      non200: [...statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
+      deadlocks: 0,
+      lockWaits: 0,
+      ...(firstError ? { firstError } : {}),
+      apiPeakMiB: peakMemoryMiB(child.pid),
+      workerPeakMiB: 0,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    await database.drop();
   }
 }
 
