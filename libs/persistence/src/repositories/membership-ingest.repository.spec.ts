@@ -140,6 +140,54 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect([Number(received.change_count), Number(received.duplicate_count)]).toEqual([3, 1]);
   });
 
+  // Issue 25: group commit. Steady messages arriving together are written together (one statement per group on
+  // PostgreSQL, one COMMIT per group on SQLite) with exactly the results of writing them one by one.
+  it('writes steady messages that arrive together in groups, each with its own result, newest wins across them', async () => {
+    await repo.record(message('g0', 1000, [{}]));
+    const statement = jest.spyOn(db, 'statement');
+    try {
+      // Users u0..u11 twice each (the later stamp, a delete, wins whatever the order), and one message sent twice.
+      const burst = Array.from({ length: 24 }, (_, i) =>
+        message(`g${i + 1}`, 2000 + i, [
+          { userKey: `u${i % 12}`, mpid: `u${i % 12}`, action: i < 12 ? 'add' : 'delete', subscriber: { email: `u${i % 12}@example.com`, userId: `c${i}` } },
+        ]),
+      );
+      const results = await Promise.all([...burst, burst[3]].map((m) => repo.record(m)));
+      expect(results.filter((r) => r.duplicate)).toHaveLength(1);
+      expect(results.filter((r) => r.applied > 0).every((r) => r.applied === 1 && r.pendingLists.join() === '100')).toBe(true);
+      // Every delete is newer than its add: each is applied, wherever it fell.
+      expect(results.slice(12, 24).every((r) => r.applied === 1)).toBe(true);
+      if (driver === 'postgres') expect(statement.mock.calls.length).toBeLessThan(25);
+    } finally {
+      statement.mockRestore();
+    }
+    const rows = (await memberships()).filter((m) => m.sourceMessageId !== 'g0');
+    expect(rows.map((m) => [m.userKey, m.action, m.timestampMs]).sort()).toEqual(Array.from({ length: 12 }, (_, i) => [`u${i}`, 'delete', 2012 + i]).sort());
+    const [{ n }] = await dataSource.query(`SELECT SUM(duplicate_count) AS n FROM received_messages`);
+    expect(Number(n)).toBe(1);
+  });
+
+  it('fails a poison message alone when its group fails, and stores the rest of the group', async () => {
+    await repo.record(message('p0', 1000, [{}]));
+    const poisoned = 'x'.repeat(400) + '@example.com'; // longer than the email column: the database refuses the row
+    const burst = Array.from({ length: 12 }, (_, i) =>
+      message(`p${i + 1}`, 2000 + i, [
+        { userKey: `q${i}`, mpid: `q${i}`, subscriber: { email: i === 5 && driver === 'postgres' ? poisoned : `q${i}@example.com`, userId: `c${i}` } },
+      ]),
+    );
+    const outcomes = await Promise.allSettled(burst.map((m) => repo.record(m)));
+    expect(outcomes.map((o) => o.status)).toEqual(burst.map((_, i) => (i === 5 && driver === 'postgres' ? 'rejected' : 'fulfilled')));
+    const stored = (await memberships()).map((m) => m.userKey).filter((k) => k.startsWith('q'));
+    expect(stored.sort()).toEqual(
+      burst
+        .map((_, i) => `q${i}`)
+        .filter((k) => !(k === 'q5' && driver === 'postgres'))
+        .sort(),
+    );
+    const [{ n }] = await dataSource.query(`SELECT COUNT(*) AS n FROM received_messages WHERE message_id LIKE 'p%'`);
+    expect(Number(n)).toBe(driver === 'postgres' ? 12 : 13);
+  });
+
   it('reads the account snapshot once for messages arriving together when it has expired', async () => {
     await repo.record(message('m1', 1000, [{}]));
     const query = jest.spyOn(db, 'query');

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { MembershipChange } from '@audience-bridge/domain';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
+import { isStorageUnavailable } from '../storage-errors';
 import { IncomingAccountSettings, IncomingConnection, applyAccountSettings, applyConnection, listsInForce, mparticleSettingsHash } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
 import { AttributeChangeInput, recordAttributes } from './attributes.repository';
@@ -66,6 +67,22 @@ function membershipRow(c: MembershipChange): unknown[] {
   ];
 }
 
+/** Steady-message statements one API process runs at once (each a group); the pool has 10 connections. */
+const STEADY_GROUPS_IN_FLIGHT = 4;
+/** At most this many messages in one statement. */
+const MAX_STEADY_GROUP = 64;
+
+interface SteadyWaiting {
+  message: MembershipMessage;
+  resolve: (result: Omit<IngestResult, 'suspended'>) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Code-point order, as the database's binary collation and `coalesce` sort keys. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** What the ingest needs to know of an account and its connections, read at most once per `snapshotTtlMs`. */
 interface AccountSnapshot {
   loadedAt: number;
@@ -87,6 +104,9 @@ interface AccountSnapshot {
  */
 export class MembershipIngestRepository {
   private readonly snapshots = new Map<number, AccountSnapshot>();
+  /** PostgreSQL group commit of steady messages (see `recordSteady`). */
+  private readonly steadyQueue: SteadyWaiting[] = [];
+  private steadyInFlight = 0;
   private readonly loading = new Map<number, Promise<AccountSnapshot>>();
 
   constructor(
@@ -203,47 +223,152 @@ export class MembershipIngestRepository {
   }
 
   /**
-   * `record` for a message that changes no settings, as one PostgreSQL statement of data-modifying CTEs: the
-   * message id (a repeat writes no membership), the memberships (the same newest-wins upsert as
-   * `upsertMemberships`), and an inbox row per (list, member) the accepted changes name. One statement is
-   * atomic like the transaction, but costs one round trip instead of five.
+   * `record` for a message that changes no settings, on PostgreSQL, with group commit: messages arriving while
+   * earlier groups are being written go out together as one statement of data-modifying CTEs (message ids, the
+   * newest-wins upsert, an inbox row per (list, member) the accepted changes name). One statement is atomic like
+   * a transaction; a group of them costs one round trip and one commit instead of one each. Each message is
+   * answered only when its group's statement has committed.
    */
-  private async recordSteady(message: MembershipMessage): Promise<Omit<IngestResult, 'suspended'>> {
-    const audienceIds = [...new Set(message.changes.map((c) => c.audienceId))].sort((a, b) => a - b);
-    const rows = message.changes.map(membershipRow);
+  private recordSteady(message: MembershipMessage): Promise<Omit<IngestResult, 'suspended'>> {
+    return new Promise((resolve, reject) => {
+      this.steadyQueue.push({ message, resolve, reject });
+      this.flushSteady();
+    });
+  }
+
+  private flushSteady(): void {
+    while (this.steadyInFlight < STEADY_GROUPS_IN_FLIGHT && this.steadyQueue.length > 0) {
+      const group = this.takeSteadyGroup();
+      this.steadyInFlight++;
+      void this.writeSteadyGroup(group).finally(() => {
+        this.steadyInFlight--;
+        this.flushSteady();
+      });
+    }
+  }
+
+  /**
+   * The next group, oldest first: no two of its messages share a message id or an (account, audience, user)
+   * key, since one statement cannot upsert a row twice; a message that would waits for the next group.
+   */
+  private takeSteadyGroup(): SteadyWaiting[] {
+    const ids = new Set<string>();
+    const keys = new Set<string>();
+    const group: SteadyWaiting[] = [];
+    const rest: SteadyWaiting[] = [];
+    for (const waiting of this.steadyQueue) {
+      const id = `${waiting.message.accountId}\u0000${waiting.message.messageId}`;
+      const own = waiting.message.changes.map((c) => `${c.accountId}\u0000${c.audienceId}\u0000${c.userKey}`);
+      if (group.length >= MAX_STEADY_GROUP || ids.has(id) || own.some((k) => keys.has(k))) {
+        rest.push(waiting);
+        continue;
+      }
+      ids.add(id);
+      for (const k of own) keys.add(k);
+      group.push(waiting);
+    }
+    this.steadyQueue.splice(0, this.steadyQueue.length, ...rest);
+    return group;
+  }
+
+  /**
+   * Writes a group; a group that fails for a reason of its own (not storage) is split in halves until the message
+   * that fails is alone: no message is answered 200 unless its own rows committed, and a poison message fails
+   * alone. When storage cannot commit, every message of the group fails (nothing of it was stored).
+   */
+  private async writeSteadyGroup(group: SteadyWaiting[]): Promise<void> {
+    try {
+      const results = await this.steadyStatement(group.map((w) => w.message));
+      group.forEach((w, i) => w.resolve(results[i] as Omit<IngestResult, 'suspended'>));
+    } catch (error) {
+      if (group.length === 1 || isStorageUnavailable(error)) {
+        for (const w of group) w.reject(error);
+        return;
+      }
+      const half = Math.ceil(group.length / 2);
+      await Promise.all([this.writeSteadyGroup(group.slice(0, half)), this.writeSteadyGroup(group.slice(half))]);
+    }
+  }
+
+  /** One statement for a group of steady messages (see `recordSteady`), answering each message's result in order. */
+  private async steadyStatement(messages: MembershipMessage[]): Promise<Omit<IngestResult, 'suspended'>[]> {
+    const byId = [...messages].sort((a, b) => a.accountId - b.accountId || compareText(a.messageId, b.messageId));
+    // Rows in key order: concurrent statements lock memberships in one order and cannot deadlock on them.
+    const rows = messages
+      .flatMap((m) => m.changes)
+      .sort((a, b) => a.accountId - b.accountId || a.audienceId - b.audienceId || compareText(a.userKey, b.userKey))
+      .map(membershipRow);
     const arrays = MEMBERSHIP_COLUMNS.map((_, i) => rows.map((r) => r[i] ?? null));
-    const [row] = await this.db.statement<{ duplicate_count: number | string | null; applied: number | string; lists: (number | string)[] | null }>(
-      `WITH seen AS (
+    const audiences = [
+      ...new Map(messages.flatMap((m) => m.changes.map((c) => [`${c.accountId}:${c.audienceId}`, [c.accountId, c.audienceId] as const]))).values(),
+    ].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const out = await this.db.statement<{
+      account_id: number | string;
+      message_id: string;
+      duplicate_count: number | string;
+      applied: number | string;
+      lists: (number | string)[] | null;
+    }>(
+      `WITH msg AS (
+         SELECT * FROM unnest(?::bigint[], ?::text[], ?::integer[], ?::bigint[]) AS m(account_id, message_id, change_count, timestamp_ms)
+       ), seen AS (
          INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at)
-         VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
+         SELECT account_id, message_id, change_count, 0, timestamp_ms, CURRENT_TIMESTAMP FROM msg
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
-         RETURNING duplicate_count
+         RETURNING account_id, message_id, duplicate_count
        ), up AS (
          INSERT INTO memberships (${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
-         SELECT * FROM unnest(${MEMBERSHIP_COLUMNS.map((c) => `?::${c.type}[]`).join(', ')}) WHERE (SELECT duplicate_count FROM seen) = 0
-         ${this.upsertTail()}
+         SELECT r.* FROM unnest(${MEMBERSHIP_COLUMNS.map((c) => `?::${c.type}[]`).join(', ')})
+           AS r(${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
+         JOIN seen s ON s.account_id = r.account_id AND s.message_id = r.source_message_id AND s.duplicate_count = 0
+         ORDER BY r.account_id, r.audience_id, r.user_key
+         ${this.upsertTail('account_id, audience_id, email, prev_email, source_message_id')}
        ), conn AS (
-         SELECT audience_id, list_id FROM audience_connections
-         WHERE account_id = ? AND audience_id = ANY(?::bigint[]) AND list_id IS NOT NULL
-         ORDER BY audience_id FOR SHARE
+         SELECT c.account_id, c.audience_id, c.list_id FROM audience_connections c
+         JOIN unnest(?::bigint[], ?::bigint[]) AS k(account_id, audience_id) ON c.account_id = k.account_id AND c.audience_id = k.audience_id
+         WHERE c.list_id IS NOT NULL
+         ORDER BY c.account_id, c.audience_id FOR SHARE OF c
        ), targets AS (
-         SELECT DISTINCT l.list_id, e.email FROM up
-         JOIN conn AS l ON l.audience_id = up.audience_id
+         SELECT DISTINCT l.list_id, e.email, up.account_id, up.source_message_id FROM up
+         JOIN conn AS l ON l.account_id = up.account_id AND l.audience_id = up.audience_id
          CROSS JOIN LATERAL (VALUES (up.email), (up.prev_email)) AS e(email)
          WHERE e.email IS NOT NULL
        ), inbox AS (
-         INSERT INTO sync_inbox (list_id, member_key, created_at_ms) SELECT list_id, email, ?::bigint FROM targets RETURNING list_id
+         INSERT INTO sync_inbox (list_id, member_key, created_at_ms) SELECT DISTINCT list_id, email, ?::bigint FROM targets RETURNING list_id
        )
-       SELECT (SELECT duplicate_count FROM seen) AS duplicate_count, (SELECT COUNT(*) FROM up) AS applied,
-              ARRAY(SELECT DISTINCT list_id FROM inbox ORDER BY list_id) AS lists`,
-      [message.accountId, message.messageId, message.changes.length, message.timestampMs, ...arrays, message.accountId, audienceIds, Date.now()],
+       SELECT s.account_id, s.message_id, s.duplicate_count,
+              (SELECT COUNT(*) FROM up WHERE up.account_id = s.account_id AND up.source_message_id = s.message_id) AS applied,
+              ARRAY(SELECT DISTINCT t.list_id FROM targets t
+                    WHERE t.account_id = s.account_id AND t.source_message_id = s.message_id ORDER BY t.list_id) AS lists
+       FROM seen s`,
+      [
+        byId.map((m) => m.accountId),
+        byId.map((m) => m.messageId),
+        byId.map((m) => m.changes.length),
+        byId.map((m) => m.timestampMs),
+        ...arrays,
+        audiences.map(([accountId]) => accountId),
+        audiences.map(([, audienceId]) => audienceId),
+        Date.now(),
+      ],
     );
-    if (Number(row?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [], keyChanged: false };
-    return { duplicate: false, applied: Number(row?.applied ?? 0), pendingLists: (row?.lists ?? []).map(Number), keyChanged: false };
+    const results = new Map(
+      out.map((r) => [
+        `${Number(r.account_id)}\u0000${r.message_id}`,
+        Number(r.duplicate_count) > 0
+          ? { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false }
+          : { duplicate: false, applied: Number(r.applied ?? 0), pendingLists: (r.lists ?? []).map(Number), keyChanged: false },
+      ]),
+    );
+    return messages.map((m) => {
+      const result = results.get(`${m.accountId}\u0000${m.messageId}`);
+      if (!result) throw new Error(`message ${m.messageId} has no result in its group`);
+      return result;
+    });
   }
 
   /** Newest wins per (account, audience, user): the conflict clause of every membership upsert. */
-  private upsertTail(): string {
+  private upsertTail(returning = 'audience_id, email, prev_email'): string {
     // A change that names no identity Iterable can take (a delete without an email in Customer ID mode)
     // keeps the one sent before: a delete still removes that member, an add keeps it.
     const keepPrevious = `excluded.email IS NULL AND memberships.email IS NOT NULL`;
@@ -262,7 +387,7 @@ export class MembershipIngestRepository {
           OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = 'delete' AND memberships.action = 'add')
           OR (excluded.timestamp_ms = memberships.timestamp_ms AND excluded.action = memberships.action
               AND ${this.db.binary('excluded.source_message_id')} > ${this.db.binary('memberships.source_message_id')})
-       RETURNING audience_id, email, prev_email`;
+       RETURNING ${returning}`;
   }
 
   /**
