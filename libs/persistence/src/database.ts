@@ -279,8 +279,23 @@ export class Database {
    */
   private async runSqliteGroup(): Promise<void> {
     this.sqliteGroupQueued = false;
-    const group = this.sqliteGroup.splice(0, MAX_GROUP);
+    const queued = this.sqliteGroup.splice(0, MAX_GROUP);
     if (this.sqliteGroup.length > 0) this.queueSqliteGroup();
+    // Each work settles once; whatever this code did not foresee fails the works it left unsettled, never hangs them.
+    const unsettled = new Set(queued);
+    const group = queued.map((item) => ({
+      work: item.work,
+      resolve: (value: unknown) => unsettled.delete(item) && item.resolve(value),
+      reject: (error: unknown) => unsettled.delete(item) && item.reject(error),
+    }));
+    try {
+      await this.writeSqliteGroup(group);
+    } catch (error) {
+      for (const item of unsettled) item.reject(this.failed(error));
+    }
+  }
+
+  private async writeSqliteGroup(group: GroupedWork[]): Promise<void> {
     const runner = this.dataSource.createQueryRunner();
     let open = false;
     let succeeded: { item: GroupedWork; value: unknown }[] = [];
@@ -298,9 +313,13 @@ export class Database {
         }
         await runner.query(`SAVEPOINT group_${i}`);
       } catch (error) {
-        item.reject(this.failed(error));
-        if (!this.sqliteConnection().connection?.inTransaction) open = false;
-        continue;
+        // No transaction to put this work in (the write lock not granted within busy_timeout, storage gone):
+        // the rest of the group fails with it rather than each waiting for the same lock again.
+        const failure = this.failed(error);
+        lose(error);
+        for (const rest of group.slice(i)) rest.reject(failure);
+        await this.rollbackQuietly(runner);
+        return;
       }
       try {
         const value = await item.work(runner.manager);
