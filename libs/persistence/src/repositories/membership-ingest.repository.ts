@@ -316,18 +316,23 @@ export class MembershipIngestRepository {
          SELECT account_id, message_id, change_count, 0, timestamp_ms, CURRENT_TIMESTAMP FROM msg
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING account_id, message_id, duplicate_count
-       ), up AS (
-         INSERT INTO memberships (${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
-         SELECT r.* FROM unnest(${MEMBERSHIP_COLUMNS.map((c) => `?::${c.type}[]`).join(', ')})
-           AS r(${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
-         JOIN seen s ON s.account_id = r.account_id AND s.message_id = r.source_message_id AND s.duplicate_count = 0
-         ORDER BY r.account_id, r.audience_id, r.user_key
-         ${this.upsertTail('account_id, audience_id, email, prev_email, source_message_id')}
        ), conn AS (
          SELECT c.account_id, c.audience_id, c.list_id FROM audience_connections c
          JOIN unnest(?::bigint[], ?::bigint[]) AS k(account_id, audience_id) ON c.account_id = k.account_id AND c.audience_id = k.audience_id
          WHERE c.list_id IS NOT NULL
          ORDER BY c.account_id, c.audience_id FOR SHARE OF c
+       ), locked AS (
+         -- Read (and so locked) before any membership row: every writer locks an audience's connection before its
+         -- members (the transaction path too), so two writers never wait on each other in opposite orders.
+         SELECT COUNT(*) AS n FROM conn
+       ), up AS (
+         INSERT INTO memberships (${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
+         SELECT r.* FROM unnest(${MEMBERSHIP_COLUMNS.map((c) => `?::${c.type}[]`).join(', ')})
+           AS r(${MEMBERSHIP_COLUMNS.map((c) => c.name).join(', ')})
+         JOIN seen s ON s.account_id = r.account_id AND s.message_id = r.source_message_id AND s.duplicate_count = 0
+         CROSS JOIN locked
+         ORDER BY r.account_id, r.audience_id, r.user_key
+         ${this.upsertTail('account_id, audience_id, email, prev_email, source_message_id')}
        ), targets AS (
          SELECT DISTINCT l.list_id, e.email, up.account_id, up.source_message_id FROM up
          JOIN conn AS l ON l.account_id = up.account_id AND l.audience_id = up.audience_id
@@ -346,9 +351,9 @@ export class MembershipIngestRepository {
         byId.map((m) => m.messageId),
         byId.map((m) => m.changes.length),
         byId.map((m) => m.timestampMs),
-        ...arrays,
         audiences.map(([accountId]) => accountId),
         audiences.map(([, audienceId]) => audienceId),
+        ...arrays,
         Date.now(),
       ],
     );
