@@ -66,6 +66,9 @@ export class DriftCheckService implements BeforeApplicationShutdown {
   runLines = 100_000;
   /** How long a check waits for a whole-list resend (a change of settings) to be expanded before it gives up. */
   wholeListWaitMs = 60_000;
+  /** Tries of a list read that fails with a transient error (a partial read included), and the first backoff between them. */
+  readTries = READ_TRIES;
+  readRetryBaseMs = 2000;
 
   constructor(
     private readonly env: Environment,
@@ -257,6 +260,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         let lines = 0;
         for await (const line of reader.users(report.listId, {
           preferUserId: report.identifier === 'userId',
+          // A read is taken only whole: every line ends with a newline, and the lines agree with Iterable's list size.
+          verifySize: true,
           signal,
           beforeSend: async () => {
             sentAt = Date.now();
@@ -276,14 +281,17 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         const rateLimited = error.reason === 'rate limited';
         if (rateLimited) limited++;
         else failures++;
-        if (!error.retryable || failures >= READ_TRIES || limited >= RATE_LIMITED_TRIES) throw error;
+        if (!error.retryable) throw error;
+        if (failures >= this.readTries || limited >= RATE_LIMITED_TRIES) {
+          throw new DriftFailure(`${error.message} (read ${failures + limited} times, never whole: nothing compared, nothing repaired; check again later)`);
+        }
         // A 429 with Retry-After paused the read budget for every worker: the next read waits its turn there.
         const waitMs =
           rateLimited && error.retryAfterMs !== undefined
             ? 0
             : retryDelayMs({
                 attempt: failures + limited,
-                baseMs: 2000,
+                baseMs: this.readRetryBaseMs,
                 maxMs: 60_000,
                 ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
               });
