@@ -6,6 +6,7 @@ import { ListLeaseInFlight1795989915650 } from './1795989915650-list-lease-in-fl
 import { ErasureRequests1796000230960 } from './1796000230960-erasure-requests';
 import { DriftChecks1796000510900 } from './1796000510900-drift-checks';
 import { UserAttributes1796001366198 } from './1796001366198-user-attributes';
+import { DriftRepairExtras1797000241500 } from './1797000241500-drift-repair-extras';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const POSTGRES_MIGRATIONS = [
   ErasureRequests1796000230960,
   DriftChecks1796000510900,
   UserAttributes1796001366198,
+  DriftRepairExtras1797000241500,
 ];
