@@ -235,6 +235,19 @@ describe('ListReadLimiter (Redis)', () => {
     expect((await redis.keys(`${prefix}*`)).some((k) => k.includes(key))).toBe(false);
   });
 
+  it('a budget of another name (list-sizes) counts apart from getUsers', async () => {
+    const key = testApiKey('sizes');
+    const reads = limiter();
+    await reads.acquire(key);
+    await reads.acquire(key);
+    const sizes = limiter({ budget: 'list-sizes', maxWaitMs: 200 });
+    await sizes.acquire(key);
+    expect(await sizes.used(key)).toBe(1);
+    expect(await reads.used(key)).toBe(2);
+    await expect(limiter({ maxWaitMs: 200 }).acquire(key)).rejects.toBeInstanceOf(LimiterWaitTimeoutError);
+    expect((await redis.keys(`${prefix}:list-sizes:*`)).length).toBe(1);
+  });
+
   it('an aborted signal ends the wait at once, with its reason, and takes no grant', async () => {
     const key = testApiKey('abort');
     await limiter().pause(key, 10_000);
