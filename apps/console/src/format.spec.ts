@@ -1,4 +1,4 @@
-import { deliveryStatus, formatAgo, formatDuration, formatRate, localInputToIso } from './format';
+import { deliveryStatus, driftSummary, formatAgo, formatDuration, formatRate, localInputToIso } from './format';
 
 describe('formatDuration', () => {
   it.each([
@@ -57,5 +57,16 @@ describe('localInputToIso', () => {
     expect(localInputToIso('2026-11-30T12:00')).toBe(new Date(2026, 10, 30, 12, 0).toISOString());
     expect(localInputToIso('')).toBeUndefined();
     expect(localInputToIso('tomorrow')).toBeUndefined();
+  });
+});
+
+describe('driftSummary', () => {
+  it.each([
+    [{ missing: 0, extra: 0, repaired: 0 }, 'exact'],
+    [{ missing: 2, extra: 1200, repaired: 0, extraKept: 0 }, '2 missing, 1,200 extra'],
+    [{ missing: 1, extra: 3, repaired: 2, extraKept: 2, repairExtras: 'ours' }, '1 missing, 3 extra, 2 repaired, 2 extra kept (not added by us)'],
+    [{ missing: 0, extra: 2, repaired: 2, extraKept: 0, repairExtras: 'all' }, '0 missing, 2 extra, 2 repaired'],
+  ])('%p reads %p', (report, text) => {
+    expect(driftSummary(report)).toBe(text);
   });
 });

@@ -59,3 +59,14 @@ export function localInputToIso(value: string): string | undefined {
   const t = new Date(value).getTime();
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
+
+/**
+ * A finished drift check in a few words: `exact`, or `2 missing, 3 extra`, then what a repair sent, and the extra
+ * members it left on the list because this service never subscribed them (repairExtras "ours", the default).
+ */
+export function driftSummary(r: { missing: number; extra: number; repaired: number; extraKept?: number; repairExtras?: string | null }): string {
+  const found = r.missing === 0 && r.extra === 0 ? 'exact' : `${formatNumber(r.missing)} missing, ${formatNumber(r.extra)} extra`;
+  const repaired = r.repaired > 0 ? `, ${formatNumber(r.repaired)} repaired` : '';
+  const kept = (r.extraKept ?? 0) > 0 ? `, ${formatNumber(r.extraKept ?? 0)} extra kept (not added by us)` : '';
+  return `${found}${repaired}${kept}`;
+}

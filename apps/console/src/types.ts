@@ -169,6 +169,10 @@ export interface DriftReport {
   missing: number;
   extra: number;
   repaired: number;
+  /** Which extras a repair removes: ours (only members this service once subscribed) or all; null for older checks. */
+  repairExtras?: 'ours' | 'all' | null;
+  /** Extra members a repair left on the list: this service never subscribed them. */
+  extraKept?: number;
   leftOut: number;
   refused: number;
   error: string | null;

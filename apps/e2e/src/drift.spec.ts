@@ -83,8 +83,8 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
   const path = (a: Account, listId = a.lists[0]) => `/v1/accounts/${a.accountId}/lists/${listId}/drift-check`;
 
   /** Starts a check and waits for its verdict. */
-  async function check(a: Account, repair: boolean, listId = a.lists[0] as number, timeoutMs = 30_000): Promise<JsonBody> {
-    const started = await stack.admin('POST', path(a, listId), { repair });
+  async function check(a: Account, repair: boolean, listId = a.lists[0] as number, timeoutMs = 30_000, repairExtras?: 'ours' | 'all'): Promise<JsonBody> {
+    const started = await stack.admin('POST', path(a, listId), { repair, ...(repairExtras ? { repairExtras } : {}) });
     expect(started.status).toBe(202);
     return finished(a, listId, started.body.id, timeoutMs);
   }
@@ -113,6 +113,10 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
     expect(notFed.body.message).toMatch(/no audience of account \d+ feeds list 123456789/);
     expect((await stack.admin('POST', path(a), { repair: 'yes' })).status).toBe(400);
     expect((await stack.admin('POST', path(a), { repair: false, extra: 1 })).status).toBe(400);
+    const badExtras = await stack.admin('POST', path(a), { repair: true, repairExtras: 'mine' });
+    expect(badExtras.status).toBe(400);
+    expect(JSON.stringify(badExtras.body)).toContain('repairExtras must be \\"ours\\" or \\"all\\"');
+    expect((await stack.admin('GET', path(a))).status).toBe(404);
     expect((await stack.admin('GET', `/v1/accounts/${a.accountId}/lists/abc/drift-check`)).status).toBe(400);
 
     // The answers are in OpenAPI.
@@ -204,8 +208,9 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
       remove: [{ email: email(a, 10) }, { email: email(a, 11) }, { email: email(a, 12) }],
     });
 
-    const report = await check(a, true);
-    expect(report).toMatchObject({ state: 'done', repair: true, missing: 3, extra: 2, repaired: 5 });
+    // By default (repairExtras "ours") the stranger would stay; asked for all, it goes too.
+    const report = await check(a, true, a.lists[0] as number, 30_000, 'all');
+    expect(report).toMatchObject({ state: 'done', repair: true, missing: 3, extra: 2, repaired: 5, repairExtras: 'all', extraKept: 0 });
     await stack.settled(a.accountId);
     expect(members(a.lists[0] as number)).toEqual(expected);
 
@@ -268,9 +273,11 @@ describe.each(DRIVERS)('drift checks on %s (API, worker, fake Iterable getUsers)
       identifier: 'email',
       scheduleHours: null,
       scheduleRepair: false,
+      repairExtras: 'ours',
       lastScheduledAt: null,
     });
     expect((await stack.admin('PUT', settings, { scheduleHours: 0 })).status).toBe(400);
+    expect((await stack.admin('PUT', settings, { repairExtras: 'some' })).status).toBe(400);
     expect((await stack.admin('PUT', settings, { identifier: 'phone' })).status).toBe(400);
     expect((await stack.admin('GET', '/v1/accounts/999999/drift-settings')).status).toBe(404);
     const put = await stack.admin('PUT', settings, { scheduleHours: 6, scheduleRepair: true });

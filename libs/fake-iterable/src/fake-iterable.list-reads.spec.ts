@@ -108,4 +108,26 @@ describe('fake Iterable: list reads (getUsers, size) and operator edits', () => 
     expect((await client.control('POST', `/lists/${listId}/operator-edit`, { add: [{ email: 5 }] })).status).toBe(400);
     expect((await client.control('POST', '/lists/999999/operator-edit', { add: [] })).status).toBe(400);
   });
+  it('forced truncateBodyAtChars ends a getUsers answer cleanly but early, mid-line; dropFinalNewline leaves the last line without its newline', async () => {
+    const emails = Array.from({ length: 30 }, (_, i) => `m${String(i).padStart(2, '0')}@x.io`);
+    await client.api('k', 'POST', '/api/lists/subscribe', { listId, subscribers: emails.map((email) => ({ email })) });
+    const whole = (await getUsers()).text;
+    expect(whole).toHaveLength(30 * 'm00@x.io\n'.length);
+    await client.control('PUT', '/faults', { forced: [{ path: '/api/lists/getUsers', truncateBodyAtChars: 4 * 9 + 5 }] });
+    const cut = await getUsers();
+    expect(cut.status).toBe(200);
+    expect(cut.text).toBe(whole.slice(0, 41));
+    expect(cut.text.endsWith('\n')).toBe(false);
+    expect(fake.state.requests.at(-1)?.fault).toBe('forced cut answer');
+    await client.control('PUT', '/faults', { forced: [{ path: '/api/lists/getUsers', dropFinalNewline: true }] });
+    expect((await getUsers()).text).toBe(whole.slice(0, -1));
+    expect((await getUsers()).text).toBe(whole);
+    // A cut asked of an answer that is not streamed changes nothing; a bad value is refused.
+    await client.control('PUT', '/faults', { forced: [{ path: `/api/lists/${listId}/size`, truncateBodyAtChars: 0 }] });
+    expect((await client.api('k', 'GET', `/api/lists/${listId}/size`)).text).toBe('30');
+    const refused = await client.control('PUT', '/faults', { forced: [{ truncateBodyAtChars: -1 }, { dropFinalNewline: 'yes' }] });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json)).toContain('forced[0].truncateBodyAtChars must be a non-negative integer');
+    expect(JSON.stringify(refused.json)).toContain('forced[1].dropFinalNewline must be a boolean');
+  });
 });

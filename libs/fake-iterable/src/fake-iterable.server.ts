@@ -8,6 +8,7 @@ import { FakeIterableState } from './fake-iterable.state';
 import { forcedFaultMatches, retryAfterHeader } from './faults.util';
 import type { FakeResponse } from './iterable-api.controller';
 import { IterableApiController, matchApiRoute, splitDataCenter } from './iterable-api.controller';
+import { cutChunks } from './list-reads';
 import { actionNotFoundPage, apiResponse, badApiKey, defaultBodyForStatus, rateLimitExceeded } from './responses.util';
 
 /** Iterable's documented body limit (users/bulkUpdate; treated as the limit for all operations). */
@@ -274,7 +275,17 @@ export class FakeIterableServer {
         return;
       }
     }
-    respond(this.api.handle(route, project, url.searchParams, body));
+    const response = this.api.handle(route, project, url.searchParams, body);
+    const cut = forced && (forced.truncateBodyAtChars !== undefined || forced.dropFinalNewline) && response.chunks;
+    if (cut) {
+      const how = {
+        ...(forced.truncateBodyAtChars === undefined ? {} : { truncateAtChars: forced.truncateBodyAtChars }),
+        ...(forced.dropFinalNewline ? { dropFinalNewline: true } : {}),
+      };
+      respond({ ...response, chunks: cutChunks(cut, how) }, 'forced cut answer');
+      return;
+    }
+    respond(response);
   }
 
   private consume(fault: ForcedFault): void {

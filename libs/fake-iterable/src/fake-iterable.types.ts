@@ -126,6 +126,10 @@ export interface ForcedFault {
   reset?: boolean;
   /** Wait this long first (alone: a slow but otherwise normal answer). */
   delayMs?: number;
+  /** A streamed answer (getUsers) ends cleanly after this many characters, as a proxy dropping its tail would (mid-line: no last newline). */
+  truncateBodyAtChars?: number;
+  /** A streamed answer (getUsers) is sent without its last newline. */
+  dropFinalNewline?: boolean;
 }
 
 export interface FaultConfig {

@@ -72,7 +72,7 @@ describe('validateFaultConfig', () => {
     ['a rate above 1', { errorRates: { status503: 1.5 } }, ['errorRates.status503 must be within 0..1']],
     ['a negative reset rate', { resetRate: -0.1 }, ['resetRate must be within 0..1']],
     ['slow without delay', { slow: {} }, ['slow.delayMs must be a non-negative number']],
-    ['a forced fault that does nothing', { forced: [{ times: 2 }] }, ['forced[0] needs status, reset or delayMs']],
+    ['a forced fault that does nothing', { forced: [{ times: 2 }] }, ['forced[0] needs status, reset, delayMs, truncateBodyAtChars or dropFinalNewline']],
     ['a forced fault with a bad status', { forced: [{ status: 42 }] }, ['forced[0].status must be an HTTP status']],
     ['a forced fault with zero times', { forced: [{ status: 500, times: 0 }] }, ['forced[0].times must be a positive integer']],
     ['a forced fault with a bodyContains that is no string', { forced: [{ status: 409, bodyContains: 5 }] }, ['forced[0].bodyContains must be a string']],

@@ -76,8 +76,14 @@ export function validateFaultConfig(input: unknown): string[] {
         }
         if (fault.delayMs !== undefined && !isNonNegative(fault.delayMs)) problems.push(`forced[${index}].delayMs must be a non-negative number`);
         if (fault.bodyContains !== undefined && typeof fault.bodyContains !== 'string') problems.push(`forced[${index}].bodyContains must be a string`);
-        if (fault.status === undefined && fault.reset !== true && fault.delayMs === undefined) {
-          problems.push(`forced[${index}] needs status, reset or delayMs`);
+        if (fault.truncateBodyAtChars !== undefined && !(Number.isInteger(fault.truncateBodyAtChars) && Number(fault.truncateBodyAtChars) >= 0)) {
+          problems.push(`forced[${index}].truncateBodyAtChars must be a non-negative integer`);
+        }
+        if (fault.dropFinalNewline !== undefined && typeof fault.dropFinalNewline !== 'boolean')
+          problems.push(`forced[${index}].dropFinalNewline must be a boolean`);
+        const cutsBody = fault.truncateBodyAtChars !== undefined || fault.dropFinalNewline === true;
+        if (fault.status === undefined && fault.reset !== true && fault.delayMs === undefined && !cutsBody) {
+          problems.push(`forced[${index}] needs status, reset, delayMs, truncateBodyAtChars or dropFinalNewline`);
         }
       });
     }

@@ -92,3 +92,21 @@ export function visibleCount(list: FakeList, delayMs: number): number {
   for (const _uid of visibleMembers(list, delayMs)) n++;
   return n;
 }
+
+/**
+ * A streamed answer cut as a faulty proxy cuts it, ending cleanly all the same: after `truncateAtChars`
+ * characters (the tail dropped, maybe mid-line), and/or without its final newline.
+ */
+export function* cutChunks(chunks: Iterable<string>, cut: { truncateAtChars?: number; dropFinalNewline?: boolean }): Generator<string> {
+  let left = cut.truncateAtChars ?? Number.POSITIVE_INFINITY;
+  let held = '';
+  for (const chunk of chunks) {
+    if (left <= 0) return;
+    const piece = chunk.length > left ? chunk.slice(0, left) : chunk;
+    left -= piece.length;
+    if (held !== '') yield held;
+    held = piece;
+  }
+  if (cut.dropFinalNewline && held.endsWith('\n')) held = held.slice(0, -1);
+  if (held !== '') yield held;
+}

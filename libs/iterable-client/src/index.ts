@@ -32,7 +32,7 @@ export { IterableRateLimiter, LimiterWaitTimeoutError, apiKeyFingerprint } from 
 export type { IterableRateLimiterOptions } from './iterable-rate.limiter';
 export { RedisSemaphore } from './redis.semaphore';
 export type { RedisSemaphoreOptions } from './redis.semaphore';
-export { IterableListReader, splitLines, GET_USERS_PATH, MAX_LIST_LINE_CHARS } from './iterable-list-reader';
+export { IterableListReader, ListReadCutError, splitLines, GET_USERS_PATH, LIST_SIZE_PATH, MAX_LIST_LINE_CHARS } from './iterable-list-reader';
 export type { ListReadBudget, ListReaderOptions, ListUsersOptions } from './iterable-list-reader';
 export { ListReadLimiter } from './iterable-list-read.limiter';
 export type { ListReadLimiterOptions } from './iterable-list-read.limiter';

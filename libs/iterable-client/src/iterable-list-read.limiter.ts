@@ -21,6 +21,8 @@ export interface ListReadLimiterOptions {
   maxWaitMs?: number;
   /** Called while a caller waits, with the ms until it may ask again (heartbeats, logs). */
   onWait?: (waitMs: number) => void;
+  /** The budget's name in its keys (default `list-reads`, getUsers'; `list-sizes` for the size endpoint, which Iterable counts apart). */
+  budget?: string;
 }
 
 /** Waits `ms`, or less when `signal` is aborted meanwhile. */
@@ -40,12 +42,13 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * shared by every worker process through Redis: a sliding window of `requestsPerMinute` grants in any
  * minute (plus a margin), per API key, kept apart from the delivery limiter's budget so a drift check never
  * takes a turn of `lists/subscribe`. `acquire` waits its turn (queues) rather than fails; no concurrency
- * slot is held, so a long read never stands in a delivery's way. Keys: `<prefix>:list-reads:<fp>` and
- * `<prefix>:list-reads-pause:<fp>`, named by the keyed fingerprint, never by the key.
+ * slot is held, so a long read never stands in a delivery's way. Keys: `<prefix>:<budget>:<fp>` and
+ * `<prefix>:<budget>-pause:<fp>` (budget `list-reads` by default), named by the keyed fingerprint, never by the key.
  */
 export class ListReadLimiter implements IterableRequestLimiter {
   readonly requestsPerMinute: number;
   readonly keyPrefix: string;
+  readonly budget: string;
   private readonly redis: Redis;
   private readonly ownsRedis: boolean;
   private readonly windowMs: number;
@@ -56,6 +59,7 @@ export class ListReadLimiter implements IterableRequestLimiter {
     if (!(Number.isInteger(options.requestsPerMinute) && options.requestsPerMinute > 0)) throw new TypeError('requestsPerMinute must be a positive integer');
     this.requestsPerMinute = options.requestsPerMinute;
     this.keyPrefix = options.keyPrefix ?? 'iterable-limiter';
+    this.budget = options.budget ?? 'list-reads';
     this.windowMs = (options.windowMs ?? 60_000) + (options.windowMarginMs ?? 2000);
     this.maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     this.onWait = options.onWait;
@@ -91,7 +95,7 @@ export class ListReadLimiter implements IterableRequestLimiter {
 
   /** Reads granted in the last minute for this key (metrics, tests). */
   async used(apiKey: string): Promise<number> {
-    const key = `${this.keyPrefix}:list-reads:${apiKeyFingerprint(apiKey)}`;
+    const key = `${this.keyPrefix}:${this.budget}:${apiKeyFingerprint(apiKey)}`;
     const now = Number((await this.redis.time())[0]) * 1000;
     return this.redis.zcount(key, now - this.windowMs, '+inf');
   }
@@ -102,8 +106,8 @@ export class ListReadLimiter implements IterableRequestLimiter {
 
   private windowFor(fingerprint: string): RedisSlidingWindow {
     return new RedisSlidingWindow(this.redis, {
-      key: `${this.keyPrefix}:list-reads:${fingerprint}`,
-      pauseKey: `${this.keyPrefix}:list-reads-pause:${fingerprint}`,
+      key: `${this.keyPrefix}:${this.budget}:${fingerprint}`,
+      pauseKey: `${this.keyPrefix}:${this.budget}-pause:${fingerprint}`,
       limit: this.requestsPerMinute,
       windowMs: this.windowMs,
       spacingMs: 0,

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { IterableError } from './iterable.error';
 import { LimiterWaitTimeoutError } from './iterable-rate.limiter';
 import { ListReadLimiter } from './iterable-list-read.limiter';
-import { IterableListReader, splitLines } from './iterable-list-reader';
+import { IterableListReader, ListReadCutError, splitLines } from './iterable-list-reader';
 import type { RunningFakeIterable } from './testing/fake-iterable.harness';
 import { capturingLogger, rejectionOf, startFakeIterable, testApiKey } from './testing/fake-iterable.harness';
 import { deleteKeysUnder, TEST_REDIS_URL, uniquePrefix } from './testing/redis.harness';
@@ -22,11 +22,26 @@ describe('splitLines', () => {
   it.each<[string, (string | Buffer)[], string[]]>([
     ['lines cut across chunks', ['a@x.io\nb@', 'x.io\nc@x.io\n'], ['a@x.io', 'b@x.io', 'c@x.io']],
     ['CRLF line ends and blank lines', ['a@x.io\r\n\r\n', '\nb@x.io\r\n'], ['a@x.io', 'b@x.io']],
-    ['a last line without a newline', ['a@x.io\nb@x.io'], ['a@x.io', 'b@x.io']],
     ['a UTF-8 character cut between chunks', [euro.subarray(0, 2), euro.subarray(2)], ['€@x.io']],
     ['nothing', [], []],
   ])('%s', async (_name, chunks, lines) => {
     expect(await collect(splitLines(from(chunks)))).toEqual(lines);
+  });
+
+  it.each<[string, string[]]>([
+    ['a last line without its newline (a cut mid-line)', ['a@x.io\nb@x.io\np8.c.15@ex']],
+    ['a last CR without its LF', ['a@x.io\r\nb@x.io\r']],
+    ['a body that is one line without a newline', ['a@x.io']],
+  ])('refuses %s: the read was cut, its last piece is never yielded', async (_name, chunks) => {
+    const seen: string[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const line of splitLines(from(chunks))) seen.push(line);
+      })(),
+    );
+    expect(error).toBeInstanceOf(ListReadCutError);
+    expect(seen).not.toContain('p8.c.15@ex');
+    expect(seen.every((l) => chunks.join('').includes(`${l}\n`) || chunks.join('').includes(`${l}\r\n`))).toBe(true);
   });
 
   it('refuses a line past the limit without holding it', async () => {
@@ -102,6 +117,65 @@ describe('IterableListReader against the fake Iterable', () => {
     expect(text).not.toContain(apiKey);
   });
 
+  describe('a read cut short is never taken whole', () => {
+    const seed = (n: number) =>
+      fake.state.seedUsers(
+        fake.state.projectFor(apiKey),
+        Array.from({ length: n }, (_, i) => ({ email: `p8.c.${i}@example.com`, listIds: [listId] })),
+      );
+
+    it('an answer that ends cleanly mid-line rejects retryably, after the whole lines only', async () => {
+      seed(40);
+      fake.state.setFaults({ forced: [{ path: '/api/lists/getUsers', truncateBodyAtChars: 15 * 'p8.c.00@example.com\n'.length }] });
+      const seen: string[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const line of reader().users(listId)) seen.push(line);
+        })(),
+      );
+      expect(error).toBeInstanceOf(IterableError);
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'network error' });
+      expect((error as Error).message).toMatch(/ended mid-line .*a partial read/);
+      expect(seen.every((l) => /^p8\.c\.\d+@example\.com$/.test(l))).toBe(true);
+    });
+
+    it('an answer whose last line lacks its newline rejects retryably', async () => {
+      seed(3);
+      fake.state.setFaults({ forced: [{ path: '/api/lists/getUsers', dropFinalNewline: true }] });
+      const error = await rejectionOf(collect(reader().users(listId)));
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'network error' });
+    });
+
+    it('with verifySize, an answer cut at a line boundary rejects retryably (its count disagrees with the size); a whole one is taken', async () => {
+      seed(40);
+      const sizes: string[] = [];
+      const sizeLimiter = { acquire: async (key: string) => (sizes.push(key), { release: async () => undefined }) };
+      // Cut exactly after a newline: lines 0-9 are one character shorter than 10-39.
+      const cutAt = 10 * 'p8.c.0@example.com\n'.length + 5 * 'p8.c.10@example.com\n'.length;
+      fake.state.setFaults({ forced: [{ path: '/api/lists/getUsers', truncateBodyAtChars: cutAt, times: 1 }] });
+      const r = reader({ sizeLimiter });
+      const error = await rejectionOf(collect(r.users(listId, { verifySize: true })));
+      expect(error).toMatchObject({ kind: 'retryable', reason: 'server error' });
+      expect((error as Error).message).toContain("the answer named 15 members, Iterable's list size says 40");
+      expect(await collect(r.users(listId, { verifySize: true }))).toHaveLength(40);
+      expect(sizes).toEqual([apiKey, apiKey]);
+      expect(fake.state.requests.filter((q) => q.apiPath === `/api/lists/${listId}/size`)).toHaveLength(2);
+      // Without verifySize no size is asked.
+      await collect(r.users(listId));
+      expect(fake.state.requests.filter((q) => q.apiPath === `/api/lists/${listId}/size`)).toHaveLength(2);
+    });
+
+    it('size answers the count, null for an answer that is no number, and rejects an error answer classified', async () => {
+      seed(7);
+      const r = reader();
+      expect(await r.size(listId)).toBe(7);
+      fake.state.setFaults({ forced: [{ path: `/api/lists/${listId}/size`, status: 200, body: 'n/a', contentType: 'text/plain' }] });
+      expect(await r.size(listId)).toBeNull();
+      fake.state.setFaults({ forced: [{ path: `/api/lists/${listId}/size`, status: 503 }] });
+      await expect(r.size(listId)).rejects.toMatchObject({ kind: 'retryable', reason: 'server error', status: 503 });
+    });
+  });
+
   it('rejects a wrong key with a permanent bad api key', async () => {
     const error = await rejectionOf(collect(reader({ apiKey: testApiKey('wrong') }).users(listId)));
     expect(error).toMatchObject({ kind: 'permanent', reason: 'bad api key', status: 401 });
@@ -159,6 +233,19 @@ describe('ListReadLimiter (Redis)', () => {
     // Another key has its own budget; the key itself never reaches Redis.
     await a.acquire(testApiKey('other'));
     expect((await redis.keys(`${prefix}*`)).some((k) => k.includes(key))).toBe(false);
+  });
+
+  it('a budget of another name (list-sizes) counts apart from getUsers', async () => {
+    const key = testApiKey('sizes');
+    const reads = limiter();
+    await reads.acquire(key);
+    await reads.acquire(key);
+    const sizes = limiter({ budget: 'list-sizes', maxWaitMs: 200 });
+    await sizes.acquire(key);
+    expect(await sizes.used(key)).toBe(1);
+    expect(await reads.used(key)).toBe(2);
+    await expect(limiter({ maxWaitMs: 200 }).acquire(key)).rejects.toBeInstanceOf(LimiterWaitTimeoutError);
+    expect((await redis.keys(`${prefix}:list-sizes:*`)).length).toBe(1);
   });
 
   it('an aborted signal ends the wait at once, with its reason, and takes no grant', async () => {

@@ -19,6 +19,16 @@ import { NOOP_LOGGER } from './iterable.types';
 import { redactingLogger, redactSecrets } from './redact.util';
 
 export const GET_USERS_PATH = '/api/lists/getUsers';
+/** `GET /api/lists/{listId}/size`: how many members Iterable counts on the list (a bare number). */
+export const LIST_SIZE_PATH = (listId: number): string => `/api/lists/${listId}/size`;
+
+/** A list read whose answer ended without a newline after its last line: cut short, so not the whole list. */
+export class ListReadCutError extends Error {
+  constructor(readonly lines: number) {
+    super(`the answer ended mid-line after ${lines} whole lines (no newline after its last line): a partial read`);
+    this.name = 'ListReadCutError';
+  }
+}
 
 /** The longest line taken from a list read: an identifier is an email (≤ 254) or a userId (≤ 52); more is not a member. */
 export const MAX_LIST_LINE_CHARS = 4096;
@@ -32,6 +42,8 @@ export interface ListReadBudget {
 export interface ListReaderOptions extends Omit<IterableClientOptions, 'rateLimiter' | 'maxSockets'> {
   /** The list read budget (a `ListReadLimiter`: 5 per minute per project); none lets every read through. */
   limiter?: ListReadBudget;
+  /** The budget of `size` reads (Iterable counts them apart from getUsers: 5 per minute per project). */
+  sizeLimiter?: ListReadBudget;
 }
 
 export interface ListUsersOptions {
@@ -41,15 +53,28 @@ export interface ListUsersOptions {
   beforeSend?: () => void | Promise<void>;
   /** Stops the wait for the budget, or the read, at once (its reason is what `users` rejects with). */
   signal?: AbortSignal;
+  /**
+   * After the last line, ask Iterable the list's size and take the read only when it named exactly that many
+   * members (else a retryable IterableError: a partial read). A size answer that is no number is no size: not compared.
+   */
+  verifySize?: boolean;
 }
 
-/** `chunks` as lines: UTF-8 decoded across chunk edges, `\r\n` or `\n`, blank lines dropped, a line never held past MAX_LIST_LINE_CHARS. */
+/**
+ * `chunks` as lines: UTF-8 decoded across chunk edges, `\r\n` or `\n`, blank lines dropped, a line never held past
+ * MAX_LIST_LINE_CHARS. Every line must end with a newline: text after the last one means the answer was cut
+ * (a proxy dropping the tail), so it is not yielded and ListReadCutError is thrown instead.
+ */
 export async function* splitLines(chunks: AsyncIterable<Buffer | string>, maxLineChars = MAX_LIST_LINE_CHARS): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
+  let lines = 0;
   const emit = function* (line: string): Generator<string> {
     const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (trimmed !== '') yield trimmed;
+    if (trimmed !== '') {
+      lines++;
+      yield trimmed;
+    }
   };
   for await (const chunk of chunks) {
     const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
@@ -61,7 +86,7 @@ export async function* splitLines(chunks: AsyncIterable<Buffer | string>, maxLin
     rest = text.slice(start);
     if (rest.length > maxLineChars) throw new Error(`a line longer than ${maxLineChars} characters: not a list of identifiers`);
   }
-  yield* emit(rest + decoder.end());
+  if (rest + decoder.end() !== '') throw new ListReadCutError(lines);
 }
 
 /**
@@ -80,6 +105,7 @@ export class IterableListReader {
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
   readonly #logger: IterableLogger;
   readonly #limiter: ListReadBudget | undefined;
+  readonly #sizeLimiter: ListReadBudget | undefined;
 
   constructor(options: ListReaderOptions) {
     if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') throw new TypeError('IterableListReader needs an apiKey');
@@ -89,6 +115,7 @@ export class IterableListReader {
     this.baseUrl = resolveBaseUrl(options.dataCenter, options.baseUrlOverride);
     this.#logger = redactingLogger(options.logger ?? NOOP_LOGGER, [options.apiKey]);
     this.#limiter = options.limiter;
+    this.#sizeLimiter = options.sizeLimiter;
     this.#http = axios.create({
       baseURL: this.baseUrl,
       // In Node an idle timeout: a read that keeps streaming may take as long as it needs.
@@ -162,12 +189,72 @@ export class IterableListReader {
         options.signal?.throwIfAborted();
         if (error instanceof IterableError) throw error;
         const classified =
-          error instanceof Error && error.message.startsWith('a line longer')
-            ? ({ kind: 'permanent', reason: 'bad request', summary: error.message } as const)
-            : classifyError(error);
+          error instanceof ListReadCutError
+            ? ({ kind: 'retryable', reason: 'network error', summary: error.message } as const)
+            : error instanceof Error && error.message.startsWith('a line longer')
+              ? ({ kind: 'permanent', reason: 'bad request', summary: error.message } as const)
+              : classifyError(error);
         throw this.#fail(path, { ...classified, summary: `after ${lines} lines: ${classified.summary}` }, started);
       }
       this.#logger.debug(`Iterable GET ${path} (list ${listId}): ${lines} lines in ${Date.now() - started} ms`);
+      if (options.verifySize) {
+        const size = await this.size(listId, options.signal ? { signal: options.signal } : {});
+        if (size !== null && size !== lines) {
+          const summary = `a partial read: the answer named ${lines} members, Iterable's list size says ${size}; not taken`;
+          throw this.#fail(path, { kind: 'retryable', reason: 'server error', summary }, started);
+        }
+      }
+    } finally {
+      if (!stream.destroyed) stream.destroy();
+    }
+  }
+
+  /**
+   * How many members Iterable counts on the list (`GET /api/lists/{listId}/size`, within the size budget), or
+   * null when the answer is no number (no size given). Error answers reject like `users`.
+   */
+  async size(listId: number, options: { signal?: AbortSignal } = {}): Promise<number | null> {
+    const path = LIST_SIZE_PATH(listId);
+    if (this.#sizeLimiter) {
+      try {
+        const lease = await this.#sizeLimiter.acquire(this.#apiKey, options.signal ? { signal: options.signal } : {});
+        await lease.release().catch(() => undefined);
+      } catch (error) {
+        if (error instanceof LimiterWaitTimeoutError || options.signal?.aborted) throw error;
+        throw this.#fail(path, {
+          kind: 'retryable',
+          reason: 'network error',
+          summary: `list size budget unavailable: ${(error as Error)?.message ?? String(error)}`,
+        });
+      }
+    }
+    options.signal?.throwIfAborted();
+    const started = Date.now();
+    let answer: AxiosResponse<Readable>;
+    try {
+      answer = await this.#http.request<Readable>({
+        method: 'GET',
+        url: path,
+        headers: { 'Api-Key': this.#apiKey },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      throw this.#fail(path, classifyError(error), started);
+    }
+    const stream = answer.data;
+    try {
+      const head = await readHead(stream, CLASSIFY_HEAD_CHARS);
+      if (answer.status < 200 || answer.status >= 300) {
+        const classified = classifyIterableResponse({ status: answer.status, headers: { ...answer.headers }, body: head });
+        const details = withoutOk(classified) ?? { kind: 'retryable', reason: 'server error', status: answer.status, summary: `answered ${answer.status}` };
+        if (details.reason === 'rate limited' && details.retryAfterMs !== undefined && this.#sizeLimiter?.pause) {
+          await this.#sizeLimiter.pause(this.#apiKey, details.retryAfterMs).catch(() => undefined);
+        }
+        throw this.#fail(path, details, started);
+      }
+      const text = head.trim();
+      return /^\d{1,15}$/.test(text) ? Number(text) : null;
     } finally {
       if (!stream.destroyed) stream.destroy();
     }

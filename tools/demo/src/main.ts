@@ -235,7 +235,8 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 5500));
   const driftPath = `/v1/accounts/${setup[0].accountId}/lists/${vip.listId}/drift-check`;
   const driftCheck = async (repair: boolean) => {
-    const { body: asked } = await stack.admin('POST', driftPath, { repair });
+    // The walk-ins were added by hand: only repairExtras "all" removes them (the default, "ours", keeps what we never subscribed).
+    const { body: asked } = await stack.admin('POST', driftPath, repair ? { repair, repairExtras: 'all' } : { repair });
     let report = asked;
     await waitFor(async () => (report = (await stack.admin('GET', driftPath)).body).state !== 'running' && report.id === asked.id, 60_000, 200);
     return report;
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
       .sort()
       .join() === onList.join();
   say(
-    `  POST ${driftPath} {"repair": true} → ${repaired.repaired} members sent through delivery (audit reason "drift repair"); ` +
+    `  POST ${driftPath} {"repair": true, "repairExtras": "all"} → ${repaired.repaired} members sent through delivery (audit reason "drift repair"); ` +
       `the list is ${exact ? 'exact again' : 'NOT exact'}`,
   );
 

@@ -40,9 +40,18 @@ export class DriftController {
   ): Promise<DriftReportDto> {
     await this.feeding(accountId, listId);
     const settings = await this.drift.settings(accountId);
-    const { report, created } = await this.drift.request({ accountId, listId, repair: body.repair ?? false, trigger: 'api', identifier: settings.identifier });
+    const { report, created } = await this.drift.request({
+      accountId,
+      listId,
+      repair: body.repair ?? false,
+      trigger: 'api',
+      identifier: settings.identifier,
+      repairExtras: body.repairExtras ?? settings.repairExtras,
+    });
     if (created) {
-      this.logger.log(`drift check ${report.id} of list ${listId} asked (account ${accountId}${report.repair ? ', repair' : ''})`);
+      this.logger.log(
+        `drift check ${report.id} of list ${listId} asked (account ${accountId}${report.repair ? `, repair, extras: ${report.repairExtras ?? 'all'}` : ''})`,
+      );
       // Only a signal: if Redis is away, the workers' drift sweep finds the check in the database within 30 s.
       await this.producer
         .enqueue({ reportId: report.id })
@@ -89,11 +98,13 @@ export class DriftController {
       ...(body.identifier === undefined ? {} : { identifier: body.identifier }),
       ...(body.scheduleHours === undefined ? {} : { scheduleHours: body.scheduleHours }),
       ...(body.scheduleRepair === undefined ? {} : { scheduleRepair: body.scheduleRepair }),
+      ...(body.repairExtras === undefined ? {} : { repairExtras: body.repairExtras }),
     };
     const settings = await this.drift.putSettings(accountId, patch);
     this.logger.log(
       `account ${accountId}: drift settings by ${settings.identifier}, schedule ` +
-        (settings.scheduleHours === null ? 'off' : `every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''}`),
+        (settings.scheduleHours === null ? 'off' : `every ${settings.scheduleHours} h${settings.scheduleRepair ? ', repair' : ''}`) +
+        `, repair extras: ${settings.repairExtras}`,
     );
     return this.settingsView(settings);
   }
@@ -115,6 +126,8 @@ export class DriftController {
       state: r.state,
       phase: r.state === 'running' ? r.phase : null,
       repair: r.repair,
+      repairExtras: r.repairExtras,
+      extraKept: r.extraKept,
       trigger: r.trigger,
       identifier: r.identifier,
       requestedAt: new Date(r.requestedAtMs).toISOString(),
@@ -141,6 +154,7 @@ export class DriftController {
       identifier: s.identifier,
       scheduleHours: s.scheduleHours,
       scheduleRepair: s.scheduleRepair,
+      repairExtras: s.repairExtras,
       lastScheduledAt: s.scheduleHours === null ? null : iso(s.lastScheduledAtMs),
     };
   }

@@ -5,7 +5,7 @@ import { request } from '../api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ConnectHelp, EmptyState, ErrorNotice, LiveStamp, StatusBadge } from '../components/common';
 import { ReplayDialog } from '../components/ReplayDialog';
-import { formatAgo, formatDuration, formatNumber, formatTime } from '../format';
+import { driftSummary, formatAgo, formatDuration, formatNumber, formatTime } from '../format';
 import type { ConnectionRow, Connections as ConnectionsAnswer, DriftReport, DriftReports } from '../types';
 
 export const CONNECTIONS_REFRESH_MS = 5000;
@@ -148,8 +148,7 @@ export function Connections() {
             const when = report.checkedAt ?? report.finishedAt;
             return (
               <span>
-                {report.missing === 0 && report.extra === 0 ? 'exact' : `${formatNumber(report.missing)} missing, ${formatNumber(report.extra)} extra`}
-                {report.repaired > 0 && `, ${formatNumber(report.repaired)} repaired`}
+                {driftSummary(report)}
                 {when && <span className="muted"> · {formatAgo(when)}</span>}
               </span>
             );

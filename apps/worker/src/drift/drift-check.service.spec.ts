@@ -93,6 +93,8 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     // Runs of 7 lines: every check merges many sorted files.
     checks.runLines = 7;
     checks.wholeListWaitMs = 300;
+    checks.readRetryBaseMs = 100;
+    checks.readTries = 3;
   });
   afterAll(async () => {
     await dataSource.destroy();
@@ -123,8 +125,15 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
   const emails = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}@example.com`);
   const members = (listId: number) => (fake.state.members(listId) ?? []).map((m) => m.email ?? m.userId).sort();
   const inbox = async (listId: number) => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox WHERE list_id = ${listId}`))[0].n);
-  async function check(target: Target, repair: boolean, identifier: 'email' | 'userId' = 'email') {
-    const { report } = await drift.request({ accountId: target.accountId, listId: target.listId, repair, trigger: 'api', identifier });
+  async function check(target: Target, repair: boolean, identifier: 'email' | 'userId' = 'email', repairExtras?: 'ours' | 'all') {
+    const { report } = await drift.request({
+      accountId: target.accountId,
+      listId: target.listId,
+      repair,
+      trigger: 'api',
+      identifier,
+      ...(repairExtras ? { repairExtras } : {}),
+    });
     const outcome = await checks.run(report.id);
     return { outcome, report: await drift.find(report.id) };
   }
@@ -160,7 +169,7 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
       phase: null,
     });
     // Nothing changed: one read, no call, no inbox row, the members as they were.
-    expect(fake.state.requests.slice(calls).map((r) => r.apiPath)).toEqual(['/api/lists/getUsers']);
+    expect(fake.state.requests.slice(calls).map((r) => r.apiPath)).toEqual(['/api/lists/getUsers', `/api/lists/${target.listId}/size`]);
     expect(await inbox(target.listId)).toBe(0);
     expect(await dataSource.query(`SELECT member_key, state, updated_at_ms FROM list_members WHERE list_id = ${target.listId} ORDER BY member_key`)).toEqual(
       before,
@@ -176,8 +185,8 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     await settle(target.listId);
     fake.state.operatorEdit(target.listId, { add: [{ email: 'stranger@x.io' }, { email: 'gone@example.com' }], remove: [{ email: 'm001@example.com' }] });
 
-    const { report } = await check(target, true);
-    expect(report).toMatchObject({ state: 'done', missing: 1, extra: 2, repaired: 3 });
+    const { report } = await check(target, true, 'email', 'all');
+    expect(report).toMatchObject({ state: 'done', missing: 1, extra: 2, repaired: 3, repairExtras: 'all', extraKept: 0 });
     expect(signals).toEqual([{ listId: target.listId }]);
     expect(await inbox(target.listId)).toBe(3);
     expect(await delivery.syncList(target.listId)).toEqual({ kind: 'done' });
@@ -193,6 +202,87 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     ]);
     await settle(target.listId);
     expect((await check(target, true)).report).toMatchObject({ state: 'done', missing: 0, extra: 0, repaired: 0 });
+  });
+
+  it('repairExtras ours (the default) unsubscribes only extras this service once subscribed; members added by hand stay, counted as kept', async () => {
+    const target = newTarget();
+    await accept(target, emails(10));
+    // Only ever removed by us (a delete of a member never added): we never subscribed it.
+    await accept(target, ['never-ours@example.com'], 'delete', 500);
+    await delivery.syncList(target.listId);
+    await accept(target, ['m003@example.com'], 'delete', 2000);
+    await delivery.syncList(target.listId);
+    await settle(target.listId);
+    // By hand: our removed member put back, a stranger, and the member we only ever unsubscribed.
+    fake.state.operatorEdit(target.listId, {
+      add: [{ email: 'm003@example.com' }, { email: 'hand@x.io' }, { email: 'never-ours@example.com' }],
+      remove: [{ email: 'm007@example.com' }],
+    });
+
+    const { report } = await check(target, true);
+    expect(report).toMatchObject({ state: 'done', missing: 1, extra: 3, repaired: 2, repairExtras: 'ours', extraKept: 2 });
+    await delivery.syncList(target.listId);
+    const want = emails(10).filter((e) => e !== 'm003@example.com');
+    expect(members(target.listId)).toEqual([...want, 'hand@x.io', 'never-ours@example.com'].sort());
+    const unsubscribed = await dataSource.query(
+      `SELECT v.email FROM delivery_verdicts v JOIN delivery_calls c ON c.id = v.call_id ` +
+        `WHERE c.list_id = ${target.listId} AND v.reason = 'drift repair' AND v.action = 'delete'`,
+    );
+    expect(unsubscribed.map((v: { email: string }) => v.email)).toEqual(['m003@example.com']);
+
+    // Asked for all, the strangers go too.
+    await settle(target.listId);
+    expect((await check(target, true, 'email', 'all')).report).toMatchObject({ extra: 2, repaired: 2, repairExtras: 'all', extraKept: 0 });
+    await delivery.syncList(target.listId);
+    expect(members(target.listId)).toEqual(want.sort());
+  });
+
+  describe('a list read cut short is never acted on', () => {
+    /** 40 members p8.c.0 … p8.c.39, delivered and settled, and one stranger added by hand. */
+    async function cutList(): Promise<Target> {
+      const target = newTarget();
+      await accept(
+        target,
+        Array.from({ length: 40 }, (_, i) => `p8.c.${i}@ex.com`),
+      );
+      expect(await delivery.syncList(target.listId)).toEqual({ kind: 'done' });
+      await settle(target.listId);
+      fake.state.operatorEdit(target.listId, { add: [{ email: 'stranger@x.io' }] });
+      return target;
+    }
+    /** Where the body is cut: `lines` whole lines, then `partial` characters of the next. */
+    const cutAt = (lines: number, partial = 0) => Array.from({ length: lines }, (_, i) => `p8.c.${i}@ex.com\n`.length).reduce((a, b) => a + b, 0) + partial;
+    const reads = (target: Target) => fake.state.requests.filter((r) => r.apiKey === target.apiKey && r.apiPath === '/api/lists/getUsers').length;
+
+    it.each([
+      ['mid-line, the last line cut to "p8.c.15@ex" (no final newline)', { truncateBodyAtChars: cutAt(15, 'p8.c.15@ex'.length) }],
+      ['at a line boundary (every line whole, 25 members short of the size)', { truncateBodyAtChars: cutAt(15) }],
+      ['by its final newline alone', { dropFinalNewline: true }],
+    ])('cut %s: the read is taken again, and the check finds only the real drift', async (_name, cut) => {
+      const target = await cutList();
+      fake.state.setFaults({ forced: [{ path: '/api/lists/getUsers', apiKey: target.apiKey, ...cut }] });
+      const { outcome, report } = await check(target, true, 'email', 'all');
+      expect(outcome).toBe('done');
+      expect(report).toMatchObject({ state: 'done', missing: 0, extra: 1, repaired: 1, iterableMembers: 41, extraSample: ['stranger@x.io'] });
+      expect(reads(target)).toBe(2);
+      await delivery.syncList(target.listId);
+      expect(members(target.listId)).toEqual(Array.from({ length: 40 }, (_, i) => `p8.c.${i}@ex.com`).sort());
+    });
+
+    it('a read cut every time fails the check retryably and repairs nothing', async () => {
+      const target = await cutList();
+      fake.state.setFaults({ forced: [{ path: '/api/lists/getUsers', apiKey: target.apiKey, truncateBodyAtChars: cutAt(15, 10), times: 10 }] });
+      const { outcome, report } = await check(target, true);
+      expect(outcome).toBe('failed');
+      expect(report).toMatchObject({ state: 'failed', repaired: 0, missing: 0, extra: 0 });
+      expect(report?.error).toMatch(/a partial read.*never whole: nothing compared, nothing repaired; check again later/);
+      expect(reads(target)).toBe(3);
+      expect(await inbox(target.listId)).toBe(0);
+      expect(signals).toEqual([]);
+      expect(await dataSource.query(`SELECT COUNT(*) AS n FROM list_members WHERE list_id = ${target.listId} AND state <> 'subscribed'`)).toEqual([
+        { n: driver === 'postgres' ? '0' : 0 },
+      ]);
+    });
   });
 
   it('leaves out members in flight (pending, delivered lately, unanswered) and counts those Iterable refused apart', async () => {
@@ -225,7 +315,7 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     await settle(target.listId);
     fake.state.operatorEdit(target.listId, { add: [{ userId: 'intruder-1' }], remove: [{ userId: 'cust-3' }] });
 
-    const { report } = await check(target, true, 'userId');
+    const { report } = await check(target, true, 'userId', 'all');
     expect(report).toMatchObject({
       state: 'done',
       identifier: 'userId',

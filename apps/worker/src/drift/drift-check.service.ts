@@ -66,6 +66,9 @@ export class DriftCheckService implements BeforeApplicationShutdown {
   runLines = 100_000;
   /** How long a check waits for a whole-list resend (a change of settings) to be expanded before it gives up. */
   wholeListWaitMs = 60_000;
+  /** Tries of a list read that fails with a transient error (a partial read included), and the first backoff between them. */
+  readTries = READ_TRIES;
+  readRetryBaseMs = 2000;
 
   constructor(
     private readonly env: Environment,
@@ -158,19 +161,36 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         await this.drift.queueRepair(report.listId, members, DRIFT_REPAIR_REASON);
         repaired += members.length;
       };
-      const counts = await compared.run(async (_verdict, _key, member) => {
+      // repairExtras `ours` (the default; null: a check asked before the choice existed, which repaired all): an extra
+      // member is unsubscribed only when this service once subscribed it (list_members.ever_subscribed); the rest,
+      // added by hand or by another tool, stay on the list and are counted as kept.
+      const onlyOurs = report.repairExtras === 'ours';
+      const extras: RepairMember[] = [];
+      let extraKept = 0;
+      const vetExtras = async (): Promise<void> => {
+        if (extras.length === 0) return;
+        const candidates = extras.splice(0);
+        const ours = await this.drift.subscribedByUs(report.listId, candidates);
+        extraKept += candidates.length - ours.length;
+        batch.push(...ours);
+      };
+      const counts = await compared.run(async (verdict, _key, member) => {
         if (!report.repair) return;
-        batch.push(member);
+        if (verdict === 'extra' && onlyOurs) {
+          extras.push(member);
+          if (extras.length >= REPAIR_BATCH) await vetExtras();
+        } else batch.push(member);
         if (batch.length >= REPAIR_BATCH) {
           alive();
           await flush();
         }
       });
+      await vetExtras();
       await flush();
       if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0);
 
       timings.set(phase, (timings.get(phase) ?? 0) + performance.now() - phaseStarted);
-      const result = { ...counts, repaired };
+      const result = { ...counts, repaired, extraKept };
       if (!(await this.drift.finish(report.id, holder, result))) throw new LostCheck();
       const seconds = (performance.now() - started) / 1000;
       this.metrics.checks.inc({ outcome: 'done', trigger: report.trigger });
@@ -186,7 +206,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
       }
       this.logger.log(
         `drift check ${report.id} of list ${report.listId}: ${counts.missing} missing, ${counts.extra} extra, ${counts.leftOut} left out (in flight), ` +
-          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair; ` +
+          `${counts.refused} refused; ${counts.iterableMembers} on Iterable's list, ${counts.desiredMembers} desired; ${repaired} sent to repair` +
+          `${extraKept > 0 ? ` (${extraKept} extra kept: never subscribed by us)` : ''}; ` +
           `${seconds.toFixed(1)} s (${[...timings]
             .filter(([, ms]) => ms >= 50)
             .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`)
@@ -257,6 +278,8 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         let lines = 0;
         for await (const line of reader.users(report.listId, {
           preferUserId: report.identifier === 'userId',
+          // A read is taken only whole: every line ends with a newline, and the lines agree with Iterable's list size.
+          verifySize: true,
           signal,
           beforeSend: async () => {
             sentAt = Date.now();
@@ -276,14 +299,17 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         const rateLimited = error.reason === 'rate limited';
         if (rateLimited) limited++;
         else failures++;
-        if (!error.retryable || failures >= READ_TRIES || limited >= RATE_LIMITED_TRIES) throw error;
+        if (!error.retryable) throw error;
+        if (failures >= this.readTries || limited >= RATE_LIMITED_TRIES) {
+          throw new DriftFailure(`${error.message} (read ${failures + limited} times, never whole: nothing compared, nothing repaired; check again later)`);
+        }
         // A 429 with Retry-After paused the read budget for every worker: the next read waits its turn there.
         const waitMs =
           rateLimited && error.retryAfterMs !== undefined
             ? 0
             : retryDelayMs({
                 attempt: failures + limited,
-                baseMs: 2000,
+                baseMs: this.readRetryBaseMs,
                 maxMs: 60_000,
                 ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
               });

@@ -42,7 +42,14 @@ export class DriftSchedulerService implements OnApplicationBootstrap, BeforeAppl
           const lists = await this.drift.listsOf(settings.accountId);
           for (const listId of lists) {
             const { report, created } = await this.drift.request(
-              { accountId: settings.accountId, listId, repair: settings.scheduleRepair, trigger: 'schedule', identifier: settings.identifier },
+              {
+                accountId: settings.accountId,
+                listId,
+                repair: settings.scheduleRepair,
+                trigger: 'schedule',
+                identifier: settings.identifier,
+                repairExtras: settings.repairExtras,
+              },
               now,
             );
             if (created) {

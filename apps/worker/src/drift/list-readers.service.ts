@@ -16,6 +16,8 @@ export class ListReadersService implements OnApplicationShutdown {
   private readonly readers = new Map<string, IterableListReader>();
   private readonly redis: Redis;
   readonly limiter: ListReadLimiter;
+  /** Iterable counts `size` reads apart from getUsers (5 a minute per project too): a check asks one after each read. */
+  readonly sizeLimiter: ListReadLimiter;
 
   constructor(
     private readonly env: Environment,
@@ -27,6 +29,12 @@ export class ListReadersService implements OnApplicationShutdown {
       redis: this.redis,
       keyPrefix: `${env.QUEUE_PREFIX}:iterable-limiter`,
       requestsPerMinute: env.ITERABLE_LIST_READS_PER_MINUTE,
+    });
+    this.sizeLimiter = new ListReadLimiter({
+      redis: this.redis,
+      keyPrefix: `${env.QUEUE_PREFIX}:iterable-limiter`,
+      requestsPerMinute: env.ITERABLE_LIST_READS_PER_MINUTE,
+      budget: 'list-sizes',
     });
   }
 
@@ -42,6 +50,7 @@ export class ListReadersService implements OnApplicationShutdown {
         timeoutMs: Math.max(this.env.ITERABLE_TIMEOUT_MS, 60_000),
         logger: this.logger,
         limiter: this.limiter,
+        sizeLimiter: this.sizeLimiter,
       });
       this.readers.set(key, reader);
     }
@@ -52,6 +61,7 @@ export class ListReadersService implements OnApplicationShutdown {
     for (const reader of this.readers.values()) reader.close();
     this.readers.clear();
     await this.limiter.close();
+    await this.sizeLimiter.close();
     this.redis.disconnect();
   }
 }

@@ -8,6 +8,10 @@ export type DriftState = (typeof DRIFT_STATES)[number];
 export const DRIFT_IDENTIFIERS = ['email', 'userId'] as const;
 export type DriftIdentifier = (typeof DRIFT_IDENTIFIERS)[number];
 
+/** Which extra members a repair unsubscribes: `ours` only those this service once subscribed (`list_members.ever_subscribed`), `all` every one. */
+export const DRIFT_REPAIR_EXTRAS = ['ours', 'all'] as const;
+export type DriftRepairExtras = (typeof DRIFT_REPAIR_EXTRAS)[number];
+
 export const DRIFT_TRIGGERS = ['api', 'schedule'] as const;
 export type DriftTrigger = (typeof DRIFT_TRIGGERS)[number];
 
@@ -103,4 +107,12 @@ export class DriftReportEntity {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  /** Which extra members a repair unsubscribes (null: a check from before the choice existed, which repaired all). */
+  @Column({ name: 'repair_extras', type: 'varchar', length: 8, nullable: true })
+  repairExtras!: DriftRepairExtras | null;
+
+  /** Extra members a repair left on the list: this service never subscribed them (repairExtras `ours`). */
+  @Column({ name: 'extra_kept', type: 'integer', default: 0 })
+  extraKept!: number;
 }

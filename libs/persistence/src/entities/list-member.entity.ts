@@ -39,4 +39,8 @@ export class ListMemberEntity {
 
   @Column({ name: 'updated_at_ms', type: 'bigint', transformer: bigintToNumber })
   updatedAtMs!: number;
+
+  /** Iterable once confirmed a subscribe of this member that we sent: it is ours (a drift repair, repairExtras `ours`, may remove it). Never cleared. */
+  @Column({ name: 'ever_subscribed', type: 'boolean', default: false })
+  everSubscribed!: boolean;
 }

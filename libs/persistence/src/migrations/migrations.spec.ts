@@ -24,4 +24,42 @@ describe.each(DRIVERS)('migrations on %s', (driver) => {
       await database.drop();
     }
   });
+
+  it('drift-repair-extras marks as ours the members subscribed now and those the audit shows a delivered add of', async () => {
+    const database = await createTestDatabase(driver);
+    const dataSource = createDataSource(database.url);
+    try {
+      await dataSource.initialize();
+      await dataSource.runMigrations();
+      await dataSource.undoLastMigration();
+      await dataSource.query(
+        `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms) VALUES
+          (1, 'now@x.io', 'now@x.io', NULL, 'subscribed', NULL, NULL, 1),
+          (1, 'audited@x.io', 'audited@x.io', NULL, 'unsubscribed', NULL, NULL, 1),
+          (1, 'refused@x.io', 'refused@x.io', NULL, 'unsubscribed', NULL, NULL, 1),
+          (1, 'removed-only@x.io', 'removed-only@x.io', NULL, 'unsubscribed', NULL, NULL, 1),
+          (2, 'audited@x.io', 'audited@x.io', NULL, 'unsubscribed', NULL, NULL, 1)`,
+      );
+      const verdict = (email: string, action: string, outcome: string) =>
+        `('c1', 7, 8, 1, 'u', NULL, '${action}', '${email}', NULL, '${outcome}', NULL, ${driver === 'postgres' ? 'false' : 0}, 1)`;
+      await dataSource.query(
+        `INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable, created_at_ms)
+         VALUES ${[verdict('audited@x.io', 'add', 'delivered'), verdict('refused@x.io', 'add', 'failed'), verdict('removed-only@x.io', 'delete', 'delivered')].join(', ')}`,
+      );
+      await dataSource.runMigrations();
+      const rows: { list_id: number | string; member_key: string; ever_subscribed: boolean | number }[] = await dataSource.query(
+        `SELECT list_id, member_key, ever_subscribed FROM list_members ORDER BY list_id, member_key`,
+      );
+      expect(rows.map((r) => `${r.list_id}:${r.member_key}:${Boolean(r.ever_subscribed)}`)).toEqual([
+        '1:audited@x.io:true',
+        '1:now@x.io:true',
+        '1:refused@x.io:false',
+        '1:removed-only@x.io:false',
+        '2:audited@x.io:false',
+      ]);
+    } finally {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await database.drop();
+    }
+  });
 });

@@ -219,13 +219,15 @@ export class DeliveryRepository {
   private async upsertMembers(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
     const now = Date.now();
     const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
+    // ever_subscribed: Iterable once confirmed a subscribe we sent (a drift repair unsubscribes only such extras by default); never cleared.
     await this.db.insertRows(
       'list_members',
-      MEMBER_COLUMNS,
-      sorted.map((m) => [listId, m.memberKey, m.email, m.userId, m.state, m.reason, m.recheckAtMs, now]),
+      [...MEMBER_COLUMNS, { name: 'ever_subscribed', type: 'boolean' }],
+      sorted.map((m) => [listId, m.memberKey, m.email, m.userId, m.state, m.reason, m.recheckAtMs, now, m.state === 'subscribed']),
       `ON CONFLICT (list_id, member_key) DO UPDATE SET
          email = excluded.email, user_id = excluded.user_id, state = excluded.state, reason = excluded.reason,
-         recheck_at_ms = COALESCE(excluded.recheck_at_ms, list_members.recheck_at_ms), updated_at_ms = excluded.updated_at_ms`,
+         recheck_at_ms = COALESCE(excluded.recheck_at_ms, list_members.recheck_at_ms), updated_at_ms = excluded.updated_at_ms,
+         ever_subscribed = (list_members.ever_subscribed OR excluded.ever_subscribed)`,
       manager,
     );
   }

@@ -9,6 +9,18 @@ import { DRIFT_STALE_MS, DriftRepository } from './drift.repository';
 import { ListLeasesRepository } from './list-leases.repository';
 import { MembershipIngestRepository } from './membership-ingest.repository';
 
+const emptyResult = {
+  iterableMembers: 0,
+  desiredMembers: 0,
+  missing: 0,
+  extra: 0,
+  repaired: 0,
+  leftOut: 0,
+  refused: 0,
+  missingSample: [],
+  extraSample: [],
+};
+
 describe.each(DRIVERS)('drift persistence on %s', (driver) => {
   let dataSource: DataSource;
   let database: TestDatabase;
@@ -119,9 +131,18 @@ describe.each(DRIVERS)('drift persistence on %s', (driver) => {
   });
 
   it('keeps settings per account (email, no schedule by default) and lets one worker claim a due schedule', async () => {
-    expect(await drift.settings(7)).toEqual({ accountId: 7, identifier: 'email', scheduleHours: null, scheduleRepair: false, lastScheduledAtMs: null });
+    expect(await drift.settings(7)).toEqual({
+      accountId: 7,
+      identifier: 'email',
+      scheduleHours: null,
+      scheduleRepair: false,
+      repairExtras: 'ours',
+      lastScheduledAtMs: null,
+    });
     const put = await drift.putSettings(7, { scheduleHours: 24, identifier: 'userId' }, 10_000);
-    expect(put).toEqual({ accountId: 7, identifier: 'userId', scheduleHours: 24, scheduleRepair: false, lastScheduledAtMs: 10_000 });
+    expect(put).toEqual({ accountId: 7, identifier: 'userId', scheduleHours: 24, scheduleRepair: false, repairExtras: 'ours', lastScheduledAtMs: 10_000 });
+    expect((await drift.putSettings(7, { repairExtras: 'all' })).repairExtras).toBe('all');
+    expect((await drift.putSettings(7, { scheduleRepair: true })).repairExtras).toBe('all');
     expect(await drift.dueSchedules(10_000 + 3_600_000)).toEqual([]);
     const due = 10_000 + 24 * 3_600_000;
     expect((await drift.dueSchedules(due)).map((s) => s.accountId)).toEqual([7]);
@@ -185,5 +206,37 @@ describe.each(DRIVERS)('drift persistence on %s', (driver) => {
     const marked = await delivery.known(100, ['a@x.io', 'stranger@x.io']);
     expect(marked.get('a@x.io')).toEqual({ email: 'a@x.io', userId: null, state: 'unknown', reason: 'drift repair' });
     expect(marked.get('stranger@x.io')).toEqual({ email: 'stranger@x.io', userId: null, state: 'unknown', reason: 'drift repair' });
+  });
+
+  it('a check records its repairExtras (ours unless asked), and knows which extras this service once subscribed, by member key or userId', async () => {
+    const asked = await drift.request({ accountId: 1, listId: 100, repair: true, trigger: 'api', identifier: 'email' });
+    expect(asked.report).toMatchObject({ repairExtras: 'ours', extraKept: 0 });
+    const all = await drift.request({ accountId: 1, listId: 101, repair: true, trigger: 'api', identifier: 'email', repairExtras: 'all' });
+    expect(all.report.repairExtras).toBe('all');
+    expect(await drift.finish(all.report.id, 'nobody', { ...emptyResult, extraKept: 3 })).toBe(false);
+    await drift.claim(asked.report.id, 'w1');
+    expect(await drift.finish(asked.report.id, 'w1', { ...emptyResult, extra: 5, extraKept: 3 })).toBe(true);
+    expect(await drift.find(asked.report.id)).toMatchObject({ state: 'done', extra: 5, extraKept: 3, repairExtras: 'ours' });
+
+    const now = Date.now();
+    await dataSource.query(
+      `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms, ever_subscribed) VALUES
+        (100, 'ours@x.io', 'ours@x.io', NULL, 'unsubscribed', NULL, NULL, ${now}, ${driver === 'postgres' ? 'true' : 1}),
+        (100, 'by-id@x.io', 'by-id@x.io', 'cust-1', 'unsubscribed', NULL, NULL, ${now}, ${driver === 'postgres' ? 'true' : 1}),
+        (100, 'only-removed@x.io', 'only-removed@x.io', NULL, 'unsubscribed', NULL, NULL, ${now}, ${driver === 'postgres' ? 'false' : 0}),
+        (200, 'other-list@x.io', 'other-list@x.io', NULL, 'subscribed', NULL, NULL, ${now}, ${driver === 'postgres' ? 'true' : 1})`,
+    );
+    const member = (memberKey: string, userId: string | null = null) => ({ memberKey, email: memberKey.startsWith('userId:') ? '' : memberKey, userId });
+    const ours = await drift.subscribedByUs(100, [
+      member('ours@x.io'),
+      member('userId:cust-1', 'cust-1'),
+      member('only-removed@x.io'),
+      member('other-list@x.io'),
+      member('hand@x.io'),
+    ]);
+    expect(ours.map((m) => m.memberKey)).toEqual(['ours@x.io', 'userId:cust-1']);
+    // A repair marks the member unknown and keeps what we know of it.
+    await drift.queueRepair(100, [member('ours@x.io'), member('hand@x.io')], 'drift repair');
+    expect((await drift.subscribedByUs(100, [member('ours@x.io'), member('hand@x.io')])).map((m) => m.memberKey)).toEqual(['ours@x.io']);
   });
 });

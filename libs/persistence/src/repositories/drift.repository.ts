@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
-import type { DriftIdentifier, DriftState, DriftTrigger } from '../entities';
+import type { DriftIdentifier, DriftRepairExtras, DriftState, DriftTrigger } from '../entities';
 import { appendInbox } from './sync-inbox';
 
 /** The verdict of a check, written when it is done. */
@@ -14,10 +14,12 @@ export interface DriftResult {
   refused: number;
   missingSample: string[];
   extraSample: string[];
+  /** Extra members a repair left on the list because this service never subscribed them (repairExtras `ours`). */
+  extraKept?: number;
 }
 
 /** A drift check as the API shows it: its result so far (the member counts null until they are known). */
-export interface DriftReport extends Omit<DriftResult, 'iterableMembers' | 'desiredMembers'> {
+export interface DriftReport extends Omit<DriftResult, 'iterableMembers' | 'desiredMembers' | 'extraKept'> {
   id: number;
   accountId: number;
   listId: number;
@@ -25,6 +27,9 @@ export interface DriftReport extends Omit<DriftResult, 'iterableMembers' | 'desi
   repair: boolean;
   trigger: DriftTrigger;
   identifier: DriftIdentifier;
+  /** Which extras a repair unsubscribes; null for a check from before the choice existed (it repaired all). */
+  repairExtras: DriftRepairExtras | null;
+  extraKept: number;
   requestedAtMs: number;
   startedAtMs: number | null;
   checkedAtMs: number | null;
@@ -42,6 +47,8 @@ export interface DriftSettings {
   /** null: no schedule. */
   scheduleHours: number | null;
   scheduleRepair: boolean;
+  /** Which extra members a repair unsubscribes: `ours` (the default) or `all`. */
+  repairExtras: DriftRepairExtras;
   lastScheduledAtMs: number | null;
 }
 
@@ -75,7 +82,8 @@ export const DRIFT_STALE_MS = 2 * 60_000;
 export const DRIFT_UNSTARTED_GIVE_UP_MS = 6 * 3_600_000;
 
 const REPORT_COLUMNS = `id, account_id, list_id, state, repair, trigger_kind, identifier, requested_at_ms, started_at_ms, checked_at_ms, finished_at_ms,
-  heartbeat_at_ms, phase, iterable_members, desired_members, missing, extra, repaired, left_out, refused, missing_sample, extra_sample, error`;
+  heartbeat_at_ms, phase, iterable_members, desired_members, missing, extra, repaired, left_out, refused, missing_sample, extra_sample, error,
+  repair_extras, extra_kept`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const sample = (v: unknown): string[] => {
@@ -97,6 +105,8 @@ function toReport(r: Record<string, unknown>): DriftReport {
     repair: r['repair'] === true || Number(r['repair']) === 1,
     trigger: r['trigger_kind'] as DriftTrigger,
     identifier: r['identifier'] as DriftIdentifier,
+    repairExtras: (r['repair_extras'] as DriftRepairExtras | null) ?? null,
+    extraKept: Number(r['extra_kept'] ?? 0),
     requestedAtMs: Number(r['requested_at_ms']),
     startedAtMs: num(r['started_at_ms']),
     checkedAtMs: num(r['checked_at_ms']),
@@ -130,31 +140,33 @@ export class DriftRepository {
 
   async settings(accountId: number): Promise<DriftSettings> {
     const [row] = await this.db.query<Record<string, unknown>>(
-      `SELECT account_id, identifier, schedule_hours, schedule_repair, last_scheduled_at_ms FROM drift_settings WHERE account_id = ?`,
+      `SELECT account_id, identifier, schedule_hours, schedule_repair, repair_extras, last_scheduled_at_ms FROM drift_settings WHERE account_id = ?`,
       [accountId],
     );
-    if (!row) return { accountId, identifier: 'email', scheduleHours: null, scheduleRepair: false, lastScheduledAtMs: null };
+    if (!row) return { accountId, identifier: 'email', scheduleHours: null, scheduleRepair: false, repairExtras: 'ours', lastScheduledAtMs: null };
     return {
       accountId,
       identifier: row['identifier'] as DriftIdentifier,
       scheduleHours: num(row['schedule_hours']),
       scheduleRepair: row['schedule_repair'] === true || Number(row['schedule_repair']) === 1,
+      repairExtras: row['repair_extras'] === 'all' ? 'all' : 'ours',
       lastScheduledAtMs: num(row['last_scheduled_at_ms']),
     };
   }
 
   async putSettings(
     accountId: number,
-    patch: Partial<Pick<DriftSettings, 'identifier' | 'scheduleHours' | 'scheduleRepair'>>,
+    patch: Partial<Pick<DriftSettings, 'identifier' | 'scheduleHours' | 'scheduleRepair' | 'repairExtras'>>,
     now = Date.now(),
   ): Promise<DriftSettings> {
     const next = { ...(await this.settings(accountId)), ...patch };
     await this.db.query(
-      `INSERT INTO drift_settings (account_id, identifier, schedule_hours, schedule_repair, last_scheduled_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO drift_settings (account_id, identifier, schedule_hours, schedule_repair, repair_extras, last_scheduled_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (account_id) DO UPDATE SET identifier = excluded.identifier, schedule_hours = excluded.schedule_hours,
-         schedule_repair = excluded.schedule_repair, updated_at_ms = excluded.updated_at_ms`,
+         schedule_repair = excluded.schedule_repair, repair_extras = excluded.repair_extras, updated_at_ms = excluded.updated_at_ms`,
       // A schedule switched on starts counting now: its first checks run one interval later.
-      [accountId, next.identifier, next.scheduleHours, next.scheduleRepair, next.lastScheduledAtMs ?? now, now],
+      [accountId, next.identifier, next.scheduleHours, next.scheduleRepair, next.repairExtras, next.lastScheduledAtMs ?? now, now],
     );
     return this.settings(accountId);
   }
@@ -201,7 +213,7 @@ export class DriftRepository {
    * false`). A running report whose worker stopped (stale heartbeat), or never started for hours, is failed first.
    */
   async request(
-    input: { accountId: number; listId: number; repair: boolean; trigger: DriftTrigger; identifier: DriftIdentifier },
+    input: { accountId: number; listId: number; repair: boolean; trigger: DriftTrigger; identifier: DriftIdentifier; repairExtras?: DriftRepairExtras },
     now = Date.now(),
   ): Promise<{ report: DriftReport; created: boolean }> {
     await this.failAbandoned(input.listId, now);
@@ -216,8 +228,9 @@ export class DriftRepository {
         { name: 'identifier', type: 'text' },
         { name: 'requested_at_ms', type: 'bigint' },
         { name: 'phase', type: 'text' },
+        { name: 'repair_extras', type: 'text' },
       ],
-      [[input.accountId, input.listId, 'running', input.repair, input.trigger, input.identifier, now, 'queued']],
+      [[input.accountId, input.listId, 'running', input.repair, input.trigger, input.identifier, now, 'queued', input.repairExtras ?? 'ours']],
       'ON CONFLICT DO NOTHING RETURNING id',
     );
     if (inserted[0]) return { report: (await this.find(Number(inserted[0].id))) as DriftReport, created: true };
@@ -318,7 +331,7 @@ export class DriftRepository {
   async finish(id: number, holder: string, result: DriftResult, now = Date.now()): Promise<boolean> {
     const { affected } = await this.db.execute(
       `UPDATE drift_reports SET state = 'done', finished_at_ms = ?, phase = NULL, iterable_members = ?, desired_members = ?, missing = ?, extra = ?,
-         repaired = ?, left_out = ?, refused = ?, missing_sample = ?, extra_sample = ?
+         repaired = ?, left_out = ?, refused = ?, missing_sample = ?, extra_sample = ?, extra_kept = ?
        WHERE id = ? AND holder = ? AND state = 'running'`,
       [
         now,
@@ -331,6 +344,7 @@ export class DriftRepository {
         result.refused,
         JSON.stringify(result.missingSample),
         JSON.stringify(result.extraSample),
+        result.extraKept ?? 0,
         id,
         holder,
       ],
@@ -414,6 +428,29 @@ export class DriftRepository {
         : [];
     });
     return { rows: known, next: rows.length < limit ? null : String(rows[rows.length - 1]?.['member_key']) };
+  }
+
+  /**
+   * Of these extra members, those this service once subscribed, as its own records show: a `list_members` row of
+   * the list whose `ever_subscribed` is set (Iterable confirmed a subscribe we sent), found by member key, or by
+   * userId for a member Iterable names by userId. A repair with repairExtras `ours` unsubscribes only these.
+   */
+  async subscribedByUs(listId: number, members: RepairMember[]): Promise<RepairMember[]> {
+    const ours: RepairMember[] = [];
+    for (let i = 0; i < members.length; i += 400) {
+      const chunk = members.slice(i, i + 400);
+      const keys = chunk.map((m) => m.memberKey);
+      const userIds = chunk.flatMap((m) => (m.userId === null ? [] : [m.userId]));
+      const rows = await this.db.query<{ member_key: string; user_id: string | null }>(
+        `SELECT member_key, user_id FROM list_members WHERE list_id = ? AND ever_subscribed = ? AND (member_key IN (${keys.map(() => '?').join(', ')})` +
+          `${userIds.length === 0 ? '' : ` OR user_id IN (${userIds.map(() => '?').join(', ')})`})`,
+        [listId, true, ...keys, ...userIds],
+      );
+      const byKey = new Set(rows.map((r) => r.member_key));
+      const byUserId = new Set(rows.flatMap((r) => (r.user_id === null ? [] : [r.user_id])));
+      for (const m of chunk) if (byKey.has(m.memberKey) || (m.userId !== null && byUserId.has(m.userId))) ours.push(m);
+    }
+    return ours;
   }
 
   /** Whether the list waits to be sent again as a whole (a change of settings): every member is then in flight. */

@@ -1,6 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { DRIFT_IDENTIFIERS, DRIFT_STATES, DRIFT_TRIGGERS, DriftIdentifier } from '@audience-bridge/persistence';
+import { DRIFT_IDENTIFIERS, DRIFT_REPAIR_EXTRAS, DRIFT_STATES, DRIFT_TRIGGERS, DriftIdentifier, DriftRepairExtras } from '@audience-bridge/persistence';
+
+const REPAIR_EXTRAS_HELP =
+  'Which extra members a repair unsubscribes: ours (only members this service once subscribed, as list_members records it: the default) ' +
+  'or all (every extra, strangers added by hand or by other tools too)';
 
 /** POST /v1/accounts/:accountId/lists/:listId/drift-check */
 export class DriftCheckRequestDto {
@@ -8,6 +12,11 @@ export class DriftCheckRequestDto {
   @IsOptional()
   @IsBoolean()
   repair?: boolean;
+
+  @ApiPropertyOptional({ enum: DRIFT_REPAIR_EXTRAS, description: `${REPAIR_EXTRAS_HELP}; default: the account's drift settings` })
+  @IsOptional()
+  @IsIn(DRIFT_REPAIR_EXTRAS, { message: 'repairExtras must be "ours" or "all"' })
+  repairExtras?: DriftRepairExtras;
 }
 
 /** A drift check of one Iterable list: what Iterable's list held against the newest desired state. */
@@ -33,6 +42,17 @@ export class DriftReportDto {
 
   @ApiProperty({ description: 'The differences were sent through delivery' })
   repair!: boolean;
+
+  @ApiProperty({
+    type: String,
+    enum: DRIFT_REPAIR_EXTRAS,
+    nullable: true,
+    description: `${REPAIR_EXTRAS_HELP} (null: a check from before the choice, which repaired all)`,
+  })
+  repairExtras!: string | null;
+
+  @ApiProperty({ description: 'Extra members a repair left on the list: this service never subscribed them (repairExtras ours)' })
+  extraKept!: number;
 
   @ApiProperty({ enum: DRIFT_TRIGGERS })
   trigger!: string;
@@ -114,6 +134,9 @@ export class DriftSettingsDto {
   @ApiProperty({ description: 'Scheduled checks repair what they find (else they report only)' })
   scheduleRepair!: boolean;
 
+  @ApiProperty({ enum: DRIFT_REPAIR_EXTRAS, description: `${REPAIR_EXTRAS_HELP}; for scheduled checks, and asked ones that do not say` })
+  repairExtras!: string;
+
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "When the schedule last started the account's checks (or was switched on)" })
   lastScheduledAt!: string | null;
 }
@@ -142,4 +165,9 @@ export class PutDriftSettingsDto {
   @IsOptional()
   @IsBoolean()
   scheduleRepair?: boolean;
+
+  @ApiPropertyOptional({ enum: DRIFT_REPAIR_EXTRAS, description: REPAIR_EXTRAS_HELP })
+  @IsOptional()
+  @IsIn(DRIFT_REPAIR_EXTRAS, { message: 'repairExtras must be "ours" or "all"' })
+  repairExtras?: DriftRepairExtras;
 }

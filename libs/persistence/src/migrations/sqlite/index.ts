@@ -7,6 +7,7 @@ import { ErasureRequests1796000230960 } from './1796000230960-erasure-requests';
 import { DriftChecks1796000510900 } from './1796000510900-drift-checks';
 import { UserAttributes1796001366198 } from './1796001366198-user-attributes';
 import { AcknowledgedMeansStored1797000000100 } from './1797000000100-acknowledged-means-stored';
+import { DriftRepairExtras1797000241500 } from './1797000241500-drift-repair-extras';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -19,4 +20,5 @@ export const SQLITE_MIGRATIONS = [
   DriftChecks1796000510900,
   UserAttributes1796001366198,
   AcknowledgedMeansStored1797000000100,
+  DriftRepairExtras1797000241500,
 ];
