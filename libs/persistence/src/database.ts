@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
 import { DatabaseDriver } from './data-source';
 import { isStorageUnavailable, StorageUnavailableError } from './storage-errors';
 
@@ -423,16 +423,34 @@ export class Database {
    * One statement on its own (PostgreSQL's autocommit: atomic, no BEGIN/COMMIT round trips), run again like
    * a transaction when chosen as a deadlock victim. For writes that fit in one statement (data-modifying CTEs).
    */
-  async statement<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  async statement<T = Record<string, unknown>>(text: string, params: unknown[] = [], options: { prepareAs?: string } = {}): Promise<T[]> {
     try {
       const rows =
         this.driver === 'postgres'
-          ? await this.againOnConflict(async () => (await this.execute<T>(text, params)).rows)
+          ? await this.againOnConflict(async () =>
+              options.prepareAs ? await this.prepared<T>(options.prepareAs, text, params) : (await this.execute<T>(text, params)).rows,
+            )
           : (await this.execute<T>(text, params)).rows;
       this.committed();
       return rows;
     } catch (error) {
       throw this.failed(error);
+    }
+  }
+
+  /**
+   * A named prepared statement on PostgreSQL (node-postgres prepares it once per pooled connection): each run
+   * sends only Bind/Execute with the parameters, not the statement's text to parse and plan again. For the
+   * ingest's hot statement, whose text is a few KB. Same errors and autocommit as `execute`.
+   */
+  private async prepared<T>(name: string, text: string, params: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> } })
+      .master;
+    try {
+      return (await pool.query({ name, text: this.sql(text), values: params })).rows;
+    } catch (error) {
+      // The shape TypeORM gives driver errors (`driverError.code`), so every caller reads them alike.
+      throw new QueryFailedError(name, params, error as Error);
     }
   }
 

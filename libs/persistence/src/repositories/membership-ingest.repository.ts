@@ -356,6 +356,7 @@ export class MembershipIngestRepository {
         ...arrays,
         Date.now(),
       ],
+      { prepareAs: 'ingest-steady-group-v1' },
     );
     const results = new Map(
       out.map((r) => [
