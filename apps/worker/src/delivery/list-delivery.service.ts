@@ -461,8 +461,12 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       }
       case 'suspend': {
         const why = `${list.reason}: Iterable refused ${list.scope === 'account' ? 'the API key' : 'the list'}`;
-        if (list.scope === 'account') await this.accounts.suspend(run.account.accountId, why);
-        else await this.connections.suspendListEverywhere(run.listId, why);
+        if (list.scope === 'account') {
+          if (!(await this.accounts.suspendForKey(run.account.accountId, run.account.iterableApiKey, why))) {
+            this.logger.warn(`list ${run.listId}: the refused API key was replaced during the call; not suspended, tried again with the new key`);
+            return { kind: 'retry', inMs: this.env.DELIVERY_RETRY_BASE_MS };
+          }
+        } else await this.connections.suspendListEverywhere(run.listId, why);
         // A suspended list is not failing: after a resume it starts again with a clean slate (and its tries of an unknown list).
         if (run.lease.attempts > 0) {
           await this.leases.recovered(run.lease);

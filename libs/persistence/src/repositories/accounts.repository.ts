@@ -115,6 +115,19 @@ export class AccountsRepository {
     return this.db.transaction((manager) => applyAccountSettings(this.db, this.cipher, manager, accountId, settings, timestampMs));
   }
 
+  /**
+   * Suspends the account for a key Iterable refused, only while that key is still the account's: a new key that
+   * arrived while the refused call was in flight must not be suspended with it (the model checker found this:
+   * the account stayed suspended with a good key). Answers whether it suspended.
+   */
+  async suspendForKey(accountId: number, apiKey: string, reason: string): Promise<boolean> {
+    const { affected } = await this.db.execute(
+      `UPDATE accounts SET status = 'suspended', suspended_reason = ?, updated_at = CURRENT_TIMESTAMP WHERE account_id = ? AND api_key_fingerprint = ?`,
+      [reason, accountId, this.cipher.fingerprint(apiKey)],
+    );
+    return affected > 0;
+  }
+
   async suspend(accountId: number, reason: string): Promise<void> {
     await this.db.exclusive(() => this.repo.update({ accountId }, { status: 'suspended', suspendedReason: reason }));
   }

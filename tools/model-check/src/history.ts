@@ -1,0 +1,193 @@
+/**
+ * Histories for the model checker: what mParticle does over a while (its timeline, stamped by `timestamp_ms`) and
+ * the order its messages reach us (shuffled, duplicated, bursts sent at once). Lists are named by slot (`L0`…)
+ * and resolved to the fake Iterable's ids when a history runs. Everything follows from the seed.
+ */
+
+/** mulberry32: a small seeded generator, so a seed is a whole history. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Mode = 'customerId' | 'mpid';
+
+export interface AccountPlan {
+  accountId: number;
+  mode: Mode;
+  /** The key in force from `rotatedAt` on; before it, `revokedKey` (which Iterable no longer accepts). */
+  apiKey: string;
+  revokedKey: string;
+  rotatedAt: number;
+  /** List slots of this account's Iterable project. */
+  lists: string[];
+}
+
+export interface AudienceEntry {
+  audienceId: number;
+  /** The list slot the message names, or `malformed` for a listId that is not a positive integer. */
+  list: string | 'malformed';
+  action: 'add' | 'delete';
+}
+
+export interface ProfileEntry {
+  mpid: string;
+  email?: string;
+  customerId?: string;
+  audiences: AudienceEntry[];
+}
+
+export type HistoryEvent =
+  | { kind: 'subscription'; id: string; accountId: number; at: number; apiKey: string; audienceId: number; list: string; action: 'add' | 'update' }
+  | { kind: 'membership'; id: string; accountId: number; at: number; apiKey: string; profiles: ProfileEntry[] };
+
+export interface History {
+  seed: number;
+  accounts: AccountPlan[];
+  /** The timeline, in `at` order. */
+  events: HistoryEvent[];
+  /** How the events reach the API: each step is a burst sent at once (indexes into `events`; a repeat is a retry). */
+  delivery: number[][];
+  /** Faults scheduled into the run. */
+  faults: { iterableErrorRate: number; throttle: boolean; killWorkerAtStep: number | null };
+}
+
+export interface GeneratorOptions {
+  messages: number;
+  /** Fractions: message sent twice, a late message (delivered far behind its time), a malformed listId. */
+  duplicateRate: number;
+  lateRate: number;
+  malformedRate: number;
+  faults: boolean;
+}
+
+export const DEFAULT_OPTIONS: GeneratorOptions = { messages: 60, duplicateRate: 0.1, lateRate: 0.08, malformedRate: 0.04, faults: true };
+
+/**
+ * A history of two accounts (one in each identity mode, two projects), three audiences each on four lists
+ * (audiences 1 and 2 start on one list), users who share emails and change them, list moves by subscription
+ * update, a key rotation, new audiences whose subscription and first memberships go out in one burst.
+ */
+export function generateHistory(seed: number, options: Partial<GeneratorOptions> = {}): History {
+  const o = { ...DEFAULT_OPTIONS, ...options };
+  const r = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)] as T;
+  // A fixed past (2026-05), so a seed is the same history on any day; never ahead of the clock.
+  const t0 = 1_780_000_000_000 + seed * 100_000;
+  const accounts: AccountPlan[] = [1, 2].map((n) => ({
+    accountId: 7000 + n,
+    mode: n === 1 ? 'customerId' : 'mpid',
+    apiKey: `mc-key-${seed}-${n}-${'0'.repeat(16)}`,
+    revokedKey: `mc-revoked-${seed}-${n}-${'0'.repeat(12)}`,
+    rotatedAt: t0 + 1000 + Math.floor(r() * 8000),
+    lists: ['L0', 'L1', 'L2', 'L3'].map((l) => `${n}:${l}`),
+  }));
+  // Users: an account's pool; some share an email, some change it once (at `changesAt`), some (mpid mode) have none.
+  const users = accounts.map((a) =>
+    Array.from({ length: 16 }, (_, i) => {
+      const shared = i % 7 === 6 ? `shared${i % 2}.${a.accountId}@example.com` : undefined;
+      const noEmail = a.mode === 'mpid' && i % 5 === 4;
+      return {
+        mpid: String(900_000 + a.accountId * 100 + i),
+        customerId: `cust-${a.accountId}-${i}`,
+        email: noEmail ? undefined : (shared ?? `u${i}.${a.accountId}@example.com`),
+        newEmail: noEmail || shared || r() > 0.2 ? undefined : `u${i}.moved.${a.accountId}@example.com`,
+        changesAt: t0 + Math.floor(r() * 60_000),
+      };
+    }),
+  );
+
+  const events: HistoryEvent[] = [];
+  let at = t0;
+  let seq = 0;
+  const id = () => `mc-${seed}-${++seq}`;
+  const keyAt = (a: AccountPlan, time: number) => (time >= a.rotatedAt ? a.apiKey : a.revokedKey);
+  // Where each audience's list is, as mParticle's settings say at each moment of the timeline.
+  const listOf = new Map<string, string>();
+  const started = new Set<string>();
+  for (let m = 0; m < o.messages; m++) {
+    at += 1 + Math.floor(r() * 800);
+    const a = pick(accounts);
+    const ai = accounts.indexOf(a);
+    const audienceId = 1 + Math.floor(r() * 3);
+    const key = `${a.accountId}:${audienceId}`;
+    if (!started.has(key)) {
+      // A new audience: its subscription, then its first memberships right behind it.
+      started.add(key);
+      const list = audienceId === 3 ? pick(a.lists) : (a.lists[0] as string);
+      listOf.set(key, list);
+      events.push({ kind: 'subscription', id: id(), accountId: a.accountId, at, apiKey: keyAt(a, at), audienceId, list, action: 'add' });
+      at += 1;
+    } else if (r() < 0.06) {
+      // A list move: the audience's next list (subscription update).
+      const list = pick(a.lists.filter((l) => l !== listOf.get(key)));
+      listOf.set(key, list);
+      events.push({ kind: 'subscription', id: id(), accountId: a.accountId, at, apiKey: keyAt(a, at), audienceId, list, action: 'update' });
+      continue;
+    }
+    const profiles: ProfileEntry[] = [];
+    const chosen = new Set<number>();
+    const count = 1 + Math.floor(r() * 6);
+    for (let p = 0; p < count; p++) {
+      const ui = Math.floor(r() * 16);
+      if (chosen.has(ui)) continue;
+      chosen.add(ui);
+      const u = users[ai]?.[ui];
+      if (!u) continue;
+      const email = u.newEmail && at >= u.changesAt ? u.newEmail : u.email;
+      const entries: AudienceEntry[] = [];
+      for (const aud of [1, 2, 3]) {
+        const audKey = `${a.accountId}:${aud}`;
+        if (!started.has(audKey) || (aud !== audienceId && r() > 0.3)) continue;
+        entries.push({ audienceId: aud, list: r() < o.malformedRate ? 'malformed' : (listOf.get(audKey) as string), action: r() < 0.62 ? 'add' : 'delete' });
+      }
+      if (entries.length === 0) continue;
+      profiles.push({
+        mpid: u.mpid,
+        ...(email ? { email } : {}),
+        ...(a.mode === 'customerId' ? { customerId: u.customerId } : {}),
+        audiences: entries,
+      });
+    }
+    if (profiles.length > 0) events.push({ kind: 'membership', id: id(), accountId: a.accountId, at, apiKey: keyAt(a, at), profiles });
+  }
+
+  // Delivery: roughly in time order, neighbours shuffled, some late, some twice, in bursts sent at once.
+  const order = events.map((_, i) => i);
+  for (let i = 0; i < order.length; i++) {
+    const j = Math.min(order.length - 1, i + Math.floor(r() * 4));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  const late: number[] = [];
+  const onTime = order.filter((i) => (r() < o.lateRate ? (late.push(i), false) : true));
+  const sequence = [...onTime, ...late];
+  const withRetries = sequence.flatMap((i) => (r() < o.duplicateRate ? [i, i] : [i]));
+  const delivery: number[][] = [];
+  for (let i = 0; i < withRetries.length;) {
+    const size = 1 + Math.floor(r() * 6);
+    delivery.push(withRetries.slice(i, i + size));
+    i += size;
+  }
+  return {
+    seed,
+    accounts,
+    events,
+    delivery,
+    faults: {
+      iterableErrorRate: o.faults ? 0.05 + r() * 0.1 : 0,
+      throttle: o.faults && r() < 0.5,
+      killWorkerAtStep: o.faults && r() < 0.7 ? Math.floor(delivery.length / 2) : null,
+    },
+  };
+}
+
+/** The same history with only the events at `keep` (and their deliveries): for shrinking a failing one. */
+export function restrict(history: History, keep: ReadonlySet<number>): History {
+  return { ...history, delivery: history.delivery.map((burst) => burst.filter((i) => keep.has(i))).filter((burst) => burst.length > 0) };
+}

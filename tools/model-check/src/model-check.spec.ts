@@ -1,0 +1,33 @@
+import { DRIVERS } from '@audience-bridge/persistence';
+import { generateHistory } from './history';
+import { REGRESSION_SEEDS } from './regressions';
+import { replayCommand, runHistory } from './run';
+
+// Fixed seeds against the built API and worker on both drivers: generated histories with faults (Iterable 5xx and
+// throttling, a worker SIGKILLed mid-run), checked against the reference model. `npm run model-check` runs more.
+const SEEDS = [101, 103];
+
+describe.each(DRIVERS)('model check on %s', (driver) => {
+  it.each(SEEDS)(
+    'seed %i: every valid message acknowledged, every list as the model says, nothing pending',
+    async (seed) => {
+      const result = await runHistory(generateHistory(seed), driver);
+      if (result.violations.length > 0) console.log(`${replayCommand(seed, driver)}\n${result.violations.join('\n')}`);
+      expect(result.violations).toEqual([]);
+      expect(result.acknowledged).toBeGreaterThan(20);
+    },
+    180_000,
+  );
+
+  const regressions = REGRESSION_SEEDS.filter((r) => r.driver === driver);
+  if (regressions.length > 0) {
+    it.each(regressions.map((r) => [r.seed, r.defect] as const))(
+      'regression seed %i (%s) stays fixed',
+      async (seed) => {
+        const result = await runHistory(generateHistory(seed), driver);
+        expect(result.violations).toEqual([]);
+      },
+      180_000,
+    );
+  }
+});

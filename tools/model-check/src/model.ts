@@ -1,0 +1,88 @@
+import type { History, HistoryEvent, Mode } from './history';
+
+/**
+ * The reference model: what Iterable must hold once everything acknowledged has settled, as a pure function of
+ * the history and which deliveries were acknowledged. Written from the rules README states ("The rules lists
+ * follow", "What a 200 means"), not from libs/mapping: a second, independent implementation of them.
+ *
+ * - A message id counts once (the first acknowledged delivery); repeats change nothing.
+ * - Per (account, audience, user) the change with the greatest `timestamp_ms` is the desired state.
+ * - An audience's list is the one named by the newest message that names one (subscription or membership); a
+ *   listId that is not a positive integer names none (the audience's changes still count, on its list in force).
+ * - A list holds an email exactly when the newest change of some audience mapped to it adds that email, with the
+ *   identity of the newest such change: Customer ID mode {email, customer id}, mParticle ID mode {email or
+ *   `<mpid>@placeholder.email`, mpid}.
+ * - An account's key is the one of its newest message; an account whose newest key Iterable refuses cannot
+ *   deliver (its lists are not predicted).
+ */
+export interface Expected {
+  /** List slot → email → userId. */
+  lists: Map<string, Map<string, string>>;
+  /** Accounts whose newest key is not one Iterable accepts. */
+  undeliverable: Set<number>;
+}
+
+export function expectedState(history: History, acknowledged: ReadonlySet<number>): Expected {
+  const accepted = history.events.map((e, i) => ({ e, i })).filter(({ i }) => acknowledged.has(i));
+  const modeOf = new Map<number, Mode>(history.accounts.map((a) => [a.accountId, a.mode]));
+
+  const newest = <T extends { at: number }>(map: Map<string, T>, key: string, value: T) => {
+    const held = map.get(key);
+    if (!held || value.at > held.at) map.set(key, value);
+  };
+  const lists = new Map<string, { at: number; list: string }>();
+  const keys = new Map<string, { at: number; key: string }>();
+  const wants = new Map<string, { at: number; action: 'add' | 'delete'; email: string; userId: string; accountId: number; audienceId: number }>();
+
+  for (const { e } of accepted) {
+    newest(keys, String(e.accountId), { at: e.at, key: e.apiKey });
+    if (e.kind === 'subscription') {
+      newest(lists, `${e.accountId}:${e.audienceId}`, { at: e.at, list: e.list });
+      continue;
+    }
+    for (const p of e.profiles) {
+      for (const a of p.audiences) {
+        if (a.list !== 'malformed') newest(lists, `${e.accountId}:${a.audienceId}`, { at: e.at, list: a.list });
+        const identity = identityOf(modeOf.get(e.accountId) ?? 'customerId', p);
+        if (!identity) continue;
+        newest(wants, `${e.accountId}:${a.audienceId}:${p.mpid}`, {
+          at: e.at,
+          action: a.action,
+          ...identity,
+          accountId: e.accountId,
+          audienceId: a.audienceId,
+        });
+      }
+    }
+  }
+
+  const undeliverable = new Set<number>();
+  for (const a of history.accounts) if (keys.get(String(a.accountId))?.key !== a.apiKey) undeliverable.add(a.accountId);
+
+  const result = new Map<string, Map<string, { at: number; userId: string }>>();
+  for (const a of history.accounts) for (const l of a.lists) result.set(l, new Map());
+  for (const want of wants.values()) {
+    if (want.action !== 'add') continue;
+    const list = lists.get(`${want.accountId}:${want.audienceId}`)?.list;
+    if (list === undefined) continue;
+    const members = result.get(list);
+    if (!members) continue;
+    const held = members.get(want.email);
+    if (!held || want.at > held.at) members.set(want.email, { at: want.at, userId: want.userId });
+  }
+  return {
+    lists: new Map([...result].map(([list, members]) => [list, new Map([...members].map(([email, m]) => [email, m.userId]))])),
+    undeliverable,
+  };
+}
+
+/** The identity a profile is sent with, or none (Customer ID mode without an email: skipped). */
+export function identityOf(mode: Mode, p: { mpid: string; email?: string; customerId?: string }): { email: string; userId: string } | undefined {
+  if (mode === 'customerId') return p.email && p.customerId ? { email: p.email.toLowerCase(), userId: p.customerId } : undefined;
+  return { email: (p.email ?? `${p.mpid}@placeholder.email`).toLowerCase(), userId: p.mpid };
+}
+
+/** Events that must be acknowledged: every event of a generated history is valid (a malformed listId included). */
+export function mustBeAcknowledged(_event: HistoryEvent): boolean {
+  return true;
+}

@@ -1,0 +1,178 @@
+import { startFakeIterable } from '@audience-bridge/fake-iterable';
+import { Stack, startStack } from '@audience-bridge/harness';
+import type { History, HistoryEvent } from './history';
+import { expectedState } from './model';
+
+export type Driver = 'sqlite' | 'postgres';
+
+/** What went wrong in a run, each in words a person can act on. */
+export interface RunResult {
+  seed: number;
+  driver: Driver;
+  violations: string[];
+  /** Deliveries made, acknowledged (200), refused. */
+  sent: number;
+  acknowledged: number;
+  ms: number;
+}
+
+/** Settings that make retries, rechecks and the sweeper fast enough for a run of seconds. */
+const FAST = {
+  SWEEP_INTERVAL_MS: '300',
+  DELIVERY_RETRY_BASE_MS: '100',
+  DELIVERY_RETRY_MAX_MS: '500',
+  ITERABLE_TIMEOUT_MS: '800',
+  ITERABLE_LATE_APPLY_WINDOW_MS: '1500',
+  ITERABLE_REQUESTS_PER_SECOND: '100',
+  LIST_LEASE_TTL_MS: '1500',
+  LOG_LEVEL: 'warn',
+};
+
+/** The Firehose message of an event, with the list slots resolved to the fake's list ids. */
+export function messageOf(history: History, event: HistoryEvent, listIds: ReadonlyMap<string, number>): Record<string, unknown> {
+  const account = history.accounts.find((a) => a.accountId === event.accountId);
+  const settings = { account_id: event.accountId, account_settings: { apiKey: event.apiKey, userIdField: account?.mode ?? 'customerId' } };
+  const listSetting = (slot: string) => (slot === 'malformed' ? 'nope' : String(listIds.get(slot)));
+  if (event.kind === 'subscription') {
+    return {
+      type: 'audience_subscription_request',
+      id: event.id,
+      timestamp_ms: event.at,
+      firehose_version: '3.2.0',
+      account: settings,
+      audience_id: event.audienceId,
+      audience_name: `Audience ${event.audienceId}`,
+      audience_subscription_settings: { listId: listSetting(event.list) },
+      action: event.action,
+    };
+  }
+  return {
+    type: 'audience_membership_change_request',
+    id: event.id,
+    timestamp_ms: event.at,
+    firehose_version: '3.2.0',
+    account: settings,
+    user_profiles: event.profiles.map((p) => ({
+      mpid: p.mpid,
+      user_identities: [
+        ...(p.email ? [{ type: 'email', encoding: 'raw', value: p.email }] : []),
+        ...(p.customerId ? [{ type: 'customer', encoding: 'raw', value: p.customerId }] : []),
+      ],
+      audiences: p.audiences.map((a) => ({
+        audience_id: a.audienceId,
+        audience_name: `Audience ${a.audienceId}`,
+        audience_subscription_settings: { listId: listSetting(a.list) },
+        action: a.action,
+      })),
+    })),
+  };
+}
+
+/**
+ * Runs a history against the built API and worker (processes), a fresh database of the driver, Redis and the fake
+ * Iterable with the history's faults; lets everything settle; then checks: every valid message acknowledged, every
+ * list exactly as the model says, nothing left pending.
+ */
+export async function runHistory(history: History, driver: Driver, options: { settleMs?: number } = {}): Promise<RunResult> {
+  const started = Date.now();
+  const violations: string[] = [];
+  const fake = await startFakeIterable();
+  const listIds = new Map<string, number>();
+  for (const a of history.accounts) {
+    const project = fake.state.createProject({ apiKey: a.apiKey, type: 'email', dataCenter: 'US' });
+    for (const slot of a.lists) listIds.set(slot, fake.state.createList(project, `model-check ${slot}`).id);
+  }
+  const stack: Stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, ...FAST });
+  let sent = 0;
+  const acknowledged = new Set<number>();
+  try {
+    await stack.startWorker();
+    if (history.faults.iterableErrorRate > 0 || history.faults.throttle) {
+      fake.state.setFaults({
+        seed: history.seed,
+        errorRates: { status500: history.faults.iterableErrorRate / 2, status503: history.faults.iterableErrorRate / 2 },
+        ...(history.faults.throttle ? { rateLimit: { requestsPerSecond: 15, retryAfterSeconds: 1 } } : {}),
+      });
+    }
+    for (const [step, burst] of history.delivery.entries()) {
+      if (step === history.faults.killWorkerAtStep) {
+        await stack.workers[0]?.stop('SIGKILL');
+        await stack.startWorker();
+      }
+      const answers = await Promise.all(
+        burst.map(async (i) => {
+          const event = history.events[i] as HistoryEvent;
+          const answer = await stack.send(messageOf(history, event, listIds));
+          return { i, event, answer };
+        }),
+      );
+      for (const { i, event, answer } of answers) {
+        sent++;
+        if (answer.status === 200) acknowledged.add(i);
+        else violations.push(`message ${event.id} (${event.kind}, at ${event.at}) was refused: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+      }
+    }
+    fake.state.setFaults({});
+    const expected = expectedState(history, acknowledged);
+    const settleMs = options.settleMs ?? 45_000;
+    for (const a of history.accounts) {
+      if (expected.undeliverable.has(a.accountId)) continue;
+      try {
+        await stack.settled(a.accountId, settleMs);
+      } catch {
+        const account = (await stack.admin('GET', `/v1/accounts/${a.accountId}`)).body as { status?: string; suspendedReason?: string };
+        const connections = JSON.stringify((await stack.admin('GET', '/v1/connections')).body).slice(0, 300);
+        violations.push(
+          `account ${a.accountId} did not settle within ${settleMs} ms (changes still waiting or unanswered); ` +
+            `account ${account.status ?? '?'}${account.suspendedReason ? ` (${account.suspendedReason})` : ''}; connections ${connections}`,
+        );
+      }
+    }
+    const stats = await waitForPendingZero(stack, 10_000);
+    if (stats.pending !== 0) violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled`);
+    for (const a of history.accounts) {
+      if (expected.undeliverable.has(a.accountId)) continue;
+      for (const slot of a.lists) {
+        const want = expected.lists.get(slot) ?? new Map<string, string>();
+        const have = new Map((fake.state.members(listIds.get(slot) as number) ?? []).map((m) => [String(m.email).toLowerCase(), String(m.userId ?? '')]));
+        const missing = [...want].filter(([email]) => !have.has(email)).map(([email]) => email);
+        const extra = [...have].filter(([email]) => !want.has(email)).map(([email]) => email);
+        const wrongId = [...want]
+          .filter(([email, id]) => have.has(email) && have.get(email) !== id)
+          .map(([email, id]) => `${email} (${have.get(email)} ≠ ${id})`);
+        if (missing.length + extra.length + wrongId.length > 0) {
+          violations.push(
+            `list ${slot} (account ${a.accountId}): ` +
+              [
+                missing.length ? `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5})` : ''}` : '',
+                extra.length ? `extra ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5})` : ''}` : '',
+                wrongId.length ? `wrong userId ${wrongId.slice(0, 3).join(', ')}` : '',
+              ]
+                .filter(Boolean)
+                .join('; '),
+          );
+        }
+      }
+    }
+    const created = fake.state.requests.filter((r) => r.apiPath === '/api/lists' && r.method === 'POST').length;
+    if (created > 0) violations.push(`${created} list(s) created though every audience names one`);
+  } finally {
+    await stack.stop().catch(() => undefined);
+    await fake.close();
+  }
+  return { seed: history.seed, driver, violations, sent, acknowledged: acknowledged.size, ms: Date.now() - started };
+}
+
+async function waitForPendingZero(stack: Stack, timeoutMs: number): Promise<{ pending: number; oldestPendingAgeMs: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = (await stack.admin('GET', '/v1/stats')).body as { pending: number; oldestPendingAgeMs: number };
+    if (stats.pending === 0 || Date.now() > deadline) return stats;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One line that runs the same history again. */
+export function replayCommand(seed: number, driver: Driver, extra = ''): string {
+  return `npm run model-check -- --seed ${seed} --driver ${driver}${extra}`;
+}
