@@ -55,7 +55,13 @@ export interface History {
   /** How the events reach the API: each step is a burst sent at once (indexes into `events`; a repeat is a retry). */
   delivery: number[][];
   /** Faults scheduled into the run. */
-  faults: { iterableErrorRate: number; throttle: boolean; killWorkerAtStep: number | null };
+  faults: {
+    iterableErrorRate: number;
+    throttle: boolean;
+    killWorkerAtStep: number | null;
+    /** Fraction of Iterable calls answered after the client gave up (and applied then): unknown outcomes. */
+    slowRate?: number;
+  };
 }
 
 export interface GeneratorOptions {
@@ -183,6 +189,8 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
       iterableErrorRate: o.faults ? 0.05 + r() * 0.1 : 0,
       throttle: o.faults && r() < 0.5,
       killWorkerAtStep: o.faults && r() < 0.7 ? Math.floor(delivery.length / 2) : null,
+      // Drawn last, so the histories of seeds found before it existed are unchanged but for this fault.
+      slowRate: o.faults && r() < 0.5 ? 0.05 : 0,
     },
   };
 }
