@@ -61,6 +61,8 @@ export interface History {
     killWorkerAtStep: number | null;
     /** Fraction of Iterable calls answered after the client gave up (and applied then): unknown outcomes. */
     slowRate?: number;
+    /** Fraction of Iterable calls whose connection is reset before Iterable handles them: unknown outcomes, not applied. */
+    resetRate?: number;
   };
 }
 
@@ -191,6 +193,7 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
       killWorkerAtStep: o.faults && r() < 0.7 ? Math.floor(delivery.length / 2) : null,
       // Drawn last, so the histories of seeds found before it existed are unchanged but for this fault.
       slowRate: o.faults && r() < 0.5 ? 0.05 : 0,
+      resetRate: o.faults && r() < 0.6 ? 0.04 : 0,
     },
   };
 }

@@ -87,13 +87,14 @@ export async function runHistory(history: History, driver: Driver, options: { se
   const acknowledged = new Set<number>();
   try {
     await stack.startWorker();
-    if (history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate) {
+    if (history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate) {
       fake.state.setFaults({
         seed: history.seed,
         errorRates: { status500: history.faults.iterableErrorRate / 2, status503: history.faults.iterableErrorRate / 2 },
         ...(history.faults.throttle ? { rateLimit: { requestsPerSecond: 15, retryAfterSeconds: 1 } } : {}),
         // Past ITERABLE_TIMEOUT_MS (800): the client gives up, the fake applies the call when it answers.
         ...(history.faults.slowRate ? { slow: { delayMs: 1200, fraction: history.faults.slowRate } } : {}),
+        ...(history.faults.resetRate ? { resetRate: history.faults.resetRate } : {}),
       });
     }
     for (const [step, burst] of history.delivery.entries()) {
