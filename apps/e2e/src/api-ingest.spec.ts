@@ -268,6 +268,16 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     expect((await stack.admin('PUT', '/v1/accounts/80/audiences/80', { listId: 801 })).body).toMatchObject({ listId: 801 });
     expect((await stack.admin('PUT', '/v1/accounts/80/audiences/80', { listId: -1 })).status).toBe(400);
     expect((await stack.admin('GET', '/v1/accounts/not-a-number')).status).toBe(400);
+    // Issue 22 §5: nothing is created half-made. A new account needs its key, a new audience its name; a name is never blank.
+    const noKey = await stack.admin('PUT', '/v1/accounts/81', {});
+    expect(noKey).toMatchObject({ status: 400, body: { message: 'apiKey is required to create account 81' } });
+    expect((await stack.admin('GET', '/v1/accounts/81')).status).toBe(404);
+    const noName = await stack.admin('PUT', '/v1/accounts/80/audiences/88', {});
+    expect(noName).toMatchObject({ status: 400, body: { message: 'audienceName is required to create audience 88' } });
+    expect((await stack.admin('GET', '/v1/accounts/80/audiences/88')).status).toBe(404);
+    expect((await stack.admin('PUT', '/v1/accounts/80/audiences/80', { audienceName: '  ' })).status).toBe(400);
+    expect((await stack.admin('GET', '/v1/accounts/80/audiences/80')).body).toMatchObject({ audienceName: 'Audience 80' });
+    expect((await stack.admin('PUT', '/v1/accounts/80', {})).status).toBe(200);
   });
 
   it('handles audience subscription add, update and remove', async () => {

@@ -54,6 +54,10 @@ export class AccountsController {
   @Put(':accountId')
   @ApiOkResponse({ type: AccountViewDto })
   async put(@Param('accountId', accountIdPipe) accountId: number, @Body() body: PutAccountDto): Promise<AccountViewDto> {
+    // A new account without a key could deliver nothing and would only wait for one: say so instead of creating it.
+    if (body.apiKey === undefined && !(await this.accounts.find(accountId))) {
+      throw new BadRequestException(`apiKey is required to create account ${accountId}`);
+    }
     const account = await this.accounts.upsert(accountId, body);
     if (body.apiKey !== undefined) {
       this.logger.log(`account ${accountId}: an operator set a new Iterable API key (an override until mParticle sends a different one)`);
@@ -88,6 +92,7 @@ export class AccountsController {
   ): Promise<ConnectionViewDto> {
     if (!(await this.accounts.find(accountId))) notFound(`account ${accountId}`);
     const before = await this.connections.find(accountId, audienceId);
+    if (!before && body.audienceName === undefined) throw new BadRequestException(`audienceName is required to create audience ${audienceId}`);
     const connection = await this.connections.upsert(accountId, audienceId, body);
     await this.changed(accountId, before?.listId ?? undefined);
     return connection;

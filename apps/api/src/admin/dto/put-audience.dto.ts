@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { CONNECTION_STATUSES, ConnectionStatus } from '@audience-bridge/domain';
 
 /** PUT /v1/accounts/:accountId/audiences/:audienceId. */
@@ -16,9 +16,10 @@ export class PutAudienceDto {
   @IsIn(CONNECTION_STATUSES)
   status?: ConnectionStatus;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ description: 'Required when the request creates the audience; never blank' })
   @IsOptional()
   @IsString()
   @MaxLength(255)
+  @Matches(/\S/, { message: 'audienceName must not be blank' })
   audienceName?: string;
 }
