@@ -27,6 +27,22 @@ describe('typeAttribute', () => {
     ['number', { action: 'delete' }, { value: null }],
     ['date', { action: 'delete', value: 'garbage' }, { value: null }],
     ['string', { action: 'upsert' }, { skipReason: ATTRIBUTE_SKIP_REASONS.noValue }],
+    // Issue 22 §2: strict by type, never a silent change.
+    ['date', { action: 'upsert', value: '2024-02-30' }, { skipReason: ATTRIBUTE_SKIP_REASONS.notADate }],
+    ['date', { action: 'upsert', value: '2024-02-29' }, { value: '2024-02-29T00:00:00.000Z' }],
+    ['date', { action: 'upsert', value: '2023-02-29' }, { skipReason: ATTRIBUTE_SKIP_REASONS.notADate }],
+    ['date', { action: 'upsert', value: '0000-01-01' }, { skipReason: ATTRIBUTE_SKIP_REASONS.dateOutOfRange }],
+    ['date', { action: 'upsert', value: '9999-12-31' }, { skipReason: ATTRIBUTE_SKIP_REASONS.dateOutOfRange }],
+    ['date', { action: 'upsert', value: '17041646450' }, { skipReason: ATTRIBUTE_SKIP_REASONS.notADate }],
+    ['date', { action: 'upsert', value: '170416464500' }, { skipReason: ATTRIBUTE_SKIP_REASONS.notADate }],
+    ['number', { action: 'upsert', value: '12345678901234567890' }, { skipReason: ATTRIBUTE_SKIP_REASONS.numberOutOfRange }],
+    ['number', { action: 'upsert', value: '9007199254740991' }, { value: 9007199254740991 }],
+    ['number', { action: 'upsert', value: '-9007199254740992' }, { skipReason: ATTRIBUTE_SKIP_REASONS.numberOutOfRange }],
+    ['string', { action: 'upsert', value: 'x'.repeat(2048) }, { value: 'x'.repeat(2048) }],
+    ['string', { action: 'upsert', value: 'x'.repeat(2049) }, { skipReason: ATTRIBUTE_SKIP_REASONS.tooLong }],
+    ['string', { action: 'upsert', value: 'é'.repeat(1025) }, { skipReason: ATTRIBUTE_SKIP_REASONS.tooLong }],
+    ['string', { action: 'upsert', value: 'attribute not a number' }, { value: 'attribute not a number' }],
+    ['string', { action: 'upsert', listValue: Array.from({ length: 300 }, () => 'abcdefgh') }, { skipReason: ATTRIBUTE_SKIP_REASONS.tooLong }],
   ] as const)('%s %j → %j', (type, change, expected) => {
     expect(typeAttribute(change as Parameters<typeof typeAttribute>[0], type)).toEqual(expected);
   });

@@ -11,7 +11,15 @@ export const ATTRIBUTE_SKIP_REASONS = {
   notABoolean: 'attribute not a boolean',
   notADate: 'attribute not a date',
   noValue: 'attribute without a value',
+  dateOutOfRange: 'attribute date out of range',
+  numberOutOfRange: 'attribute number out of range',
+  tooLong: 'attribute value too long',
 } as const;
+
+/** The longest value forwarded, in UTF-8 bytes (a string, or a list as JSON): Iterable indexes far less than a megabyte. */
+export const MAX_ATTRIBUTE_VALUE_BYTES = 2048;
+/** Dates forwarded: years 1900 to 2200 (year 0 or 9999 is a mistake, not a birthday). */
+export const DATE_RANGE = { fromYear: 1900, toYear: 2200 } as const;
 export type AttributeSkipReason = (typeof ATTRIBUTE_SKIP_REASONS)[keyof typeof ATTRIBUTE_SKIP_REASONS];
 
 export type TypedAttribute = { value: FieldValue; skipReason?: undefined } | { value?: undefined; skipReason: AttributeSkipReason };
@@ -19,35 +27,57 @@ export type TypedAttribute = { value: FieldValue; skipReason?: undefined } | { v
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, yes: true, no: false, '1': true, '0': false };
 /** Plain decimal numbers only (no hex, no Infinity, no empty string, which Number() would take as 0). */
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-/** An epoch in milliseconds, or a date Date.parse reads that starts like an ISO date (yyyy-mm-dd…). */
-const EPOCH_MS = /^\d{10,13}$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+/** An epoch: exactly 10 digits (seconds) or 13 (milliseconds); 11 or 12 digits could be either and are refused. */
+const EPOCH = /^(\d{10}|\d{13})$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})([T ][\d:.]+)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const INTEGER = /^[+-]?\d+$/;
 
-/** One string as the type: a typed value, or undefined when it cannot be one. */
-function typeOne(raw: string, type: AttributeType): string | number | boolean | undefined {
+type Typed = { value: string | number | boolean } | { reason: AttributeSkipReason };
+const ok = (value: string | number | boolean): Typed => ({ value });
+const refuse = (reason: AttributeSkipReason): Typed => ({ reason });
+
+/** One string as the type: a typed value, or the reason it cannot be one. */
+function typeOne(raw: string, type: AttributeType): Typed {
   const text = raw.trim();
   switch (type) {
     case 'string':
-      return raw;
+      return Buffer.byteLength(raw, 'utf8') > MAX_ATTRIBUTE_VALUE_BYTES ? refuse(ATTRIBUTE_SKIP_REASONS.tooLong) : ok(raw);
     case 'number': {
-      if (!NUMBER.test(text)) return undefined;
+      if (!NUMBER.test(text)) return refuse(ATTRIBUTE_SKIP_REASONS.notANumber);
       const n = Number(text);
-      return Number.isFinite(n) ? n : undefined;
+      if (!Number.isFinite(n)) return refuse(ATTRIBUTE_SKIP_REASONS.notANumber);
+      // An integer past 2^53 − 1 is not stored exactly: refused rather than sent rounded.
+      return INTEGER.test(text) && !Number.isSafeInteger(n) ? refuse(ATTRIBUTE_SKIP_REASONS.numberOutOfRange) : ok(n);
     }
-    case 'boolean':
-      return BOOLEANS[text.toLowerCase()];
-    case 'date': {
-      const ms = EPOCH_MS.test(text) ? Number(text.length === 10 ? `${text}000` : text) : ISO_DATE.test(text) ? Date.parse(text.replace(' ', 'T')) : Number.NaN;
-      return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+    case 'boolean': {
+      const b = BOOLEANS[text.toLowerCase()];
+      return b === undefined ? refuse(ATTRIBUTE_SKIP_REASONS.notABoolean) : ok(b);
     }
+    case 'date':
+      return typeDate(text);
   }
 }
 
-const SKIP_FOR: Record<Exclude<AttributeType, 'string'>, AttributeSkipReason> = {
-  number: ATTRIBUTE_SKIP_REASONS.notANumber,
-  boolean: ATTRIBUTE_SKIP_REASONS.notABoolean,
-  date: ATTRIBUTE_SKIP_REASONS.notADate,
-};
+/** A date as an ISO 8601 string in UTC: a real calendar date (2024-02-30 is not one) within `DATE_RANGE`. */
+function typeDate(text: string): Typed {
+  let ms: number;
+  if (EPOCH.test(text)) ms = Number(text.length === 10 ? `${text}000` : text);
+  else {
+    const parts = ISO_DATE.exec(text);
+    if (!parts) return refuse(ATTRIBUTE_SKIP_REASONS.notADate);
+    const [year, month, day] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+    const calendar = new Date(0);
+    calendar.setUTCFullYear(year, month - 1, day);
+    // A date rolls 2024-02-30 over to 2024-03-01: only one that comes back as written is a real calendar date.
+    if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) {
+      return refuse(ATTRIBUTE_SKIP_REASONS.notADate);
+    }
+    ms = Date.parse(text.replace(' ', 'T'));
+  }
+  if (!Number.isFinite(ms)) return refuse(ATTRIBUTE_SKIP_REASONS.notADate);
+  const year = new Date(ms).getUTCFullYear();
+  return year < DATE_RANGE.fromYear || year > DATE_RANGE.toYear ? refuse(ATTRIBUTE_SKIP_REASONS.dateOutOfRange) : ok(new Date(ms).toISOString());
+}
 
 /**
  * A change as Iterable should see it: `delete` clears the field (null), `upsert` sets it, typed as the account
@@ -58,13 +88,15 @@ export function typeAttribute(change: Pick<RawAttributeChange, 'action' | 'value
   if (change.action === 'delete') return { value: null };
   if (change.listValue !== undefined) {
     const typed = change.listValue.map((v) => typeOne(v, type));
-    return typed.every((v) => v !== undefined)
-      ? { value: typed as (string | number | boolean)[] }
-      : { skipReason: SKIP_FOR[type as Exclude<AttributeType, 'string'>] };
+    const refused = typed.find((t): t is { reason: AttributeSkipReason } => 'reason' in t);
+    if (refused) return { skipReason: refused.reason };
+    const values = typed.map((t) => (t as { value: string | number | boolean }).value);
+    if (Buffer.byteLength(JSON.stringify(values), 'utf8') > MAX_ATTRIBUTE_VALUE_BYTES) return { skipReason: ATTRIBUTE_SKIP_REASONS.tooLong };
+    return { value: values };
   }
   if (change.value === undefined) return { skipReason: ATTRIBUTE_SKIP_REASONS.noValue };
   const typed = typeOne(change.value, type);
-  return typed === undefined ? { skipReason: SKIP_FOR[type as Exclude<AttributeType, 'string'>] } : { value: typed };
+  return 'reason' in typed ? { skipReason: typed.reason } : { value: typed.value };
 }
 
 /** One forwarded attribute of one user, as ingest stores it (newest `timestampMs` per account, user, key wins). */

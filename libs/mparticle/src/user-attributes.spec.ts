@@ -38,4 +38,24 @@ describe('parseForwardAttributes', () => {
     expect(() => parseForwardAttributes(account(value))).toThrow(DomainError);
     expect(() => parseForwardAttributes(account(value))).toThrow(/account\.account_settings\.forwardAttributes/);
   });
+
+  // Issue 22 §2: a forwarded attribute can never re-address a user or overwrite what Iterable manages.
+  it.each([
+    ['email', 'email'],
+    ['userId:string', 'userId'],
+    ['Email', 'Email'],
+    ['EMAILLISTIDS:string', 'EMAILLISTIDS'],
+    ['phoneNumber', 'phoneNumber'],
+    ['plan, signupDate:date', 'signupDate'],
+    ['__proto__:string', '__proto__'],
+    ['profile.email:string', 'profile.email'],
+    ['constructor', 'constructor'],
+  ])('refuses %j, naming %s', (value, named) => {
+    expect(() => parseForwardAttributes(account(value))).toThrow(DomainError);
+    expect(() => parseForwardAttributes(account(value))).toThrow(new RegExp(`"${named.replace('.', '\\.')}"`));
+  });
+
+  it('names every refused field of one setting', () => {
+    expect(() => parseForwardAttributes(account('email, plan, userId'))).toThrow(/"email".*"userId"/);
+  });
 });

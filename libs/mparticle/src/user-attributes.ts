@@ -12,6 +12,35 @@ export const MAX_ATTRIBUTE_KEY_LENGTH = 255;
 const SETTING_PATH = `account.account_settings.${SETTING_IDS.forwardAttributes}`;
 
 /**
+ * Iterable user fields that identify a user or that Iterable manages itself (docs/iterable-api.md §9): a forwarded
+ * attribute of one of these names could re-address a user (`email`, `userId` in `dataFields` change who the user
+ * is in hybrid and userId-based projects) or overwrite what Iterable keeps. Compared in lower case.
+ */
+export const RESERVED_FIELD_NAMES: readonly string[] = [
+  'email',
+  'userId',
+  'emailListIds',
+  'phoneNumber',
+  'signupDate',
+  'signupSource',
+  'profileUpdatedAt',
+  'itblInternal',
+  'itblUserId',
+  'unsubscribedChannelIds',
+  'unsubscribedMessageTypeIds',
+  'subscribedMessageTypeIds',
+  'userListIds',
+  'devices',
+  'browserTokens',
+  'createdAt',
+  'updatedAt',
+];
+const RESERVED = new Set(RESERVED_FIELD_NAMES.map((n) => n.toLowerCase()));
+/** Keys that are not plain field names: an object's own machinery, nested paths (Iterable reads `a.b` as a path), control characters. */
+const NOT_PLAIN = (key: string) =>
+  ['__proto__', 'constructor', 'prototype'].includes(key) || key.includes('.') || [...key].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/**
  * The `forwardAttributes` account setting: `key:type` entries separated by commas (or new lines), the type one
  * of string, number, boolean, date (a key without a type is a string). Empty or absent: nothing is forwarded.
  * A value we cannot use is a 400 naming the setting and the entry.
@@ -37,6 +66,9 @@ export function parseForwardAttributes(account: FirehoseAccount): ForwardedAttri
     ) as AttributeType;
     if (key === '' || key.length > MAX_ATTRIBUTE_KEY_LENGTH)
       problems.push(`"${entry.slice(0, 40)}" needs a key of 1 to ${MAX_ATTRIBUTE_KEY_LENGTH} characters`);
+    else if (RESERVED.has(key.toLowerCase()))
+      problems.push(`"${key}" is an Iterable field this service may not set (it identifies users or Iterable manages it)`);
+    else if (NOT_PLAIN(key)) problems.push(`"${key.slice(0, 40)}" is not a plain field name (no dots, control characters or prototype keys)`);
     else if (!ATTRIBUTE_TYPES.includes(type)) problems.push(`"${entry.slice(0, 40)}": the type must be ${ATTRIBUTE_TYPES.join(', ')}`);
     else if (forwarded.has(key) && forwarded.get(key) !== type) problems.push(`"${key}" is given two types`);
     else forwarded.set(key, type);
