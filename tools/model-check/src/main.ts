@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIONS, generateHistory, restrict } from './history';
+import { DEFAULT_OPTIONS, GeneratorOptions, generateHistory, restrict } from './history';
 import { REGRESSION_SEEDS } from './regressions';
 import { Driver, replayCommand, runHistory } from './run';
 import { shrink } from './shrink';
@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;
   const keep = a.get('keep')?.split(',').map(Number);
-  const jobs: { seed: number; driver: Driver }[] = a.has('regressions') ? REGRESSION_SEEDS.map((r) => ({ seed: r.seed, driver: r.driver })) : [];
+  const jobs: { seed: number; driver: Driver; options?: Partial<GeneratorOptions> }[] = a.has('regressions')
+    ? REGRESSION_SEEDS.map((r) => ({ seed: r.seed, driver: r.driver, ...(r.options ? { options: r.options } : {}) }))
+    : [];
   let failed = 0;
   let runs = 0;
   const started = Date.now();
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     const job = jobs[n];
     for (const driver of job ? [job.driver] : drivers) {
       const seed = job?.seed ?? firstSeed + n;
-      const full = generateHistory(seed, options);
+      const full = generateHistory(seed, job?.options ?? options);
       const history = keep ? restrict(full, new Set(keep)) : full;
       const result = await runHistory(history, driver);
       runs++;

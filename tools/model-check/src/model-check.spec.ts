@@ -21,10 +21,10 @@ describe.each(DRIVERS)('model check on %s', (driver) => {
 
   const regressions = REGRESSION_SEEDS.filter((r) => r.driver === driver);
   if (regressions.length > 0) {
-    it.each(regressions.map((r) => [r.seed, r.defect] as const))(
+    it.each(regressions.map((r) => [r.seed, r.defect, r] as const))(
       'regression seed %i (%s) stays fixed',
-      async (seed) => {
-        const result = await runHistory(generateHistory(seed), driver);
+      async (seed, _defect, r) => {
+        const result = await runHistory(generateHistory(seed, r.options), driver);
         expect(result.violations).toEqual([]);
       },
       180_000,

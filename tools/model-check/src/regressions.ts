@@ -1,3 +1,4 @@
+import type { GeneratorOptions } from './history';
 import type { Driver } from './run';
 
 /**
@@ -9,9 +10,26 @@ export interface RegressionSeed {
   driver: Driver;
   foundOn: string;
   defect: string;
+  /** Generator options other than the defaults (as the CLI flags gave them). */
+  options?: Partial<GeneratorOptions>;
 }
 
 export const REGRESSION_SEEDS: RegressionSeed[] = [
+  { seed: 1, driver: 'postgres', foundOn: 'fba82ac', defect: 'a whole message refused (400) for one audience with a malformed listId' },
+  {
+    seed: 2,
+    driver: 'sqlite',
+    foundOn: 'fba82ac',
+    defect: 'an account left suspended for a revoked key by a late older message; whole-list rows pending for ever after list moves',
+    options: { malformedRate: 0 },
+  },
+  {
+    seed: 4,
+    driver: 'postgres',
+    foundOn: 'fba82ac',
+    defect: 'accounts left suspended for a revoked key by late older messages; their lists never reached',
+    options: { malformedRate: 0 },
+  },
   {
     seed: 102,
     driver: 'postgres',
