@@ -63,6 +63,10 @@ export interface History {
     slowRate?: number;
     /** Fraction of Iterable calls whose connection is reset before Iterable handles them: unknown outcomes, not applied. */
     resetRate?: number;
+    /** The API process SIGKILLed while this step's burst is in flight (then started again; unanswered messages are sent again). */
+    killApiAtStep?: number | null;
+    /** The queue's Redis keys deleted before this step (every signal lost: the sweeper must find the work). */
+    flushRedisAtStep?: number | null;
   };
 }
 
@@ -194,6 +198,8 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
       // Drawn last, so the histories of seeds found before it existed are unchanged but for this fault.
       slowRate: o.faults && r() < 0.5 ? 0.05 : 0,
       resetRate: o.faults && r() < 0.6 ? 0.04 : 0,
+      killApiAtStep: o.faults && r() < 0.4 ? Math.floor(delivery.length / 3) : null,
+      flushRedisAtStep: o.faults && r() < 0.5 ? Math.floor((delivery.length * 2) / 3) : null,
     },
   };
 }

@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis';
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
-import { Stack, startStack } from '@audience-bridge/harness';
+import { AppProcess, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
 import { expectedState } from './model';
 
@@ -85,6 +86,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
   const stack: Stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, ...FAST });
   let sent = 0;
   const acknowledged = new Set<number>();
+  let restartedApi: AppProcess | undefined;
   try {
     await stack.startWorker();
     if (history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate) {
@@ -97,20 +99,35 @@ export async function runHistory(history: History, driver: Driver, options: { se
         ...(history.faults.resetRate ? { resetRate: history.faults.resetRate } : {}),
       });
     }
+    // As mParticle does: a message without an answer, or answered 5xx, is sent again (until 200 or a 4xx).
+    const send = async (i: number) => {
+      const event = history.events[i] as HistoryEvent;
+      sent++;
+      try {
+        return { i, event, answer: await stack.send(messageOf(history, event, listIds)) };
+      } catch (error) {
+        return { i, event, answer: { status: 0, body: String(error) } };
+      }
+    };
     for (const [step, burst] of history.delivery.entries()) {
       if (step === history.faults.killWorkerAtStep) {
         await stack.workers[0]?.stop('SIGKILL');
         await stack.startWorker();
       }
-      const answers = await Promise.all(
-        burst.map(async (i) => {
-          const event = history.events[i] as HistoryEvent;
-          const answer = await stack.send(messageOf(history, event, listIds));
-          return { i, event, answer };
-        }),
-      );
+      if (step === history.faults.flushRedisAtStep) {
+        const redis = new Redis(stack.env['REDIS_URL'] as string);
+        const keys = await redis.keys(`${stack.env['QUEUE_PREFIX']}:*`);
+        if (keys.length > 0) await redis.del(...keys);
+        redis.disconnect();
+      }
+      const killing = step === history.faults.killApiAtStep ? killApiSoon(stack, (next) => (restartedApi = next)) : undefined;
+      let answers = await Promise.all(burst.map(send));
+      await killing;
+      for (let attempt = 0; answers.some((a) => a.answer.status === 0 || a.answer.status >= 500) && attempt < 8; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
+        answers = await Promise.all(answers.map((a) => (a.answer.status === 0 || a.answer.status >= 500 ? send(a.i) : a)));
+      }
       for (const { i, event, answer } of answers) {
-        sent++;
         if (answer.status === 200) acknowledged.add(i);
         else violations.push(`message ${event.id} (${event.kind}, at ${event.at}) was refused: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
       }
@@ -160,10 +177,20 @@ export async function runHistory(history: History, driver: Driver, options: { se
     const created = fake.state.requests.filter((r) => r.apiPath === '/api/lists' && r.method === 'POST').length;
     if (created > 0) violations.push(`${created} list(s) created though every audience names one`);
   } finally {
+    await restartedApi?.stop('SIGTERM');
     await stack.stop().catch(() => undefined);
     await fake.close();
   }
   return { seed: history.seed, driver, violations, sent, acknowledged: acknowledged.size, ms: Date.now() - started };
+}
+
+/** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */
+async function killApiSoon(stack: Stack, started: (api: AppProcess) => void): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 15));
+  await stack.api.stop('SIGKILL');
+  const api = startApp('api', { ...stack.env, PORT: new URL(stack.apiUrl).port });
+  started(api);
+  await waitForHttp(`${stack.apiUrl}/health/live`, api);
 }
 
 async function waitForPendingZero(stack: Stack, timeoutMs: number): Promise<{ pending: number; oldestPendingAgeMs: number }> {
