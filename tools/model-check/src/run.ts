@@ -149,7 +149,16 @@ export async function runHistory(history: History, driver: Driver, options: { se
       }
     }
     const stats = await waitForPendingZero(stack, 10_000);
-    if (stats.pending !== 0) violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled`);
+    if (stats.pending !== 0) {
+      const rows = await stack.dataSource.query(
+        `SELECT list_id, COUNT(*) AS n, SUM(CASE WHEN member_key IS NULL THEN 1 ELSE 0 END) AS whole FROM sync_inbox GROUP BY list_id`,
+      );
+      const slotOf = new Map([...listIds].map(([slot, id]) => [id, slot]));
+      const where = rows.map(
+        (r: { list_id: string; n: string; whole: string }) => `${slotOf.get(Number(r.list_id)) ?? r.list_id}: ${r.n} (${r.whole} whole-list)`,
+      );
+      violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled; inbox ${where.join(', ')}`);
+    }
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
       for (const slot of a.lists) {
