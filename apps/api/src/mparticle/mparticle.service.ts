@@ -167,7 +167,10 @@ export class MparticleService {
     // Audiences without a list: their changes are recorded and held (a later message or an operator releases them).
     const held = [...new Set(unroutable.filter((u) => u.reason === 'missing listId').map((u) => u.audienceId))];
     if (held.length > 0) {
-      this.logger.warn(`message ${message.id}: audience(s) ${held.join(', ')} of account ${accountId} name no listId (or one that is not a positive integer): their changes are held`);
+      this.logger.warn(
+        `message ${message.id}: audience(s) ${held.join(', ')} of account ${accountId} name no usable listId (none, or not a positive integer): ` +
+          'their changes are held',
+      );
       await this.connections.hold(
         accountId,
         held.map((audienceId) => ({ audienceId, audienceName: audienceNameOf(message, audienceId) })),
