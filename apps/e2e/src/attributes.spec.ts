@@ -296,4 +296,39 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toMatch(/forwardAttributes/);
   });
+
+  it('refuses forwarding an Iterable reserved field (email, userId, __proto__) with a 400 naming each, and stores nothing', async () => {
+    const a = newAccount('plan, Email:string, userId, __proto__');
+    const res = await a.send(1000, [{ email: 'victim@example.com', attributes: [{ key: 'Email', action: 'upsert', value: 'attacker@example.com' }] }]);
+    expect(res.status).toBe(400);
+    const text = JSON.stringify(res.body);
+    for (const key of ['Email', 'userId', '__proto__']) expect(text).toContain(key);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(a.bulkUpdates()).toEqual([]);
+    expect(await a.verdicts()).toEqual([]);
+  });
+
+  it('records an impossible date, a year-0 date, an 11-digit epoch and an inexact integer as skipped with their reasons, never sent changed', async () => {
+    const a = newAccount('signup:date, ltv:number');
+    await a.send(1000, [
+      { email: 'feb30@example.com', attributes: [{ key: 'signup', action: 'upsert', value: '2024-02-30' }] },
+      { email: 'year0@example.com', attributes: [{ key: 'signup', action: 'upsert', value: '0000-01-01' }] },
+      { email: 'epoch11@example.com', attributes: [{ key: 'signup', action: 'upsert', value: '17041646450' }] },
+      { email: 'big@example.com', attributes: [{ key: 'ltv', action: 'upsert', value: '12345678901234567890' }] },
+      { email: 'fine@example.com', attributes: [{ key: 'signup', action: 'upsert', value: '2024-02-29' }] },
+    ]);
+    await a.drained();
+    await new Promise((r) => setTimeout(r, 700));
+    const skipped = (email: string, reason: string) => ({ email, action: 'fields', outcome: 'skipped', reason, retryable: false });
+    expect(await a.verdicts()).toEqual(
+      expect.arrayContaining([
+        skipped('feb30@example.com', 'attribute not a date'),
+        skipped('year0@example.com', 'attribute date out of range'),
+        skipped('epoch11@example.com', 'attribute not a date'),
+        skipped('big@example.com', 'attribute number out of range'),
+      ]),
+    );
+    expect(a.bulkUpdates().flatMap((r) => (r.body as { users: { email: string }[] }).users.map((u) => u.email))).toEqual(['fine@example.com']);
+    expect(fake.state.userFields(a.project, { email: 'fine@example.com' })).toMatchObject({ signup: '2024-02-29T00:00:00.000Z' });
+  });
 });
