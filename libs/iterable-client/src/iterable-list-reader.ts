@@ -155,30 +155,8 @@ export class IterableListReader {
     options.signal?.throwIfAborted();
     await options.beforeSend?.();
     const started = Date.now();
-    let answer: AxiosResponse<Readable>;
+    const stream = await this.#get(path, { listId, ...(options.preferUserId ? { preferUserId: true } : {}) }, this.#limiter, started, options.signal);
     try {
-      answer = await this.#http.request<Readable>({
-        method: 'GET',
-        url: path,
-        params: { listId, ...(options.preferUserId ? { preferUserId: true } : {}) },
-        headers: { 'Api-Key': this.#apiKey },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      throw this.#fail(path, classifyError(error), started);
-    }
-    const stream = answer.data;
-    try {
-      if (answer.status < 200 || answer.status >= 300) {
-        const head = await readHead(stream, CLASSIFY_HEAD_CHARS);
-        const classified = classifyIterableResponse({ status: answer.status, headers: { ...answer.headers }, body: head });
-        const details = withoutOk(classified) ?? { kind: 'retryable', reason: 'server error', status: answer.status, summary: `answered ${answer.status}` };
-        if (details.reason === 'rate limited' && details.retryAfterMs !== undefined && this.#limiter?.pause) {
-          await this.#limiter.pause(this.#apiKey, details.retryAfterMs).catch(() => undefined);
-        }
-        throw this.#fail(path, details, started);
-      }
       let lines = 0;
       try {
         for await (const line of splitLines(stream)) {
@@ -210,6 +188,39 @@ export class IterableListReader {
   }
 
   /**
+   * A GET of `path` whose answer is streamed: a 2xx answer's stream, or the answer classified (its first 8 KB) and
+   * thrown as an `IterableError`; a 429 with Retry-After pauses `budget` for every worker.
+   */
+  async #get(path: string, params: Record<string, unknown>, budget: ListReadBudget | undefined, started: number, signal?: AbortSignal): Promise<Readable> {
+    let answer: AxiosResponse<Readable>;
+    try {
+      answer = await this.#http.request<Readable>({
+        method: 'GET',
+        url: path,
+        ...(Object.keys(params).length > 0 ? { params } : {}),
+        headers: { 'Api-Key': this.#apiKey },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw this.#fail(path, classifyError(error), started);
+    }
+    const stream = answer.data;
+    if (answer.status >= 200 && answer.status < 300) return stream;
+    try {
+      const head = await readHead(stream, CLASSIFY_HEAD_CHARS);
+      const classified = classifyIterableResponse({ status: answer.status, headers: { ...answer.headers }, body: head });
+      const details = withoutOk(classified) ?? { kind: 'retryable', reason: 'server error', status: answer.status, summary: `answered ${answer.status}` };
+      if (details.reason === 'rate limited' && details.retryAfterMs !== undefined && budget?.pause) {
+        await budget.pause(this.#apiKey, details.retryAfterMs).catch(() => undefined);
+      }
+      throw this.#fail(path, details, started);
+    } finally {
+      if (!stream.destroyed) stream.destroy();
+    }
+  }
+
+  /**
    * How many members Iterable counts on the list (`GET /api/lists/{listId}/size`, within the size budget), or
    * null when the answer is no number (no size given). Error answers reject like `users`.
    */
@@ -230,30 +241,9 @@ export class IterableListReader {
     }
     options.signal?.throwIfAborted();
     const started = Date.now();
-    let answer: AxiosResponse<Readable>;
+    const stream = await this.#get(path, {}, this.#sizeLimiter, started, options.signal);
     try {
-      answer = await this.#http.request<Readable>({
-        method: 'GET',
-        url: path,
-        headers: { 'Api-Key': this.#apiKey },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      throw this.#fail(path, classifyError(error), started);
-    }
-    const stream = answer.data;
-    try {
-      const head = await readHead(stream, CLASSIFY_HEAD_CHARS);
-      if (answer.status < 200 || answer.status >= 300) {
-        const classified = classifyIterableResponse({ status: answer.status, headers: { ...answer.headers }, body: head });
-        const details = withoutOk(classified) ?? { kind: 'retryable', reason: 'server error', status: answer.status, summary: `answered ${answer.status}` };
-        if (details.reason === 'rate limited' && details.retryAfterMs !== undefined && this.#sizeLimiter?.pause) {
-          await this.#sizeLimiter.pause(this.#apiKey, details.retryAfterMs).catch(() => undefined);
-        }
-        throw this.#fail(path, details, started);
-      }
-      const text = head.trim();
+      const text = (await readHead(stream, CLASSIFY_HEAD_CHARS)).trim();
       return /^\d{1,15}$/.test(text) ? Number(text) : null;
     } finally {
       if (!stream.destroyed) stream.destroy();

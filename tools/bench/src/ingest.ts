@@ -67,9 +67,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
   });
   const worker = o.withWorker ? await stack.startWorker({ LOG_LEVEL: 'warn' }) : undefined;
   try {
-    const { latencies, statuses, elapsed, firstError } = await drive(stack.apiUrl, o, lists);
-    latencies.sort((a, b) => a - b);
-    const ok = statuses.get(200) ?? 0;
+    const driven = await drive(stack.apiUrl, o, lists);
     // Contention as /metrics reports it: deadlock victims (API and worker) and lock waits sampled at scrape.
     const scrapes = [await stack.metrics()];
     for (const port of stack.workerPorts) scrapes.push(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
@@ -78,26 +76,17 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
       if (values.length === 0) throw new Error(`/metrics has no ${name}`);
       return values.reduce((n, v) => n + Number(v), 0);
     };
-    return {
-      title:
-        `${o.driver}, API_PROCESSES=${o.apiProcesses}, ` +
-        `${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ` +
-        `${o.senders} senders × ${o.profiles} profiles/message${o.hotUsers ? `, ${o.hotUsers} hot users in 2 audiences` : ''}, ` +
-        `${o.seconds} s after ${WARMUP_SECONDS} s warm-up`,
-      acknowledged: ok,
-      messagesPerSecond: ok / elapsed,
-      changesPerSecond: (ok * o.profiles * (o.hotUsers ? 2 : 1)) / elapsed,
-      p50: quantile(latencies, 0.5),
-      p95: quantile(latencies, 0.95),
-      p99: quantile(latencies, 0.99),
-      max: latencies[latencies.length - 1] ?? Number.NaN,
-      non200: [...statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
+    const title =
+      `${o.driver}, API_PROCESSES=${o.apiProcesses}, ` +
+      `${o.withWorker ? `worker delivering to the fake Iterable at ${o.iterableLimit} requests/s` : 'no worker'}, ` +
+      `${o.senders} senders × ${o.profiles} profiles/message${o.hotUsers ? `, ${o.hotUsers} hot users in 2 audiences` : ''}, ` +
+      `${o.seconds} s after ${WARMUP_SECONDS} s warm-up`;
+    return figures(title, o, driven, {
       deadlocks: metric('audience_bridge_db_deadlocks_total'),
       lockWaits: metric('audience_bridge_db_lock_waits'),
-      ...(firstError ? { firstError } : {}),
       apiPeakMiB: peakMemoryMiB(stack.api.child.pid),
       workerPeakMiB: peakMemoryMiB(worker?.child.pid),
-    };
+    });
   } finally {
     await stack.stop();
     await fake.close();
@@ -187,30 +176,42 @@ export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
       child.stdout?.on('data', (d: Buffer) => d.toString().includes('floor listening') && resolve());
       child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
     });
-    const { latencies, statuses, elapsed, firstError } = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4]);
-    latencies.sort((a, b) => a - b);
-    const ok = statuses.get(200) ?? 0;
-    return {
-      title: `floor: node:http + one upsert, ${o.driver}, ${o.apiProcesses} process(es)`,
-      acknowledged: ok,
-      messagesPerSecond: ok / elapsed,
-      changesPerSecond: (ok * o.profiles * (o.hotUsers ? 2 : 1)) / elapsed,
-      p50: quantile(latencies, 0.5),
-      p95: quantile(latencies, 0.95),
-      p99: quantile(latencies, 0.99),
-      max: latencies[latencies.length - 1] ?? Number.NaN,
-      non200: [...statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
+    const driven = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4]);
+    return figures(`floor: node:http + one upsert, ${o.driver}, ${o.apiProcesses} process(es)`, o, driven, {
       deadlocks: 0,
       lockWaits: 0,
-      ...(firstError ? { firstError } : {}),
       apiPeakMiB: peakMemoryMiB(child.pid),
       workerPeakMiB: 0,
-    };
+    });
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     await database.drop();
   }
+}
+
+/** The figures of a driven run: rates over the measured seconds, latency quantiles, answers not 200. */
+function figures(
+  title: string,
+  o: Pick<IngestOptions, 'profiles' | 'hotUsers'>,
+  driven: Awaited<ReturnType<typeof drive>>,
+  extra: Pick<IngestFigures, 'deadlocks' | 'lockWaits' | 'apiPeakMiB' | 'workerPeakMiB'>,
+): IngestFigures {
+  const latencies = [...driven.latencies].sort((a, b) => a - b);
+  const ok = driven.statuses.get(200) ?? 0;
+  return {
+    title,
+    acknowledged: ok,
+    messagesPerSecond: ok / driven.elapsed,
+    changesPerSecond: (ok * o.profiles * (o.hotUsers ? 2 : 1)) / driven.elapsed,
+    p50: quantile(latencies, 0.5),
+    p95: quantile(latencies, 0.95),
+    p99: quantile(latencies, 0.99),
+    max: latencies[latencies.length - 1] ?? Number.NaN,
+    non200: [...driven.statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
+    ...(driven.firstError ? { firstError: driven.firstError } : {}),
+    ...extra,
+  };
 }
 
 export function ingestRows(f: IngestFigures): [string, string][] {

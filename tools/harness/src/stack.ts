@@ -125,7 +125,8 @@ export function membershipMessage(
     mpid: string;
     email?: string;
     customerId?: string;
-    audiences: { audienceId: number; listId: number; action: 'add' | 'delete' | 'attribute_update' }[];
+    /** A list id, or any text as a malformed setting would carry it. */
+    audiences: { audienceId: number; listId: number | string; action: 'add' | 'delete' | 'attribute_update' }[];
   }[],
   account: { accountId?: number; apiKey?: string; userIdField?: 'customerId' | 'mpid' } = {},
 ): Record<string, unknown> {

@@ -1,20 +1,13 @@
+import { seededRandom } from '@audience-bridge/fake-iterable';
+
 /**
  * Histories for the model checker: what mParticle does over a while (its timeline, stamped by `timestamp_ms`) and
  * the order its messages reach us (shuffled, duplicated, bursts sent at once). Lists are named by slot (`L0`…)
  * and resolved to the fake Iterable's ids when a history runs. Everything follows from the seed.
  */
 
-/** mulberry32: a small seeded generator, so a seed is a whole history. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (the fake Iterable's mulberry32), so a seed is a whole history. */
+export const random = seededRandom;
 
 export type Mode = 'customerId' | 'mpid';
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
-import { AppProcess, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
+import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
 import { expectedState } from './model';
 
@@ -47,26 +47,12 @@ export function messageOf(history: History, event: HistoryEvent, listIds: Readon
       action: event.action,
     };
   }
-  return {
-    type: 'audience_membership_change_request',
-    id: event.id,
-    timestamp_ms: event.at,
-    firehose_version: '3.2.0',
-    account: settings,
-    user_profiles: event.profiles.map((p) => ({
-      mpid: p.mpid,
-      user_identities: [
-        ...(p.email ? [{ type: 'email', encoding: 'raw', value: p.email }] : []),
-        ...(p.customerId ? [{ type: 'customer', encoding: 'raw', value: p.customerId }] : []),
-      ],
-      audiences: p.audiences.map((a) => ({
-        audience_id: a.audienceId,
-        audience_name: `Audience ${a.audienceId}`,
-        audience_subscription_settings: { listId: listSetting(a.list) },
-        action: a.action,
-      })),
-    })),
-  };
+  return membershipMessage(
+    event.id,
+    event.at,
+    event.profiles.map((p) => ({ ...p, audiences: p.audiences.map((a) => ({ audienceId: a.audienceId, listId: listSetting(a.list), action: a.action })) })),
+    { accountId: event.accountId, apiKey: event.apiKey, userIdField: account?.mode ?? 'customerId' },
+  );
 }
 
 /**
