@@ -169,6 +169,24 @@ describe('validation plan (the fast way to class-validator’s "valid")', () => 
     },
   );
 
+  // Found by the mutation property (seed 1850584648): a settings map holding `valueOf` was valid both ways, but the
+  // slow way's copy lost the key while the fast way kept it.
+  it('answers "not sure" for a map holding a key of Object.prototype (valueOf, toString)', () => {
+    for (const key of ['valueOf', 'toString', 'hasOwnProperty']) {
+      const body = {
+        type: 'dsr_processing_request',
+        id: 'a',
+        timestamp_ms: 0,
+        firehose_version: '2.7.0',
+        account: { account_id: 0, account_settings: { [key]: null } },
+        subject_request_id: '00000000-0000-1000-8000-000000000000',
+        subject_request_type: 'erasure',
+        subject_identities: { email: { encoding: 'raw', value: 'a@b.co' } },
+      };
+      expect(validAsIs(DsrProcessingRequest, body)).toBe(false);
+    }
+  });
+
   it('answers "not sure" for a body that is not a plain object', () => {
     expect(validAsIs(ModuleRegistrationRequest, [{ type: 'module_registration_request', id: 'a', timestamp_ms: 1 }])).toBe(false);
     expect(validAsIs(ModuleRegistrationRequest, 'x')).toBe(false);
