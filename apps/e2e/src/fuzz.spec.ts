@@ -38,7 +38,8 @@ const BREAKABLE: { path: (string | number)[]; ok: (v: unknown) => boolean }[] = 
   { path: ['user_profiles', 0, 'audiences', 0, 'audience_id'], ok: (v) => Number.isInteger(v) && (v as number) >= 0 },
   {
     path: ['user_profiles', 0, 'audiences', 0, 'audience_subscription_settings', 'listId'],
-    ok: (v) => v == null || (typeof v === 'string' && /^[1-9]\d*$/.test(v)),
+    // Any text is accepted since issue 21 §5: a listId that is not a positive integer holds that audience, not the message.
+    ok: (v) => v == null || typeof v === 'string',
   },
   { path: ['user_profiles', 0, 'user_identities', 0, 'encoding'], ok: (v) => ['raw', 'md5', 'sha1', 'sha256'].includes(v as string) },
 ];
