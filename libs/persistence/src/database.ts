@@ -41,21 +41,16 @@ export class Database {
    */
   readonly contention = { deadlocks: 0, serializationFailures: 0 };
   /**
-   * Whether this process can make a write durable: set by the last write that failed because storage refused
-   * it (a failed COMMIT, a full disk, an I/O error, a lost connection), cleared by the next one that committed.
-   * Readiness reports it (`database: cannot write`) and the API answers 503 while it holds.
+   * Since when this process cannot make a write durable: set by the first write storage refused (a failed COMMIT,
+   * a full disk, an I/O error, a lost connection), cleared by the next one that committed. Readiness reports it.
    */
-  readonly writes: { failingSince: number | null; lastError: string | null; commitFailures: number } = {
-    failingSince: null,
-    lastError: null,
-    commitFailures: 0,
-  };
+  private failingSince: number | null = null;
   private sqliteQueue: Promise<unknown> = Promise.resolve();
   /** SQLite transactions waiting to run in the next group (see `transaction`). */
   private sqliteGroup: GroupedWork[] = [];
   private sqliteGroupQueued = false;
-  /** Group commit on SQLite: groups committed and the transactions they carried (for tests and `/metrics`). */
-  readonly groupCommit = { groups: 0, transactions: 0, largest: 0 };
+  /** Group commit on SQLite: groups committed and the transactions they carried (tests read them). */
+  readonly groupCommit = { groups: 0, transactions: 0 };
 
   constructor(readonly dataSource: DataSource) {
     this.driver = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
@@ -193,22 +188,17 @@ export class Database {
 
   /** Notes a failed write (a storage fault makes this process "cannot write" until a write commits) and returns the error to throw. */
   private failed(error: unknown): unknown {
-    if (isStorageUnavailable(error)) {
-      this.writes.failingSince ??= Date.now();
-      this.writes.lastError = error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
-      if (error instanceof StorageUnavailableError && error.phase === 'commit') this.writes.commitFailures++;
-    }
+    if (isStorageUnavailable(error)) this.failingSince ??= Date.now();
     return error;
   }
 
   private committed(): void {
-    this.writes.failingSince = null;
-    this.writes.lastError = null;
+    this.failingSince = null;
   }
 
   /** True while the last write that storage refused has not been followed by one that committed. */
   cannotWrite(): boolean {
-    return this.writes.failingSince !== null;
+    return this.failingSince !== null;
   }
 
   /**
@@ -326,18 +316,11 @@ export class Database {
         await runner.query(`RELEASE group_${i}`);
         succeeded.push({ item, value });
       } catch (error) {
-        if (this.sqliteConnection().connection?.inTransaction) {
-          try {
-            await runner.query(`ROLLBACK TO group_${i}`);
-            await runner.query(`RELEASE group_${i}`);
-          } catch (rollbackError) {
-            lose(rollbackError);
-            await this.rollbackQuietly(runner);
-            open = false;
-          }
-        } else {
-          // SQLite rolled the whole transaction back by itself: what succeeded in it is gone too.
-          lose(error);
+        // Undo this work alone; if SQLite rolled the whole transaction back by itself (a full disk can), or the
+        // undo fails, what succeeded in it is gone too.
+        const undone = await this.rollbackToSavepoint(runner, `group_${i}`);
+        if (!undone.ok) {
+          lose(undone.error ?? error);
           await this.rollbackQuietly(runner);
           open = false;
         }
@@ -360,8 +343,18 @@ export class Database {
     this.committed();
     this.groupCommit.groups++;
     this.groupCommit.transactions += succeeded.length;
-    this.groupCommit.largest = Math.max(this.groupCommit.largest, succeeded.length);
     for (const s of succeeded) s.item.resolve(s.value);
+  }
+
+  private async rollbackToSavepoint(runner: QueryRunner, name: string): Promise<{ ok: boolean; error?: unknown }> {
+    if (!this.sqliteConnection().connection?.inTransaction) return { ok: false };
+    try {
+      await runner.query(`ROLLBACK TO ${name}`);
+      await runner.query(`RELEASE ${name}`);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 
   /**

@@ -112,7 +112,10 @@ export class AccountsRepository {
 
   /** Settings from an mParticle message of `timestampMs`: newest wins, only mParticle's changes (see applyAccountSettings). */
   applyMparticle(accountId: number, settings: IncomingAccountSettings, timestampMs: number): Promise<{ applied: boolean; keyChanged: boolean }> {
-    return this.db.transaction((manager) => applyAccountSettings(this.db, this.cipher, manager, accountId, settings, timestampMs));
+    return this.db.transaction(async (manager) => {
+      const { applied, keyChanged } = await applyAccountSettings(this.db, this.cipher, manager, accountId, settings, timestampMs);
+      return { applied, keyChanged };
+    });
   }
 
   /**

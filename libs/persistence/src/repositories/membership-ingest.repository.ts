@@ -145,7 +145,7 @@ export class MembershipIngestRepository {
           if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
           const account = settingsChanged
             ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
-            : { applied: false, keyChanged: false };
+            : { applied: false, keyChanged: false, lists: [] as number[] };
           const moved: number[] = [];
           // In audience id order: two messages naming the same audiences lock their rows in one order.
           for (const c of changedConnections) moved.push(...(await applyConnection(this.db, manager, message.accountId, c, message.timestampMs)).moved);
@@ -155,10 +155,7 @@ export class MembershipIngestRepository {
           const listOf = await listsInForce(this.db, manager, message.accountId, audienceIds);
           const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
           await recordAttributes(this.db, manager, message.attributes ?? []);
-          const keyLists = account.keyChanged
-            ? [...listOf.values(), ...[...snapshot.connections.values()].map((c) => c.listId)].filter((l): l is number => l !== null)
-            : [];
-          const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...keyLists])].sort((a, b) => a - b);
+          const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...account.lists])].sort((a, b) => a - b);
           return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };
         });
     if (!result.duplicate && (settingsChanged || changedConnections.length > 0)) this.snapshots.delete(message.accountId);

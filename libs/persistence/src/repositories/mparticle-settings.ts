@@ -40,11 +40,12 @@ export async function applyAccountSettings(
   accountId: number,
   settings: IncomingAccountSettings,
   timestampMs: number,
-): Promise<{ applied: boolean; keyChanged: boolean }> {
+): Promise<{ applied: boolean; keyChanged: boolean; lists: number[] }> {
   const key = settings.apiKey;
   const fingerprint = key === undefined ? null : cipher.fingerprint(key);
-  const [before] = await db.query<{ api_key_fingerprint: string | null }>(
-    `SELECT api_key_fingerprint FROM accounts WHERE account_id = ?`,
+  const hash = mparticleSettingsHash(cipher, settings);
+  const [before] = await db.query<{ api_key_fingerprint: string | null; mparticle_settings: string | null }>(
+    `SELECT api_key_fingerprint, mparticle_settings FROM accounts WHERE account_id = ?`,
     [accountId],
     manager,
   );
@@ -78,23 +79,19 @@ export async function applyAccountSettings(
       settings.dataCenter,
       false,
       timestampMs,
-      mparticleSettingsHash(cipher, settings),
+      hash,
     ],
     manager,
   );
   const applied = rows.length > 0;
   // The same settings from a newer message: they are now stated as of it, so an older message can no longer
   // replace them (membership messages are found in received_messages; this covers the other messages).
-  if (!applied && before !== undefined)
-    await db.query(
-      `UPDATE accounts SET settings_at_ms = ? WHERE account_id = ? AND settings_at_ms < ? AND mparticle_settings = ?`,
-      [timestampMs, accountId, timestampMs, mparticleSettingsHash(cipher, settings)],
-      manager,
-    );
+  if (!applied && before?.mparticle_settings === hash)
+    await db.query(`UPDATE accounts SET settings_at_ms = ? WHERE account_id = ? AND settings_at_ms < ?`, [timestampMs, accountId, timestampMs], manager);
   const keyChanged = applied && before !== undefined && fingerprint !== null && before.api_key_fingerprint !== fingerprint;
-  // A new key: every list of the account is brought to the newest state with it.
-  if (keyChanged) await reconcileLists(db, manager, accountId);
-  return { applied, keyChanged };
+  // A new key: every list of the account is brought to the newest state with it (answered, to be signalled).
+  const lists = keyChanged ? await reconcileLists(db, manager, accountId) : [];
+  return { applied, keyChanged, lists };
 }
 
 /**
