@@ -9,9 +9,11 @@ import { IterableClient, LimiterWaitTimeoutError, isIterableError, retryDelayMs,
 import {
   CallOutcome,
   DRIFT_REPAIR_REASON,
+  KnownMember,
   ListAction,
   MAX_SUBSCRIBERS_PER_CALL,
   MemberContribution,
+  MemberPlan,
   MemberSettlement,
   batchBySize,
   describeCallError,
@@ -194,38 +196,34 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       await this.delivery.expandWholeList(listId, wholeList);
       return true;
     }
-    const emails = [...new Set(entries.flatMap((e) => (e.email === null ? [] : [e.email])))];
-    const contributions = await this.delivery.contributions(listId, emails);
-    const known = await this.delivery.known(listId, emails);
-    const settled = entries.filter(
-      (e) =>
-        e.email !== null &&
-        planMember(
-          contributions.filter((c) => c.memberKey === e.email),
-          known.get(e.email),
-        ).kind === 'settled',
-    );
+    const settled = [...(await this.planEntries(listId, entries)).values()].flatMap((m) => (m.plan.kind === 'settled' ? m.ids : []));
     if (settled.length === 0) return false;
     this.logger.log(`list ${listId}: no audience feeds it and no account delivered it; ${settled.length} change(s) that need no call settled`);
-    return this.delivery.settle(lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settled.map((e) => e.id) }, null);
+    return this.delivery.settle(lease, this.env.LIST_LEASE_TTL_MS, { verdicts: [], members: [], doneInboxIds: settled }, null);
+  }
+
+  /** What each member the inbox rows name needs, from every audience mapped to the list and what Iterable has, with its rows. */
+  private async planEntries(listId: number, entries: InboxEntry[]): Promise<Map<string, { plan: MemberPlan; ids: number[]; known: KnownMember | undefined }>> {
+    const inboxIds = new Map<string, number[]>();
+    for (const e of entries) if (e.email !== null) inboxIds.set(e.email, [...(inboxIds.get(e.email) ?? []), e.id]);
+    const emails = [...inboxIds.keys()];
+    const contributions = await this.delivery.contributions(listId, emails);
+    const known = await this.delivery.known(listId, emails);
+    const byMember = new Map<string, MemberContribution[]>();
+    for (const c of contributions) byMember.set(c.memberKey, [...(byMember.get(c.memberKey) ?? []), c]);
+    return new Map(
+      emails.map((memberKey) => [
+        memberKey,
+        { plan: planMember(byMember.get(memberKey) ?? [], known.get(memberKey)), ids: inboxIds.get(memberKey) ?? [], known: known.get(memberKey) },
+      ]),
+    );
   }
 
   /** One round: plan every member the inbox rows name, settle what needs no call, send removals then additions. */
   private async round(run: ListRun, entries: InboxEntry[]): Promise<SyncResult> {
-    const inboxIds = new Map<string, number[]>();
-    for (const e of entries) if (e.email !== null) inboxIds.set(e.email, [...(inboxIds.get(e.email) ?? []), e.id]);
-    const emails = [...inboxIds.keys()];
-    const contributions = await this.delivery.contributions(run.listId, emails);
-    const known = await this.delivery.known(run.listId, emails);
-    const byMember = new Map<string, MemberContribution[]>();
-    for (const c of contributions) byMember.set(c.memberKey, [...(byMember.get(c.memberKey) ?? []), c]);
-
     const sends = { unsubscribe: [] as Item[], subscribe: [] as Item[] };
     const settledIds: number[] = [];
-    for (const memberKey of emails) {
-      const knownMember = known.get(memberKey);
-      const plan = planMember(byMember.get(memberKey) ?? [], knownMember);
-      const ids = inboxIds.get(memberKey) ?? [];
+    for (const [memberKey, { plan, ids, known: knownMember }] of await this.planEntries(run.listId, entries)) {
       if (plan.kind === 'settled') settledIds.push(...ids);
       else {
         // A drift check marked it (unknown, "drift repair"): its call says so in the audit. A member known by a userId alone goes by it.
