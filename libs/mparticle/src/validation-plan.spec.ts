@@ -185,6 +185,18 @@ describe('validation plan (the fast way to class-validator’s "valid")', () => 
       };
       expect(validAsIs(DsrProcessingRequest, body)).toBe(false);
     }
+    // At any depth of a map (seed -1200263569): an unknown key inside an identity holding `toString`.
+    const nested = {
+      type: 'dsr_processing_request',
+      id: 'a',
+      timestamp_ms: 0,
+      firehose_version: '2.7.0',
+      account: { account_id: 0, account_settings: {} },
+      subject_request_id: '00000000-0000-1000-8000-000000000000',
+      subject_request_type: 'erasure',
+      subject_identities: { email: { encoding: 'raw', value: 'a@b.co', unknown_encoding: { toString: '' } } },
+    };
+    expect(validAsIs(DsrProcessingRequest, nested)).toBe(false);
   });
 
   it('answers "not sure" for a body that is not a plain object', () => {

@@ -83,6 +83,13 @@ function compile(target: ClassConstructor<object>): ClassPlan | undefined {
   return { target, known: new Set(Object.keys(grouped)), properties };
 }
 
+/** Whether a JSON value holds, in any of its objects, a key that names a property of Object.prototype. */
+function holdsPrototypeKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsPrototypeKey);
+  if (!isPlainObject(value)) return false;
+  return Object.keys(value).some((key) => key in Object.prototype) || Object.values(value).some(holdsPrototypeKey);
+}
+
 /** An object literal (JSON.parse makes only those): its prototype is an `Object.prototype`, of whichever realm. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -112,9 +119,9 @@ function objectValid(plan: ClassPlan, object: Record<string, unknown>): boolean 
       const results = metadata.each && Array.isArray(value) ? value.map((item) => validate(item, args)) : [validate(value, args)];
       if (!results.every((result) => result === true)) return false;
     }
-    // A map (settings, identities) with a key class-transformer treats apart (`valueOf`, `toString`: names of
-    // Object.prototype) comes out of the slow way without it: not sure, so the slow way decides.
-    if (!property.nested && isPlainObject(value) && Object.keys(value).some((key) => key in Object.prototype)) return false;
+    // A map (settings, identities), at any depth, with a key class-transformer treats apart (`valueOf`, `toString`:
+    // names of Object.prototype) comes out of the slow way without it: not sure, so the slow way decides.
+    if (!property.nested && holdsPrototypeKey(value)) return false;
     if (property.nested && value !== undefined) {
       const nested = property.nested();
       if (!nested) return false;
