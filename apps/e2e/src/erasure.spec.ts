@@ -154,6 +154,117 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
     }
   });
 
+  describe('an erased subject stays erased, whatever arrives meanwhile or later', () => {
+    /** One account on its own project with one list, the subject and another user on it, delivered. */
+    const onList = async (accountId: number, subject: string) => {
+      const apiKey = `erasure-key-${randomUUID()}`;
+      const project = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+      const listId = fake.state.createList(project, `l-${accountId}`).id;
+      const person = { mpid: `${accountId}01`, email: `${subject}@example.com`, customerId: `cust-${subject}` };
+      const other = { mpid: `${accountId}02`, email: `other.${accountId}@example.com`, customerId: `cust-other-${accountId}` };
+      /** A membership (or attribute) message for the subject stamped `timestampMs`, with `action` on the list. */
+      const about = (timestampMs: number, action: 'add' | 'delete' | 'attribute_update') =>
+        membershipMessage(randomUUID(), timestampMs, [{ ...person, audiences: [{ audienceId: 1, listId, action }] }], { accountId, apiKey });
+      expect(
+        (
+          await stack.send(
+            membershipMessage(
+              randomUUID(),
+              1000,
+              [person, other].map((p) => ({ ...p, audiences: [{ audienceId: 1, listId, action: 'add' as const }] })),
+              { accountId, apiKey },
+            ),
+          )
+        ).status,
+      ).toBe(200);
+      await stack.settled(accountId);
+      expect(
+        fake.state
+          .members(listId)
+          ?.map((m) => m.email)
+          .sort(),
+      ).toEqual([other.email, person.email].sort());
+      const erase = async (timestampMs: number) => {
+        const answer = await stack.send({
+          ...dsr(accountId, apiKey, `osdr-${accountId}`, { email: person.email, controller_customer_id: person.customerId }),
+          timestamp_ms: timestampMs,
+        });
+        expect(answer.status).toBe(200);
+      };
+      const erased = () =>
+        waitFor(async () => (await stack.dataSource.query(`SELECT state FROM erasure_requests WHERE account_id = ${accountId}`))[0]?.state === 'done', 30_000);
+      /** Their unsubscribe calls Iterable accepted, and when the first forget was received. */
+      const calls = () => {
+        const mine = fake.state.requests.filter((r) => r.apiKey === apiKey);
+        const forgetAt = mine.find((r) => r.apiPath === '/api/users/forget')?.id ?? Infinity;
+        const unsubscribedBeforeForget = mine.some(
+          (r) => r.apiPath === '/api/lists/unsubscribe' && r.status === 200 && r.id < forgetAt && JSON.stringify(r.body).includes(person.email),
+        );
+        return { unsubscribedBeforeForget, forgets: mine.filter((r) => r.apiPath === '/api/users/forget').length };
+      };
+      const traces = async () => {
+        const stored = await everything();
+        return [person.email, person.customerId].filter((t) => stored.includes(t.toLowerCase()));
+      };
+      const dropped = async () => Number(/audience_bridge_erased_changes_dropped_total (\d+)/.exec(await stack.metrics())?.[1] ?? 0);
+      return { apiKey, project, listId, person, other, about, erase, erased, calls, traces, dropped };
+    };
+
+    it('an older add arriving while the erasure is still being processed neither keeps them on the list nor stores them again', async () => {
+      const accountId = driver === 'sqlite' ? 831 : 832;
+      const s = await onList(accountId, `during.${accountId}`);
+      // The erasure's unsubscribe fails twice (the list backs off), so the older add arrives while it is being processed.
+      fake.state.setFaults({ forced: [{ path: '/api/lists/unsubscribe', bodyContains: s.person.email, status: 500, times: 2 }] });
+      try {
+        const erasedAt = Date.now();
+        await s.erase(erasedAt);
+        expect((await stack.send(s.about(erasedAt - 60_000, 'add'))).status).toBe(200);
+        await s.erased();
+        await stack.settled(accountId);
+      } finally {
+        fake.state.setFaults({});
+      }
+      expect(s.calls()).toEqual({ unsubscribedBeforeForget: true, forgets: 2 });
+      expect(fake.state.members(s.listId)?.map((m) => m.email)).toEqual([s.other.email]);
+      expect(await s.traces()).toEqual([]);
+    });
+
+    it('after the erasure, an older add or attribute update is answered 200, counted and dropped: nothing of them is stored or sent', async () => {
+      const accountId = driver === 'sqlite' ? 833 : 834;
+      const s = await onList(accountId, `after.${accountId}`);
+      const erasedAt = Date.now();
+      await s.erase(erasedAt);
+      await s.erased();
+      const droppedBefore = await s.dropped();
+      const sentBefore = fake.state.requests.length;
+      for (const action of ['add', 'attribute_update', 'delete'] as const) {
+        expect((await stack.send(s.about(erasedAt - 1, action))).status).toBe(200);
+      }
+      await stack.settled(accountId);
+      expect(await s.dropped()).toBe(droppedBefore + 3);
+      expect(await s.traces()).toEqual([]);
+      expect(fake.state.requests.slice(sentBefore).filter((r) => JSON.stringify(r.body ?? '').includes(s.person.email))).toEqual([]);
+      expect(fake.state.members(s.listId)?.map((m) => m.email)).toEqual([s.other.email]);
+      for (const out of [stack.api.output(), stack.workers[0]?.output() ?? '']) expect(out.toLowerCase()).not.toContain(s.person.email);
+    });
+
+    it('after the erasure, a newer add is a new consent: stored and sent as for a new user (Iterable refuses the forgotten user)', async () => {
+      const accountId = driver === 'sqlite' ? 835 : 836;
+      const s = await onList(accountId, `newer.${accountId}`);
+      const erasedAt = Date.now();
+      await s.erase(erasedAt);
+      await s.erased();
+      expect((await stack.send(s.about(erasedAt + 1, 'add'))).status).toBe(200);
+      await stack.settled(accountId);
+      expect(await s.traces()).toEqual([s.person.email, s.person.customerId]);
+      const [verdict] = await stack.dataSource.query(
+        `SELECT outcome, reason FROM delivery_verdicts WHERE account_id = ${accountId} AND email = '${s.person.email}' AND action = 'add'`,
+      );
+      expect(verdict).toMatchObject({ outcome: 'failed', reason: 'forgotten' });
+      expect(fake.state.members(s.listId)?.map((m) => m.email)).toEqual([s.other.email]);
+    });
+  });
+
   it('refuses a malformed request with 400 naming the field, storing nothing', async () => {
     const before = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM erasure_requests`);
     const res = await stack.send({ ...dsr(821, 'k-821-000000000000', 'osdr-3', {}), subject_identities: [{ type: 'email', value: 'x@y.io' }] });

@@ -25,6 +25,12 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  readonly erasedChangesDropped = new Counter({
+    name: 'audience_bridge_erased_changes_dropped_total',
+    help: 'Membership and attribute changes of an erased subject, stamped before the erasure, answered 200 and dropped',
+    registers: [this.registry],
+  });
+
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer, db: Database) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_api_' });
     registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });

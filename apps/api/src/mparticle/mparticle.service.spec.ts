@@ -53,7 +53,7 @@ describe('MparticleService', () => {
         { provide: MembershipIngestRepository, useValue: new MembershipIngestRepository(db, cipher, 0) },
         { provide: AccountsRepository, useValue: new AccountsRepository(db, cipher) },
         { provide: AudienceConnectionsRepository, useValue: new AudienceConnectionsRepository(db) },
-        { provide: ErasureRepository, useValue: new ErasureRepository(db) },
+        { provide: ErasureRepository, useValue: new ErasureRepository(db, cipher) },
         { provide: ListProvisioner, useValue: new ListProvisioner({ ITERABLE_TIMEOUT_MS: 1000 } as Environment) },
         { provide: ListSyncProducer, useValue: producer },
         { provide: ApiMetrics, useValue: metrics },

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { DependencyState, Secrets } from '@audience-bridge/config';
-import { audienceUserKey, coalesce, erasureSubject, mapAttributeChanges, mapMembershipChanges } from '@audience-bridge/mapping';
+import { audienceUserKey, coalesce, erasureSubject, mapAttributeChanges, mapMembershipChanges, profileIdentities } from '@audience-bridge/mapping';
 import {
   AudienceMembershipChangeRequest,
   AudienceSubscriptionRequest,
   DsrProcessingRequest,
+  FirehoseUserProfile,
   FIREHOSE_REQUEST_TYPES,
   SETTING_IDS,
   buildAudienceMembershipChangeResponse,
@@ -156,8 +157,9 @@ export class MparticleService {
     }
   }
 
-  private async membershipChange(message: AudienceMembershipChangeRequest): Promise<object> {
-    const accountId = message.account.account_id;
+  private async membershipChange(received: AudienceMembershipChangeRequest): Promise<object> {
+    const accountId = received.account.account_id;
+    const message = await this.withoutErasedSubjects(received);
     const settings = parseAccountSettings(message.account);
     // Only the attributes the account lists are kept (none by default); attribute_update entries change fields only.
     const forwarded = parseForwardAttributes(message.account);
@@ -197,6 +199,24 @@ export class MparticleService {
   }
 
   /**
+   * The message without the users an erasure stamped at or after it names (README "Erasure"): their changes are
+   * acknowledged, counted and dropped, so nothing of them is stored again. A change stamped after the erasure is
+   * a new consent and kept.
+   */
+  private async withoutErasedSubjects(message: AudienceMembershipChangeRequest): Promise<AudienceMembershipChangeRequest> {
+    const profiles = message.user_profiles ?? [];
+    const erased = await this.erasures.erasedProfiles(message.account.account_id, profiles.map(profileIdentities), message.timestamp_ms);
+    if (!erased.includes(true)) return message;
+    // A change is a membership change or an attribute update (one audience entry each); a profile counts at least once.
+    const changesOf = (p: FirehoseUserProfile) =>
+      Math.max(1, profileAudienceChanges(p).length + (p.audiences ?? []).filter((a) => a.action === 'attribute_update').length);
+    const dropped = profiles.filter((_, i) => erased[i]).reduce((n, p) => n + changesOf(p), 0);
+    this.metrics.erasedChangesDropped.inc(dropped);
+    this.logger.log(`message ${message.id}: ${dropped} change(s) of erased subject(s), stamped before their erasure, dropped`);
+    return { ...message, user_profiles: profiles.filter((_, i) => !erased[i]) };
+  }
+
+  /**
    * An erasure: stored with the subject's desired state removed before the answer (the worker forgets them
    * at Iterable and removes the rest, README "Erasure"). Repeats of one request id are one erasure.
    * Identifiers are never logged.
@@ -207,7 +227,7 @@ export class MparticleService {
     const applied = await this.accounts.applyMparticle(accountId, settings, message.timestamp_ms);
     if (applied.keyChanged) this.keyChanged(accountId);
     const userIdField = (await this.accounts.find(accountId))?.userIdField ?? settings.userIdField;
-    const erasure = await this.erasures.accept(accountId, message.subject_request_id, erasureSubject(message), userIdField);
+    const erasure = await this.erasures.accept(accountId, message.subject_request_id, erasureSubject(message), userIdField, message.timestamp_ms);
     this.signal(accountId, erasure.listIds);
     this.logger.log(`erasure ${erasure.id} for account ${accountId} ${erasure.created ? 'accepted' : 'already known'}`);
     return buildDsrProcessingResponse(message);

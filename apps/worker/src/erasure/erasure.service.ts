@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Environment } from '@audience-bridge/config';
 import { IterableError, LimiterWaitTimeoutError, retryDelayMs } from '@audience-bridge/iterable-client';
-import { AccountsRepository, ErasureRepository, PendingErasure } from '@audience-bridge/persistence';
+import { AccountsRepository, ErasureRepository, PendingErasure, TOMBSTONE_CACHE_MS } from '@audience-bridge/persistence';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 
@@ -68,6 +68,17 @@ export class ErasureService implements OnApplicationBootstrap, BeforeApplication
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
 
+    // An API process that had not seen the tombstone yet may have stored a change stamped before the erasure:
+    // wait until every process has (TOMBSTONE_CACHE_MS), then remove such changes again and re-plan their lists.
+    const tombstoneSeenByAll = erasure.receivedAtMs + 2 * TOMBSTONE_CACHE_MS;
+    if (Date.now() < tombstoneSeenByAll) {
+      await later('waiting until every API process drops older changes of the subject', tombstoneSeenByAll - Date.now());
+      return false;
+    }
+    if ((await this.erasures.purgeLate(erasure)) > 0) {
+      await later('older changes of the subject stored meanwhile were removed; their lists re-plan', this.env.SWEEP_INTERVAL_MS);
+      return false;
+    }
     // Taken off their lists first, as for any delete: forgetting them before would leave them on the lists.
     if ((await this.erasures.inFlight(erasure.subject)) > 0) {
       await later("waiting for the subject's lists to settle", this.env.SWEEP_INTERVAL_MS);

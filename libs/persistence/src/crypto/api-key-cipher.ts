@@ -8,10 +8,12 @@ const IV_BYTES = 12;
 /** The GCM tag length, pinned on both sides: a stored tag of any other length is refused, never truncated. */
 const TAG_BYTES = 16;
 
-/** The two keys derived from one ENCRYPTION_KEY. */
+/** The keys derived from one ENCRYPTION_KEY. */
 interface DerivedKeys {
   encryption: Buffer;
   fingerprint: Buffer;
+  /** Keys the identity hashes of erased subjects (README "Erasure"). */
+  tombstone: Buffer;
 }
 
 function derive(base64Key: string, name: string): DerivedKeys {
@@ -20,6 +22,7 @@ function derive(base64Key: string, name: string): DerivedKeys {
   return {
     encryption: Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'audience-bridge api-key encryption', 32)),
     fingerprint: Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'audience-bridge api-key fingerprint', 32)),
+    tombstone: Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'audience-bridge erasure tombstone', 32)),
   };
 }
 
@@ -95,6 +98,16 @@ export class ApiKeyCipher {
 
   fingerprint(plain: string): string {
     return createHmac('sha256', this.current.fingerprint).update(plain).digest('hex');
+  }
+
+  /**
+   * The keyed hash an erased identifier is kept as (`identity` is `<kind>:<value>`, e.g. `email:a@b.io`), bound to
+   * its account: under the current key first, then the previous one while ENCRYPTION_KEY_PREVIOUS is set, so
+   * tombstones written before a rotation still match during it. (They cannot be re-hashed: the identifier is gone.)
+   */
+  identityHashes(accountId: number, identity: string): string[] {
+    const keys = this.previous ? [this.current, this.previous] : [this.current];
+    return keys.map((key) => createHmac('sha256', key.tombstone).update(`${accountId}\n${identity}`).digest('hex'));
   }
 }
 

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { UserIdField } from '@audience-bridge/domain';
+import { erasedIdentity } from '@audience-bridge/mapping';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
 import { placeholders } from './audit-rows';
+import { ApiKeyCipher } from '../crypto/api-key-cipher';
 
 /** Who to forget, as accepted: raw identities of the request, normalized. */
 export interface ErasureSubjectInput {
@@ -12,12 +14,23 @@ export interface ErasureSubjectInput {
   customerId?: string;
 }
 
-/** What the worker forgets at Iterable and removes here (kept only while the request is pending). */
-export interface ErasureSubjectRecord {
+/** Whom a purge looks for among memberships and attributes. */
+interface SubjectKeys {
   emails: string[];
   userIds: string[];
-  listIds: number[];
+  /** User keys (`email:…`, `customer:…`, mpids); absent in requests stored before tombstones. */
+  keys?: string[];
 }
+
+/** What the worker forgets at Iterable and removes here (kept only while the request is pending). */
+export interface ErasureSubjectRecord extends SubjectKeys {
+  listIds: number[];
+  /** The erasure's `timestamp_ms`; absent in requests stored before tombstones (then the time it was received). */
+  erasedAtMs?: number;
+}
+
+/** How long an API process trusts "this account has no erased subject" before reading it again. */
+export const TOMBSTONE_CACHE_MS = 1000;
 
 export interface PendingErasure {
   id: string;
@@ -48,16 +61,23 @@ export interface ErasureView {
  */
 @Injectable()
 export class ErasureRepository {
-  constructor(private readonly db: Database) {}
+  /** Per account, whether it has any tombstone (once it has, it always has) and when that was read. */
+  private readonly tombstonesSeen = new Map<number, { any: boolean; readAtMs: number }>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: ApiKeyCipher,
+  ) {}
 
   async accept(
     accountId: number,
     subjectRequestId: string,
     subject: ErasureSubjectInput,
     userIdField: UserIdField,
+    erasedAtMs: number,
     now = Date.now(),
   ): Promise<{ id: string; created: boolean; listIds: number[] }> {
-    return this.db.transaction(async (manager) => {
+    const accepted = await this.db.transaction(async (manager) => {
       const [existing] = await this.db.query<{ id: string }>(
         `SELECT id FROM erasure_requests WHERE account_id = ? AND subject_request_id = ?`,
         [accountId, subjectRequestId],
@@ -65,67 +85,41 @@ export class ErasureRepository {
       );
       if (existing) return { id: existing.id, created: false, listIds: [] };
 
-      const keys = [...(subject.email ? [`email:${subject.email}`] : []), ...(subject.customerId ? [`customer:${subject.customerId}`] : [])];
-      const conditions = [
-        ...(subject.email ? ['m.email = ?', 'm.prev_email = ?'] : []),
-        ...(keys.length > 0 ? [`m.user_key IN (${placeholders(keys)})`] : []),
-        ...(subject.customerId && userIdField === 'customerId' ? ['m.user_id = ?'] : []),
-      ];
-      const params = [
-        ...(subject.email ? [subject.email, subject.email] : []),
-        ...keys,
-        ...(subject.customerId && userIdField === 'customerId' ? [subject.customerId] : []),
-      ];
-      const rows =
-        conditions.length === 0
-          ? []
-          : await this.db.query<{
-              audience_id: string | number;
-              user_key: string;
-              email: string | null;
-              prev_email: string | null;
-              user_id: string | null;
-              mpid: string | null;
-            }>(
-              `SELECT m.audience_id, m.user_key, m.email, m.prev_email, m.user_id, m.mpid FROM memberships m ` +
-                `WHERE m.account_id = ? AND (${conditions.join(' OR ')})`,
-              [accountId, ...params],
-              manager,
-            );
-      const emails = unique([subject.email, ...rows.flatMap((r) => [r.email, r.prev_email])]);
-      const userIds = unique([subject.customerId && userIdField === 'customerId' ? subject.customerId : undefined, ...rows.map((r) => r.user_id)]);
+      const who: SubjectKeys = {
+        emails: subject.email ? [subject.email] : [],
+        keys: [...(subject.email ? [erasedIdentity.email(subject.email)] : []), ...(subject.customerId ? [erasedIdentity.customer(subject.customerId)] : [])],
+        userIds: subject.customerId && userIdField === 'customerId' ? [subject.customerId] : [],
+      };
+      const found = await this.purge(manager, accountId, who, undefined);
+      const emails = unique([...who.emails, ...found.emails]);
+      const userIds = unique([...who.userIds, ...found.userIds]);
+      const keys = unique([...(who.keys ?? []), ...found.keys]);
+      // The tombstone: a keyed hash of every identifier known for them, never the identifier (README "Erasure").
+      const identities = unique([
+        ...emails.map(erasedIdentity.email),
+        ...(subject.customerId ? [erasedIdentity.customer(subject.customerId)] : []),
+        ...found.userIds.map(userIdField === 'mpid' ? erasedIdentity.mpid : erasedIdentity.customer),
+        ...found.mpids.map(erasedIdentity.mpid),
+      ]);
+      const hashes = unique(identities.flatMap((identity) => this.cipher.identityHashes(accountId, identity)));
+      await this.db.insertRows(
+        'erasure_tombstones',
+        [
+          { name: 'account_id', type: 'bigint' },
+          { name: 'identity_hash', type: 'text' },
+          { name: 'erased_at_ms', type: 'bigint' },
+        ],
+        hashes.map((hash) => [accountId, hash, erasedAtMs]),
+        'ON CONFLICT (account_id, identity_hash) DO UPDATE SET erased_at_ms = excluded.erased_at_ms ' +
+          'WHERE excluded.erased_at_ms > erasure_tombstones.erased_at_ms',
+        manager,
+      );
       const lists = await this.db.query<{ list_id: string | number }>(
         `SELECT DISTINCT list_id FROM audience_connections WHERE account_id = ? AND list_id IS NOT NULL`,
         [accountId],
         manager,
       );
       const listIds = lists.map((l) => Number(l.list_id));
-
-      for (const row of rows) {
-        await this.db.execute(
-          `DELETE FROM memberships WHERE account_id = ? AND audience_id = ? AND user_key = ?`,
-          [accountId, row.audience_id, row.user_key],
-          manager,
-        );
-      }
-      // Their forwarded attribute values (README "User attributes") go too, with any send still waiting.
-      const attributeKeys = unique([...keys, ...rows.map((r) => r.user_key), ...rows.map((r) => r.mpid)]);
-      const attributeWho = [
-        ...(attributeKeys.length > 0 ? [`user_key IN (${placeholders(attributeKeys)})`] : []),
-        ...(emails.length > 0 ? [`email IN (${placeholders(emails)})`] : []),
-        ...(userIds.length > 0 ? [`user_id IN (${placeholders(userIds)})`] : []),
-      ];
-      if (attributeWho.length > 0) {
-        const attributeUsers = await this.db.query<{ user_key: string }>(
-          `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND (${attributeWho.join(' OR ')})`,
-          [accountId, ...attributeKeys, ...emails, ...userIds],
-          manager,
-        );
-        const erasedKeys = unique([...attributeKeys, ...attributeUsers.map((u) => u.user_key)]);
-        for (const table of erasedKeys.length > 0 ? ['user_attributes', 'attribute_inbox'] : []) {
-          await this.db.execute(`DELETE FROM ${table} WHERE account_id = ? AND user_key IN (${placeholders(erasedKeys)})`, [accountId, ...erasedKeys], manager);
-        }
-      }
       // The lists re-plan these members without them: whoever Iterable has on a list is taken off it first.
       await appendInbox(
         this.db,
@@ -138,11 +132,139 @@ export class ErasureRepository {
         `INSERT INTO erasure_requests (id, account_id, subject_request_id, state, subject, memberships_removed, ` +
           `forget_calls, attempts, received_at_ms, next_attempt_at_ms)
          VALUES (?, ?, ?, 'pending', ?, ?, 0, 0, ?, ?)`,
-        [id, accountId, subjectRequestId, JSON.stringify({ emails, userIds, listIds } satisfies ErasureSubjectRecord), rows.length, now, now],
+        [
+          id,
+          accountId,
+          subjectRequestId,
+          JSON.stringify({ emails, userIds, listIds, keys, erasedAtMs } satisfies ErasureSubjectRecord),
+          found.removed,
+          now,
+          now,
+        ],
         manager,
       );
       return { id, created: true, listIds };
     });
+    this.tombstonesSeen.set(accountId, { any: true, readAtMs: Number.POSITIVE_INFINITY });
+    return accepted;
+  }
+
+  /**
+   * Which of `profiles` (each the identifiers of one user of a message stamped `timestampMs`) name an erased
+   * subject whose erasure is not older than the message: their changes are dropped (README "Erasure").
+   * An account with no tombstone costs no query (known per process, read again within TOMBSTONE_CACHE_MS).
+   */
+  async erasedProfiles(accountId: number, profiles: string[][], timestampMs: number, now = Date.now()): Promise<boolean[]> {
+    if (profiles.every((p) => p.length === 0) || !(await this.hasTombstones(accountId, now))) return profiles.map(() => false);
+    const hashesOf = profiles.map((identities) => identities.flatMap((identity) => this.cipher.identityHashes(accountId, identity)));
+    const all = unique(hashesOf.flat());
+    const rows = await this.db.query<{ identity_hash: string; erased_at_ms: string | number }>(
+      `SELECT identity_hash, erased_at_ms FROM erasure_tombstones WHERE account_id = ? AND identity_hash IN (${placeholders(all)})`,
+      [accountId, ...all],
+    );
+    const erasedAt = new Map(rows.map((r) => [r.identity_hash, Number(r.erased_at_ms)]));
+    return hashesOf.map((hashes) => hashes.some((hash) => (erasedAt.get(hash) ?? Number.NEGATIVE_INFINITY) >= timestampMs));
+  }
+
+  private async hasTombstones(accountId: number, now: number): Promise<boolean> {
+    const seen = this.tombstonesSeen.get(accountId);
+    if (seen?.any || (seen && now - seen.readAtMs < TOMBSTONE_CACHE_MS)) return seen.any;
+    const [row] = await this.db.query<{ one: number }>(`SELECT 1 AS one FROM erasure_tombstones WHERE account_id = ? LIMIT 1`, [accountId]);
+    this.tombstonesSeen.set(accountId, { any: row !== undefined, readAtMs: now });
+    return row !== undefined;
+  }
+
+  /**
+   * Changes of the subject stamped at or before the erasure that were stored after it was accepted (by an API
+   * process that had not seen the tombstone yet): removed again, their lists signalled. Answers how many.
+   */
+  async purgeLate(erasure: PendingErasure, now = Date.now()): Promise<number> {
+    const { subject } = erasure;
+    return this.db.transaction(async (manager) => {
+      const found = await this.purge(manager, erasure.accountId, subject, subject.erasedAtMs ?? erasure.receivedAtMs);
+      if (found.removed > 0) {
+        const emails = unique([...subject.emails, ...found.emails]);
+        await appendInbox(
+          this.db,
+          subject.listIds.flatMap((listId) => emails.map((email) => ({ listId, email }))),
+          manager,
+          now,
+        );
+      }
+      return found.removed;
+    });
+  }
+
+  /**
+   * Removes the desired state (memberships stamped up to `upToMs`, or all) and the forwarded attributes of
+   * whoever `who` names, and says who they turned out to be (emails, userIds, keys and mpids of the rows).
+   */
+  private async purge(
+    manager: EntityManager,
+    accountId: number,
+    who: SubjectKeys,
+    upToMs: number | undefined,
+  ): Promise<{ removed: number; emails: string[]; userIds: string[]; keys: string[]; mpids: string[] }> {
+    const keys = who.keys ?? [];
+    const conditions = [
+      ...(who.emails.length > 0 ? [`m.email IN (${placeholders(who.emails)})`, `m.prev_email IN (${placeholders(who.emails)})`] : []),
+      ...(keys.length > 0 ? [`m.user_key IN (${placeholders(keys)})`] : []),
+      ...(who.userIds.length > 0 ? [`m.user_id IN (${placeholders(who.userIds)})`] : []),
+    ];
+    if (conditions.length === 0) return { removed: 0, emails: [], userIds: [], keys: [], mpids: [] };
+    const params = [...who.emails, ...who.emails, ...keys, ...who.userIds];
+    const rows = await this.db.query<{
+      audience_id: string | number;
+      user_key: string;
+      email: string | null;
+      prev_email: string | null;
+      user_id: string | null;
+      mpid: string | null;
+    }>(
+      `SELECT m.audience_id, m.user_key, m.email, m.prev_email, m.user_id, m.mpid FROM memberships m ` +
+        `WHERE m.account_id = ? AND (${conditions.join(' OR ')})${upToMs === undefined ? '' : ' AND m.timestamp_ms <= ?'}`,
+      [accountId, ...params, ...(upToMs === undefined ? [] : [upToMs])],
+      manager,
+    );
+    for (const row of rows) {
+      await this.db.execute(
+        `DELETE FROM memberships WHERE account_id = ? AND audience_id = ? AND user_key = ?`,
+        [accountId, row.audience_id, row.user_key],
+        manager,
+      );
+    }
+    const emails = unique(rows.flatMap((r) => [r.email, r.prev_email]));
+    const userIds = unique(rows.map((r) => r.user_id));
+    const mpids = unique(rows.map((r) => r.mpid));
+    // Their forwarded attribute values (README "User attributes") go too, with any send still waiting.
+    const attributeKeys = unique([...keys, ...rows.map((r) => r.user_key), ...mpids]);
+    const allEmails = unique([...who.emails, ...emails]);
+    const allUserIds = unique([...who.userIds, ...userIds]);
+    const attributeWho = [
+      ...(attributeKeys.length > 0 ? [`user_key IN (${placeholders(attributeKeys)})`] : []),
+      ...(allEmails.length > 0 ? [`email IN (${placeholders(allEmails)})`] : []),
+      ...(allUserIds.length > 0 ? [`user_id IN (${placeholders(allUserIds)})`] : []),
+    ];
+    let removed = rows.length;
+    if (attributeWho.length > 0) {
+      const attributeUsers = await this.db.query<{ user_key: string }>(
+        `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND (${attributeWho.join(' OR ')})` +
+          (upToMs === undefined ? '' : ' AND timestamp_ms <= ?'),
+        [accountId, ...attributeKeys, ...allEmails, ...allUserIds, ...(upToMs === undefined ? [] : [upToMs])],
+        manager,
+      );
+      const erasedKeys = unique([...(upToMs === undefined ? attributeKeys : []), ...attributeUsers.map((u) => u.user_key)]);
+      if (upToMs !== undefined) removed += attributeUsers.length;
+      for (const table of erasedKeys.length > 0 ? ['user_attributes', 'attribute_inbox'] : []) {
+        const late = upToMs !== undefined && table === 'user_attributes' ? ' AND timestamp_ms <= ?' : '';
+        await this.db.execute(
+          `DELETE FROM ${table} WHERE account_id = ? AND user_key IN (${placeholders(erasedKeys)})${late}`,
+          [accountId, ...erasedKeys, ...(late ? [upToMs] : [])],
+          manager,
+        );
+      }
+    }
+    return { removed, emails, userIds, keys: unique(rows.map((r) => r.user_key)), mpids };
   }
 
   /** Pending requests whose next attempt is due, oldest first. */

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { ApiKeyCipher } from '../crypto/api-key-cipher';
+import { Database } from '../database';
+import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
+import { ErasureRepository } from './erasure.repository';
+
+// An erased subject stays erased (README "Erasure"): what is kept of them is a keyed hash per identifier and the
+// erasure's time; a change stamped at or before it is dropped, one stamped after it is kept (a new consent).
+describe.each(DRIVERS)('ErasureRepository tombstones on %s', (driver) => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let db: Database;
+  const key = randomBytes(32).toString('base64');
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource(driver));
+    db = new Database(dataSource);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  const member = (accountId: number, userKey: string, email: string, customerId: string, timestampMs: number) =>
+    db.execute(
+      `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms) ` +
+        `VALUES (?, 1, ?, ?, 'add', ?, ?, 'm', ?)`,
+      [accountId, userKey, userKey, email, customerId, timestampMs],
+    );
+  const connect = (accountId: number, listId: number) =>
+    db.execute(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (?, 1, 'a', ?)`, [accountId, listId]);
+
+  it('keeps only keyed hashes, drops what is stamped at or before the erasure and keeps what is newer', async () => {
+    const erasures = new ErasureRepository(db, new ApiKeyCipher(key));
+    await connect(1, 10);
+    await member(1, '501', 'jane@example.com', 'cust-jane', 1000);
+    await member(1, '502', 'bob@example.com', 'cust-bob', 1000);
+    const { created, listIds } = await erasures.accept(1, 'r-1', { email: 'jane@example.com', customerId: 'cust-jane' }, 'customerId', 5000);
+    expect({ created, listIds }).toEqual({ created: true, listIds: [10] });
+
+    const tombstones = await db.query<{ identity_hash: string; erased_at_ms: string | number }>(`SELECT * FROM erasure_tombstones WHERE account_id = 1`);
+    // email, customer id, and the mpid the membership had: hashes only.
+    expect(tombstones).toHaveLength(3);
+    expect(JSON.stringify(tombstones)).not.toMatch(/jane|501/);
+    expect(tombstones.every((t) => /^[0-9a-f]{64}$/.test(t.identity_hash) && Number(t.erased_at_ms) === 5000)).toBe(true);
+
+    const jane = ['email:jane@example.com'];
+    const janeByMpid = ['mpid:501'];
+    const janeByCustomer = ['customer:cust-jane'];
+    const bob = ['email:bob@example.com', 'customer:cust-bob', 'mpid:502'];
+    expect(await erasures.erasedProfiles(1, [jane, janeByMpid, janeByCustomer, bob, []], 4999)).toEqual([true, true, true, false, false]);
+    expect(await erasures.erasedProfiles(1, [jane], 5000)).toEqual([true]);
+    expect(await erasures.erasedProfiles(1, [jane], 5001)).toEqual([false]);
+    // Another account's subject of the same email is not erased.
+    expect(await erasures.erasedProfiles(2, [jane], 1)).toEqual([false]);
+    // During a key rotation (the old key as ENCRYPTION_KEY_PREVIOUS) the tombstones written before still match.
+    const rotated = new ErasureRepository(db, new ApiKeyCipher(randomBytes(32).toString('base64'), key));
+    expect(await rotated.erasedProfiles(1, [jane], 4000)).toEqual([true]);
+    expect(await new ErasureRepository(db, new ApiKeyCipher(randomBytes(32).toString('base64'))).erasedProfiles(1, [jane], 4000)).toEqual([false]);
+
+    // A second erasure of the subject, later: the newest time holds.
+    await erasures.accept(1, 'r-2', { email: 'jane@example.com' }, 'customerId', 7000);
+    expect(await erasures.erasedProfiles(1, [jane], 6000)).toEqual([true]);
+    await erasures.accept(1, 'r-3', { email: 'jane@example.com' }, 'customerId', 3000);
+    expect(await erasures.erasedProfiles(1, [jane], 6000)).toEqual([true]);
+  });
+
+  it('removes again an older change an API process stored before it saw the tombstone, and keeps a newer one', async () => {
+    const accountId = 3;
+    await connect(accountId, 30);
+    // Process B has read "no tombstone in this account" just before process A accepts the erasure.
+    const processA = new ErasureRepository(db, new ApiKeyCipher(key));
+    const processB = new ErasureRepository(db, new ApiKeyCipher(key));
+    const t0 = Date.now();
+    expect(await processB.erasedProfiles(accountId, [['email:late@example.com']], 1, t0)).toEqual([false]);
+    await member(accountId, '601', 'late@example.com', 'cust-late', 1000);
+    await processA.accept(accountId, 'r-late', { email: 'late@example.com' }, 'customerId', 5000, t0);
+    // Within its cache time B still lets an older change through (stored by ingest) …
+    expect(await processB.erasedProfiles(accountId, [['email:late@example.com']], 4000, t0 + 500)).toEqual([false]);
+    await member(accountId, '601', 'late@example.com', 'cust-late', 4000);
+    await member(accountId, '602', 'late@example.com', 'cust-late', 6000);
+    // … and after it, drops it.
+    expect(await processB.erasedProfiles(accountId, [['email:late@example.com']], 4000, t0 + 1500)).toEqual([true]);
+
+    const pending = (await processA.due(10, t0 + 10_000)).find((e) => e.accountId === accountId);
+    if (!pending) throw new Error('the erasure is not pending');
+    await db.execute(`DELETE FROM sync_inbox`);
+    expect(await processA.purgeLate(pending)).toBe(1);
+    const left = await db.query<{ user_key: string }>(`SELECT user_key FROM memberships WHERE account_id = ?`, [accountId]);
+    expect(left.map((r) => r.user_key)).toEqual(['602']);
+    // Its list re-plans the subject (taken off again before they are forgotten).
+    expect(await db.query(`SELECT list_id, member_key FROM sync_inbox`)).toEqual([
+      { list_id: driver === 'postgres' ? '30' : 30, member_key: 'late@example.com' },
+    ]);
+    expect(await processA.purgeLate(pending)).toBe(0);
+  });
+});
