@@ -36,9 +36,24 @@ export interface ProfileEntry {
   audiences: AudienceEntry[];
 }
 
+/** A data subject erasure (mParticle's `dsr_processing_request`) of one user, by email and (Customer ID mode) customer id. */
+export interface ErasureEvent {
+  kind: 'erasure';
+  id: string;
+  accountId: number;
+  at: number;
+  apiKey: string;
+  requestId: string;
+  email: string;
+  customerId?: string;
+  /** The subject's mpid (not sent: how the model knows which profiles are theirs). */
+  mpid: string;
+}
+
 export type HistoryEvent =
   | { kind: 'subscription'; id: string; accountId: number; at: number; apiKey: string; audienceId: number; list: string; action: 'add' | 'update' }
-  | { kind: 'membership'; id: string; accountId: number; at: number; apiKey: string; profiles: ProfileEntry[] };
+  | { kind: 'membership'; id: string; accountId: number; at: number; apiKey: string; profiles: ProfileEntry[] }
+  | ErasureEvent;
 
 export interface History {
   seed: number;
@@ -70,9 +85,11 @@ export interface GeneratorOptions {
   lateRate: number;
   malformedRate: number;
   faults: boolean;
+  /** Data subject erasures per history (each with a late older change and, sometimes, a newer one of the subject). */
+  erasures: number;
 }
 
-export const DEFAULT_OPTIONS: GeneratorOptions = { messages: 60, duplicateRate: 0.1, lateRate: 0.08, malformedRate: 0.04, faults: true };
+export const DEFAULT_OPTIONS: GeneratorOptions = { messages: 60, duplicateRate: 0.1, lateRate: 0.08, malformedRate: 0.04, faults: true, erasures: 1 };
 
 /**
  * A history of two accounts (one in each identity mode, two projects), three audiences each on four lists
@@ -179,22 +196,79 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
     delivery.push(withRetries.slice(i, i + size));
     i += size;
   }
-  return {
-    seed,
-    accounts,
-    events,
-    delivery,
-    faults: {
-      iterableErrorRate: o.faults ? 0.05 + r() * 0.1 : 0,
-      throttle: o.faults && r() < 0.5,
-      killWorkerAtStep: o.faults && r() < 0.7 ? Math.floor(delivery.length / 2) : null,
-      // Drawn last, so the histories of seeds found before it existed are unchanged but for this fault.
-      slowRate: o.faults && r() < 0.5 ? 0.05 : 0,
-      resetRate: o.faults && r() < 0.6 ? 0.04 : 0,
-      killApiAtStep: o.faults && r() < 0.4 ? Math.floor(delivery.length / 3) : null,
-      flushRedisAtStep: o.faults && r() < 0.5 ? Math.floor((delivery.length * 2) / 3) : null,
-    },
+  const faults = {
+    iterableErrorRate: o.faults ? 0.05 + r() * 0.1 : 0,
+    throttle: o.faults && r() < 0.5,
+    killWorkerAtStep: o.faults && r() < 0.7 ? Math.floor(delivery.length / 2) : null,
+    // Drawn last, so the histories of seeds found before it existed are unchanged but for this fault.
+    slowRate: o.faults && r() < 0.5 ? 0.05 : 0,
+    resetRate: o.faults && r() < 0.6 ? 0.04 : 0,
+    killApiAtStep: o.faults && r() < 0.4 ? Math.floor(delivery.length / 3) : null,
+    flushRedisAtStep: o.faults && r() < 0.5 ? Math.floor((delivery.length * 2) / 3) : null,
   };
+  const history: History = { seed, accounts, events, delivery, faults };
+  addErasures(history, users, o.erasures, keyAt);
+  return history;
+}
+
+/**
+ * Erasures, drawn from a generator of their own so that the rest of a seed's history (found before erasures were
+ * generated) stays the same: a subject with one email of their own, erased at a moment after one of their changes;
+ * the erasure goes out in the burst of that moment; a change of theirs stamped just before the erasure arrives in
+ * the last burst (late, as a retried or delayed mParticle message), and sometimes one stamped after it (a new consent).
+ */
+function addErasures(
+  history: History,
+  users: { mpid: string; customerId: string; email?: string | undefined; newEmail?: string | undefined }[][],
+  count: number,
+  keyAt: (a: AccountPlan, time: number) => string,
+): void {
+  const r = random(history.seed * 7919 + 17);
+  const base = history.events.length;
+  const erased = new Set<string>();
+  for (let n = 0; n < count; n++) {
+    const a = history.accounts[Math.floor(r() * history.accounts.length)] as AccountPlan;
+    const ai = history.accounts.indexOf(a);
+    const own = (users[ai] ?? []).filter((u) => u.email && !u.newEmail && !u.email.startsWith('shared') && !erased.has(u.mpid));
+    const theirs = history.events
+      .map((e, i) => ({ e, i }))
+      .filter(({ e, i }) => i < base && e.kind === 'membership' && e.accountId === a.accountId && e.profiles.some((p) => own.some((u) => u.mpid === p.mpid)));
+    const pickedEvent = theirs[Math.floor(r() * theirs.length)];
+    if (!pickedEvent || pickedEvent.e.kind !== 'membership') continue;
+    const profile = pickedEvent.e.profiles.find((p) => own.some((u) => u.mpid === p.mpid)) as ProfileEntry;
+    const user = own.find((u) => u.mpid === profile.mpid);
+    if (!user?.email) continue;
+    erased.add(user.mpid);
+    const at = pickedEvent.e.at + 1 + Math.floor(r() * 400);
+    const seq = history.events.length;
+    history.events.push({
+      kind: 'erasure',
+      id: `mc-${history.seed}-e${seq}`,
+      accountId: a.accountId,
+      at,
+      apiKey: keyAt(a, at),
+      requestId: `osdr-${history.seed}-${seq}`,
+      email: user.email,
+      ...(a.mode === 'customerId' ? { customerId: user.customerId } : {}),
+      mpid: user.mpid,
+    });
+    const burst = history.delivery.findIndex((b) => b.includes(pickedEvent.i));
+    history.delivery[Math.max(0, burst)]?.push(seq);
+    // Late: the subject added again by a message stamped before the erasure; sometimes a new consent after it.
+    const again = (when: number, suffix: string) => {
+      history.events.push({
+        kind: 'membership',
+        id: `mc-${history.seed}-e${seq}${suffix}`,
+        accountId: a.accountId,
+        at: when,
+        apiKey: keyAt(a, when),
+        profiles: [{ ...profile, audiences: profile.audiences.map((x) => ({ ...x, action: 'add' as const })) }],
+      });
+      history.delivery[history.delivery.length - 1]?.push(history.events.length - 1);
+    };
+    again(at - 1, 'old');
+    if (r() < 0.3) again(at + 1, 'new');
+  }
 }
 
 /** The same history with only the events at `keep` (and their deliveries): for shrinking a failing one. */

@@ -5,7 +5,7 @@ import { shrink } from './shrink';
 
 /**
  * npm run model-check -- [--minutes N | --seeds N] [--seed S] [--driver sqlite|postgres|both] [--messages N]
- *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--keep i,j,…] [--shrink RUNS] [--regressions]
+ *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--erasures N] [--keep i,j,…] [--shrink RUNS] [--regressions]
  * Runs generated histories (seeds from --seed on) against the built apps until the time or the count is spent,
  * with a progress line; on a failure prints the seed, its faults and one command that replays it, and (with
  * --shrink) the smallest history found that still fails. Exits 1 when any run failed.
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     duplicateRate: Number(a.get('duplicates') ?? DEFAULT_OPTIONS.duplicateRate),
     lateRate: Number(a.get('late') ?? DEFAULT_OPTIONS.lateRate),
     malformedRate: Number(a.get('malformed') ?? DEFAULT_OPTIONS.malformedRate),
+    erasures: Number(a.get('erasures') ?? DEFAULT_OPTIONS.erasures),
   };
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;
@@ -58,7 +59,8 @@ async function main(): Promise<void> {
       const minutes = (Date.now() - started) / 60_000;
       console.log(
         `[${minutes.toFixed(1)} min] seed ${seed} ${driver}: ${result.violations.length === 0 ? 'ok' : 'FAILED'} ` +
-          `(${history.events.length} events, ${result.sent} sent, ${result.acknowledged} acknowledged, ${(result.ms / 1000).toFixed(1)} s; ` +
+          `(${history.events.length} events, ${result.sent} sent, ${result.acknowledged} acknowledged, ` +
+          `${result.erasures} erasure(s) checked, ${(result.ms / 1000).toFixed(1)} s; ` +
           `${runs} runs, ${(runs / Math.max(minutes, 0.01)).toFixed(1)} seeds/min, ${failed + (result.violations.length ? 1 : 0)} failed)`,
       );
       if (result.violations.length === 0) continue;

@@ -66,6 +66,29 @@ describe('the reference model', () => {
     expect(lists(history(events))).toEqual(want);
   });
 
+  it('an erasure: older changes of the subject count for nothing, newer ones are refused by Iterable (forgotten)', () => {
+    const erase = (at: number): HistoryEvent => ({
+      kind: 'erasure',
+      id: `e${at}`,
+      accountId: 1,
+      at,
+      apiKey: 'k',
+      requestId: 'r',
+      email: 'A@x.io',
+      customerId: 'c1',
+      mpid: '1',
+    });
+    const other = change(2, '2', 'b@x.io', 1, 'A', 'add');
+    const older = history([sub(1, 1, 'A'), other, change(3, '1', 'a@x.io', 1, 'A', 'add'), erase(5), change(4, '1', 'a@x.io', 1, 'A', 'add')]);
+    expect(lists(older)).toEqual({ A: ['b@x.io|c2'], B: [] });
+    expect(expectedState(older, new Set([0, 1, 2, 3, 4])).erased).toEqual([{ accountId: 1, email: 'a@x.io', customerId: 'c1', newConsent: false }]);
+    const newer = history([sub(1, 1, 'A'), other, erase(5), change(6, '1', 'a@x.io', 1, 'A', 'add')]);
+    expect(lists(newer)).toEqual({ A: ['b@x.io|c2'], B: [] });
+    expect(expectedState(newer, new Set([0, 1, 2, 3])).erased[0]?.newConsent).toBe(true);
+    // Not acknowledged: no erasure.
+    expect(lists(older, [0, 1, 2, 4])).toEqual({ A: ['a@x.io|c1', 'b@x.io|c2'], B: [] });
+  });
+
   it('counts only acknowledged messages', () => {
     const h = history([sub(1, 1, 'A'), change(2, '1', 'a@x.io', 1, 'A', 'add'), change(3, '1', 'a@x.io', 1, 'A', 'delete')]);
     expect(lists(h, [0, 1])).toEqual({ A: ['a@x.io|c1'], B: [] });

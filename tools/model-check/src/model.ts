@@ -14,12 +14,18 @@ import type { History, HistoryEvent, Mode } from './history';
  *   `<mpid>@placeholder.email`, mpid}.
  * - An account's key is the one of its newest message; an account whose newest key Iterable refuses cannot
  *   deliver (its lists are not predicted).
+ * - Erasure (README "Erasure"): a change of the subject (their email, customer id or mpid) stamped at or before
+ *   the erasure counts for nothing; the subject is forgotten at Iterable, which refuses them from then on, so they
+ *   are on no list of the project whatever came after. Nothing of them is stored unless a change stamped after
+ *   the erasure (a new consent) was acknowledged.
  */
 export interface Expected {
   /** List slot → email → userId. */
   lists: Map<string, Map<string, string>>;
   /** Accounts whose newest key is not one Iterable accepts. */
   undeliverable: Set<number>;
+  /** Acknowledged erasures: who, and whether a change of theirs stamped after it came (then they may be stored). */
+  erased: { accountId: number; email: string; customerId?: string; newConsent: boolean }[];
 }
 
 export function expectedState(history: History, acknowledged: ReadonlySet<number>): Expected {
@@ -34,8 +40,19 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
   const keys = new Map<string, { at: number; key: string }>();
   const wants = new Map<string, { at: number; action: 'add' | 'delete'; email: string; userId: string; accountId: number; audienceId: number }>();
 
+  const erasures = accepted.flatMap(({ e }) => (e.kind === 'erasure' ? [e] : []));
+  const erasedBy = (accountId: number, p: { mpid: string; email?: string; customerId?: string }, at: number) =>
+    erasures.some(
+      (x) =>
+        x.accountId === accountId &&
+        at <= x.at &&
+        (p.mpid === x.mpid || p.email?.toLowerCase() === x.email.toLowerCase() || (x.customerId !== undefined && p.customerId === x.customerId)),
+    );
+  const forgotten = new Set(erasures.map((x) => `${x.accountId}:${x.email.toLowerCase()}`));
+
   for (const { e } of accepted) {
     newest(keys, String(e.accountId), { at: e.at, key: e.apiKey });
+    if (e.kind === 'erasure') continue;
     if (e.kind === 'subscription') {
       newest(lists, `${e.accountId}:${e.audienceId}`, { at: e.at, list: e.list });
       continue;
@@ -44,7 +61,7 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
       for (const a of p.audiences) {
         if (a.list !== 'malformed') newest(lists, `${e.accountId}:${a.audienceId}`, { at: e.at, list: a.list });
         const identity = identityOf(modeOf.get(e.accountId) ?? 'customerId', p);
-        if (!identity) continue;
+        if (!identity || erasedBy(e.accountId, p, e.at)) continue;
         newest(wants, `${e.accountId}:${a.audienceId}:${p.mpid}`, {
           at: e.at,
           action: a.action,
@@ -62,7 +79,7 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
   const result = new Map<string, Map<string, { at: number; userId: string }>>();
   for (const a of history.accounts) for (const l of a.lists) result.set(l, new Map());
   for (const want of wants.values()) {
-    if (want.action !== 'add') continue;
+    if (want.action !== 'add' || forgotten.has(`${want.accountId}:${want.email}`)) continue;
     const list = lists.get(`${want.accountId}:${want.audienceId}`)?.list;
     if (list === undefined) continue;
     const members = result.get(list);
@@ -73,6 +90,12 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
   return {
     lists: new Map([...result].map(([list, members]) => [list, new Map([...members].map(([email, m]) => [email, m.userId]))])),
     undeliverable,
+    erased: erasures.map((x) => ({
+      accountId: x.accountId,
+      email: x.email.toLowerCase(),
+      ...(x.customerId === undefined ? {} : { customerId: x.customerId }),
+      newConsent: accepted.some(({ e }) => e.kind === 'membership' && e.accountId === x.accountId && e.at > x.at && e.profiles.some((p) => p.mpid === x.mpid)),
+    })),
   };
 }
 

@@ -36,4 +36,16 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     foundOn: '8f65771',
     defect: 'an account suspended for a refused key after a new key had replaced it (it stayed suspended with a good key)',
   },
+  {
+    seed: 105,
+    driver: 'sqlite',
+    foundOn: '6cb3654',
+    defect: "an erased subject's email and customer id stored again by a late membership message stamped before the erasure",
+  },
+  {
+    seed: 105,
+    driver: 'postgres',
+    foundOn: '6cb3654',
+    defect: "an erased subject's email and customer id stored again by a late membership message stamped before the erasure",
+  },
 ];

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
 import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
-import { expectedState } from './model';
+import { Expected, expectedState } from './model';
 
 export type Driver = 'sqlite' | 'postgres';
 
@@ -14,6 +14,8 @@ export interface RunResult {
   /** Deliveries made, acknowledged (200), refused. */
   sent: number;
   acknowledged: number;
+  /** Acknowledged erasures of deliverable accounts whose traces were checked. */
+  erasures: number;
   ms: number;
 }
 
@@ -34,6 +36,22 @@ export function messageOf(history: History, event: HistoryEvent, listIds: Readon
   const account = history.accounts.find((a) => a.accountId === event.accountId);
   const settings = { account_id: event.accountId, account_settings: { apiKey: event.apiKey, userIdField: account?.mode ?? 'customerId' } };
   const listSetting = (slot: string) => (slot === 'malformed' ? 'nope' : String(listIds.get(slot)));
+  if (event.kind === 'erasure') {
+    const identities = { email: event.email, ...(event.customerId === undefined ? {} : { controller_customer_id: event.customerId }) };
+    return {
+      type: 'dsr_processing_request',
+      id: event.id,
+      timestamp_ms: event.at,
+      firehose_version: '3.2.0',
+      account: settings,
+      subject_request_id: event.requestId,
+      subject_request_type: 'erasure',
+      regulation: 'gdpr',
+      submitted_time: new Date(event.at).toISOString(),
+      api_version: '3.0',
+      subject_identities: Object.fromEntries(Object.entries(identities).map(([type, value]) => [type, { encoding: 'raw', value }])),
+    };
+  }
   if (event.kind === 'subscription') {
     return {
       type: 'audience_subscription_request',
@@ -73,6 +91,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
   let sent = 0;
   const acknowledged = new Set<number>();
   let restartedApi: AppProcess | undefined;
+  let erasures: number | undefined;
   try {
     await stack.startWorker();
     if (history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate) {
@@ -134,6 +153,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
         );
       }
     }
+    erasures = expected.erased.filter((x) => !expected.undeliverable.has(x.accountId)).length;
+    violations.push(...(await checkErasures(stack, expected, [stack.api, restartedApi, ...stack.workers], settleMs)));
     const stats = await waitForPendingZero(stack, 10_000);
     if (stats.pending !== 0) {
       const rows = await stack.dataSource.query(
@@ -176,7 +197,41 @@ export async function runHistory(history: History, driver: Driver, options: { se
     await stack.stop().catch(() => undefined);
     await fake.close();
   }
-  return { seed: history.seed, driver, violations, sent, acknowledged: acknowledged.size, ms: Date.now() - started };
+  return { seed: history.seed, driver, violations, sent, acknowledged: acknowledged.size, erasures: erasures ?? 0, ms: Date.now() - started };
+}
+
+/**
+ * Every acknowledged erasure of a deliverable account completes, and then nothing of the subject (email, customer
+ * id) is in any table or log, unless a change of theirs stamped after the erasure (a new consent) was acknowledged.
+ */
+async function checkErasures(stack: Stack, expected: Expected, processes: (AppProcess | undefined)[], timeoutMs: number): Promise<string[]> {
+  const erased = expected.erased.filter((x) => !expected.undeliverable.has(x.accountId));
+  if (erased.length === 0) return [];
+  const accounts = [...new Set(erased.map((x) => x.accountId))];
+  const waiting = async () =>
+    (await stack.dataSource.query(`SELECT COUNT(*) AS n FROM erasure_requests WHERE state <> 'done' AND account_id IN (${accounts.join(', ')})`)) as {
+      n: string | number;
+    }[];
+  const deadline = Date.now() + timeoutMs;
+  while (Number((await waiting())[0]?.n ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+  const left = Number((await waiting())[0]?.n ?? 0);
+  if (left > 0) return [`${left} erasure(s) not done within ${timeoutMs} ms`];
+  const tables: { name: string }[] = await stack.dataSource.query(
+    stack.driver === 'sqlite' ? `SELECT name FROM sqlite_master WHERE type = 'table'` : `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`,
+  );
+  const stored = JSON.stringify(await Promise.all(tables.map((t) => stack.dataSource.query(`SELECT * FROM "${t.name}"`)))).toLowerCase();
+  const logs = processes
+    .map((p) => p?.output() ?? '')
+    .join('\n')
+    .toLowerCase();
+  const violations: string[] = [];
+  for (const x of erased) {
+    for (const trace of [x.email, x.customerId].filter((t): t is string => t !== undefined).map((t) => t.toLowerCase())) {
+      if (!x.newConsent && stored.includes(trace)) violations.push(`erased subject ${trace} (account ${x.accountId}) is still stored after the erasure`);
+      if (logs.includes(trace)) violations.push(`erased subject ${trace} (account ${x.accountId}) is in a log`);
+    }
+  }
+  return violations;
 }
 
 /** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */

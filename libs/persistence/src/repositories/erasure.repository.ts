@@ -90,7 +90,7 @@ export class ErasureRepository {
         keys: [...(subject.email ? [erasedIdentity.email(subject.email)] : []), ...(subject.customerId ? [erasedIdentity.customer(subject.customerId)] : [])],
         userIds: subject.customerId && userIdField === 'customerId' ? [subject.customerId] : [],
       };
-      const found = await this.purge(manager, accountId, who, undefined);
+      const found = await this.purge(manager, accountId, who, erasedAtMs);
       const emails = unique([...who.emails, ...found.emails]);
       const userIds = unique([...who.userIds, ...found.userIds]);
       const keys = unique([...(who.keys ?? []), ...found.keys]);
@@ -137,7 +137,7 @@ export class ErasureRepository {
           accountId,
           subjectRequestId,
           JSON.stringify({ emails, userIds, listIds, keys, erasedAtMs } satisfies ErasureSubjectRecord),
-          found.removed,
+          found.memberships,
           now,
           now,
         ],
@@ -182,7 +182,7 @@ export class ErasureRepository {
     const { subject } = erasure;
     return this.db.transaction(async (manager) => {
       const found = await this.purge(manager, erasure.accountId, subject, subject.erasedAtMs ?? erasure.receivedAtMs);
-      if (found.removed > 0) {
+      if (found.memberships + found.attributeUsers > 0) {
         const emails = unique([...subject.emails, ...found.emails]);
         await appendInbox(
           this.db,
@@ -191,28 +191,28 @@ export class ErasureRepository {
           now,
         );
       }
-      return found.removed;
+      return found.memberships + found.attributeUsers;
     });
   }
 
   /**
-   * Removes the desired state (memberships stamped up to `upToMs`, or all) and the forwarded attributes of
-   * whoever `who` names, and says who they turned out to be (emails, userIds, keys and mpids of the rows).
+   * Removes the desired state (memberships stamped up to `upToMs`, the erasure's time) and the forwarded
+   * attributes (also up to it) of whoever `who` names, and says who they turned out to be (emails, userIds, keys
+   * and mpids of the rows) and how many rows went. A change stamped after the erasure is a new consent: kept.
    */
   private async purge(
     manager: EntityManager,
     accountId: number,
     who: SubjectKeys,
-    upToMs: number | undefined,
-  ): Promise<{ removed: number; emails: string[]; userIds: string[]; keys: string[]; mpids: string[] }> {
+    upToMs: number,
+  ): Promise<{ memberships: number; attributeUsers: number; emails: string[]; userIds: string[]; keys: string[]; mpids: string[] }> {
     const keys = who.keys ?? [];
     const conditions = [
       ...(who.emails.length > 0 ? [`m.email IN (${placeholders(who.emails)})`, `m.prev_email IN (${placeholders(who.emails)})`] : []),
       ...(keys.length > 0 ? [`m.user_key IN (${placeholders(keys)})`] : []),
       ...(who.userIds.length > 0 ? [`m.user_id IN (${placeholders(who.userIds)})`] : []),
     ];
-    if (conditions.length === 0) return { removed: 0, emails: [], userIds: [], keys: [], mpids: [] };
-    const params = [...who.emails, ...who.emails, ...keys, ...who.userIds];
+    if (conditions.length === 0) return { memberships: 0, attributeUsers: 0, emails: [], userIds: [], keys: [], mpids: [] };
     const rows = await this.db.query<{
       audience_id: string | number;
       user_key: string;
@@ -222,8 +222,8 @@ export class ErasureRepository {
       mpid: string | null;
     }>(
       `SELECT m.audience_id, m.user_key, m.email, m.prev_email, m.user_id, m.mpid FROM memberships m ` +
-        `WHERE m.account_id = ? AND (${conditions.join(' OR ')})${upToMs === undefined ? '' : ' AND m.timestamp_ms <= ?'}`,
-      [accountId, ...params, ...(upToMs === undefined ? [] : [upToMs])],
+        `WHERE m.account_id = ? AND (${conditions.join(' OR ')}) AND m.timestamp_ms <= ?`,
+      [accountId, ...who.emails, ...who.emails, ...keys, ...who.userIds, upToMs],
       manager,
     );
     for (const row of rows) {
@@ -245,26 +245,28 @@ export class ErasureRepository {
       ...(allEmails.length > 0 ? [`email IN (${placeholders(allEmails)})`] : []),
       ...(allUserIds.length > 0 ? [`user_id IN (${placeholders(allUserIds)})`] : []),
     ];
-    let removed = rows.length;
-    if (attributeWho.length > 0) {
-      const attributeUsers = await this.db.query<{ user_key: string }>(
-        `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND (${attributeWho.join(' OR ')})` +
-          (upToMs === undefined ? '' : ' AND timestamp_ms <= ?'),
-        [accountId, ...attributeKeys, ...allEmails, ...allUserIds, ...(upToMs === undefined ? [] : [upToMs])],
+    const attributeUsers = await this.db.query<{ user_key: string }>(
+      `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND (${attributeWho.join(' OR ')}) AND timestamp_ms <= ?`,
+      [accountId, ...attributeKeys, ...allEmails, ...allUserIds, upToMs],
+      manager,
+    );
+    const erasedKeys = unique([...attributeKeys, ...attributeUsers.map((u) => u.user_key)]);
+    if (erasedKeys.length > 0) {
+      const inKeys = `user_key IN (${placeholders(erasedKeys)})`;
+      await this.db.execute(
+        `DELETE FROM user_attributes WHERE account_id = ? AND ${inKeys} AND timestamp_ms <= ?`,
+        [accountId, ...erasedKeys, upToMs],
         manager,
       );
-      const erasedKeys = unique([...(upToMs === undefined ? attributeKeys : []), ...attributeUsers.map((u) => u.user_key)]);
-      if (upToMs !== undefined) removed += attributeUsers.length;
-      for (const table of erasedKeys.length > 0 ? ['user_attributes', 'attribute_inbox'] : []) {
-        const late = upToMs !== undefined && table === 'user_attributes' ? ' AND timestamp_ms <= ?' : '';
-        await this.db.execute(
-          `DELETE FROM ${table} WHERE account_id = ? AND user_key IN (${placeholders(erasedKeys)})${late}`,
-          [accountId, ...erasedKeys, ...(late ? [upToMs] : [])],
-          manager,
-        );
-      }
+      // A send still waiting goes too, unless a value stamped after the erasure (a new consent) is left to send.
+      await this.db.execute(
+        `DELETE FROM attribute_inbox WHERE account_id = ? AND ${inKeys} AND NOT EXISTS ` +
+          `(SELECT 1 FROM user_attributes ua WHERE ua.account_id = attribute_inbox.account_id AND ua.user_key = attribute_inbox.user_key)`,
+        [accountId, ...erasedKeys],
+        manager,
+      );
     }
-    return { removed, emails, userIds, keys: unique(rows.map((r) => r.user_key)), mpids };
+    return { memberships: rows.length, attributeUsers: attributeUsers.length, emails, userIds, keys: unique(rows.map((r) => r.user_key)), mpids };
   }
 
   /** Pending requests whose next attempt is due, oldest first. */
