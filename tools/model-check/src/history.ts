@@ -20,6 +20,8 @@ export interface AccountPlan {
   rotatedAt: number;
   /** List slots of this account's Iterable project. */
   lists: string[];
+  /** Slots of lists audience-bridge creates for audiences connected without a listId (resolved from the subscription answer). */
+  created?: string[];
 }
 
 export interface AudienceEntry {
@@ -51,7 +53,18 @@ export interface ErasureEvent {
 }
 
 export type HistoryEvent =
-  | { kind: 'subscription'; id: string; accountId: number; at: number; apiKey: string; audienceId: number; list: string; action: 'add' | 'update' }
+  | {
+      kind: 'subscription';
+      id: string;
+      accountId: number;
+      at: number;
+      apiKey: string;
+      audienceId: number;
+      list: string;
+      action: 'add' | 'update';
+      /** Sent without a listId: audience-bridge finds or creates the list (`list` is its created slot). */
+      create?: boolean;
+    }
   | { kind: 'membership'; id: string; accountId: number; at: number; apiKey: string; profiles: ProfileEntry[] }
   | ErasureEvent;
 
@@ -87,9 +100,19 @@ export interface GeneratorOptions {
   faults: boolean;
   /** Data subject erasures per history (each with a late older change and, sometimes, a newer one of the subject). */
   erasures: number;
+  /** Audiences connected without a listId (their subscription sent twice at once, as a retry), then fed. */
+  createdLists: number;
 }
 
-export const DEFAULT_OPTIONS: GeneratorOptions = { messages: 60, duplicateRate: 0.1, lateRate: 0.08, malformedRate: 0.04, faults: true, erasures: 1 };
+export const DEFAULT_OPTIONS: GeneratorOptions = {
+  messages: 60,
+  duplicateRate: 0.1,
+  lateRate: 0.08,
+  malformedRate: 0.04,
+  faults: true,
+  erasures: 1,
+  createdLists: 1,
+};
 
 /**
  * A history of two accounts (one in each identity mode, two projects), three audiences each on four lists
@@ -208,6 +231,7 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   };
   const history: History = { seed, accounts, events, delivery, faults };
   addErasures(history, users, o.erasures, keyAt);
+  addCreatedLists(history, users, o.createdLists, keyAt);
   return history;
 }
 
@@ -268,6 +292,66 @@ function addErasures(
     };
     again(at - 1, 'old');
     if (r() < 0.3) again(at + 1, 'new');
+  }
+}
+
+/**
+ * Audiences connected without a listId (drawn from a generator of their own, like erasures): audience 4, 5, … of an
+ * account, whose subscription `add` goes out twice in one burst (mParticle retrying the same message id while the
+ * first is still answering), then membership changes of that audience in later bursts, naming the list id the
+ * subscription's answer gave (as mParticle does). Exactly one list must be created per audience, and fed.
+ */
+function addCreatedLists(
+  history: History,
+  users: { mpid: string; customerId: string; email?: string | undefined }[][],
+  count: number,
+  keyAt: (a: AccountPlan, time: number) => string,
+): void {
+  const r = random(history.seed * 7919 + 29);
+  for (let n = 0; n < count; n++) {
+    const a = history.accounts[Math.floor(r() * history.accounts.length)] as AccountPlan;
+    const ai = history.accounts.indexOf(a);
+    const audienceId = 4 + n;
+    const slot = `${ai + 1}:A${audienceId}`;
+    a.created = [...(a.created ?? []), slot];
+    const step = Math.floor(r() * Math.max(1, history.delivery.length / 2));
+    const first = history.delivery[step]?.[0];
+    // After the key rotation: a subscription with the revoked key cannot reach the project to create anything.
+    const at = Math.max(a.rotatedAt, first === undefined ? (history.events[0]?.at ?? 0) : (history.events[first]?.at ?? 0)) + 1;
+    const seq = history.events.length;
+    history.events.push({
+      kind: 'subscription',
+      id: `mc-${history.seed}-c${seq}`,
+      accountId: a.accountId,
+      at,
+      apiKey: keyAt(a, at),
+      audienceId,
+      list: slot,
+      action: 'add',
+      create: true,
+    });
+    history.delivery[step]?.push(seq, seq);
+    const pool = users[ai] ?? [];
+    for (let m = 0; m < 4; m++) {
+      const when = at + 1 + Math.floor(r() * 20_000);
+      const later = step + 1 + Math.floor(r() * Math.max(1, history.delivery.length - step - 1));
+      const chosen = [...new Set(Array.from({ length: 1 + Math.floor(r() * 4) }, () => Math.floor(r() * pool.length)))];
+      const profiles = chosen.flatMap((ui) => {
+        const u = pool[ui];
+        if (!u || (a.mode === 'customerId' && !u.email)) return [];
+        return [
+          {
+            mpid: u.mpid,
+            ...(u.email ? { email: u.email } : {}),
+            ...(a.mode === 'customerId' ? { customerId: u.customerId } : {}),
+            audiences: [{ audienceId, list: slot, action: r() < 0.75 ? ('add' as const) : ('delete' as const) }],
+          },
+        ];
+      });
+      if (profiles.length === 0) continue;
+      history.events.push({ kind: 'membership', id: `mc-${history.seed}-c${seq}-${m}`, accountId: a.accountId, at: when, apiKey: keyAt(a, when), profiles });
+      (history.delivery[Math.min(later, history.delivery.length - 1)] as number[]).push(history.events.length - 1);
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import type { History, HistoryEvent, Mode } from './history';
  * - A list holds an email exactly when the newest change of some audience mapped to it adds that email, with the
  *   identity of the newest such change: Customer ID mode {email, customer id}, mParticle ID mode {email or
  *   `<mpid>@placeholder.email`, mpid}.
+ * - An audience connected without a listId gets one list of its own (a retried subscription makes no second one).
  * - An account's key is the one of its newest message; an account whose newest key Iterable refuses cannot
  *   deliver (its lists are not predicted).
  * - Erasure (README "Erasure"): a change of the subject (their email, customer id or mpid) stamped at or before
@@ -77,7 +78,7 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
   for (const a of history.accounts) if (keys.get(String(a.accountId))?.key !== a.apiKey) undeliverable.add(a.accountId);
 
   const result = new Map<string, Map<string, { at: number; userId: string }>>();
-  for (const a of history.accounts) for (const l of a.lists) result.set(l, new Map());
+  for (const a of history.accounts) for (const l of [...a.lists, ...(a.created ?? [])]) result.set(l, new Map());
   for (const want of wants.values()) {
     if (want.action !== 'add' || forgotten.has(`${want.accountId}:${want.email}`)) continue;
     const list = lists.get(`${want.accountId}:${want.audienceId}`)?.list;

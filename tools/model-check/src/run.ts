@@ -35,7 +35,7 @@ const FAST = {
 export function messageOf(history: History, event: HistoryEvent, listIds: ReadonlyMap<string, number>): Record<string, unknown> {
   const account = history.accounts.find((a) => a.accountId === event.accountId);
   const settings = { account_id: event.accountId, account_settings: { apiKey: event.apiKey, userIdField: account?.mode ?? 'customerId' } };
-  const listSetting = (slot: string) => (slot === 'malformed' ? 'nope' : String(listIds.get(slot)));
+  const listSetting = (slot: string) => (slot === 'malformed' || !listIds.has(slot) ? 'nope' : String(listIds.get(slot)));
   if (event.kind === 'erasure') {
     const identities = { email: event.email, ...(event.customerId === undefined ? {} : { controller_customer_id: event.customerId }) };
     return {
@@ -61,7 +61,7 @@ export function messageOf(history: History, event: HistoryEvent, listIds: Readon
       account: settings,
       audience_id: event.audienceId,
       audience_name: `Audience ${event.audienceId}`,
-      audience_subscription_settings: { listId: listSetting(event.list) },
+      audience_subscription_settings: event.create ? {} : { listId: listSetting(event.list) },
       action: event.action,
     };
   }
@@ -94,7 +94,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
   let erasures: number | undefined;
   try {
     await stack.startWorker();
-    if (history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate) {
+    const applyFaults = () => {
+      if (!(history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate)) return;
       fake.state.setFaults({
         seed: history.seed,
         errorRates: { status500: history.faults.iterableErrorRate / 2, status503: history.faults.iterableErrorRate / 2 },
@@ -103,7 +104,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
         ...(history.faults.slowRate ? { slow: { delayMs: 1200, fraction: history.faults.slowRate } } : {}),
         ...(history.faults.resetRate ? { resetRate: history.faults.resetRate } : {}),
       });
-    }
+    };
+    applyFaults();
     // As mParticle does: a message without an answer, or answered 5xx, is sent again (until 200 or a 4xx).
     const send = async (i: number) => {
       const event = history.events[i] as HistoryEvent;
@@ -126,13 +128,27 @@ export async function runHistory(history: History, driver: Driver, options: { se
         redis.disconnect();
       }
       const killing = step === history.faults.killApiAtStep ? killApiSoon(stack, (next) => (restartedApi = next)) : undefined;
+      // Creation under Iterable faults is the created-lists suite's; here the question is one list per audience.
+      const creating = burst.some((i) => {
+        const e = history.events[i];
+        return e?.kind === 'subscription' && e.create;
+      });
+      if (creating) fake.state.setFaults({});
       let answers = await Promise.all(burst.map(send));
+      if (creating) applyFaults();
       await killing;
       for (let attempt = 0; answers.some((a) => a.answer.status === 0 || a.answer.status >= 500) && attempt < 8; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
         answers = await Promise.all(answers.map((a) => (a.answer.status === 0 || a.answer.status >= 500 ? send(a.i) : a)));
       }
       for (const { i, event, answer } of answers) {
+        if (answer.status === 200 && event.kind === 'subscription' && event.create) {
+          const given = Number((answer.body as { audience_subscription_settings?: { listId?: string } }).audience_subscription_settings?.listId);
+          const known = listIds.get(event.list);
+          if (!Number.isSafeInteger(given) || given <= 0) violations.push(`subscription ${event.id} (no listId) was answered without a list`);
+          else if (known !== undefined && known !== given) violations.push(`subscription ${event.id} answered list ${given}, and list ${known} before`);
+          else listIds.set(event.list, given);
+        }
         if (answer.status === 200) acknowledged.add(i);
         else violations.push(`message ${event.id} (${event.kind}, at ${event.at}) was refused: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
       }
@@ -168,7 +184,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     }
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
-      for (const slot of a.lists) {
+      for (const slot of [...a.lists, ...(a.created ?? []).filter((c) => listIds.has(c))]) {
         const want = expected.lists.get(slot) ?? new Map<string, string>();
         const have = new Map((fake.state.members(listIds.get(slot) as number) ?? []).map((m) => [String(m.email).toLowerCase(), String(m.userId ?? '')]));
         const missing = [...want].filter(([email]) => !have.has(email)).map(([email]) => email);
@@ -190,8 +206,17 @@ export async function runHistory(history: History, driver: Driver, options: { se
         }
       }
     }
-    const created = fake.state.requests.filter((r) => r.apiPath === '/api/lists' && r.method === 'POST').length;
-    if (created > 0) violations.push(`${created} list(s) created though every audience names one`);
+    // One list per audience connected without a listId, and none for an audience that names one.
+    const created = fake.state.requests.filter((r) => r.apiPath === '/api/lists' && r.method === 'POST' && r.status === 200).length;
+    const wanted = history.accounts.reduce((n, a) => n + (a.created ?? []).length, 0);
+    if (created > wanted) violations.push(`${created} list(s) created for ${wanted} audience(s) connected without a listId`);
+    for (const a of history.accounts) {
+      for (const slot of a.created ?? []) {
+        const audienceId = Number(slot.split(':A')[1]);
+        const named = [...fake.state.lists.values()].filter((l) => l.name === `Audience ${audienceId}`).length;
+        if (named !== 1) violations.push(`audience ${audienceId} of account ${a.accountId} has ${named} lists named for it in Iterable`);
+      }
+    }
   } finally {
     await restartedApi?.stop('SIGTERM');
     await stack.stop().catch(() => undefined);
