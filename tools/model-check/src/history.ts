@@ -65,7 +65,16 @@ export type HistoryEvent =
       /** Sent without a listId: audience-bridge finds or creates the list (`list` is its created slot). */
       create?: boolean;
     }
-  | { kind: 'membership'; id: string; accountId: number; at: number; apiKey: string; profiles: ProfileEntry[] }
+  | {
+      kind: 'membership';
+      id: string;
+      accountId: number;
+      at: number;
+      apiKey: string;
+      profiles: ProfileEntry[];
+      /** mParticle's keep-alive: a membership request without `user_profiles` (it still carries the settings). */
+      keepAlive?: boolean;
+    }
   | ErasureEvent;
 
 export interface History {
@@ -88,6 +97,12 @@ export interface History {
     killApiAtStep?: number | null;
     /** The queue's Redis keys deleted before this step (every signal lost: the sweeper must find the work). */
     flushRedisAtStep?: number | null;
+    /** A second worker runs; the first is SIGSTOPped at this step for twice its list lease, then continued. */
+    stopWorkerAtStep?: number | null;
+    /** Throttling answers 429 without `Retry-After` (the client's own backoff). */
+    throttleWithoutRetryAfter?: boolean;
+    /** Before this step a person edits a list in Iterable (two members removed, a stranger added) and asks for a drift repair. */
+    handEditAtStep?: number | null;
   };
 }
 
@@ -111,7 +126,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   malformedRate: 0.04,
   faults: true,
   erasures: 1,
-  createdLists: 1,
+  createdLists: 0,
 };
 
 /**
@@ -232,6 +247,7 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   const history: History = { seed, accounts, events, delivery, faults };
   addErasures(history, users, o.erasures, keyAt);
   addCreatedLists(history, users, o.createdLists, keyAt);
+  if (o.faults) addLaterFaults(history, keyAt);
   return history;
 }
 
@@ -353,6 +369,35 @@ function addCreatedLists(
       (history.delivery[Math.min(later, history.delivery.length - 1)] as number[]).push(history.events.length - 1);
     }
   }
+}
+
+/**
+ * Faults and messages added after the first regression seeds were found, from a generator of their own (so those
+ * histories stay as they were but for these): keep-alives, a worker stopped past its lease while a second one
+ * runs, 429s without Retry-After, and a list edited by hand in Iterable followed by a drift repair.
+ */
+function addLaterFaults(history: History, keyAt: (a: AccountPlan, time: number) => string): void {
+  const r = random(history.seed * 7919 + 41);
+  const steps = history.delivery.length;
+  for (let k = 0; k < 3; k++) {
+    const a = history.accounts[Math.floor(r() * history.accounts.length)] as AccountPlan;
+    const step = Math.floor(r() * steps);
+    const first = history.delivery[step]?.[0];
+    const at = (first === undefined ? 0 : (history.events[first]?.at ?? 0)) + 2;
+    history.events.push({
+      kind: 'membership',
+      id: `mc-${history.seed}-k${k}`,
+      accountId: a.accountId,
+      at,
+      apiKey: keyAt(a, at),
+      profiles: [],
+      keepAlive: true,
+    });
+    history.delivery[step]?.push(history.events.length - 1);
+  }
+  history.faults.stopWorkerAtStep = r() < 0.4 ? Math.floor(steps / 4) : null;
+  history.faults.throttleWithoutRetryAfter = history.faults.throttle && r() < 0.5;
+  history.faults.handEditAtStep = r() < 0.5 ? Math.floor((steps * 3) / 5) : null;
 }
 
 /** The same history with only the events at `keep` (and their deliveries): for shrinking a failing one. */

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       console.log(
         `[${minutes.toFixed(1)} min] seed ${seed} ${driver}: ${result.violations.length === 0 ? 'ok' : 'FAILED'} ` +
           `(${history.events.length} events, ${result.sent} sent, ${result.acknowledged} acknowledged, ` +
-          `${result.erasures} erasure(s) checked, ${(result.ms / 1000).toFixed(1)} s; ` +
+          `${result.erasures} erasure(s) checked, ${result.repairs} hand edit(s) repaired, ${(result.ms / 1000).toFixed(1)} s; ` +
           `${runs} runs, ${(runs / Math.max(minutes, 0.01)).toFixed(1)} seeds/min, ${failed + (result.violations.length ? 1 : 0)} failed)`,
       );
       if (result.violations.length === 0) continue;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { startFakeIterable } from '@audience-bridge/fake-iterable';
+import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
 import { Expected, expectedState } from './model';
@@ -16,6 +16,8 @@ export interface RunResult {
   acknowledged: number;
   /** Acknowledged erasures of deliverable accounts whose traces were checked. */
   erasures: number;
+  /** Lists edited by hand in Iterable and then drift-repaired. */
+  repairs: number;
   ms: number;
 }
 
@@ -28,6 +30,7 @@ const FAST = {
   ITERABLE_LATE_APPLY_WINDOW_MS: '1500',
   ITERABLE_REQUESTS_PER_SECOND: '100',
   LIST_LEASE_TTL_MS: '1500',
+  DRIFT_SETTLE_MS: '0',
   LOG_LEVEL: 'warn',
 };
 
@@ -65,6 +68,14 @@ export function messageOf(history: History, event: HistoryEvent, listIds: Readon
       action: event.action,
     };
   }
+  if (event.kind === 'membership' && event.keepAlive) {
+    const { user_profiles: _none, ...keepAlive } = membershipMessage(event.id, event.at, [], {
+      accountId: event.accountId,
+      apiKey: event.apiKey,
+      userIdField: account?.mode ?? 'customerId',
+    });
+    return keepAlive;
+  }
   return membershipMessage(
     event.id,
     event.at,
@@ -92,14 +103,19 @@ export async function runHistory(history: History, driver: Driver, options: { se
   const acknowledged = new Set<number>();
   let restartedApi: AppProcess | undefined;
   let erasures: number | undefined;
+  const drifts: { accountId: number; listId: number }[] = [];
   try {
     await stack.startWorker();
+    if (history.faults.stopWorkerAtStep != null) await stack.startWorker();
+    let continued: Promise<void> | undefined;
     const applyFaults = () => {
       if (!(history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate)) return;
       fake.state.setFaults({
         seed: history.seed,
         errorRates: { status500: history.faults.iterableErrorRate / 2, status503: history.faults.iterableErrorRate / 2 },
-        ...(history.faults.throttle ? { rateLimit: { requestsPerSecond: 15, retryAfterSeconds: 1 } } : {}),
+        ...(history.faults.throttle
+          ? { rateLimit: { requestsPerSecond: 15, ...(history.faults.throttleWithoutRetryAfter ? {} : { retryAfterSeconds: 1 }) } }
+          : {}),
         // Past ITERABLE_TIMEOUT_MS (800): the client gives up, the fake applies the call when it answers.
         ...(history.faults.slowRate ? { slow: { delayMs: 1200, fraction: history.faults.slowRate } } : {}),
         ...(history.faults.resetRate ? { resetRate: history.faults.resetRate } : {}),
@@ -120,6 +136,11 @@ export async function runHistory(history: History, driver: Driver, options: { se
       if (step === history.faults.killWorkerAtStep) {
         await stack.workers[0]?.stop('SIGKILL');
         await stack.startWorker();
+      }
+      if (step === history.faults.stopWorkerAtStep) continued = stopPastLease(stack);
+      if (step === history.faults.handEditAtStep) {
+        const edited = await editByHand(stack, fake, history, listIds);
+        if (edited) drifts.push(edited);
       }
       if (step === history.faults.flushRedisAtStep) {
         const redis = new Redis(stack.env['REDIS_URL'] as string);
@@ -153,8 +174,10 @@ export async function runHistory(history: History, driver: Driver, options: { se
         else violations.push(`message ${event.id} (${event.kind}, at ${event.at}) was refused: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
       }
     }
+    await continued;
     fake.state.setFaults({});
     const expected = expectedState(history, acknowledged);
+
     const settleMs = options.settleMs ?? 45_000;
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
@@ -168,6 +191,11 @@ export async function runHistory(history: History, driver: Driver, options: { se
             `account ${account.status ?? '?'}${account.suspendedReason ? ` (${account.suspendedReason})` : ''}; connections ${connections}`,
         );
       }
+    }
+    for (const drift of drifts) {
+      if (expected.undeliverable.has(drift.accountId)) continue;
+      violations.push(...(await repairedAfterAll(stack, drift)));
+      await stack.settled(drift.accountId, 20_000).catch(() => violations.push(`account ${drift.accountId} did not settle after its drift repair`));
     }
     erasures = expected.erased.filter((x) => !expected.undeliverable.has(x.accountId)).length;
     violations.push(...(await checkErasures(stack, expected, [stack.api, restartedApi, ...stack.workers], settleMs)));
@@ -222,7 +250,16 @@ export async function runHistory(history: History, driver: Driver, options: { se
     await stack.stop().catch(() => undefined);
     await fake.close();
   }
-  return { seed: history.seed, driver, violations, sent, acknowledged: acknowledged.size, erasures: erasures ?? 0, ms: Date.now() - started };
+  return {
+    seed: history.seed,
+    driver,
+    violations,
+    sent,
+    acknowledged: acknowledged.size,
+    erasures: erasures ?? 0,
+    repairs: drifts.length,
+    ms: Date.now() - started,
+  };
 }
 
 /**
@@ -257,6 +294,62 @@ async function checkErasures(stack: Stack, expected: Expected, processes: (AppPr
     }
   }
   return violations;
+}
+
+/** SIGSTOPs a running worker for twice its list lease (the other worker takes its lists over), then continues it. */
+async function stopPastLease(stack: Stack): Promise<void> {
+  const worker = stack.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null);
+  if (!worker?.child.pid) return;
+  worker.child.kill('SIGSTOP');
+  await new Promise((resolve) => setTimeout(resolve, 2 * Number(FAST.LIST_LEASE_TTL_MS)));
+  worker.child.kill('SIGCONT');
+}
+
+/**
+ * A person edits a list in Iterable (two members removed, a stranger added) and asks for a drift repair of it with
+ * `repairExtras: all`. Undone when no audience of the account feeds the list (the repair is refused then).
+ */
+async function editByHand(
+  stack: Stack,
+  fake: RunningFakeIterable,
+  history: History,
+  listIds: ReadonlyMap<string, number>,
+): Promise<{ accountId: number; listId: number } | undefined> {
+  for (const a of history.accounts) {
+    for (const slot of a.lists) {
+      const listId = listIds.get(slot) as number;
+      const members = (fake.state.members(listId) ?? []).filter((m) => m.email);
+      if (members.length < 2) continue;
+      const removed = members.slice(0, 2).map((m) => ({ email: m.email as string, ...(m.userId ? { userId: m.userId } : {}) }));
+      const stranger = { email: `stranger.${history.seed}@example.com` };
+      fake.state.operatorEdit(listId, { remove: removed, add: [stranger] });
+      const asked = await stack.admin('POST', `/v1/accounts/${a.accountId}/lists/${listId}/drift-check`, { repair: true, repairExtras: 'all' });
+      if (asked.status === 202) return { accountId: a.accountId, listId };
+      fake.state.operatorEdit(listId, { add: removed, remove: [stranger] });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The drift repair asked for mid-run finished. A check that failed (Iterable faults on its reads: it repairs
+ * nothing then) is asked again, as an operator would, now that the faults are over.
+ */
+async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId: number }): Promise<string[]> {
+  const path = `/v1/accounts/${drift.accountId}/lists/${drift.listId}/drift-check`;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const deadline = Date.now() + 30_000;
+    let report = (await stack.admin('GET', path)).body as { state?: string; leftOut?: number };
+    while (report.state === 'running' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      report = (await stack.admin('GET', path)).body as { state?: string; leftOut?: number };
+    }
+    // Members in flight when it read the list get no verdict (README "Drift checks"): asked again once all settled.
+    if (report.state === 'done' && !(attempt === 0 && Number(report.leftOut ?? 0) > 0)) return [];
+    if (report.state === 'running') return [`the drift repair of list ${drift.listId} did not finish within 30 s`];
+    await stack.admin('POST', path, { repair: true, repairExtras: 'all' });
+  }
+  return [`the drift repair of list ${drift.listId} failed four times`];
 }
 
 /** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */
