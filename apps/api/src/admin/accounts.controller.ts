@@ -126,6 +126,7 @@ export class AccountsController {
     const connection = (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
     if (!account.iterableApiKey) throw new BadRequestException(`account ${accountId} has no Iterable API key`);
     const name = body.name ?? listNameFor(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
+    if (name === undefined) throw new BadRequestException(`audience ${audienceId} has a blank name: give the list a name`);
     let listId: number;
     try {
       ({ listId } = await this.lists.ensureList(

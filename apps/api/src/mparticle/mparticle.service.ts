@@ -122,6 +122,7 @@ export class MparticleService {
     const project = await this.projectOf(message, settings);
     if (!project) return undefined;
     const name = listNameFor(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    if (name === undefined) return undefined;
     try {
       const { listId, created } = await this.lists.ensureList(project, name, `mParticle audience ${message.audience_id}, kept in step by audience-bridge`);
       this.logger.log(`account ${accountId} audience ${message.audience_id}: ${created ? 'created' : 'found'} Iterable list ${listId}`);
@@ -146,6 +147,7 @@ export class MparticleService {
     const project = await this.projectOf(message, settings);
     if (!project) return;
     const name = listNameFor(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    if (name === undefined) return;
     try {
       const deleted = await this.lists.deleteIfNamed(project, listId, name);
       this.logger.log(`account ${accountId} audience ${message.audience_id}: Iterable list ${listId} ${deleted ? 'deleted' : 'kept (not a list we created)'}`);
