@@ -14,6 +14,7 @@ import { UserAttributeEntity } from './user-attribute.entity';
 import { AttributeInboxEntity } from './attribute-inbox.entity';
 import { AttributeLeaseEntity } from './attribute-lease.entity';
 import { StorageProbeEntity } from './storage-probe.entity';
+import { CreatedListEntity } from './created-list.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -31,6 +32,7 @@ export * from './user-attribute.entity';
 export * from './attribute-inbox.entity';
 export * from './attribute-lease.entity';
 export * from './storage-probe.entity';
+export * from './created-list.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -50,4 +52,5 @@ export const ENTITIES = [
   AttributeInboxEntity,
   AttributeLeaseEntity,
   StorageProbeEntity,
+  CreatedListEntity,
 ];

@@ -8,6 +8,7 @@ import { DriftChecks1796000510900 } from './1796000510900-drift-checks';
 import { UserAttributes1796001366198 } from './1796001366198-user-attributes';
 import { AcknowledgedMeansStored1797000000100 } from './1797000000100-acknowledged-means-stored';
 import { DriftRepairExtras1797000241500 } from './1797000241500-drift-repair-extras';
+import { CreatedLists1797000400000 } from './1797000400000-created-lists';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const POSTGRES_MIGRATIONS = [
   UserAttributes1796001366198,
   AcknowledgedMeansStored1797000000100,
   DriftRepairExtras1797000241500,
+  CreatedLists1797000400000,
 ];
