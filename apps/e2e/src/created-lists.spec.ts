@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
 import { AppProcess, freePort, INBOUND_TOKEN, JsonBody, membershipMessage, Stack, startApp, startStack, waitFor, waitForHttp } from '@audience-bridge/harness';
-import { DRIVERS } from '@audience-bridge/persistence';
+import { ApiKeyCipher, CreatedListsRepository, Database, DRIVERS } from '@audience-bridge/persistence';
 
 // Lists created for audiences that name none: found by name first (so repeats never make two), the id
 // returned to mParticle, changes held until the list exists, and deleted on disconnect only when asked.
@@ -180,6 +180,29 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect((await viaSecond(message)).body.audience_subscription_settings).toEqual({ listId });
       expect(fake.state.findList(project, Number(listId))?.name).toBe('Ten at once');
       expect(names()).toEqual(['Ten at once']);
+    });
+
+    it('waits for a claim another process holds for the audience, and takes over one whose holder died', async () => {
+      const { accountId, apiKey, project, subscribe, names } = newAccount();
+      const claims = new CreatedListsRepository(new Database(stack.dataSource), new ApiKeyCipher(stack.env['ENCRYPTION_KEY'] ?? ''));
+      const key = claims.projectOf(apiKey, 'US');
+      const owner = { accountId, audienceId: 41 };
+
+      // Another process is asking Iterable right now: the subscription waits for its list id and answers it.
+      const inFlight = await claims.claim(key, 'In flight', owner, { staleAfterMs: 30_000 });
+      expect(inFlight.kind).toBe('held');
+      const theirs = fake.state.createList(project, 'In flight').id;
+      const waiting = subscribe('add', 41, 'In flight');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await claims.settle(key, 'In flight', inFlight.kind === 'held' ? inFlight.holder : '', theirs, owner);
+      expect((await waiting).body.audience_subscription_settings).toEqual({ listId: String(theirs) });
+
+      // A process claimed the name a minute ago and died before it had a list: the claim is taken over.
+      await claims.claim(key, 'Orphaned', { accountId, audienceId: 42 }, { staleAfterMs: 30_000, nowMs: Date.now() - 60_000 });
+      const answer = await subscribe('add', 42, 'Orphaned');
+      const listId = Number(answer.body.audience_subscription_settings.listId);
+      expect(fake.state.findList(project, listId)?.name).toBe('Orphaned');
+      expect(names().sort()).toEqual(['In flight', 'Orphaned']);
     });
 
     it('gives two audiences of one name distinct lists, in one account and across accounts on one project', async () => {

@@ -36,7 +36,8 @@ function toView(e: AudienceConnectionEntity): ConnectionView {
     audienceName: e.audienceName,
     listId: e.listId,
     status: e.status,
-    suspendedReason: e.suspendedReason,
+    // A reason says why it is suspended, or why it is held without a list; none once it forwards to a list.
+    suspendedReason: e.status === 'suspended' || e.listId === null ? e.suspendedReason : null,
     overriddenAt: e.overriddenAtMs ? new Date(e.overriddenAtMs).toISOString() : null,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
