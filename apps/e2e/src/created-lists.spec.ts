@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
-import { membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
-import { DRIVERS } from '@audience-bridge/persistence';
+import { AppProcess, freePort, INBOUND_TOKEN, JsonBody, membershipMessage, Stack, startApp, startStack, waitFor, waitForHttp } from '@audience-bridge/harness';
+import { ApiKeyCipher, CreatedListsRepository, Database, DRIVERS } from '@audience-bridge/persistence';
 
 // Lists created for audiences that name none: found by name first (so repeats never make two), the id
 // returned to mParticle, changes held until the list exists, and deleted on disconnect only when asked.
@@ -26,21 +26,23 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
   });
   afterEach(() => fake.state.setFaults({}));
 
-  function newAccount(settings: Record<string, string> = {}) {
+  /** An account with a project of its own, or (`sameProjectAs`) one whose key points at another account's project. */
+  function newAccount(settings: Record<string, string> = {}, sameProjectAs?: { apiKey: string; project: ReturnType<typeof fake.state.createProject> }) {
     const accountId = nextAccount++;
-    const apiKey = `lists-key-${randomUUID()}`;
-    const project = fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+    const apiKey = sameProjectAs?.apiKey ?? `lists-key-${randomUUID()}`;
+    const project = sameProjectAs?.project ?? fake.state.createProject({ apiKey, type: 'hybrid', dataCenter: 'US' });
+    const subscription = (action: 'add' | 'update' | 'remove', audienceId: number, audienceName: string, listId?: number, timestampMs = Date.now()) => ({
+      type: 'audience_subscription_request',
+      id: randomUUID(),
+      timestamp_ms: timestampMs,
+      account: { account_id: accountId, account_settings: { apiKey, ...settings } },
+      audience_id: audienceId,
+      audience_name: audienceName,
+      ...(listId === undefined ? {} : { audience_subscription_settings: { listId: String(listId) } }),
+      action,
+    });
     const subscribe = async (action: 'add' | 'update' | 'remove', audienceId: number, audienceName: string, listId?: number, timestampMs = Date.now()) =>
-      stack.send({
-        type: 'audience_subscription_request',
-        id: randomUUID(),
-        timestamp_ms: timestampMs,
-        account: { account_id: accountId, account_settings: { apiKey, ...settings } },
-        audience_id: audienceId,
-        audience_name: audienceName,
-        ...(listId === undefined ? {} : { audience_subscription_settings: { listId: String(listId) } }),
-        action,
-      });
+      stack.send(subscription(action, audienceId, audienceName, listId, timestampMs));
     /** A membership message whose audience entries carry no listId (as before mParticle knows the list). */
     const sendWithoutList = async (audienceId: number, email: string) => {
       const message = membershipMessage(
@@ -55,7 +57,7 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect(answer.status).toBe(200);
     };
     const names = () => fake.state.listsOf(project).map((l) => l.name);
-    return { accountId, apiKey, project, subscribe, sendWithoutList, names };
+    return { accountId, apiKey, project, subscription, subscribe, sendWithoutList, names };
   }
 
   it('creates one list named after the audience, however often the subscription comes, and delivers to it', async () => {
@@ -142,5 +144,138 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
         .sort(),
     ).toEqual(['one@example.com', 'two@example.com']);
     expect((await stack.admin('POST', `/v1/accounts/${accountId}/audiences/99/recreate-list`, {})).status).toBe(404);
+  });
+
+  // Issue 22 §3: one list per audience, never someone else's.
+  describe("one list per audience, never someone else's", () => {
+    let secondApi: AppProcess | undefined;
+    afterAll(async () => {
+      await secondApi?.stop('SIGTERM');
+    });
+
+    it('creates one list for 10 identical subscriptions at once (Iterable slow, two API processes) and answers its id to each, and to a repeat', async () => {
+      const port = await freePort();
+      secondApi = startApp('api', { ...stack.env, PORT: String(port) });
+      await waitForHttp(`http://127.0.0.1:${port}/health/live`, secondApi);
+      const viaSecond = async (body: unknown) => {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/mparticle`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Token ${INBOUND_TOKEN}` },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as JsonBody };
+      };
+      const { project, subscription, names } = newAccount();
+      fake.state.setFaults({ slow: { delayMs: 300 } });
+      const message = subscription('add', 31, 'Ten at once');
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? stack.send(message) : viaSecond(message))));
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      const ids = new Set(answers.map((a) => a.body.audience_subscription_settings?.listId));
+      expect([...ids]).toHaveLength(1);
+      const [listId] = [...ids];
+      expect(listId).toMatch(/^[1-9][0-9]*$/);
+      expect(names()).toEqual(['Ten at once']);
+      fake.state.setFaults({});
+      expect((await stack.send(message)).body.audience_subscription_settings).toEqual({ listId });
+      expect((await viaSecond(message)).body.audience_subscription_settings).toEqual({ listId });
+      expect(fake.state.findList(project, Number(listId))?.name).toBe('Ten at once');
+      expect(names()).toEqual(['Ten at once']);
+    });
+
+    it('waits for a claim another process holds for the audience, and takes over one whose holder died', async () => {
+      const { accountId, apiKey, project, subscribe, names } = newAccount();
+      const claims = new CreatedListsRepository(new Database(stack.dataSource), new ApiKeyCipher(stack.env['ENCRYPTION_KEY'] ?? ''));
+      const key = claims.projectOf(apiKey, 'US');
+      const owner = { accountId, audienceId: 41 };
+
+      // Another process is asking Iterable right now: the subscription waits for its list id and answers it.
+      const inFlight = await claims.claim(key, 'In flight', owner, { staleAfterMs: 30_000 });
+      expect(inFlight.kind).toBe('held');
+      const theirs = fake.state.createList(project, 'In flight').id;
+      const waiting = subscribe('add', 41, 'In flight');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await claims.settle(key, 'In flight', inFlight.kind === 'held' ? inFlight.holder : '', theirs, owner);
+      expect((await waiting).body.audience_subscription_settings).toEqual({ listId: String(theirs) });
+
+      // A process claimed the name a minute ago and died before it had a list: the claim is taken over.
+      await claims.claim(key, 'Orphaned', { accountId, audienceId: 42 }, { staleAfterMs: 30_000, nowMs: Date.now() - 60_000 });
+      const answer = await subscribe('add', 42, 'Orphaned');
+      const listId = Number(answer.body.audience_subscription_settings.listId);
+      expect(fake.state.findList(project, listId)?.name).toBe('Orphaned');
+      expect(names().sort()).toEqual(['In flight', 'Orphaned']);
+    });
+
+    it('gives two audiences of one name distinct lists, in one account and across accounts on one project', async () => {
+      const first = newAccount();
+      const a = Number((await first.subscribe('add', 32, 'Twins')).body.audience_subscription_settings.listId);
+      const b = Number((await first.subscribe('add', 33, 'Twins')).body.audience_subscription_settings.listId);
+      expect(a).not.toBe(b);
+      expect(first.names().sort()).toEqual(['Twins', 'Twins (33)']);
+      // Repeats keep each audience on its own list.
+      expect((await first.subscribe('update', 33, 'Twins')).body.audience_subscription_settings).toEqual({ listId: String(b) });
+      expect((await first.subscribe('update', 32, 'Twins')).body.audience_subscription_settings).toEqual({ listId: String(a) });
+
+      // Two more accounts whose keys point at the same Iterable project, each with an audience 32 named 'Twins'.
+      const second = newAccount({}, first);
+      const third = newAccount({}, first);
+      const c = Number((await second.subscribe('add', 32, 'Twins')).body.audience_subscription_settings.listId);
+      const d = Number((await third.subscribe('add', 32, 'Twins')).body.audience_subscription_settings.listId);
+      expect(new Set([a, b, c, d]).size).toBe(4);
+      expect(fake.state.findList(first.project, c)?.name).toBe('Twins (32)');
+      expect(fake.state.findList(first.project, d)?.name).toBe(`Twins (${third.accountId}-32)`);
+    });
+
+    it('does not take a list found by name in Iterable that another audience already feeds', async () => {
+      const first = newAccount();
+      const existing = fake.state.createList(first.project, 'Fed already').id;
+      await first.subscribe('add', 34, 'Someone else', existing);
+      const answer = await first.subscribe('add', 35, 'Fed already');
+      const listId = Number(answer.body.audience_subscription_settings.listId);
+      expect(listId).not.toBe(existing);
+      expect(fake.state.findList(first.project, listId)?.name).toBe('Fed already (35)');
+    });
+
+    it('never deletes on disconnect a list another connection (of any account) still feeds, and says why without the key', async () => {
+      const drop = newAccount({ onAudienceRemove: 'delete' });
+      const other = newAccount({ onAudienceRemove: 'delete' }, drop);
+      const shared = Number((await drop.subscribe('add', 36, 'Shared by hand')).body.audience_subscription_settings.listId);
+      // Two more connections point at it by hand: one in the same account (of the same name), one in another account.
+      await drop.subscribe('add', 37, 'Shared by hand', shared);
+      await other.subscribe('add', 38, 'Other account', shared);
+
+      await drop.subscribe('remove', 36, 'Shared by hand', shared);
+      expect(drop.names()).toContain('Shared by hand');
+      await other.subscribe('remove', 38, 'Other account', shared);
+      expect(drop.names()).toContain('Shared by hand');
+      const output = stack.api.output();
+      const feeders = `account ${drop.accountId} audience 37, account ${other.accountId} audience 38`;
+      expect(output).toMatch(new RegExp(`audience 36: Iterable list ${shared} kept: 2 other connection\\(s\\) still feed it \\(${feeders}\\)`));
+      expect(output).toMatch(
+        new RegExp(`audience 38: Iterable list ${shared} kept: 1 other connection\\(s\\) still feed it \\(account ${drop.accountId} audience 37\\)`),
+      );
+      expect(output).not.toContain(drop.apiKey);
+      // The last one gone, the created list goes too (it bears the name the rule gives that audience).
+      await drop.subscribe('remove', 37, 'Shared by hand', shared);
+      expect(drop.names()).not.toContain('Shared by hand');
+    });
+
+    it('strips control and bidi characters, never expands a placeholder inside an audience name, and holds an audience whose name is blank', async () => {
+      const { accountId, project, subscribe, names } = newAccount({ listNameTemplate: '{accountId}: {audienceName}' });
+      // (NUL is stripped from names too, libs/mparticle's unit tests; PostgreSQL cannot store it in the connection's name.)
+      const named = await subscribe('add', 39, '\u202eVIP\u0007 {accountId}\u200f');
+      expect(fake.state.findList(project, Number(named.body.audience_subscription_settings.listId))?.name).toBe(`${accountId}: VIP {accountId}`);
+
+      const { subscribe: subscribeBlank, accountId: blankAccount, names: blankNames } = newAccount();
+      const blank = await subscribeBlank('add', 40, '\u200f \u0001\u2066 ');
+      expect(blank.status).toBe(200);
+      expect(blank.body.audience_subscription_settings).toBeUndefined();
+      expect(blankNames()).toEqual([]);
+      const held = await stack.admin('GET', `/v1/accounts/${blankAccount}/audiences/40`);
+      expect(held.body).toMatchObject({ listId: null, status: 'active', suspendedReason: expect.stringMatching(/name is blank/) });
+      const connections = await stack.admin('GET', '/v1/connections');
+      const row = connections.body.items.find((c: { accountId: number; audienceId: number }) => c.accountId === blankAccount && c.audienceId === 40);
+      expect(row).toMatchObject({ status: 'held', listId: null, reason: expect.stringMatching(/name is blank/) });
+      expect(names()).toHaveLength(1);
+    });
   });
 });

@@ -84,18 +84,71 @@ export function parseListSettings(account: FirehoseAccount): ListSettings {
   return { listNameTemplate: template, onAudienceRemove: onRemove as OnAudienceRemove };
 }
 
-/** The name of the list created for an audience: the template filled in, at most 255 characters (never empty). */
-export function listNameFor(template: string, audience: { accountId: number; audienceId: number; audienceName: string }): string {
-  const name = template
-    .split('{audienceName}')
-    .join(audience.audienceName)
-    .split('{audienceId}')
-    .join(String(audience.audienceId))
-    .split('{accountId}')
-    .join(String(audience.accountId))
-    .trim()
-    .slice(0, 255);
-  return name || `audience ${audience.audienceId}`;
+/** Iterable documents no limit on list names (docs/iterable-api.md §6); we keep them to 255 characters. */
+export const MAX_LIST_NAME_LENGTH = 255;
+
+/**
+ * Characters a list name never carries: C0 and C1 controls (NUL included), DEL, the bidi embeddings and overrides
+ * (U+202A–U+202E), the bidi isolates (U+2066–U+2069) and the LRM/RLM marks (U+200E, U+200F), which could make a
+ * name read differently from what it is.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_NAME_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` without the characters a list name never carries. */
+export function cleanListName(text: string): string {
+  return text.replace(UNSAFE_NAME_CHARACTERS, '');
+}
+
+/** The template's placeholders; anything else in braces (in the template or in an audience name) stays as it is. */
+const PLACEHOLDERS = /\{(audienceName|audienceId|accountId)\}/g;
+
+/** The first `max` code points of `text` (a surrogate pair is never cut in half). */
+function codePoints(text: string, max: number): string {
+  return [...text].slice(0, Math.max(0, max)).join('');
+}
+
+/**
+ * The names a list created for an audience may take, in order (README "Lists created for you"): the template
+ * filled in, then `<name> (<audienceId>)`, then `<name> (<accountId>-<audienceId>)`: the next one is used when a list
+ * of the name before already belongs to another audience. The template is filled in one pass, so a `{...}` inside
+ * the audience name is never expanded; unsafe characters are stripped; each name is at most
+ * MAX_LIST_NAME_LENGTH characters, made to fit by shortening the audience name, never the suffix. Empty when the
+ * name is blank after stripping: no list is created and the audience is held.
+ */
+export function listNameCandidates(template: string, audience: { accountId: number; audienceId: number; audienceName: string }): string[] {
+  const values: Record<string, string> = {
+    audienceName: cleanListName(audience.audienceName).trim(),
+    audienceId: String(audience.audienceId),
+    accountId: String(audience.accountId),
+  };
+  const cleanTemplate = cleanListName(template);
+  const occurrences = [...cleanTemplate.matchAll(PLACEHOLDERS)].filter((m) => m[1] === 'audienceName').length;
+  const fill = (nameLength: number) =>
+    cleanTemplate
+      .replace(PLACEHOLDERS, (_match, key: string) => (key === 'audienceName' ? codePoints(values['audienceName'] ?? '', nameLength) : (values[key] ?? '')))
+      .trim();
+  const full = fill(Number.MAX_SAFE_INTEGER);
+  if (full.length === 0) return [];
+  const fit = (suffix: string): string => {
+    const limit = MAX_LIST_NAME_LENGTH - suffix.length;
+    let nameLength = [...(values['audienceName'] ?? '')].length;
+    let name = full;
+    while (name.length > limit && occurrences > 0 && nameLength > 0) {
+      nameLength = Math.max(0, nameLength - Math.max(1, Math.ceil((name.length - limit) / (2 * occurrences))));
+      name = fill(nameLength);
+    }
+    // A template whose other parts alone are too long: cut them too (the suffix stays whole).
+    if (name.length > limit) name = codePoints(name, limit);
+    while (name.length > limit) name = [...name].slice(0, -1).join('');
+    return `${name}${suffix}`;
+  };
+  return [fit(''), fit(` (${audience.audienceId})`), fit(` (${audience.accountId}-${audience.audienceId})`)];
+}
+
+/** The name of the list created for an audience (the first of `listNameCandidates`); undefined when it is blank. */
+export function listNameFor(template: string, audience: { accountId: number; audienceId: number; audienceName: string }): string | undefined {
+  return listNameCandidates(template, audience)[0];
 }
 
 /**

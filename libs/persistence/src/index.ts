@@ -18,3 +18,4 @@ export * from './persistence.module';
 export * from './repositories/operations.repository';
 export * from './repositories/drift.repository';
 export * from './repositories/attributes.repository';
+export * from './repositories/created-lists.repository';

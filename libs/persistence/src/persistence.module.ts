@@ -7,6 +7,7 @@ import { Database } from './database';
 import { AccountsRepository } from './repositories/accounts.repository';
 import { AudienceConnectionsRepository } from './repositories/audience-connections.repository';
 import { AuditRepository } from './repositories/audit.repository';
+import { CreatedListsRepository } from './repositories/created-lists.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
 import { ErasureRepository } from './repositories/erasure.repository';
 import { AttributesRepository } from './repositories/attributes.repository';
@@ -49,9 +50,14 @@ export class PersistenceModule {
           inject: [Database, ApiKeyCipher],
           useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher),
         },
+        {
+          provide: CreatedListsRepository,
+          inject: [Database, ApiKeyCipher],
+          useFactory: (db: Database, cipher: ApiKeyCipher) => new CreatedListsRepository(db, cipher),
+        },
         ...REPOSITORIES,
       ],
-      exports: [Database, ApiKeyCipher, MembershipIngestRepository, ...REPOSITORIES],
+      exports: [Database, ApiKeyCipher, MembershipIngestRepository, CreatedListsRepository, ...REPOSITORIES],
     };
   }
 }

@@ -126,7 +126,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   malformedRate: 0.04,
   faults: true,
   erasures: 1,
-  createdLists: 0,
+  createdLists: 1,
 };
 
 /**

@@ -25,6 +25,7 @@ describe.each(DRIVERS)('model check on %s', (driver) => {
       'regression seed %i (%s) stays fixed',
       async (seed, _defect, r) => {
         const result = await runHistory(generateHistory(seed, r.options), driver);
+        if (result.violations.length > 0) console.log(`regression seed ${seed} on ${driver}\n${result.violations.join('\n')}`);
         expect(result.violations).toEqual([]);
       },
       180_000,

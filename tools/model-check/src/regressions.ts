@@ -34,7 +34,9 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     seed: 102,
     driver: 'postgres',
     foundOn: '8f65771',
-    defect: 'an account suspended for a refused key after a new key had replaced it (it stayed suspended with a good key)',
+    defect:
+      'an account suspended for a refused key after a new key had replaced it (it stayed suspended with a good key); ' +
+      'on 2af7f93, two lists created for one audience whose subscription (no listId) was sent twice at once',
   },
   {
     seed: 105,
@@ -47,5 +49,11 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     driver: 'postgres',
     foundOn: '6cb3654',
     defect: "an erased subject's email and customer id stored again by a late membership message stamped before the erasure",
+  },
+  {
+    seed: 104,
+    driver: 'sqlite',
+    foundOn: 'e4d58e5',
+    defect: 'two lists created for one audience connected without a listId when its subscription was sent twice at once',
   },
 ];

@@ -347,9 +347,11 @@ async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId
     // Members in flight when it read the list get no verdict (README "Drift checks"): asked again once all settled.
     if (report.state === 'done' && !(attempt === 0 && Number(report.leftOut ?? 0) > 0)) return [];
     if (report.state === 'running') return [`the drift repair of list ${drift.listId} did not finish within 30 s`];
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await stack.admin('POST', path, { repair: true, repairExtras: 'all' });
   }
-  return [`the drift repair of list ${drift.listId} failed four times`];
+  const last = (await stack.admin('GET', path)).body as { state?: string; error?: string };
+  return [`the drift repair of list ${drift.listId} failed four times (last: ${last.state ?? '?'}: ${last.error ?? ''})`];
 }
 
 /** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */

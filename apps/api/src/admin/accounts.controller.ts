@@ -2,6 +2,7 @@ import {
   BadGatewayException,
   BadRequestException,
   Body,
+  ConflictException,
   Controller,
   Get,
   HttpCode,
@@ -14,12 +15,19 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AccountsRepository, AccountView, AudienceConnectionsRepository, ConnectionView, MembershipIngestRepository } from '@audience-bridge/persistence';
+import {
+  AccountsRepository,
+  AccountView,
+  AudienceConnectionsRepository,
+  ConnectionView,
+  CreatedListsRepository,
+  MembershipIngestRepository,
+} from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
-import { DEFAULT_LIST_NAME_TEMPLATE, listNameFor } from '@audience-bridge/mparticle';
+import { DEFAULT_LIST_NAME_TEMPLATE, listNameCandidates } from '@audience-bridge/mparticle';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiMetrics } from '../metrics/api-metrics';
-import { ListProvisioner } from '../mparticle/list-provisioner.service';
+import { ListProvisioner, NoListNameLeftError } from '../mparticle/list-provisioner.service';
 import { AccountViewDto } from './dto/account-view.dto';
 import { ConnectionViewDto } from './dto/connection-view.dto';
 import { RecreateListDto } from './dto/recreate-list.dto';
@@ -40,6 +48,7 @@ export class AccountsController {
     private readonly ingest: MembershipIngestRepository,
     private readonly metrics: ApiMetrics,
     private readonly lists: ListProvisioner,
+    private readonly claims: CreatedListsRepository,
   ) {}
 
   private readonly logger = new Logger(AccountsController.name);
@@ -112,7 +121,9 @@ export class AccountsController {
 
   /**
    * For an audience whose list was deleted in Iterable (suspended as an unknown list): finds or creates a
-   * list of that name, points the audience at it, resumes it, and refills it from the stored desired state.
+   * list of that name (through the claim table, like a subscription: a name whose list feeds another audience
+   * is passed over for the next of the rule, or refused with 409 when the operator gave it), points the audience
+   * at it, resumes it, and refills it from the stored desired state.
    */
   @Post(':accountId/audiences/:audienceId/recreate-list')
   @HttpCode(200)
@@ -125,15 +136,22 @@ export class AccountsController {
     const account = (await this.accounts.findForDelivery(accountId)) ?? notFound(`account ${accountId}`);
     const connection = (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
     if (!account.iterableApiKey) throw new BadRequestException(`account ${accountId} has no Iterable API key`);
-    const name = body.name ?? listNameFor(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
+    const names =
+      body.name !== undefined ? [body.name] : listNameCandidates(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
+    if (names.length === 0)
+      throw new BadRequestException(`audience ${audienceId} has a name that is blank once control characters are removed: give the list a name`);
+    // The list it had is gone (or is found again by name below): its claim no longer answers for the name.
+    if (connection.listId !== null) await this.claims.forgetList(connection.listId);
     let listId: number;
     try {
-      ({ listId } = await this.lists.ensureList(
+      ({ listId } = await this.lists.provision(
         { apiKey: account.iterableApiKey, dataCenter: account.dataCenter },
-        name,
+        names,
+        { accountId, audienceId },
         `mParticle audience ${audienceId}, kept in step by audience-bridge`,
       ));
     } catch (error) {
+      if (error instanceof NoListNameLeftError) throw new ConflictException(`a list named ${JSON.stringify(body.name)} already feeds another audience`);
       throw new BadGatewayException(`Iterable could not find or create the list: ${error instanceof Error ? error.message : String(error)}`);
     }
     const updated = await this.connections.upsert(accountId, audienceId, { listId, status: 'active' });

@@ -2,42 +2,141 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Environment } from '@audience-bridge/config';
 import type { DataCenter } from '@audience-bridge/domain';
 import { IterableClient } from '@audience-bridge/iterable-client';
+import { CreatedListsRepository, ListConnection, sameOwner } from '@audience-bridge/persistence';
 
 /** How long a subscription answer may wait on Iterable for a list (mParticle wants answers in seconds). */
 const PROVISION_TIMEOUT_MS = 5000;
+/**
+ * A claim still without a list this long after it was made was left by a holder that died (its Iterable calls are
+ * bounded by PROVISION_TIMEOUT_MS each): the next claimer takes it over.
+ */
+const STALE_CLAIM_MS = 30_000;
+/** How often a subscription waiting for another's claim (of the same audience) looks at it again. */
+const CLAIM_POLL_MS = 50;
 
 export interface IterableProject {
   apiKey: string;
   dataCenter: DataCenter;
 }
 
+export interface ProvisionedList {
+  listId: number;
+  name: string;
+  created: boolean;
+}
+
+/** Every name the rule offers already belongs to another audience's list (or another subscription is creating it). */
+export class NoListNameLeftError extends Error {}
+
 /**
  * Lists created for audiences that name none (README "Lists created for you"). Called while answering an
  * audience subscription, which is rare (a connection, not a membership change), so the answer can carry the
- * new list id for mParticle to show. A list of that name is looked for first: a repeated or retried
- * subscription never creates a second one.
+ * new list id for mParticle to show.
+ *
+ * Single-flight across processes and machines: each name is claimed in the database (`created_lists`, unique per
+ * Iterable project and name) before Iterable is asked. The claimer looks the name up in Iterable and creates the
+ * list only when there is none; concurrent subscriptions of the same audience wait for its list id (within the
+ * 5 s budget) and answer the same. A name whose list another connection (any account) feeds, or that another
+ * audience is claiming, is passed over for the next name of the rule.
  */
 @Injectable()
 export class ListProvisioner {
   private readonly logger = new Logger(ListProvisioner.name);
 
-  constructor(private readonly env: Environment) {}
+  constructor(
+    private readonly env: Environment,
+    private readonly claims: CreatedListsRepository,
+  ) {}
 
-  /** The id of the static list named `name` in the project, created if there is none. */
-  async ensureList(project: IterableProject, name: string, description: string): Promise<{ listId: number; created: boolean }> {
+  /**
+   * The list of `owner` under the first of `names` that is free for it: its own claim's list, a list of that name
+   * in Iterable (or the claim table) that no other connection feeds, or a new one.
+   */
+  async provision(project: IterableProject, names: string[], owner: ListConnection, description: string): Promise<ProvisionedList> {
+    const deadline = Date.now() + PROVISION_TIMEOUT_MS;
+    const key = this.claims.projectOf(project.apiKey, project.dataCenter);
     return this.with(project, async (client) => {
-      const existing = (await client.getLists()).find((list) => list.name === name);
-      if (existing) return { listId: existing.id, created: false };
-      return { listId: await client.createList(name, description), created: true };
+      for (const name of names) {
+        for (;;) {
+          const claim = await this.claims.claim(key, name, owner, { staleAfterMs: STALE_CLAIM_MS });
+          if (claim.kind === 'held') {
+            const outcome = await this.asHolder(client, key, name, claim.holder, owner, description);
+            if (outcome === 'taken') break;
+            if (outcome === 'lost') continue;
+            return outcome;
+          }
+          if (claim.kind === 'ready') {
+            if (sameOwner(claim.owner, owner)) return { listId: claim.listId, name, created: false };
+            if ((await this.claims.otherFeeders(claim.listId, owner)).length > 0) break;
+            // Made for an audience that no longer feeds it: this audience may have it, if it still exists.
+            if (!(await client.getLists()).some((l) => l.id === claim.listId)) {
+              await this.claims.forgetList(claim.listId);
+              continue;
+            }
+            if (await this.claims.adopt(key, name, claim.listId, claim.owner, owner)) return { listId: claim.listId, name, created: false };
+            continue;
+          }
+          // Another audience is claiming this name: the next name is this audience's.
+          if (!sameOwner(claim.owner, owner)) break;
+          if (Date.now() >= deadline) throw new Error('another subscription of this audience is still asking Iterable for its list');
+          await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS + Math.random() * CLAIM_POLL_MS));
+        }
+      }
+      throw new NoListNameLeftError(`every name the rule gives (${names.length}) belongs to another audience's list`);
     });
   }
 
-  /** Deletes the list when it still bears `name` (the one the rule gives): a list the customer named is never deleted. */
-  async deleteIfNamed(project: IterableProject, listId: number, name: string): Promise<boolean> {
+  /**
+   * The claim's holder asks Iterable: a list of that name that no other connection feeds is taken, else one is
+   * created. 'taken' when the list of that name is another's (the claim records whose); 'lost' when the claim was
+   * taken over meanwhile. Any failure releases the claim.
+   */
+  private async asHolder(
+    client: IterableClient,
+    key: string,
+    name: string,
+    holder: string,
+    owner: ListConnection,
+    description: string,
+  ): Promise<ProvisionedList | 'taken' | 'lost'> {
+    let result: ProvisionedList;
+    try {
+      const existing = (await client.getLists()).find((list) => list.name === name);
+      if (existing) {
+        const [feeder] = await this.claims.otherFeeders(existing.id, owner);
+        if (feeder) {
+          await this.claims.settle(key, name, holder, existing.id, feeder);
+          this.logger.log(
+            `the Iterable list named for account ${owner.accountId} audience ${owner.audienceId} (${existing.id}) already feeds another audience: not reused`,
+          );
+          return 'taken';
+        }
+        result = { listId: existing.id, name, created: false };
+      } else {
+        result = { listId: await client.createList(name, description), name, created: true };
+      }
+    } catch (error) {
+      await this.claims.release(key, name, holder);
+      throw error;
+    }
+    if (await this.claims.settle(key, name, holder, result.listId, owner)) return result;
+    this.logger.warn(
+      `account ${owner.accountId} audience ${owner.audienceId}: the claim on its list name was taken over while Iterable was asked` +
+        (result.created ? ` (list ${result.listId} was created and is left unused)` : ''),
+    );
+    return 'lost';
+  }
+
+  /**
+   * Deletes the list when it still bears one of `names` (those the rule gives): a list the customer named is
+   * never deleted. The caller has made sure no other connection feeds it.
+   */
+  async deleteIfNamed(project: IterableProject, listId: number, names: string[]): Promise<boolean> {
     return this.with(project, async (client) => {
       const list = (await client.getLists()).find((l) => l.id === listId);
-      if (!list || list.name !== name) return false;
+      if (!list || !names.includes(list.name)) return false;
       await client.deleteList(listId);
+      await this.claims.forgetList(listId);
       return true;
     });
   }

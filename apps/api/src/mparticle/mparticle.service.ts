@@ -17,18 +17,27 @@ import {
   parseAccountSettings,
   parseListSettings,
   parseForwardAttributes,
-  listNameFor,
+  listNameCandidates,
   ListSettings,
   isPositiveIntegerString,
   parseFirehoseRequest,
   profileAudienceChanges,
 } from '@audience-bridge/mparticle';
-import { AccountsRepository, AudienceConnectionsRepository, ErasureRepository, MembershipIngestRepository } from '@audience-bridge/persistence';
+import {
+  AccountsRepository,
+  AudienceConnectionsRepository,
+  CreatedListsRepository,
+  ErasureRepository,
+  MembershipIngestRepository,
+} from '@audience-bridge/persistence';
 import { ListSyncProducer, REDIS_STATE } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
-import { IterableProject, ListProvisioner } from './list-provisioner.service';
+import { IterableProject, ListProvisioner, NoListNameLeftError } from './list-provisioner.service';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { credentialOf, secretsMatch } from '../auth/token-compare';
+
+/** Why an audience whose name is blank once stripped has no list (shown with its held connection). */
+export const BLANK_NAME_REASON = 'the audience name is blank once control and bidi characters are removed: no list can be named after it; give it a listId';
 
 /** The version of this integration that registration reports to mParticle. */
 export const INTEGRATION_VERSION = '1.0.0';
@@ -45,6 +54,7 @@ export class MparticleService {
     private readonly connections: AudienceConnectionsRepository,
     private readonly erasures: ErasureRepository,
     private readonly lists: ListProvisioner,
+    private readonly claims: CreatedListsRepository,
     private readonly producer: ListSyncProducer,
     private readonly metrics: ApiMetrics,
     @Inject(REDIS_STATE) private readonly redisState: DependencyState,
@@ -84,7 +94,8 @@ export class MparticleService {
       if (account.keyChanged) this.keyChanged(accountId);
     }
     // No list named: one is found or created, and the answer tells mParticle its id.
-    const created = message.action !== 'remove' && !isPositiveIntegerString(named) ? await this.provisionList(message, settings, listSettings) : undefined;
+    const provisioned = message.action !== 'remove' && !isPositiveIntegerString(named) ? await this.provisionList(message, settings, listSettings) : undefined;
+    const created = provisioned?.listId;
     const listSetting = created === undefined ? named : String(created);
     if (isPositiveIntegerString(listSetting)) {
       const connection = { audienceId: message.audience_id, audienceName: message.audience_name, listId: Number(listSetting) };
@@ -92,7 +103,12 @@ export class MparticleService {
       for (const listId of await this.connections.applyMparticle(accountId, connection, message.timestamp_ms, former)) lists.add(listId);
     }
     const status = message.action === 'remove' ? ('removed' as const) : message.action === 'add' ? ('active' as const) : undefined;
-    const connection = await this.connections.upsert(accountId, message.audience_id, { audienceName: message.audience_name, ...(status ? { status } : {}) });
+    const connection = await this.connections.upsert(accountId, message.audience_id, {
+      audienceName: message.audience_name,
+      ...(status ? { status } : {}),
+      // Why an audience without a list is held (shown with the connection); cleared once it has one.
+      ...(message.action === 'remove' ? {} : { heldReason: provisioned?.heldReason ?? null }),
+    });
     if (connection.listId !== null) lists.add(connection.listId);
     this.ingest.forget(accountId);
     if (message.action !== 'remove') this.signal(accountId, [...lists]);
@@ -110,33 +126,54 @@ export class MparticleService {
   }
 
   /**
-   * Finds or creates the list of an audience that names none. When Iterable cannot be reached the answer
-   * carries no list: the audience's changes are held (as for any audience without a list) until a later
-   * subscription message or an operator gives it one.
+   * Finds or creates the list of an audience that names none (single-flight per project and name, see
+   * ListProvisioner). When Iterable cannot be reached, or the audience's name is blank once stripped, the answer
+   * carries no list: the audience's changes are held (as for any audience without a list), with the reason on the
+   * connection, until a later subscription message or an operator gives it one.
    */
   private async provisionList(
     message: AudienceSubscriptionRequest,
     settings: ReturnType<typeof parseAccountSettings>,
     listSettings: ListSettings,
-  ): Promise<number | undefined> {
+  ): Promise<{ listId?: number; heldReason?: string }> {
     const accountId = message.account.account_id;
     const project = await this.projectOf(message, settings);
-    if (!project) return undefined;
-    const name = listNameFor(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    if (!project) return {};
+    const names = listNameCandidates(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    if (names.length === 0) {
+      this.logger.warn(
+        `account ${accountId} audience ${message.audience_id}: its name is blank once control characters are removed; no list created, its changes are held`,
+      );
+      return { heldReason: BLANK_NAME_REASON };
+    }
     try {
-      const { listId, created } = await this.lists.ensureList(project, name, `mParticle audience ${message.audience_id}, kept in step by audience-bridge`);
-      this.logger.log(`account ${accountId} audience ${message.audience_id}: ${created ? 'created' : 'found'} Iterable list ${listId}`);
-      return listId;
+      const { listId, name, created } = await this.lists.provision(
+        project,
+        names,
+        { accountId, audienceId: message.audience_id },
+        `mParticle audience ${message.audience_id}, kept in step by audience-bridge`,
+      );
+      const distinct = name === names[0] ? '' : ` (named "${name}": a list of the first name feeds another audience)`;
+      this.logger.log(`account ${accountId} audience ${message.audience_id}: ${created ? 'created' : 'found'} Iterable list ${listId}${distinct}`);
+      return { listId };
     } catch (error) {
       this.logger.warn(
         `account ${accountId} audience ${message.audience_id}: no list could be found or created ` +
           `(${error instanceof Error ? error.message : String(error)}); its changes are held`,
       );
-      return undefined;
+      return {
+        heldReason:
+          error instanceof NoListNameLeftError
+            ? "every name the naming rule gives is taken by another audience's list: give it a listId"
+            : 'Iterable could not find or create its list in time: held until a later subscription or an operator gives it one',
+      };
     }
   }
 
-  /** `onAudienceRemove: delete`: the audience's list goes too, if it still has the name the rule gave it. */
+  /**
+   * `onAudienceRemove: delete`: the audience's list goes too, if it still has a name the rule gives it and no
+   * other connection (of any account, not removed) feeds it; a list kept says why in the log.
+   */
   private async deleteCreatedList(
     message: AudienceSubscriptionRequest,
     settings: ReturnType<typeof parseAccountSettings>,
@@ -144,15 +181,25 @@ export class MparticleService {
     listId: number,
   ): Promise<void> {
     const accountId = message.account.account_id;
+    const audienceId = message.audience_id;
+    const feeders = await this.claims.otherFeeders(listId, { accountId, audienceId });
+    if (feeders.length > 0) {
+      const named = feeders.slice(0, 5).map((f) => `account ${f.accountId} audience ${f.audienceId}`);
+      this.logger.log(
+        `account ${accountId} audience ${audienceId}: Iterable list ${listId} kept: ${feeders.length} other connection(s) still feed it ` +
+          `(${named.join(', ')}${feeders.length > named.length ? ', …' : ''})`,
+      );
+      return;
+    }
     const project = await this.projectOf(message, settings);
     if (!project) return;
-    const name = listNameFor(listSettings.listNameTemplate, { accountId, audienceId: message.audience_id, audienceName: message.audience_name });
+    const names = listNameCandidates(listSettings.listNameTemplate, { accountId, audienceId, audienceName: message.audience_name });
     try {
-      const deleted = await this.lists.deleteIfNamed(project, listId, name);
-      this.logger.log(`account ${accountId} audience ${message.audience_id}: Iterable list ${listId} ${deleted ? 'deleted' : 'kept (not a list we created)'}`);
+      const deleted = names.length > 0 && (await this.lists.deleteIfNamed(project, listId, names));
+      this.logger.log(`account ${accountId} audience ${audienceId}: Iterable list ${listId} ${deleted ? 'deleted' : 'kept (not a list we created)'}`);
     } catch (error) {
       this.logger.warn(
-        `account ${accountId} audience ${message.audience_id}: list ${listId} could not be deleted (${error instanceof Error ? error.message : String(error)})`,
+        `account ${accountId} audience ${audienceId}: list ${listId} could not be deleted (${error instanceof Error ? error.message : String(error)})`,
       );
     }
   }

@@ -15,6 +15,7 @@ import { AttributeInboxEntity } from './attribute-inbox.entity';
 import { AttributeLeaseEntity } from './attribute-lease.entity';
 import { StorageProbeEntity } from './storage-probe.entity';
 import { ErasureTombstoneEntity } from './erasure-tombstone.entity';
+import { CreatedListEntity } from './created-list.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -33,6 +34,7 @@ export * from './attribute-inbox.entity';
 export * from './attribute-lease.entity';
 export * from './storage-probe.entity';
 export * from './erasure-tombstone.entity';
+export * from './created-list.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -53,4 +55,5 @@ export const ENTITIES = [
   AttributeLeaseEntity,
   StorageProbeEntity,
   ErasureTombstoneEntity,
+  CreatedListEntity,
 ];

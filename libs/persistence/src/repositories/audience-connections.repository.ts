@@ -22,6 +22,11 @@ export interface ConnectionUpdate {
   audienceName?: string;
   listId?: number;
   status?: ConnectionStatus;
+  /**
+   * Why a connection without a list is held (kept in `suspended_reason` while it is not suspended; null clears it).
+   * A suspension's own reason is never overwritten.
+   */
+  heldReason?: string | null;
 }
 
 function toView(e: AudienceConnectionEntity): ConnectionView {
@@ -31,7 +36,8 @@ function toView(e: AudienceConnectionEntity): ConnectionView {
     audienceName: e.audienceName,
     listId: e.listId,
     status: e.status,
-    suspendedReason: e.suspendedReason,
+    // A reason says why it is suspended, or why it is held without a list; none once it forwards to a list.
+    suspendedReason: e.status === 'suspended' || e.listId === null ? e.suspendedReason : null,
     overriddenAt: e.overriddenAtMs ? new Date(e.overriddenAtMs).toISOString() : null,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
@@ -85,6 +91,7 @@ export class AudienceConnectionsRepository {
       entity.status = update.status;
       if (update.status !== 'suspended') entity.suspendedReason = null;
     }
+    if (update.heldReason !== undefined && entity.status !== 'suspended') entity.suspendedReason = entity.listId === null ? update.heldReason : null;
     const saved = toView(await this.repo.save(entity));
     const lists = new Set<number>();
     if (before.listId !== saved.listId || (before.status !== 'active' && saved.status === 'active')) {

@@ -273,7 +273,7 @@ export class OperationsRepository {
           : suspendedBy === 'account'
             ? str(r['account_reason'])
             : listId === null
-              ? 'the audience names no Iterable list'
+              ? (str(r['suspended_reason']) ?? 'the audience names no Iterable list')
               : null;
       const d = listId === null ? undefined : dayCounts.get(`${accountId}|${audienceId}|${listId}`);
       const p = listId === null ? undefined : pending.get(listId);

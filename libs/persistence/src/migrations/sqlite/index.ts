@@ -9,6 +9,7 @@ import { UserAttributes1796001366198 } from './1796001366198-user-attributes';
 import { AcknowledgedMeansStored1797000000100 } from './1797000000100-acknowledged-means-stored';
 import { DriftRepairExtras1797000241500 } from './1797000241500-drift-repair-extras';
 import { ErasureTombstones1797000300000 } from './1797000300000-erasure-tombstones';
+import { CreatedLists1797000400000 } from './1797000400000-created-lists';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const SQLITE_MIGRATIONS = [
   AcknowledgedMeansStored1797000000100,
   DriftRepairExtras1797000241500,
   ErasureTombstones1797000300000,
+  CreatedLists1797000400000,
 ];
