@@ -117,6 +117,8 @@ export interface GeneratorOptions {
   erasures: number;
   /** Audiences connected without a listId (their subscription sent twice at once, as a retry), then fed. */
   createdLists: number;
+  /** New audiences whose subscription and first three membership messages go out in one burst, all at once. */
+  newAudiences: number;
 }
 
 export const DEFAULT_OPTIONS: GeneratorOptions = {
@@ -127,6 +129,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   faults: true,
   erasures: 1,
   createdLists: 1,
+  newAudiences: 2,
 };
 
 /**
@@ -247,6 +250,7 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   const history: History = { seed, accounts, events, delivery, faults };
   addErasures(history, users, o.erasures, keyAt);
   addCreatedLists(history, users, o.createdLists, keyAt);
+  addNewAudienceBursts(history, users, o.newAudiences, keyAt);
   if (o.faults) addLaterFaults(history, keyAt);
   return history;
 }
@@ -367,6 +371,67 @@ function addCreatedLists(
       if (profiles.length === 0) continue;
       history.events.push({ kind: 'membership', id: `mc-${history.seed}-c${seq}-${m}`, accountId: a.accountId, at: when, apiKey: keyAt(a, when), profiles });
       (history.delivery[Math.min(later, history.delivery.length - 1)] as number[]).push(history.events.length - 1);
+    }
+  }
+}
+
+/**
+ * New audiences racing their own first members (drawn from a generator of their own): audience 20, 21, … of an
+ * account on one of its lists; the subscription `add` and three membership messages adding users to it (stamped
+ * just after it) go out in the same burst, at once, as mParticle does when an audience is connected while it fills.
+ */
+function addNewAudienceBursts(
+  history: History,
+  users: { mpid: string; customerId: string; email?: string | undefined }[][],
+  count: number,
+  keyAt: (a: AccountPlan, time: number) => string,
+): void {
+  const r = random(history.seed * 7919 + 53);
+  for (let n = 0; n < count; n++) {
+    const a = history.accounts[Math.floor(r() * history.accounts.length)] as AccountPlan;
+    const pool = users[history.accounts.indexOf(a)] ?? [];
+    const audienceId = 20 + n;
+    const list = a.lists[Math.floor(r() * a.lists.length)] as string;
+    const step = Math.floor(r() * history.delivery.length);
+    const first = history.delivery[step]?.[0];
+    const at = Math.max(a.rotatedAt, first === undefined ? 0 : (history.events[first]?.at ?? 0)) + 3;
+    const burst = history.delivery[step];
+    if (!burst) continue;
+    history.events.push({
+      kind: 'subscription',
+      id: `mc-${history.seed}-n${audienceId}`,
+      accountId: a.accountId,
+      at,
+      apiKey: keyAt(a, at),
+      audienceId,
+      list,
+      action: 'add',
+    });
+    burst.push(history.events.length - 1);
+    for (let m = 1; m <= 3; m++) {
+      const chosen = [...new Set(Array.from({ length: 3 + Math.floor(r() * 3) }, () => Math.floor(r() * pool.length)))];
+      const profiles = chosen.flatMap((ui) => {
+        const u = pool[ui];
+        if (!u || (a.mode === 'customerId' && !u.email)) return [];
+        return [
+          {
+            mpid: u.mpid,
+            ...(u.email ? { email: u.email } : {}),
+            ...(a.mode === 'customerId' ? { customerId: u.customerId } : {}),
+            audiences: [{ audienceId, list, action: 'add' as const }],
+          },
+        ];
+      });
+      if (profiles.length === 0) continue;
+      history.events.push({
+        kind: 'membership',
+        id: `mc-${history.seed}-n${audienceId}-${m}`,
+        accountId: a.accountId,
+        at: at + m,
+        apiKey: keyAt(a, at + m),
+        profiles,
+      });
+      burst.push(history.events.length - 1);
     }
   }
 }

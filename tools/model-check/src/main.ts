@@ -6,7 +6,7 @@ import { shrink } from './shrink';
 /**
  * npm run model-check -- [--minutes N | --seeds N] [--seed S] [--driver sqlite|postgres|both] [--messages N]
  *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--erasures N]
- *   [--created-lists N] [--keep i,j,…] [--shrink RUNS] [--regressions]
+ *   [--created-lists N] [--new-audiences N] [--keep i,j,…] [--shrink RUNS] [--regressions]
  * Runs generated histories (seeds from --seed on) against the built apps until the time or the count is spent,
  * with a progress line; on a failure prints the seed, its faults and one command that replays it, and (with
  * --shrink) the smallest history found that still fails. Exits 1 when any run failed.
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     malformedRate: Number(a.get('malformed') ?? DEFAULT_OPTIONS.malformedRate),
     erasures: Number(a.get('erasures') ?? DEFAULT_OPTIONS.erasures),
     createdLists: Number(a.get('created-lists') ?? DEFAULT_OPTIONS.createdLists),
+    newAudiences: Number(a.get('new-audiences') ?? DEFAULT_OPTIONS.newAudiences),
   };
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;

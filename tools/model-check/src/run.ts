@@ -347,7 +347,8 @@ async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId
     // Members in flight when it read the list get no verdict (README "Drift checks"): asked again once all settled.
     if (report.state === 'done' && !(attempt === 0 && Number(report.leftOut ?? 0) > 0)) return [];
     if (report.state === 'running') return [`the drift repair of list ${drift.listId} did not finish within 30 s`];
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // An operator asks again once the list has settled (a check fails while the whole list is being sent again).
+    await stack.settled(drift.accountId, 20_000).catch(() => undefined);
     await stack.admin('POST', path, { repair: true, repairExtras: 'all' });
   }
   const last = (await stack.admin('GET', path)).body as { state?: string; error?: string };
