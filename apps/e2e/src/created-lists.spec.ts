@@ -259,6 +259,21 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect(drop.names()).not.toContain('Shared by hand');
     });
 
+    it("recreate-list follows the same rules: a name another audience's list has is refused, control and bidi characters are stripped", async () => {
+      const { accountId, project, subscribe } = newAccount();
+      const gone = Number((await subscribe('add', 43, 'Recreated')).body.audience_subscription_settings.listId);
+      const taken = Number((await subscribe('add', 44, 'Taken')).body.audience_subscription_settings.listId);
+      fake.state.deleteList(project, gone);
+      const refused = await stack.admin('POST', `/v1/accounts/${accountId}/audiences/43/recreate-list`, { name: 'Taken' });
+      expect(refused.status).toBe(409);
+      expect((await stack.admin('GET', `/v1/accounts/${accountId}/audiences/43`)).body.listId).toBe(gone);
+      const recreated = await stack.admin('POST', `/v1/accounts/${accountId}/audiences/43/recreate-list`, { name: '\u202eFresh\u200f' });
+      expect(recreated.status).toBe(200);
+      expect(recreated.body.listId).not.toBe(taken);
+      expect(fake.state.findList(project, recreated.body.listId as number)?.name).toBe('Fresh');
+      expect((await stack.admin('POST', `/v1/accounts/${accountId}/audiences/43/recreate-list`, { name: '\u2066\u0001' })).status).toBe(400);
+    });
+
     it('strips control and bidi characters, never expands a placeholder inside an audience name, and holds an audience whose name is blank', async () => {
       const { accountId, project, subscribe, names } = newAccount({ listNameTemplate: '{accountId}: {audienceName}' });
       // (NUL is stripped from names too, libs/mparticle's unit tests; PostgreSQL cannot store it in the connection's name.)
