@@ -225,6 +225,16 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect(fake.state.findList(first.project, d)?.name).toBe(`Twins (${third.accountId}-32)`);
     });
 
+    it('answers a repeated subscription with the list it answered before, even once the first name is free again', async () => {
+      const { subscription, subscribe } = newAccount();
+      const first = Number((await subscribe('add', 46, 'Swap')).body.audience_subscription_settings.listId);
+      const message = subscription('add', 45, 'Swap');
+      const own = (await stack.send(message)).body.audience_subscription_settings;
+      expect(own).not.toEqual({ listId: String(first) });
+      await subscribe('remove', 46, 'Swap', first); // 'Swap' now feeds nobody
+      expect((await stack.send(message)).body.audience_subscription_settings).toEqual(own);
+    });
+
     it('does not take a list found by name in Iterable that another audience already feeds', async () => {
       const first = newAccount();
       const existing = fake.state.createList(first.project, 'Fed already').id;
