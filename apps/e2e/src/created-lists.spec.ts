@@ -225,6 +225,16 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect(fake.state.findList(first.project, d)?.name).toBe(`Twins (${third.accountId}-32)`);
     });
 
+    it('answers a repeated subscription with the list it answered before, even once the first name is free again', async () => {
+      const { subscription, subscribe } = newAccount();
+      const first = Number((await subscribe('add', 46, 'Swap')).body.audience_subscription_settings.listId);
+      const message = subscription('add', 45, 'Swap');
+      const own = (await stack.send(message)).body.audience_subscription_settings;
+      expect(own).not.toEqual({ listId: String(first) });
+      await subscribe('remove', 46, 'Swap', first); // 'Swap' now feeds nobody
+      expect((await stack.send(message)).body.audience_subscription_settings).toEqual(own);
+    });
+
     it('does not take a list found by name in Iterable that another audience already feeds', async () => {
       const first = newAccount();
       const existing = fake.state.createList(first.project, 'Fed already').id;
@@ -257,6 +267,21 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       // The last one gone, the created list goes too (it bears the name the rule gives that audience).
       await drop.subscribe('remove', 37, 'Shared by hand', shared);
       expect(drop.names()).not.toContain('Shared by hand');
+    });
+
+    it("recreate-list follows the same rules: a name another audience's list has is refused, control and bidi characters are stripped", async () => {
+      const { accountId, project, subscribe } = newAccount();
+      const gone = Number((await subscribe('add', 43, 'Recreated')).body.audience_subscription_settings.listId);
+      const taken = Number((await subscribe('add', 44, 'Taken')).body.audience_subscription_settings.listId);
+      fake.state.deleteList(project, gone);
+      const refused = await stack.admin('POST', `/v1/accounts/${accountId}/audiences/43/recreate-list`, { name: 'Taken' });
+      expect(refused.status).toBe(409);
+      expect((await stack.admin('GET', `/v1/accounts/${accountId}/audiences/43`)).body.listId).toBe(gone);
+      const recreated = await stack.admin('POST', `/v1/accounts/${accountId}/audiences/43/recreate-list`, { name: '\u202eFresh\u200f' });
+      expect(recreated.status).toBe(200);
+      expect(recreated.body.listId).not.toBe(taken);
+      expect(fake.state.findList(project, recreated.body.listId as number)?.name).toBe('Fresh');
+      expect((await stack.admin('POST', `/v1/accounts/${accountId}/audiences/43/recreate-list`, { name: '\u2066\u0001' })).status).toBe(400);
     });
 
     it('strips control and bidi characters, never expands a placeholder inside an audience name, and holds an audience whose name is blank', async () => {

@@ -24,7 +24,7 @@ import {
   MembershipIngestRepository,
 } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
-import { DEFAULT_LIST_NAME_TEMPLATE, listNameCandidates } from '@audience-bridge/mparticle';
+import { cleanListName, DEFAULT_LIST_NAME_TEMPLATE, listNameCandidates } from '@audience-bridge/mparticle';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { ListProvisioner, NoListNameLeftError } from '../mparticle/list-provisioner.service';
@@ -136,8 +136,11 @@ export class AccountsController {
     const account = (await this.accounts.findForDelivery(accountId)) ?? notFound(`account ${accountId}`);
     const connection = (await this.connections.find(accountId, audienceId)) ?? notFound(`audience ${audienceId} of account ${accountId}`);
     if (!account.iterableApiKey) throw new BadRequestException(`account ${accountId} has no Iterable API key`);
+    // An operator's name follows the same character rules as a generated one (README "Lists created for you").
+    const given = body.name === undefined ? undefined : cleanListName(body.name).trim();
+    if (given === '') throw new BadRequestException('name is blank once control and bidi characters are removed');
     const names =
-      body.name !== undefined ? [body.name] : listNameCandidates(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
+      given !== undefined ? [given] : listNameCandidates(DEFAULT_LIST_NAME_TEMPLATE, { accountId, audienceId, audienceName: connection.audienceName });
     if (names.length === 0)
       throw new BadRequestException(`audience ${audienceId} has a name that is blank once control characters are removed: give the list a name`);
     // The list it had is gone (or is found again by name below): its claim no longer answers for the name.

@@ -55,6 +55,9 @@ export class ListProvisioner {
   async provision(project: IterableProject, names: string[], owner: ListConnection, description: string): Promise<ProvisionedList> {
     const deadline = Date.now() + PROVISION_TIMEOUT_MS;
     const key = this.claims.projectOf(project.apiKey, project.dataCenter);
+    // A repeat (or retry) answers what was answered before, whatever became of the names before it since.
+    const own = await this.claims.readyFor(key, owner, names);
+    if (own) return { ...own, created: false };
     return this.with(project, async (client) => {
       for (const name of names) {
         for (;;) {

@@ -109,4 +109,17 @@ describe.each(DRIVERS)('created lists (the claim table of issue 22 §3) on %s', 
       owner: { accountId: 5, audienceId: 1 },
     });
   });
+
+  it('finds the list already made for a connection under any of its names, in the order of the names', async () => {
+    const p = project();
+    const owner = { accountId: 3, audienceId: 30 };
+    expect(await lists.readyFor(p, owner, ['A', 'A (30)'])).toBeUndefined();
+    const c = await lists.claim(p, 'A (30)', owner, stale);
+    expect(await lists.readyFor(p, owner, ['A', 'A (30)'])).toBeUndefined(); // claimed, no list yet
+    await lists.settle(p, 'A (30)', c.kind === 'held' ? c.holder : '', 301, owner);
+    expect(await lists.readyFor(p, owner, ['A', 'A (30)'])).toEqual({ listId: 301, name: 'A (30)' });
+    expect(await lists.readyFor(p, { accountId: 3, audienceId: 31 }, ['A', 'A (30)'])).toBeUndefined();
+    expect(await lists.readyFor(project(), owner, ['A', 'A (30)'])).toBeUndefined();
+    expect(await lists.readyFor(p, owner, [])).toBeUndefined();
+  });
 });

@@ -89,6 +89,24 @@ export class CreatedListsRepository {
   }
 
   /**
+   * The list already made for `owner` under one of `names` in the project (the first in their order), if any: a
+   * repeated subscription answers it again, even when an earlier name of the rule has become free since.
+   */
+  async readyFor(project: string, owner: ListConnection, names: string[]): Promise<{ listId: number; name: string } | undefined> {
+    if (names.length === 0) return undefined;
+    const rows = await this.db.query<{ name: string; list_id: number | string }>(
+      `SELECT name, list_id FROM created_lists
+        WHERE project = ? AND account_id = ? AND audience_id = ? AND state = 'ready' AND list_id IS NOT NULL AND name IN (${names.map(() => '?').join(', ')})`,
+      [project, owner.accountId, owner.audienceId, ...names],
+    );
+    for (const name of names) {
+      const row = rows.find((r) => r.name === name);
+      if (row) return { listId: Number(row.list_id), name };
+    }
+    return undefined;
+  }
+
+  /**
    * Records the list of a held claim (`owner`: the connection it is for, or the one that already feeds a list
    * found by that name). False when the claim is no longer this holder's (it was taken over).
    */

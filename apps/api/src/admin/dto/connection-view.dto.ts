@@ -8,7 +8,11 @@ export class ConnectionViewDto extends AudienceRefDto implements ConnectionView 
   @ApiProperty({ enum: CONNECTION_STATUSES })
   status!: ConnectionStatus;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Why the audience is suspended (e.g. unknown list)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why the audience is suspended (e.g. unknown list), or why it is held without a list (e.g. its name is blank)',
+  })
   suspendedReason!: string | null;
 
   @ApiProperty({
