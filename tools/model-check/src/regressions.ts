@@ -56,4 +56,11 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     foundOn: 'e4d58e5',
     defect: 'two lists created for one audience connected without a listId when its subscription was sent twice at once',
   },
+  {
+    seed: 102,
+    driver: 'postgres',
+    foundOn: 'fba82ac',
+    defect: "a new audience's first members lost when its subscription and first membership messages arrive at once (issue 21 §2)",
+    options: { faults: false, lateRate: 0, malformedRate: 0, erasures: 0, createdLists: 0, newAudiences: 4 },
+  },
 ];
