@@ -315,18 +315,35 @@ function addErasures(
   }
 }
 
+/** A user of an account's pool, as the generators of added events see them. */
+type PoolUser = { mpid: string; customerId: string; email?: string | undefined };
+
+/**
+ * The profiles of the `chosen` users of `pool` as an account in its mode sends them (Customer ID mode: none without
+ * an email), each in one audience entry; `action` is asked once per profile sent, in order.
+ */
+function profilesOf(a: AccountPlan, pool: PoolUser[], chosen: number[], audienceId: number, list: string, action: () => 'add' | 'delete'): ProfileEntry[] {
+  return chosen.flatMap((ui) => {
+    const u = pool[ui];
+    if (!u || (a.mode === 'customerId' && !u.email)) return [];
+    return [
+      {
+        mpid: u.mpid,
+        ...(u.email ? { email: u.email } : {}),
+        ...(a.mode === 'customerId' ? { customerId: u.customerId } : {}),
+        audiences: [{ audienceId, list, action: action() }],
+      },
+    ];
+  });
+}
+
 /**
  * Audiences connected without a listId (drawn from a generator of their own, like erasures): audience 4, 5, … of an
  * account, whose subscription `add` goes out twice in one burst (mParticle retrying the same message id while the
  * first is still answering), then membership changes of that audience in later bursts, naming the list id the
  * subscription's answer gave (as mParticle does). Exactly one list must be created per audience, and fed.
  */
-function addCreatedLists(
-  history: History,
-  users: { mpid: string; customerId: string; email?: string | undefined }[][],
-  count: number,
-  keyAt: (a: AccountPlan, time: number) => string,
-): void {
+function addCreatedLists(history: History, users: PoolUser[][], count: number, keyAt: (a: AccountPlan, time: number) => string): void {
   const r = random(history.seed * 7919 + 29);
   for (let n = 0; n < count; n++) {
     const a = history.accounts[Math.floor(r() * history.accounts.length)] as AccountPlan;
@@ -356,18 +373,7 @@ function addCreatedLists(
       const when = at + 1 + Math.floor(r() * 20_000);
       const later = step + 1 + Math.floor(r() * Math.max(1, history.delivery.length - step - 1));
       const chosen = [...new Set(Array.from({ length: 1 + Math.floor(r() * 4) }, () => Math.floor(r() * pool.length)))];
-      const profiles = chosen.flatMap((ui) => {
-        const u = pool[ui];
-        if (!u || (a.mode === 'customerId' && !u.email)) return [];
-        return [
-          {
-            mpid: u.mpid,
-            ...(u.email ? { email: u.email } : {}),
-            ...(a.mode === 'customerId' ? { customerId: u.customerId } : {}),
-            audiences: [{ audienceId, list: slot, action: r() < 0.75 ? ('add' as const) : ('delete' as const) }],
-          },
-        ];
-      });
+      const profiles = profilesOf(a, pool, chosen, audienceId, slot, () => (r() < 0.75 ? 'add' : 'delete'));
       if (profiles.length === 0) continue;
       history.events.push({ kind: 'membership', id: `mc-${history.seed}-c${seq}-${m}`, accountId: a.accountId, at: when, apiKey: keyAt(a, when), profiles });
       (history.delivery[Math.min(later, history.delivery.length - 1)] as number[]).push(history.events.length - 1);
@@ -380,12 +386,7 @@ function addCreatedLists(
  * account on one of its lists; the subscription `add` and three membership messages adding users to it (stamped
  * just after it) go out in the same burst, at once, as mParticle does when an audience is connected while it fills.
  */
-function addNewAudienceBursts(
-  history: History,
-  users: { mpid: string; customerId: string; email?: string | undefined }[][],
-  count: number,
-  keyAt: (a: AccountPlan, time: number) => string,
-): void {
+function addNewAudienceBursts(history: History, users: PoolUser[][], count: number, keyAt: (a: AccountPlan, time: number) => string): void {
   const r = random(history.seed * 7919 + 53);
   for (let n = 0; n < count; n++) {
     const a = history.accounts[Math.floor(r() * history.accounts.length)] as AccountPlan;
@@ -410,18 +411,7 @@ function addNewAudienceBursts(
     burst.push(history.events.length - 1);
     for (let m = 1; m <= 3; m++) {
       const chosen = [...new Set(Array.from({ length: 3 + Math.floor(r() * 3) }, () => Math.floor(r() * pool.length)))];
-      const profiles = chosen.flatMap((ui) => {
-        const u = pool[ui];
-        if (!u || (a.mode === 'customerId' && !u.email)) return [];
-        return [
-          {
-            mpid: u.mpid,
-            ...(u.email ? { email: u.email } : {}),
-            ...(a.mode === 'customerId' ? { customerId: u.customerId } : {}),
-            audiences: [{ audienceId, list, action: 'add' as const }],
-          },
-        ];
-      });
+      const profiles = profilesOf(a, pool, chosen, audienceId, list, () => 'add');
       if (profiles.length === 0) continue;
       history.events.push({
         kind: 'membership',
