@@ -22,6 +22,8 @@ export interface AccountPlan {
   lists: string[];
   /** Slots of lists audience-bridge creates for audiences connected without a listId (resolved from the subscription answer). */
   created?: string[];
+  /** The account setting `forwardAttributes`, sent in every message of the account. */
+  forwardAttributes?: string;
 }
 
 export interface AudienceEntry {
@@ -36,6 +38,8 @@ export interface ProfileEntry {
   email?: string;
   customerId?: string;
   audiences: AudienceEntry[];
+  /** Forwarded user attributes (upserts), carried on the first audience entry. */
+  attributes?: { key: string; value: string }[];
 }
 
 /** A data subject erasure (mParticle's `dsr_processing_request`) of one user, by email and (Customer ID mode) customer id. */
@@ -119,6 +123,8 @@ export interface GeneratorOptions {
   createdLists: number;
   /** New audiences whose subscription and first three membership messages go out in one burst, all at once. */
   newAudiences: number;
+  /** Fraction of the Customer ID account's profiles (users with an email of their own) that carry a forwarded attribute. */
+  attributeRate: number;
 }
 
 export const DEFAULT_OPTIONS: GeneratorOptions = {
@@ -130,6 +136,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   erasures: 1,
   createdLists: 1,
   newAudiences: 2,
+  attributeRate: 0.3,
 };
 
 /**
@@ -251,6 +258,7 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   addErasures(history, users, o.erasures, keyAt);
   addCreatedLists(history, users, o.createdLists, keyAt);
   addNewAudienceBursts(history, users, o.newAudiences, keyAt);
+  addAttributes(history, users, o.attributeRate);
   if (o.faults) addLaterFaults(history, keyAt);
   return history;
 }
@@ -422,6 +430,28 @@ function addNewAudienceBursts(history: History, users: PoolUser[][], count: numb
         profiles,
       });
       burst.push(history.events.length - 1);
+    }
+  }
+}
+
+/**
+ * Forwarded attributes (drawn from a generator of their own): the Customer ID account forwards `plan` and `tier`;
+ * a share of its profiles of users with an email of their own (never shared, never changed) carry upserts of them,
+ * on `add`, `delete` or `attribute_update` entries alike. Newest wins per (user, attribute).
+ */
+function addAttributes(history: History, users: { mpid: string; email?: string | undefined; newEmail?: string | undefined }[][], rate: number): void {
+  const r = random(history.seed * 7919 + 67);
+  const ai = history.accounts.findIndex((a) => a.mode === 'customerId');
+  const a = history.accounts[ai];
+  if (!a || rate <= 0) return;
+  a.forwardAttributes = 'plan:string, tier:string';
+  const own = new Set((users[ai] ?? []).filter((u) => u.email && !u.newEmail && !u.email.startsWith('shared')).map((u) => u.mpid));
+  for (const event of history.events) {
+    if (event.kind !== 'membership' || event.accountId !== a.accountId) continue;
+    for (const p of event.profiles) {
+      if (!own.has(p.mpid) || r() >= rate) continue;
+      const keys = r() < 0.5 ? ['plan'] : ['plan', 'tier'];
+      p.attributes = keys.map((key) => ({ key, value: `${key}-${Math.floor(r() * 4)}` }));
     }
   }
 }

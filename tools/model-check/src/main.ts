@@ -6,7 +6,7 @@ import { shrink } from './shrink';
 /**
  * npm run model-check -- [--minutes N | --seeds N] [--seed S] [--driver sqlite|postgres|both] [--messages N]
  *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--erasures N]
- *   [--created-lists N] [--new-audiences N] [--keep i,j,…] [--shrink RUNS] [--regressions]
+ *   [--created-lists N] [--new-audiences N] [--attributes F] [--keep i,j,…] [--shrink RUNS] [--regressions]
  * Runs generated histories (seeds from --seed on) against the built apps until the time or the count is spent,
  * with a progress line; on a failure prints the seed, its faults and one command that replays it, and (with
  * --shrink) the smallest history found that still fails. Exits 1 when any run failed.
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     erasures: Number(a.get('erasures') ?? DEFAULT_OPTIONS.erasures),
     createdLists: Number(a.get('created-lists') ?? DEFAULT_OPTIONS.createdLists),
     newAudiences: Number(a.get('new-audiences') ?? DEFAULT_OPTIONS.newAudiences),
+    attributeRate: Number(a.get('attributes') ?? DEFAULT_OPTIONS.attributeRate),
   };
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
       console.log(
         `[${minutes.toFixed(1)} min] seed ${seed} ${driver}: ${result.violations.length === 0 ? 'ok' : 'FAILED'} ` +
           `(${history.events.length} events, ${result.sent} sent, ${result.acknowledged} acknowledged, ` +
-          `${result.erasures} erasure(s) checked, ${result.repairs} hand edit(s) repaired, ${(result.ms / 1000).toFixed(1)} s; ` +
+          `${result.erasures} erasure(s) checked, ${result.repairs} hand edit(s) repaired, ${result.fields} field(s), ${(result.ms / 1000).toFixed(1)} s; ` +
           `${runs} runs, ${(runs / Math.max(minutes, 0.01)).toFixed(1)} seeds/min, ${failed + (result.violations.length ? 1 : 0)} failed)`,
       );
       if (result.violations.length === 0) continue;

@@ -89,6 +89,25 @@ describe('the reference model', () => {
     expect(lists(older, [0, 1, 2, 4])).toEqual({ A: ['a@x.io|c1', 'b@x.io|c2'], B: [] });
   });
 
+  it('forwarded attributes: newest per user and field, whatever the arrival order; an erased user has none', () => {
+    const withPlan = (at: number, mpid: string, email: string, plan: string): HistoryEvent => {
+      const e = change(at, mpid, email, 1, 'A', 'add');
+      if (e.kind === 'membership') e.profiles.forEach((p) => (p.attributes = [{ key: 'plan', value: plan }]));
+      return e;
+    };
+    const h = history([sub(1, 1, 'A'), withPlan(5, '1', 'A@x.io', 'gold'), withPlan(3, '1', 'A@x.io', 'silver'), withPlan(4, '2', 'b@x.io', 'bronze')]);
+    const fields = (acknowledged: number[]) =>
+      Object.fromEntries([...(expectedState(h, new Set(acknowledged)).fields.get(1) ?? [])].map(([email, f]) => [email, Object.fromEntries(f)]));
+    expect(fields([0, 1, 2, 3])).toEqual({ 'a@x.io': { plan: 'gold' }, 'b@x.io': { plan: 'bronze' } });
+    expect(fields([0, 2])).toEqual({ 'a@x.io': { plan: 'silver' } });
+    const erased = history([...h.events, { kind: 'erasure', id: 'e', accountId: 1, at: 9, apiKey: 'k', requestId: 'r', email: 'b@x.io', mpid: '2' }]);
+    expect([
+      ...(expectedState(erased, new Set([0, 1, 2, 3, 4]))
+        .fields.get(1)
+        ?.keys() ?? []),
+    ]).toEqual(['a@x.io']);
+  });
+
   it('counts only acknowledged messages', () => {
     const h = history([sub(1, 1, 'A'), change(2, '1', 'a@x.io', 1, 'A', 'add'), change(3, '1', 'a@x.io', 1, 'A', 'delete')]);
     expect(lists(h, [0, 1])).toEqual({ A: ['a@x.io|c1'], B: [] });

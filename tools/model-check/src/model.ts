@@ -15,6 +15,8 @@ import type { History, HistoryEvent, Mode } from './history';
  * - An audience connected without a listId gets one list of its own (a retried subscription makes no second one).
  * - An account's key is the one of its newest message; an account whose newest key Iterable refuses cannot
  *   deliver (its lists are not predicted).
+ * - Forwarded attributes (README "User attributes"): per (account, user, field) the upsert of the newest message
+ *   (then the greater message id) is the user's field in Iterable.
  * - Erasure (README "Erasure"): a change of the subject (their email, customer id or mpid) stamped at or before
  *   the erasure counts for nothing; the subject is forgotten at Iterable, which refuses them from then on, so they
  *   are on no list of the project whatever came after. Nothing of them is stored unless a change stamped after
@@ -25,6 +27,8 @@ export interface Expected {
   lists: Map<string, Map<string, string>>;
   /** Accounts whose newest key is not one Iterable accepts. */
   undeliverable: Set<number>;
+  /** Forwarded attributes Iterable must hold: account → email → field → value (newest per user and field). */
+  fields: Map<number, Map<string, Map<string, string>>>;
   /** Acknowledged erasures: who, and whether a change of theirs stamped after it came (then they may be stored). */
   erased: { accountId: number; email: string; customerId?: string; newConsent: boolean }[];
 }
@@ -51,8 +55,21 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
     );
   const forgotten = new Set(erasures.map((x) => `${x.accountId}:${x.email.toLowerCase()}`));
 
+  const attributes = new Map<string, { at: number; id: string; accountId: number; email: string; key: string; value: string }>();
   for (const { e } of accepted) {
     newest(keys, String(e.accountId), { at: e.at, key: e.apiKey });
+    if (e.kind === 'membership') {
+      for (const p of e.profiles) {
+        if (!p.email || erasedBy(e.accountId, p, e.at)) continue;
+        for (const { key, value } of p.attributes ?? []) {
+          const slot = `${e.accountId}:${p.mpid}:${key}`;
+          const held = attributes.get(slot);
+          if (!held || e.at > held.at || (e.at === held.at && e.id > held.id)) {
+            attributes.set(slot, { at: e.at, id: e.id, accountId: e.accountId, email: p.email.toLowerCase(), key, value });
+          }
+        }
+      }
+    }
     if (e.kind === 'erasure') continue;
     if (e.kind === 'subscription') {
       newest(lists, `${e.accountId}:${e.audienceId}`, { at: e.at, list: e.list });
@@ -91,6 +108,15 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
   return {
     lists: new Map([...result].map(([list, members]) => [list, new Map([...members].map(([email, m]) => [email, m.userId]))])),
     undeliverable,
+    fields: [...attributes.values()]
+      .filter((f) => !forgotten.has(`${f.accountId}:${f.email}`))
+      .reduce((byAccount, f) => {
+        const users = byAccount.get(f.accountId) ?? new Map<string, Map<string, string>>();
+        const fields = users.get(f.email) ?? new Map<string, string>();
+        fields.set(f.key, f.value);
+        users.set(f.email, fields);
+        return byAccount.set(f.accountId, users);
+      }, new Map<number, Map<string, Map<string, string>>>()),
     erased: erasures.map((x) => ({
       accountId: x.accountId,
       email: x.email.toLowerCase(),

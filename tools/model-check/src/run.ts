@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
+import { FakeProject, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
 import { Expected, expectedState } from './model';
@@ -18,6 +18,8 @@ export interface RunResult {
   erasures: number;
   /** Lists edited by hand in Iterable and then drift-repaired. */
   repairs: number;
+  /** Forwarded attribute values (user, field) checked at Iterable. */
+  fields: number;
   ms: number;
 }
 
@@ -37,7 +39,14 @@ const FAST = {
 /** The Firehose message of an event, with the list slots resolved to the fake's list ids. */
 export function messageOf(history: History, event: HistoryEvent, listIds: ReadonlyMap<string, number>): Record<string, unknown> {
   const account = history.accounts.find((a) => a.accountId === event.accountId);
-  const settings = { account_id: event.accountId, account_settings: { apiKey: event.apiKey, userIdField: account?.mode ?? 'customerId' } };
+  const settings = {
+    account_id: event.accountId,
+    account_settings: {
+      apiKey: event.apiKey,
+      userIdField: account?.mode ?? 'customerId',
+      ...(account?.forwardAttributes ? { forwardAttributes: account.forwardAttributes } : {}),
+    },
+  };
   const listSetting = (slot: string) => (slot === 'malformed' || !listIds.has(slot) ? 'nope' : String(listIds.get(slot)));
   if (event.kind === 'erasure') {
     const identities = { email: event.email, ...(event.customerId === undefined ? {} : { controller_customer_id: event.customerId }) };
@@ -74,14 +83,21 @@ export function messageOf(history: History, event: HistoryEvent, listIds: Readon
       apiKey: event.apiKey,
       userIdField: account?.mode ?? 'customerId',
     });
-    return keepAlive;
+    return { ...keepAlive, account: settings };
   }
-  return membershipMessage(
+  const message = membershipMessage(
     event.id,
     event.at,
     event.profiles.map((p) => ({ ...p, audiences: p.audiences.map((a) => ({ audienceId: a.audienceId, listId: listSetting(a.list), action: a.action })) })),
     { accountId: event.accountId, apiKey: event.apiKey, userIdField: account?.mode ?? 'customerId' },
-  );
+  ) as { account: unknown; user_profiles: { audiences: Record<string, unknown>[] }[] };
+  message.account = settings;
+  event.profiles.forEach((p, i) => {
+    const entries = message.user_profiles[i]?.audiences;
+    if (p.attributes && entries?.[0])
+      entries[0] = { ...entries[0], user_attributes: p.attributes.map((a) => ({ key: a.key, action: 'upsert', value: a.value })) };
+  });
+  return message;
 }
 
 /**
@@ -94,8 +110,10 @@ export async function runHistory(history: History, driver: Driver, options: { se
   const violations: string[] = [];
   const fake = await startFakeIterable();
   const listIds = new Map<string, number>();
+  const projects = new Map<number, FakeProject>();
   for (const a of history.accounts) {
     const project = fake.state.createProject({ apiKey: a.apiKey, type: 'email', dataCenter: 'US' });
+    projects.set(a.accountId, project);
     for (const slot of a.lists) listIds.set(slot, fake.state.createList(project, `model-check ${slot}`).id);
   }
   const stack: Stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, ...FAST });
@@ -103,6 +121,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
   const acknowledged = new Set<number>();
   let restartedApi: AppProcess | undefined;
   let erasures: number | undefined;
+  let fields: number | undefined;
   const drifts: { accountId: number; listId: number }[] = [];
   try {
     await stack.startWorker();
@@ -192,6 +211,10 @@ export async function runHistory(history: History, driver: Driver, options: { se
         );
       }
     }
+    fields = [...expected.fields]
+      .filter(([accountId]) => !expected.undeliverable.has(accountId))
+      .reduce((n, [, users]) => n + [...users.values()].reduce((m, f) => m + f.size, 0), 0);
+    violations.push(...(await checkFields(stack, fake, expected, projects, settleMs)));
     for (const drift of drifts) {
       if (expected.undeliverable.has(drift.accountId)) continue;
       violations.push(...(await repairedAfterAll(stack, drift)));
@@ -258,8 +281,35 @@ export async function runHistory(history: History, driver: Driver, options: { se
     acknowledged: acknowledged.size,
     erasures: erasures ?? 0,
     repairs: drifts.length,
+    fields: fields ?? 0,
     ms: Date.now() - started,
   };
+}
+
+/** Every forwarded attribute was sent (the account's attribute inbox drains) and Iterable holds the model's values. */
+async function checkFields(
+  stack: Stack,
+  fake: RunningFakeIterable,
+  expected: Expected,
+  projects: ReadonlyMap<number, FakeProject>,
+  timeoutMs: number,
+): Promise<string[]> {
+  const violations: string[] = [];
+  for (const [accountId, users] of expected.fields) {
+    const project = projects.get(accountId);
+    if (expected.undeliverable.has(accountId) || !project) continue;
+    const waiting = async () =>
+      Number(((await stack.dataSource.query(`SELECT COUNT(*) AS n FROM attribute_inbox WHERE account_id = ${accountId}`)) as { n: string }[])[0]?.n ?? 0);
+    const deadline = Date.now() + timeoutMs;
+    while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 300));
+    if ((await waiting()) > 0) violations.push(`account ${accountId}: attribute changes still waiting after ${timeoutMs} ms`);
+    const wrong = [...users].flatMap(([email, fields]) => {
+      const have = fake.state.userFields(project, { email }) ?? {};
+      return [...fields].filter(([key, value]) => have[key] !== value).map(([key, value]) => `${email} ${key}=${JSON.stringify(have[key])} (want ${value})`);
+    });
+    if (wrong.length > 0) violations.push(`account ${accountId} fields: ${wrong.slice(0, 5).join(', ')}${wrong.length > 5 ? ` (+${wrong.length - 5})` : ''}`);
+  }
+  return violations;
 }
 
 /**
