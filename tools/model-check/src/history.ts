@@ -107,6 +107,9 @@ export interface History {
     throttleWithoutRetryAfter?: boolean;
     /** Before this step a person edits a list in Iterable (two members removed, a stranger added) and asks for a drift repair. */
     handEditAtStep?: number | null;
+    /** From this step Iterable answers every call 503 for `outageMs` (an outage; deliveries wait it out). */
+    outageAtStep?: number | null;
+    outageMs?: number;
   };
 }
 
@@ -459,7 +462,7 @@ function addAttributes(history: History, users: { mpid: string; email?: string |
 /**
  * Faults and messages added after the first regression seeds were found, from a generator of their own (so those
  * histories stay as they were but for these): keep-alives, a worker stopped past its lease while a second one
- * runs, 429s without Retry-After, and a list edited by hand in Iterable followed by a drift repair.
+ * runs, 429s without Retry-After, a list edited by hand in Iterable followed by a drift repair, a 15 s outage.
  */
 function addLaterFaults(history: History, keyAt: (a: AccountPlan, time: number) => string): void {
   const r = random(history.seed * 7919 + 41);
@@ -483,6 +486,8 @@ function addLaterFaults(history: History, keyAt: (a: AccountPlan, time: number) 
   history.faults.stopWorkerAtStep = r() < 0.4 ? Math.floor(steps / 4) : null;
   history.faults.throttleWithoutRetryAfter = history.faults.throttle && r() < 0.5;
   history.faults.handEditAtStep = r() < 0.5 ? Math.floor((steps * 3) / 5) : null;
+  history.faults.outageAtStep = r() < 0.3 ? Math.floor(steps / 5) : null;
+  history.faults.outageMs = 15_000;
 }
 
 /** The same history with only the events at `keep` (and their deliveries): for shrinking a failing one. */

@@ -5,7 +5,7 @@ import { replayCommand, runHistory } from './run';
 
 // Fixed seeds against the built API and worker on both drivers: generated histories with faults (Iterable 5xx and
 // throttling, a worker SIGKILLed mid-run), checked against the reference model. `npm run model-check` runs more.
-const SEEDS = [101, 103];
+const SEEDS = [101, 103, 106];
 
 describe.each(DRIVERS)('model check on %s', (driver) => {
   it.each(SEEDS)(

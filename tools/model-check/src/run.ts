@@ -127,6 +127,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     await stack.startWorker();
     if (history.faults.stopWorkerAtStep != null) await stack.startWorker();
     let continued: Promise<void> | undefined;
+    let outage: Promise<void> | undefined;
     const applyFaults = () => {
       if (!(history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate)) return;
       fake.state.setFaults({
@@ -157,6 +158,10 @@ export async function runHistory(history: History, driver: Driver, options: { se
         await stack.startWorker();
       }
       if (step === history.faults.stopWorkerAtStep) continued = stopPastLease(stack);
+      if (step === history.faults.outageAtStep) {
+        fake.state.setFaults({ errorRates: { status503: 1 } });
+        outage = new Promise((resolve) => setTimeout(resolve, history.faults.outageMs ?? 15_000)).then(applyFaults);
+      }
       if (step === history.faults.handEditAtStep) {
         const edited = await editByHand(stack, fake, history, listIds);
         if (edited) drifts.push(edited);
@@ -194,6 +199,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
       }
     }
     await continued;
+    await outage;
     fake.state.setFaults({});
     const expected = expectedState(history, acknowledged);
 
@@ -257,6 +263,13 @@ export async function runHistory(history: History, driver: Driver, options: { se
         }
       }
     }
+    // No call Iterable refuses as malformed or unauthorised (a protocol violation), but those made with a key it
+    // revoked (late messages carry it) and those it refused by an injected fault.
+    const revoked = new Set(history.accounts.map((a) => a.revokedKey));
+    const refused = fake.state.requests.filter(
+      (r) => r.status !== null && r.status >= 400 && r.status < 500 && r.status !== 429 && !r.fault && !revoked.has(r.apiKey ?? ''),
+    );
+    for (const r of refused.slice(0, 3)) violations.push(`Iterable answered ${r.status} to ${r.method} ${r.apiPath}: ${JSON.stringify(r.body).slice(0, 160)}`);
     // One list per audience connected without a listId, and none for an audience that names one.
     const created = fake.state.requests.filter((r) => r.apiPath === '/api/lists' && r.method === 'POST' && r.status === 200).length;
     const wanted = history.accounts.reduce((n, a) => n + (a.created ?? []).length, 0);
