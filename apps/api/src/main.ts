@@ -55,11 +55,6 @@ async function bootstrap(): Promise<void> {
   closeOnSignals(app, logger, 'api');
   // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
   if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
-  // Idle keep-alive connections outlive the client's and a load balancer's idle timeout (60 s is usual), so the
-  // server never closes a connection a sender is about to reuse (the sender would see "other side closed").
-  const server = app.getHttpServer() as import('node:http').Server;
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   await app.listen(env.PORT, '0.0.0.0');
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   const url = await app.getUrl();

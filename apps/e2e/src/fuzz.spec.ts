@@ -200,4 +200,79 @@ describe('fuzz: malformed and hostile messages (real API process, PostgreSQL)', 
       [8, null],
     ]);
   });
+
+  it('never answers 5xx for a NUL in any text PostgreSQL would store (it cannot store NUL)', async () => {
+    const nul = (text: string) => `${text}\u0000x`;
+    type Profile = { mpid?: string; user_identities: { value: string }[]; audiences: Record<string, unknown>[] };
+    const base = () =>
+      membershipMessage(
+        'fuzz-nul',
+        1000,
+        [{ mpid: '44', email: 'nul@example.com', customerId: 'c44', audiences: [{ audienceId: 9, listId: 90, action: 'add' }] }],
+        {
+          accountId: 80,
+        },
+      ) as Record<string, unknown> & { user_profiles: [Profile] };
+    const variants: [string, (m: ReturnType<typeof base>) => void][] = [
+      ['message id', (m) => (m['id'] = nul('fuzz-nul-id'))],
+      ['audience name', (m) => (m.user_profiles[0].audiences[0] = { ...m.user_profiles[0].audiences[0], audience_name: nul('Audience') })],
+      [
+        'customer id without mpid',
+        (m) => {
+          delete m.user_profiles[0].mpid;
+          m.user_profiles[0].user_identities = [
+            m.user_profiles[0].user_identities[0] ?? { value: '' },
+            { ...m.user_profiles[0].user_identities[1], value: nul('c44') },
+          ];
+        },
+      ],
+      [
+        'email',
+        (m) =>
+          (m.user_profiles[0].user_identities = [
+            { ...m.user_profiles[0].user_identities[0], value: nul('nul@example.com') },
+            ...m.user_profiles[0].user_identities.slice(1),
+          ]),
+      ],
+      ['api key', (m) => ((m['account'] as { account_settings: Record<string, string> }).account_settings['apiKey'] = nul('k'.repeat(20)))],
+    ];
+    const answers: string[] = [];
+    for (const [name, change] of variants) {
+      const message = base();
+      message['id'] = `fuzz-nul-${name}`;
+      change(message);
+      const res = await stack.send(message);
+      answers.push(`${name}: ${res.status}`);
+    }
+    const subscription = {
+      type: 'audience_subscription_request',
+      id: 'fuzz-nul-subscription',
+      timestamp_ms: 1000,
+      firehose_version: '3.2.0',
+      account: { account_id: 80, account_settings: { apiKey: 'e2e-iterable-key-0000000000000000', userIdField: 'customerId' } },
+      audience_id: 10,
+      audience_name: nul('Audience'),
+      audience_subscription_settings: { listId: '91' },
+      action: 'add',
+    };
+    answers.push(`subscription audience name: ${(await stack.send(subscription)).status}`);
+    const erasure = (requestId: string, customerId: string) => ({
+      type: 'dsr_processing_request',
+      id: `fuzz-nul-dsr-${answers.length}`,
+      timestamp_ms: 1000,
+      firehose_version: '3.2.0',
+      account: { account_id: 80, account_settings: { apiKey: 'e2e-iterable-key-0000000000000000', userIdField: 'customerId' } },
+      subject_request_id: requestId,
+      subject_request_type: 'erasure',
+      regulation: 'gdpr',
+      submitted_time: new Date(1000).toISOString(),
+      api_version: '3.0',
+      subject_identities: { controller_customer_id: { encoding: 'raw', value: customerId } },
+    });
+    answers.push(`erasure request id: ${(await stack.send(erasure(nul('osdr'), 'c44'))).status}`);
+    answers.push(`erasure customer id: ${(await stack.send(erasure('osdr-nul', nul('c44')))).status}`);
+    // Refused whole, naming the field: nothing of these messages was stored.
+    expect(await stack.dataSource.query(`SELECT COUNT(*) AS n FROM memberships WHERE account_id = 80`)).toEqual([{ n: '0' }]);
+    expect(answers.filter((a) => / 5\d\d$/.test(a))).toEqual([]);
+  });
 });

@@ -12,7 +12,7 @@ import {
   SUBSCRIPTION_ACTIONS,
   SubscriptionAction,
 } from './firehose.constants';
-import { HasValidListId, IsMpid, IsNotFarFuture, IsSettingsMap, IsSubjectIdentities, MAX_ID } from './firehose-validators';
+import { HasNoNul, HasValidListId, IsMpid, IsNotFarFuture, IsSettingsMap, IsSubjectIdentities, MAX_ID } from './firehose-validators';
 
 // Classes for the Firehose requests this partner receives (docs/mparticle-firehose.md §1.2–1.6).
 // Lenient where mParticle is (unknown fields are dropped, settings are strings, most lists optional),
@@ -28,6 +28,7 @@ export class FirehoseEnvelope {
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
+  @HasNoNul()
   id!: string;
 
   @IsInt()
@@ -77,6 +78,7 @@ export class AudienceSubscriptionRequest extends FirehoseEnvelope {
 
   @IsString()
   @MaxLength(255)
+  @HasNoNul()
   audience_name!: string;
 
   @IsOptional()
@@ -106,6 +108,7 @@ export class FirehoseIdentity {
   encoding!: IdentityEncoding;
 
   @IsString()
+  @HasNoNul()
   value!: string;
 }
 
@@ -134,6 +137,7 @@ export class FirehoseLegacyAudience {
   @IsOptional()
   @IsString()
   @MaxLength(255)
+  @HasNoNul()
   audience_name?: string;
 
   /**
@@ -227,6 +231,7 @@ export class DsrProcessingRequest extends FirehoseEnvelope {
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
+  @HasNoNul()
   subject_request_id!: string;
 
   @IsIn(DSR_TYPES)
