@@ -63,4 +63,16 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     defect: "a new audience's first members lost when its subscription and first membership messages arrive at once (issue 21 §2)",
     options: { faults: false, lateRate: 0, malformedRate: 0, erasures: 0, createdLists: 0, newAudiences: 4 },
   },
+  {
+    seed: 204,
+    driver: 'sqlite',
+    foundOn: '95d06d0',
+    defect: 'attribute sends of an account stopped for two minutes after the worker holding its attribute lease was SIGKILLed',
+  },
+  {
+    seed: 204,
+    driver: 'postgres',
+    foundOn: '95d06d0',
+    defect: 'attribute sends of an account stopped for two minutes after the worker holding its attribute lease was SIGKILLed',
+  },
 ];

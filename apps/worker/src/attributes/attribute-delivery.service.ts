@@ -8,8 +8,6 @@ import { MAX_REQUEST_BYTES, MAX_SUBSCRIBERS_PER_CALL, batchBySize } from '@audie
 import { AccountsRepository, AttributeVerdictRecord, AttributesRepository, UserAttributeState } from '@audience-bridge/persistence';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
 
-/** How long one round holds an account before another worker may take it. */
-const LEASE_MS = 120_000;
 /** Rounds (of up to 1000 users each) one account gets per tick before the others have their turn. */
 const ROUNDS_PER_TURN = 10;
 /** Bytes of `{"users":[]}` around the users. */
@@ -71,7 +69,9 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
     this.running = (async () => {
       try {
         for (const accountId of await this.attributes.dueAccounts()) {
-          if (!(await this.attributes.claim(accountId, this.holder, Date.now() + LEASE_MS))) continue;
+          // Held for LIST_LEASE_TTL_MS and renewed before every round: a worker that dies mid-turn frees the
+          // account as soon as a list (not two minutes later, as a fixed lease did: found by the model checker).
+          if (!(await this.attributes.claim(accountId, this.holder, Date.now() + this.env.LIST_LEASE_TTL_MS))) continue;
           settled += await this.turn(accountId);
         }
       } catch (error) {
@@ -91,6 +91,7 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         throw new TryLater(account?.iterableApiKey ? 'the account is suspended' : 'the account has no Iterable API key yet');
       }
       for (let round = 0; round < ROUNDS_PER_TURN; round++) {
+        if (round > 0 && !(await this.attributes.claim(accountId, this.holder, Date.now() + this.env.LIST_LEASE_TTL_MS))) return settled;
         const n = await this.round(account);
         settled += n;
         if (n === 0) break;
