@@ -130,7 +130,7 @@ export function listNameCandidates(template: string, audience: { accountId: numb
       .trim();
   const full = fill(Number.MAX_SAFE_INTEGER);
   if (full.length === 0) return [];
-  const fit = (suffix: string): string => {
+  const withinLimit = (suffix: string): string => {
     const limit = MAX_LIST_NAME_LENGTH - suffix.length;
     let nameLength = [...(values['audienceName'] ?? '')].length;
     let name = full;
@@ -143,7 +143,7 @@ export function listNameCandidates(template: string, audience: { accountId: numb
     while (name.length > limit) name = [...name].slice(0, -1).join('');
     return `${name}${suffix}`;
   };
-  return [fit(''), fit(` (${audience.audienceId})`), fit(` (${audience.accountId}-${audience.audienceId})`)];
+  return [withinLimit(''), withinLimit(` (${audience.audienceId})`), withinLimit(` (${audience.accountId}-${audience.audienceId})`)];
 }
 
 /** The name of the list created for an audience (the first of `listNameCandidates`); undefined when it is blank. */

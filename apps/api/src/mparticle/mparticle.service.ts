@@ -252,7 +252,7 @@ export class MparticleService {
    */
   private async withoutErasedSubjects(message: AudienceMembershipChangeRequest): Promise<AudienceMembershipChangeRequest> {
     const profiles = message.user_profiles ?? [];
-    const erased = await this.erasures.erasedProfiles(message.account.account_id, profiles.map(profileIdentities), message.timestamp_ms);
+    const erased = await this.erasures.erasedProfiles(message.account.account_id, profiles, profileIdentities, message.timestamp_ms);
     if (!erased.includes(true)) return message;
     // A change is a membership change or an attribute update (one audience entry each); a profile counts at least once.
     const changesOf = (p: FirehoseUserProfile) =>

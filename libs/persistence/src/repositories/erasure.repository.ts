@@ -150,13 +150,21 @@ export class ErasureRepository {
   }
 
   /**
-   * Which of `profiles` (each the identifiers of one user of a message stamped `timestampMs`) name an erased
+   * Which of `profiles` (users of a message stamped `timestampMs`, each named by `identitiesOf`) name an erased
    * subject whose erasure is not older than the message: their changes are dropped (README "Erasure").
-   * An account with no tombstone costs no query (known per process, read again within TOMBSTONE_CACHE_MS).
+   * An account with no tombstone costs no query and no identity work (known per process, read again within
+   * TOMBSTONE_CACHE_MS): this runs for every membership message.
    */
-  async erasedProfiles(accountId: number, profiles: string[][], timestampMs: number, now = Date.now()): Promise<boolean[]> {
-    if (profiles.every((p) => p.length === 0) || !(await this.hasTombstones(accountId, now))) return profiles.map(() => false);
-    const hashesOf = profiles.map((identities) => identities.flatMap((identity) => this.cipher.identityHashes(accountId, identity)));
+  async erasedProfiles<P>(
+    accountId: number,
+    profiles: readonly P[],
+    identitiesOf: (profile: P) => string[],
+    timestampMs: number,
+    now = Date.now(),
+  ): Promise<boolean[]> {
+    if (profiles.length === 0 || !(await this.hasTombstones(accountId, now))) return profiles.map(() => false);
+    const hashesOf = profiles.map((profile) => identitiesOf(profile).flatMap((identity) => this.cipher.identityHashes(accountId, identity)));
+    if (hashesOf.every((hashes) => hashes.length === 0)) return profiles.map(() => false);
     const all = unique(hashesOf.flat());
     const rows = await this.db.query<{ identity_hash: string; erased_at_ms: string | number }>(
       `SELECT identity_hash, erased_at_ms FROM erasure_tombstones WHERE account_id = ? AND identity_hash IN (${placeholders(all)})`,
