@@ -68,11 +68,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     driver: 'sqlite',
     foundOn: '95d06d0',
     defect: 'attribute sends of an account stopped for two minutes after the worker holding its attribute lease was SIGKILLed',
+    options: { attributeRate: 0.3 },
   },
   {
     seed: 204,
     driver: 'postgres',
     foundOn: '95d06d0',
     defect: 'attribute sends of an account stopped for two minutes after the worker holding its attribute lease was SIGKILLed',
+    options: { attributeRate: 0.3 },
   },
 ];
