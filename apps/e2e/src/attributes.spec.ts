@@ -21,6 +21,8 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
       SWEEP_INTERVAL_MS: '300',
       DELIVERY_RETRY_BASE_MS: '100',
       ITERABLE_REQUESTS_PER_SECOND: '100',
+      ITERABLE_TIMEOUT_MS: '2000',
+      ITERABLE_LATE_APPLY_WINDOW_MS: '2500',
     });
     await stack.startWorker();
   });
@@ -233,6 +235,32 @@ describe.each(DRIVERS)('user attributes on %s (API, worker, fake Iterable)', (dr
       // 500 (retried), the whole batch refused, its halves, the half with dave halved again.
       expect(a.bulkUpdates().map((r) => (r.body as { users: unknown[] }).users.length)).toEqual([4, 4, 2, 2, 1, 1]);
       expect(fake.state.userFields(a.project, { email: 'u4@example.com' })).toEqual({ ltv: 3 });
+    } finally {
+      fake.state.setFaults({});
+    }
+  });
+
+  it('a call Iterable applies after the client gave up never has the last word: the newest fields are sent again after the window', async () => {
+    const a = newAccount('plan:string');
+    const jane = 'jane.late@example.com';
+    // The first call carrying plan=old is answered after the client's 2 s timeout, and applied then (as Iterable does).
+    fake.state.setFaults({ forced: [{ path: '/api/users/bulkUpdate', bodyContains: '"old"', delayMs: 3500, times: 1 }] });
+    try {
+      const started = Date.now();
+      expect((await a.send(1000, [{ email: jane, attributes: [{ key: 'plan', action: 'upsert', value: 'old' }] }])).status).toBe(200);
+      await waitFor(async () => a.bulkUpdates().length === 1, 10_000);
+      expect((await a.send(2000, [{ email: jane, attributes: [{ key: 'plan', action: 'upsert', value: 'new' }] }])).status).toBe(200);
+      // The retry after the timeout sends plan=new; the stale call lands after it, 3.5 s after it was sent.
+      await waitFor(async () => fake.state.userFields(a.project, { email: jane })?.['plan'] === 'new', 10_000);
+      await new Promise((r) => setTimeout(r, Math.max(0, started + 4000 - Date.now())));
+      await waitFor(async () => fake.state.userFields(a.project, { email: jane })?.['plan'] === 'new', 10_000);
+      await a.drained();
+      expect(fake.state.userFields(a.project, { email: jane })).toEqual({ plan: 'new' });
+      // The stale call, the retry, and the recheck after the window (each of the later two carries the newest value).
+      const sent = a.bulkUpdates().map((r) => (r.body as { users: { dataFields: { plan: string } }[] }).users[0]?.dataFields.plan);
+      expect(sent[0]).toBe('old');
+      expect(sent.slice(1).length).toBeGreaterThanOrEqual(2);
+      expect(new Set(sent.slice(1))).toEqual(new Set(['new']));
     } finally {
       fake.state.setFaults({});
     }

@@ -139,8 +139,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   erasures: 1,
   createdLists: 1,
   newAudiences: 2,
-  // Off by default: with late-applied answers it finds an open defect (a stale users/bulkUpdate applied after a newer one).
-  attributeRate: 0,
+  attributeRate: 0.3,
 };
 
 /**

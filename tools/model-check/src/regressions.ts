@@ -15,20 +15,26 @@ export interface RegressionSeed {
 }
 
 export const REGRESSION_SEEDS: RegressionSeed[] = [
-  { seed: 1, driver: 'postgres', foundOn: 'fba82ac', defect: 'a whole message refused (400) for one audience with a malformed listId' },
+  {
+    seed: 1,
+    driver: 'postgres',
+    foundOn: 'fba82ac',
+    defect: 'a whole message refused (400) for one audience with a malformed listId',
+    options: { attributeRate: 0 },
+  },
   {
     seed: 2,
     driver: 'sqlite',
     foundOn: 'fba82ac',
     defect: 'an account left suspended for a revoked key by a late older message; whole-list rows pending for ever after list moves',
-    options: { malformedRate: 0 },
+    options: { attributeRate: 0, malformedRate: 0 },
   },
   {
     seed: 4,
     driver: 'postgres',
     foundOn: 'fba82ac',
     defect: 'accounts left suspended for a revoked key by late older messages; their lists never reached',
-    options: { malformedRate: 0 },
+    options: { attributeRate: 0, malformedRate: 0 },
   },
   {
     seed: 102,
@@ -37,31 +43,35 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     defect:
       'an account suspended for a refused key after a new key had replaced it (it stayed suspended with a good key); ' +
       'on 2af7f93, two lists created for one audience whose subscription (no listId) was sent twice at once',
+    options: { attributeRate: 0 },
   },
   {
     seed: 105,
     driver: 'sqlite',
     foundOn: '6cb3654',
     defect: "an erased subject's email and customer id stored again by a late membership message stamped before the erasure",
+    options: { attributeRate: 0 },
   },
   {
     seed: 105,
     driver: 'postgres',
     foundOn: '6cb3654',
     defect: "an erased subject's email and customer id stored again by a late membership message stamped before the erasure",
+    options: { attributeRate: 0 },
   },
   {
     seed: 104,
     driver: 'sqlite',
     foundOn: 'e4d58e5',
     defect: 'two lists created for one audience connected without a listId when its subscription was sent twice at once',
+    options: { attributeRate: 0 },
   },
   {
     seed: 102,
     driver: 'postgres',
     foundOn: 'fba82ac',
     defect: "a new audience's first members lost when its subscription and first membership messages arrive at once (issue 21 §2)",
-    options: { faults: false, lateRate: 0, malformedRate: 0, erasures: 0, createdLists: 0, newAudiences: 4 },
+    options: { attributeRate: 0, faults: false, lateRate: 0, malformedRate: 0, erasures: 0, createdLists: 0, newAudiences: 4 },
   },
   {
     seed: 204,
@@ -75,6 +85,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     driver: 'postgres',
     foundOn: '95d06d0',
     defect: 'attribute sends of an account stopped for two minutes after the worker holding its attribute lease was SIGKILLed',
+    options: { attributeRate: 0.3 },
+  },
+  {
+    seed: 103,
+    driver: 'postgres',
+    foundOn: '406857e',
+    defect: 'a users/bulkUpdate Iterable applied after the client gave up overwrote the newer fields sent meanwhile',
     options: { attributeRate: 0.3 },
   },
 ];

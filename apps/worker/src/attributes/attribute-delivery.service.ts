@@ -201,6 +201,14 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
     }
     const client: IterableClient = this.clients.attributesClientFor(account);
     const started = Date.now();
+    // Before sending: a recheck per user, due once a call we give up on could no longer be applied late. Kept only
+    // when no answer comes (then due ITERABLE_LATE_APPLY_WINDOW_MS after giving up) or the worker dies meanwhile, so
+    // a stale call Iterable applies late never has the last word (found by the model checker, seed 103 PostgreSQL).
+    const rechecks = await this.attributes.scheduleRecheck(
+      account.accountId,
+      batch.map((u) => u.state.userKey),
+      started + this.env.ITERABLE_TIMEOUT_MS + this.env.ITERABLE_LATE_APPLY_WINDOW_MS,
+    );
     try {
       const result = await client.bulkUpdateUsers(batch.map(({ state: _s, inboxIds: _i, ...user }) => user));
       // Verdicts come in the order the users were sent.
@@ -218,8 +226,13 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         error: null,
         dryRun: false,
       });
-      await this.attributes.settle(call, verdicts, ids);
+      await this.attributes.settle(call, verdicts, [...ids, ...rechecks]);
     } catch (error) {
+      if (error instanceof IterableError && error.unknownOutcome) {
+        await this.attributes.postponeRechecks(rechecks, Date.now() + this.env.ITERABLE_LATE_APPLY_WINDOW_MS);
+      } else {
+        await this.attributes.dropRechecks(rechecks);
+      }
       if (error instanceof LimiterWaitTimeoutError) throw new TryLater('rate limiter wait');
       if (!(error instanceof IterableError)) throw error;
       if (error.retryable || error.reason === 'bad api key')

@@ -131,4 +131,16 @@ describe.each(DRIVERS)('attributes storage on %s', (driver) => {
       { action: 'fields', outcome: 'delivered', email: 'u1@example.com' },
     ]);
   });
+  it('keeps a recheck row out of reach until it is due, postpones it, and settles or drops it by id', async () => {
+    const now = 1_000_000;
+    const [early, late] = await repo.scheduleRecheck(1, ['u1', 'u2'], now + 5000, now);
+    expect(await repo.dueAccounts(now)).toEqual([]);
+    expect((await repo.readInbox(1, 10, now)).userKeys).toEqual([]);
+    await repo.postponeRechecks([early as number], now + 9000);
+    expect(await repo.dueAccounts(now + 5000)).toEqual([1]);
+    expect((await repo.readInbox(1, 10, now + 5000)).userKeys).toEqual(['u2']);
+    expect((await repo.readInbox(1, 10, now + 9000)).userKeys).toEqual(['u1', 'u2']);
+    await repo.dropRechecks([late as number]);
+    expect((await repo.readInbox(1, 10, now + 9000)).ids).toEqual([early]);
+  });
 });

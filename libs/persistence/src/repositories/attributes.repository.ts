@@ -117,9 +117,9 @@ export class AttributesRepository {
     const rows = await this.db.query<{ account_id: string | number }>(
       `SELECT DISTINCT i.account_id FROM attribute_inbox i
        LEFT JOIN attribute_leases l ON l.account_id = i.account_id
-       WHERE l.account_id IS NULL OR (l.next_attempt_at_ms <= ? AND (l.holder IS NULL OR l.expires_at_ms < ?))
+       WHERE i.due_at_ms <= ? AND (l.account_id IS NULL OR (l.next_attempt_at_ms <= ? AND (l.holder IS NULL OR l.expires_at_ms < ?)))
        LIMIT ?`,
-      [now, now, limit],
+      [now, now, now, limit],
     );
     return rows.map((r) => Number(r.account_id)).sort((a, b) => a - b);
   }
@@ -157,6 +157,43 @@ export class AttributesRepository {
     return Number(row?.attempts ?? 0);
   }
 
+  /**
+   * Written before a users/bulkUpdate is sent: an inbox row per user, due at `dueAtMs`. A call answered for good
+   * deletes them with its inbox rows (`settle`), one refused before Iterable saw it deletes them (`dropRechecks`);
+   * one whose answer never came (a timeout, a reset after sending) or whose worker died keeps them, so the users'
+   * newest fields go out again after Iterable applied or dropped the call we gave up on. Answers the rows' ids.
+   */
+  async scheduleRecheck(accountId: number, userKeys: readonly string[], dueAtMs: number, now = Date.now()): Promise<number[]> {
+    const rows = await this.db.insertRows<{ id: number | string }>(
+      'attribute_inbox',
+      [
+        { name: 'account_id', type: 'bigint' },
+        { name: 'user_key', type: 'text' },
+        { name: 'created_at_ms', type: 'bigint' },
+        { name: 'due_at_ms', type: 'bigint' },
+      ],
+      userKeys.map((userKey) => [accountId, userKey, now, dueAtMs]),
+      'RETURNING id',
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** Moves recheck rows (`scheduleRecheck`) of a call whose answer never came to `dueAtMs`. */
+  async postponeRechecks(ids: readonly number[], dueAtMs: number): Promise<void> {
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      await this.db.execute(`UPDATE attribute_inbox SET due_at_ms = ? WHERE id IN (${placeholders(chunk)})`, [dueAtMs, ...chunk]);
+    }
+  }
+
+  /** Deletes recheck rows of a call Iterable never received or refused whole (`scheduleRecheck`). */
+  async dropRechecks(ids: readonly number[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      await this.db.execute(`DELETE FROM attribute_inbox WHERE id IN (${placeholders(chunk)})`, chunk);
+    }
+  }
+
   /** Which user each of these inbox rows names. */
   async inboxUsers(accountId: number, ids: readonly number[]): Promise<{ id: number; userKey: string }[]> {
     const out: { id: number; userKey: string }[] = [];
@@ -171,11 +208,11 @@ export class AttributesRepository {
     return out;
   }
 
-  /** The account's oldest inbox rows: at most `limit` distinct users. */
-  async readInbox(accountId: number, limit: number): Promise<AttributeInboxBatch> {
+  /** The account's oldest inbox rows that are due: at most `limit` distinct users. */
+  async readInbox(accountId: number, limit: number, now = Date.now()): Promise<AttributeInboxBatch> {
     const rows = await this.db.query<{ id: number | string; user_key: string; created_at_ms: number | string }>(
-      `SELECT id, user_key, created_at_ms FROM attribute_inbox WHERE account_id = ? ORDER BY id LIMIT ?`,
-      [accountId, limit * 4],
+      `SELECT id, user_key, created_at_ms FROM attribute_inbox WHERE account_id = ? AND due_at_ms <= ? ORDER BY id LIMIT ?`,
+      [accountId, now, limit * 4],
     );
     const ids: number[] = [];
     const users = new Set<string>();

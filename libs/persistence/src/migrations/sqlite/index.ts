@@ -10,6 +10,7 @@ import { AcknowledgedMeansStored1797000000100 } from './1797000000100-acknowledg
 import { DriftRepairExtras1797000241500 } from './1797000241500-drift-repair-extras';
 import { ErasureTombstones1797000300000 } from './1797000300000-erasure-tombstones';
 import { CreatedLists1797000400000 } from './1797000400000-created-lists';
+import { AttributeRecheck1797000500000 } from './1797000500000-attribute-recheck';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -25,4 +26,5 @@ export const SQLITE_MIGRATIONS = [
   DriftRepairExtras1797000241500,
   ErasureTombstones1797000300000,
   CreatedLists1797000400000,
+  AttributeRecheck1797000500000,
 ];
