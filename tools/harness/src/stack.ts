@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DatabaseDriver } from '@audience-bridge/persistence';
-import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
+import { createMigratedDataSource, TestDatabase, TestDatabaseOptions } from '@audience-bridge/persistence/testing';
 import { AppProcess, freePort, startApp, waitForHttp } from './app-process';
 
 export const INBOUND_TOKEN = 'inbound-token-for-e2e-tests-0001';
@@ -36,8 +36,8 @@ export interface Stack {
 }
 
 /** A migrated database of the driver, a unique queue prefix on the local Redis, and the built API as a process. */
-export async function startStack(driver: DatabaseDriver, extraEnv: Record<string, string> = {}): Promise<Stack> {
-  const { dataSource, database }: { dataSource: DataSource; database: TestDatabase } = await createMigratedDataSource(driver);
+export async function startStack(driver: DatabaseDriver, extraEnv: Record<string, string> = {}, databaseOptions: TestDatabaseOptions = {}): Promise<Stack> {
+  const { dataSource, database }: { dataSource: DataSource; database: TestDatabase } = await createMigratedDataSource(driver, databaseOptions);
   const port = extraEnv['PORT'] ? Number(extraEnv['PORT']) : await freePort();
   const env = {
     DATABASE_URL: database.url,

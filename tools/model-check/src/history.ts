@@ -110,6 +110,14 @@ export interface History {
     /** From this step Iterable answers every call 503 for `outageMs` (an outage; deliveries wait it out). */
     outageAtStep?: number | null;
     outageMs?: number;
+    /**
+     * From this step the database cannot be written for `storageOutageMs`: PostgreSQL refuses connections and drops
+     * every open one (as in a restart); SQLite's disk is full (its folder is a small tmpfs, filled, then freed).
+     */
+    storageOutageAtStep?: number | null;
+    storageOutageMs?: number;
+    /** API processes sharing the port (`API_PROCESSES`). */
+    apiProcesses?: number;
   };
 }
 
@@ -128,6 +136,10 @@ export interface GeneratorOptions {
   newAudiences: number;
   /** Fraction of the Customer ID account's profiles (users with an email of their own) that carry a forwarded attribute. */
   attributeRate: number;
+  /** How long the Iterable outage lasts (when a history has one). */
+  outageSeconds: number;
+  /** Faults of the database (a PostgreSQL restart, a full SQLite disk) and runs with two API processes. */
+  storageFaults: boolean;
 }
 
 export const DEFAULT_OPTIONS: GeneratorOptions = {
@@ -140,6 +152,8 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   createdLists: 1,
   newAudiences: 2,
   attributeRate: 0.3,
+  outageSeconds: 15,
+  storageFaults: true,
 };
 
 /**
@@ -262,7 +276,8 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   addCreatedLists(history, users, o.createdLists, keyAt);
   addNewAudienceBursts(history, users, o.newAudiences, keyAt);
   addAttributes(history, users, o.attributeRate);
-  if (o.faults) addLaterFaults(history, keyAt);
+  if (o.faults) addLaterFaults(history, keyAt, o.outageSeconds);
+  if (o.faults && o.storageFaults) addStorageFaults(history);
   return history;
 }
 
@@ -464,7 +479,7 @@ function addAttributes(history: History, users: { mpid: string; email?: string |
  * histories stay as they were but for these): keep-alives, a worker stopped past its lease while a second one
  * runs, 429s without Retry-After, a list edited by hand in Iterable followed by a drift repair, a 15 s outage.
  */
-function addLaterFaults(history: History, keyAt: (a: AccountPlan, time: number) => string): void {
+function addLaterFaults(history: History, keyAt: (a: AccountPlan, time: number) => string, outageSeconds: number): void {
   const r = random(history.seed * 7919 + 41);
   const steps = history.delivery.length;
   for (let k = 0; k < 3; k++) {
@@ -487,7 +502,20 @@ function addLaterFaults(history: History, keyAt: (a: AccountPlan, time: number) 
   history.faults.throttleWithoutRetryAfter = history.faults.throttle && r() < 0.5;
   history.faults.handEditAtStep = r() < 0.5 ? Math.floor((steps * 3) / 5) : null;
   history.faults.outageAtStep = r() < 0.3 ? Math.floor(steps / 5) : null;
-  history.faults.outageMs = 15_000;
+  history.faults.outageMs = outageSeconds * 1000;
+}
+
+/**
+ * Database faults and API processes, from a generator of their own: in two histories of five the database cannot be
+ * written for 3 s from a step between a quarter and three quarters of the run (PostgreSQL refusing and dropping
+ * connections, SQLite's disk full); in one of two, two API processes share the port.
+ */
+function addStorageFaults(history: History): void {
+  const r = random(history.seed * 7919 + 79);
+  const steps = history.delivery.length;
+  history.faults.storageOutageAtStep = r() < 0.4 ? Math.floor(steps * (0.25 + r() * 0.5)) : null;
+  history.faults.storageOutageMs = 3000;
+  history.faults.apiProcesses = r() < 0.5 ? 2 : 1;
 }
 
 /** The same history with only the events at `keep` (and their deliveries): for shrinking a failing one. */

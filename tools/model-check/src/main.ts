@@ -6,7 +6,8 @@ import { shrink } from './shrink';
 /**
  * npm run model-check -- [--minutes N | --seeds N] [--seed S] [--driver sqlite|postgres|both] [--messages N]
  *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--erasures N]
- *   [--created-lists N] [--new-audiences N] [--attributes F] [--keep i,j,…] [--shrink RUNS] [--regressions]
+ *   [--created-lists N] [--new-audiences N] [--attributes F] [--outage-seconds N] [--storage-faults on|off]
+ *   [--keep i,j,…] [--shrink RUNS] [--regressions]
  * Runs generated histories (seeds from --seed on) against the built apps until the time or the count is spent,
  * with a progress line; on a failure prints the seed, its faults and one command that replays it, and (with
  * --shrink) the smallest history found that still fails. Exits 1 when any run failed.
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
     createdLists: Number(a.get('created-lists') ?? DEFAULT_OPTIONS.createdLists),
     newAudiences: Number(a.get('new-audiences') ?? DEFAULT_OPTIONS.newAudiences),
     attributeRate: Number(a.get('attributes') ?? DEFAULT_OPTIONS.attributeRate),
+    outageSeconds: Number(a.get('outage-seconds') ?? DEFAULT_OPTIONS.outageSeconds),
+    storageFaults: a.get('storage-faults') !== 'off',
   };
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;
@@ -64,23 +67,46 @@ async function main(): Promise<void> {
       console.log(
         `[${minutes.toFixed(1)} min] seed ${seed} ${driver}: ${result.violations.length === 0 ? 'ok' : 'FAILED'} ` +
           `(${history.events.length} events, ${result.sent} sent, ${result.acknowledged} acknowledged, ` +
-          `${result.erasures} erasure(s) checked, ${result.repairs} hand edit(s) repaired, ${result.fields} field(s), ${(result.ms / 1000).toFixed(1)} s; ` +
+          `${result.resent} sent again, ${result.erasures} erasure(s) checked, ${result.repairs} hand edit(s) repaired, ${result.fields} field(s), ` +
+          `${(result.ms / 1000).toFixed(1)} s; ` +
           `${runs} runs, ${(runs / Math.max(minutes, 0.01)).toFixed(1)} seeds/min, ${failed + (result.violations.length ? 1 : 0)} failed)`,
       );
       if (result.violations.length === 0) continue;
       failed++;
       console.log(`  faults: ${JSON.stringify(history.faults)}`);
       for (const v of result.violations.slice(0, 12)) console.log(`  - ${v}`);
-      const extra = keep ? ` --keep ${keep.join(',')}` : '';
+      const extra = `${flagsOf(job?.options ? { ...DEFAULT_OPTIONS, ...job.options } : options)}${keep ? ` --keep ${keep.join(',')}` : ''}`;
       console.log(`  replay: ${replayCommand(seed, driver, extra)}`);
       if (a.has('shrink')) {
         const kept = await shrink(full, driver, Number(a.get('shrink')), (line) => console.log(`  ${line}`));
-        console.log(`  shrunk to ${kept.length} of ${full.events.length} events: ${replayCommand(seed, driver, ` --keep ${kept.join(',')}`)}`);
+        const flags = flagsOf(job?.options ? { ...DEFAULT_OPTIONS, ...job.options } : options);
+        console.log(`  shrunk to ${kept.length} of ${full.events.length} events: ${replayCommand(seed, driver, `${flags} --keep ${kept.join(',')}`)}`);
       }
     }
   }
   console.log(`${runs} runs, ${failed} failed, ${((Date.now() - started) / 60_000).toFixed(1)} min`);
   process.exit(failed === 0 ? 0 : 1);
+}
+
+/** The flags that give these options (those other than the defaults), for a replay line. */
+function flagsOf(options: GeneratorOptions): string {
+  const names: Record<keyof GeneratorOptions, string> = {
+    messages: 'messages',
+    duplicateRate: 'duplicates',
+    lateRate: 'late',
+    malformedRate: 'malformed',
+    faults: 'faults',
+    erasures: 'erasures',
+    createdLists: 'created-lists',
+    newAudiences: 'new-audiences',
+    attributeRate: 'attributes',
+    outageSeconds: 'outage-seconds',
+    storageFaults: 'storage-faults',
+  };
+  return (Object.keys(names) as (keyof GeneratorOptions)[])
+    .filter((k) => options[k] !== DEFAULT_OPTIONS[k])
+    .map((k) => ` --${names[k]} ${typeof options[k] === 'boolean' ? (options[k] ? 'on' : 'off') : String(options[k])}`)
+    .join('');
 }
 
 main().catch((error: unknown) => {

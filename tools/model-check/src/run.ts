@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { TEST_POSTGRES_ADMIN_URL } from '@audience-bridge/persistence/testing';
 import { FakeProject, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
@@ -20,6 +26,8 @@ export interface RunResult {
   repairs: number;
   /** Forwarded attribute values (user, field) checked at Iterable. */
   fields: number;
+  /** Answers without a 200 that the runner sent again (5xx, no answer): what the faults cost mParticle. */
+  resent: number;
   ms: number;
 }
 
@@ -116,8 +124,14 @@ export async function runHistory(history: History, driver: Driver, options: { se
     projects.set(a.accountId, project);
     for (const slot of a.lists) listIds.set(slot, fake.state.createList(project, `model-check ${slot}`).id);
   }
-  const stack: Stack = await startStack(driver, { ITERABLE_API_BASE_URL: fake.url, ...FAST });
+  const disk = history.faults.storageOutageAtStep != null && driver === 'sqlite' ? await smallDisk() : undefined;
+  const stack: Stack = await startStack(
+    driver,
+    { ITERABLE_API_BASE_URL: fake.url, ...FAST, API_PROCESSES: String(history.faults.apiProcesses ?? 1) },
+    disk ? { sqliteDir: disk.dir } : {},
+  );
   let sent = 0;
+  let resent = 0;
   const acknowledged = new Set<number>();
   let restartedApi: AppProcess | undefined;
   let erasures: number | undefined;
@@ -128,6 +142,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     if (history.faults.stopWorkerAtStep != null) await stack.startWorker();
     let continued: Promise<void> | undefined;
     let outage: Promise<void> | undefined;
+    let storageOutage: Promise<void> | undefined;
     const applyFaults = () => {
       if (!(history.faults.iterableErrorRate > 0 || history.faults.throttle || history.faults.slowRate || history.faults.resetRate)) return;
       fake.state.setFaults({
@@ -162,6 +177,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
         fake.state.setFaults({ errorRates: { status503: 1 } });
         outage = new Promise((resolve) => setTimeout(resolve, history.faults.outageMs ?? 15_000)).then(applyFaults);
       }
+      if (step === history.faults.storageOutageAtStep) storageOutage = storageFault(stack, disk, history.faults.storageOutageMs ?? 3000);
       if (step === history.faults.handEditAtStep) {
         const edited = await editByHand(stack, fake, history, listIds);
         if (edited) drifts.push(edited);
@@ -183,6 +199,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
       if (creating) applyFaults();
       await killing;
       for (let attempt = 0; answers.some((a) => a.answer.status === 0 || a.answer.status >= 500) && attempt < 8; attempt++) {
+        resent += answers.filter((a) => a.answer.status === 0 || a.answer.status >= 500).length;
         await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
         answers = await Promise.all(answers.map((a) => (a.answer.status === 0 || a.answer.status >= 500 ? send(a.i) : a)));
       }
@@ -200,6 +217,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     }
     await continued;
     await outage;
+    await storageOutage;
     fake.state.setFaults({});
     const expected = expectedState(history, acknowledged);
 
@@ -285,6 +303,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     await restartedApi?.stop('SIGTERM');
     await stack.stop().catch(() => undefined);
     await fake.close();
+    await disk?.remove();
   }
   return {
     seed: history.seed,
@@ -295,6 +314,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     erasures: erasures ?? 0,
     repairs: drifts.length,
     fields: fields ?? 0,
+    resent,
     ms: Date.now() - started,
   };
 }
@@ -357,6 +377,69 @@ async function checkErasures(stack: Stack, expected: Expected, processes: (AppPr
     }
   }
   return violations;
+}
+
+/** A folder on a tmpfs of its own (64 MB) that can be made full; undefined when this machine cannot mount one. */
+async function smallDisk(): Promise<{ dir: string; fill(): void; free(): void; remove(): Promise<void> } | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'mc-disk-'));
+  const filler = join(dir, 'filler');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    console.warn('model-check: cannot mount a tmpfs here (root needed): the SQLite disk-full fault is left out of this run');
+    return undefined;
+  }
+  return {
+    dir,
+    fill() {
+      const fd = openSync(filler, 'w');
+      const chunk = Buffer.alloc(1 << 20);
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch {
+        // ENOSPC: the disk is full.
+      } finally {
+        closeSync(fd);
+      }
+    },
+    free() {
+      rmSync(filler, { force: true });
+    },
+    async remove() {
+      try {
+        execFileSync('umount', [dir], { stdio: 'ignore' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * The database cannot be written for `ms`: on PostgreSQL it refuses new connections and every open one is
+ * terminated (what the apps see of a restart); on SQLite its disk is full (filled, then freed). The runner's own
+ * connection (its checks) is dropped too and reconnects.
+ */
+async function storageFault(stack: Stack, disk: Awaited<ReturnType<typeof smallDisk>>, ms: number): Promise<void> {
+  if (stack.driver === 'sqlite') {
+    if (!disk) return;
+    disk.fill();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    disk.free();
+    return;
+  }
+  const name = new URL(stack.env['DATABASE_URL'] as string).pathname.slice(1);
+  const admin = new DataSource({ type: 'postgres', url: TEST_POSTGRES_ADMIN_URL });
+  await admin.initialize();
+  try {
+    await admin.query(`ALTER DATABASE "${name}" WITH ALLOW_CONNECTIONS false`);
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  } finally {
+    await admin.query(`ALTER DATABASE "${name}" WITH ALLOW_CONNECTIONS true`);
+    await admin.destroy();
+  }
 }
 
 /** SIGSTOPs a running worker for twice its list lease (the other worker takes its lists over), then continues it. */

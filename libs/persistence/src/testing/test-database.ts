@@ -15,9 +15,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /** SQLite: the folder the file goes in (the caller's: a small disk, say), instead of a new temp folder. */
+  sqliteDir?: string;
+}
+
 /** A new, empty database of the driver: a fresh PostgreSQL database or a SQLite file in a temp folder. */
-export async function createTestDatabase(driver: DatabaseDriver): Promise<TestDatabase> {
+export async function createTestDatabase(driver: DatabaseDriver, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   if (driver === 'sqlite') {
+    if (options.sqliteDir) {
+      const file = join(options.sqliteDir, `test-${randomBytes(4).toString('hex')}.sqlite`);
+      return { driver, url: `sqlite:${file}`, drop: async () => ['', '-wal', '-shm'].forEach((x) => rmSync(`${file}${x}`, { force: true })) };
+    }
     const dir = mkdtempSync(join(tmpdir(), 'ab-sqlite-'));
     return { driver, url: `sqlite:${join(dir, 'test.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
@@ -41,8 +50,11 @@ export async function createTestDatabase(driver: DatabaseDriver): Promise<TestDa
 }
 
 /** A migrated data source on a new database of the driver, with the database it lives in. */
-export async function createMigratedDataSource(driver: DatabaseDriver): Promise<{ dataSource: DataSource; database: TestDatabase }> {
-  const database = await createTestDatabase(driver);
+export async function createMigratedDataSource(
+  driver: DatabaseDriver,
+  options: TestDatabaseOptions = {},
+): Promise<{ dataSource: DataSource; database: TestDatabase }> {
+  const database = await createTestDatabase(driver, options);
   const dataSource = createDataSource(database.url);
   await dataSource.initialize();
   await dataSource.runMigrations();
