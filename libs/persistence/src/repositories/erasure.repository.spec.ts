@@ -98,4 +98,30 @@ describe.each(DRIVERS)('ErasureRepository tombstones on %s', (driver) => {
     ]);
     expect(await processA.purgeLate(pending)).toBe(0);
   });
+  it('takes the subject off a list their audience moved to after the erasure was accepted, and forgets their row there', async () => {
+    // Found by the model checker (seed 105, two API processes): a stale process stored an older add naming the
+    // audience's new list; it was delivered there, and the erasure, knowing only the lists of its acceptance,
+    // neither re-planned nor cleared that list: a `subscribed` row of the subject stayed in list_members.
+    const accountId = 4;
+    await connect(accountId, 40);
+    const erasures = new ErasureRepository(db, new ApiKeyCipher(key));
+    const t0 = Date.now();
+    await erasures.accept(accountId, 'r-moved', { email: 'moved@example.com' }, 'customerId', 5000, t0);
+    await db.execute(`UPDATE audience_connections SET list_id = 41 WHERE account_id = ?`, [accountId]);
+    await member(accountId, '701', 'moved@example.com', 'cust-moved', 4000);
+    await db.execute(
+      `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms) ` +
+        `VALUES (41, 'moved@example.com', 'moved@example.com', 'cust-moved', 'subscribed', NULL, NULL, 1)`,
+    );
+    const pending = (await erasures.due(10, t0 + 10_000)).find((e) => e.accountId === accountId);
+    if (!pending) throw new Error('the erasure is not pending');
+    await db.execute(`DELETE FROM sync_inbox`);
+    expect(await erasures.purgeLate(pending)).toBe(1);
+    const inbox = await db.query<{ list_id: string | number }>(`SELECT list_id FROM sync_inbox WHERE member_key = 'moved@example.com'`);
+    expect(inbox.map((r) => Number(r.list_id)).sort()).toEqual([40, 41]);
+    expect(await erasures.inFlight(accountId, pending.subject)).toBeGreaterThan(0);
+    await db.execute(`DELETE FROM sync_inbox`);
+    await erasures.complete(pending.id, accountId, pending.subject, 1);
+    expect(await db.query(`SELECT * FROM list_members WHERE member_key = 'moved@example.com'`)).toEqual([]);
+  });
 });

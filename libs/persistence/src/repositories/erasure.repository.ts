@@ -192,9 +192,11 @@ export class ErasureRepository {
       const found = await this.purge(manager, erasure.accountId, subject, subject.erasedAtMs ?? erasure.receivedAtMs);
       if (found.memberships + found.attributeUsers > 0) {
         const emails = unique([...subject.emails, ...found.emails]);
+        // The lists of now, not only those of the acceptance: the change may have moved its audience to a new list.
+        const listIds = await this.subjectLists(erasure.accountId, subject, manager);
         await appendInbox(
           this.db,
-          subject.listIds.flatMap((listId) => emails.map((email) => ({ listId, email }))),
+          listIds.flatMap((listId) => emails.map((email) => ({ listId, email }))),
           manager,
           now,
         );
@@ -305,14 +307,28 @@ export class ErasureRepository {
     return affected === 1;
   }
 
+  /**
+   * The lists the subject may be on: those of the account's connections when the erasure was accepted and those
+   * of now (an audience moved after the acceptance, by a change an API process stored before it saw the tombstone).
+   */
+  private async subjectLists(accountId: number, subject: ErasureSubjectRecord, manager?: EntityManager): Promise<number[]> {
+    const lists = await this.db.query<{ list_id: string | number }>(
+      `SELECT DISTINCT list_id FROM audience_connections WHERE account_id = ? AND list_id IS NOT NULL`,
+      [accountId],
+      manager,
+    );
+    return [...new Set([...subject.listIds, ...lists.map((l) => Number(l.list_id))])];
+  }
+
   /** Members of the subject still on their way to Iterable (inbox rows, or a call whose answer is not known yet). */
-  async inFlight(subject: ErasureSubjectRecord): Promise<number> {
-    if (subject.emails.length === 0 || subject.listIds.length === 0) return 0;
+  async inFlight(accountId: number, subject: ErasureSubjectRecord): Promise<number> {
+    const listIds = await this.subjectLists(accountId, subject);
+    if (subject.emails.length === 0 || listIds.length === 0) return 0;
     const [row] = await this.db.query<{ n: string | number }>(
-      `SELECT (SELECT COUNT(*) FROM sync_inbox WHERE list_id IN (${placeholders(subject.listIds)}) AND member_key IN (${placeholders(subject.emails)}))
-            + (SELECT COUNT(*) FROM list_members WHERE list_id IN (${placeholders(subject.listIds)}) AND member_key IN (${placeholders(subject.emails)})
+      `SELECT (SELECT COUNT(*) FROM sync_inbox WHERE list_id IN (${placeholders(listIds)}) AND member_key IN (${placeholders(subject.emails)}))
+            + (SELECT COUNT(*) FROM list_members WHERE list_id IN (${placeholders(listIds)}) AND member_key IN (${placeholders(subject.emails)})
                  AND (state = 'unknown' OR recheck_at_ms IS NOT NULL)) AS n`,
-      [...subject.listIds, ...subject.emails, ...subject.listIds, ...subject.emails],
+      [...listIds, ...subject.emails, ...listIds, ...subject.emails],
     );
     return Number(row?.n ?? 0);
   }
@@ -332,10 +348,11 @@ export class ErasureRepository {
    */
   async complete(id: string, accountId: number, subject: ErasureSubjectRecord, forgetCalls: number, now = Date.now()): Promise<void> {
     await this.db.transaction(async (manager) => {
-      if (subject.emails.length > 0 && subject.listIds.length > 0) {
+      const listIds = await this.subjectLists(accountId, subject, manager);
+      if (subject.emails.length > 0 && listIds.length > 0) {
         await this.db.execute(
-          `DELETE FROM list_members WHERE list_id IN (${placeholders(subject.listIds)}) AND member_key IN (${placeholders(subject.emails)})`,
-          [...subject.listIds, ...subject.emails],
+          `DELETE FROM list_members WHERE list_id IN (${placeholders(listIds)}) AND member_key IN (${placeholders(subject.emails)})`,
+          [...listIds, ...subject.emails],
           manager,
         );
       }
