@@ -24,6 +24,10 @@ export interface AccountPlan {
   created?: string[];
   /** The account setting `forwardAttributes`, sent in every message of the account. */
   forwardAttributes?: string;
+  /** The Iterable project's type (`email` when absent). */
+  projectType?: 'email' | 'hybrid' | 'userId';
+  /** Feeds the project (and lists) of this other account, with the same API key: two mParticle accounts, one Iterable project. */
+  projectOf?: number;
 }
 
 export interface AudienceEntry {
@@ -140,6 +144,8 @@ export interface GeneratorOptions {
   outageSeconds: number;
   /** Faults of the database (a PostgreSQL restart, a full SQLite disk) and runs with two API processes. */
   storageFaults: boolean;
+  /** A third account on the first account's Iterable project (same key, its own audiences on that project's lists), and hybrid projects. */
+  sharedProject: boolean;
 }
 
 export const DEFAULT_OPTIONS: GeneratorOptions = {
@@ -154,6 +160,8 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   attributeRate: 0.3,
   outageSeconds: 15,
   storageFaults: true,
+  // Off by default: on, it finds two defects still open (README "Model checker").
+  sharedProject: false,
 };
 
 /**
@@ -278,6 +286,8 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   addAttributes(history, users, o.attributeRate);
   if (o.faults) addLaterFaults(history, keyAt, o.outageSeconds);
   if (o.faults && o.storageFaults) addStorageFaults(history);
+  // Last: it adds an account, which the generators above must not see (their draws pick among the accounts).
+  if (o.sharedProject) addSharedProject(history);
   return history;
 }
 
@@ -516,6 +526,66 @@ function addStorageFaults(history: History): void {
   history.faults.storageOutageAtStep = r() < 0.4 ? Math.floor(steps * (0.25 + r() * 0.5)) : null;
   history.faults.storageOutageMs = 3000;
   history.faults.apiProcesses = r() < 0.5 ? 2 : 1;
+}
+
+/**
+ * Two mParticle accounts on one Iterable project, and project types (from a generator of their own): account 7003
+ * (Customer ID mode, users of its own) uses the first account's current API key, connects two audiences to lists of
+ * that project (one of them a list the first account's audiences feed too: the union spans accounts), and sends
+ * eight membership messages over the run; each of the first two accounts' projects is `hybrid` in one history of three.
+ */
+function addSharedProject(history: History): void {
+  const r = random(history.seed * 7919 + 83);
+  for (const a of history.accounts) if (r() < 1 / 3) a.projectType = 'hybrid';
+  const owner = history.accounts[0];
+  if (!owner) return;
+  const a: AccountPlan = {
+    accountId: 7003,
+    mode: 'customerId',
+    apiKey: owner.apiKey,
+    revokedKey: owner.apiKey,
+    rotatedAt: 0,
+    lists: [],
+    projectOf: owner.accountId,
+  };
+  history.accounts.push(a);
+  const pool: PoolUser[] = Array.from({ length: 8 }, (_, i) => ({
+    mpid: String(990_000 + i),
+    customerId: `cust-7003-${i}`,
+    email: `s${i}.7003@example.com`,
+  }));
+  const steps = history.delivery.length;
+  const t0 = history.events[0]?.at ?? 0;
+  const span = Math.max(1, (history.events[history.events.length - 1]?.at ?? t0) - t0);
+  const listOf = new Map<number, string>();
+  for (const audienceId of [1, 2]) {
+    const list = audienceId === 1 ? (owner.lists[0] as string) : (owner.lists[1 + Math.floor(r() * (owner.lists.length - 1))] as string);
+    listOf.set(audienceId, list);
+    const step = Math.floor(r() * (steps / 3));
+    const first = history.delivery[step]?.[0];
+    const at = (first === undefined ? t0 : (history.events[first]?.at ?? t0)) + 5;
+    history.events.push({
+      kind: 'subscription',
+      id: `mc-${history.seed}-p${audienceId}`,
+      accountId: a.accountId,
+      at,
+      apiKey: a.apiKey,
+      audienceId,
+      list,
+      action: 'add',
+    });
+    history.delivery[step]?.push(history.events.length - 1);
+  }
+  for (let m = 0; m < 8; m++) {
+    const step = Math.floor(steps / 3 + r() * ((2 * steps) / 3 - 1));
+    const first = history.delivery[step]?.[0];
+    const at = (first === undefined ? t0 + Math.floor(r() * span) : (history.events[first]?.at ?? t0)) + 7 + m;
+    const audienceId = r() < 0.5 ? 1 : 2;
+    const chosen = [...new Set(Array.from({ length: 1 + Math.floor(r() * 4) }, () => Math.floor(r() * pool.length)))];
+    const profiles = profilesOf(a, pool, chosen, audienceId, listOf.get(audienceId) as string, () => (r() < 0.7 ? 'add' : 'delete'));
+    history.events.push({ kind: 'membership', id: `mc-${history.seed}-p${audienceId}-${m}`, accountId: a.accountId, at, apiKey: a.apiKey, profiles });
+    history.delivery[Math.min(step, steps - 1)]?.push(history.events.length - 1);
+  }
 }
 
 /** The same history with only the events at `keep` (and their deliveries): for shrinking a failing one. */

@@ -7,6 +7,7 @@ import { shrink } from './shrink';
  * npm run model-check -- [--minutes N | --seeds N] [--seed S] [--driver sqlite|postgres|both] [--messages N]
  *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--erasures N]
  *   [--created-lists N] [--new-audiences N] [--attributes F] [--outage-seconds N] [--storage-faults on|off]
+ *   [--shared-project on|off]
  *   [--keep i,j,…] [--shrink RUNS] [--regressions]
  * Runs generated histories (seeds from --seed on) against the built apps until the time or the count is spent,
  * with a progress line; on a failure prints the seed, its faults and one command that replays it, and (with
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
     newAudiences: Number(a.get('new-audiences') ?? DEFAULT_OPTIONS.newAudiences),
     attributeRate: Number(a.get('attributes') ?? DEFAULT_OPTIONS.attributeRate),
     outageSeconds: Number(a.get('outage-seconds') ?? DEFAULT_OPTIONS.outageSeconds),
-    storageFaults: a.get('storage-faults') !== 'off',
+    storageFaults: a.has('storage-faults') ? a.get('storage-faults') === 'on' : DEFAULT_OPTIONS.storageFaults,
+    sharedProject: a.has('shared-project') ? a.get('shared-project') === 'on' : DEFAULT_OPTIONS.sharedProject,
   };
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;
@@ -102,6 +104,7 @@ function flagsOf(options: GeneratorOptions): string {
     attributeRate: 'attributes',
     outageSeconds: 'outage-seconds',
     storageFaults: 'storage-faults',
+    sharedProject: 'shared-project',
   };
   return (Object.keys(names) as (keyof GeneratorOptions)[])
     .filter((k) => options[k] !== DEFAULT_OPTIONS[k])

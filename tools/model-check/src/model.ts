@@ -12,6 +12,10 @@ import type { History, HistoryEvent, Mode } from './history';
  * - A list holds an email exactly when the newest change of some audience mapped to it adds that email, with the
  *   identity of the newest such change: Customer ID mode {email, customer id}, mParticle ID mode {email or
  *   `<mpid>@placeholder.email`, mpid}.
+ * - In a hybrid project the userId names the Iterable user (README "An identity changes"): a list holds a userId
+ *   exactly when the newest change of some audience mapped to it adds a profile with that userId; which email the
+ *   user shows is not predicted (a re-addressed user keeps the one Iterable first had; one whose email another
+ *   user holds is sent by userId alone).
  * - An audience connected without a listId gets one list of its own (a retried subscription makes no second one).
  * - An account's key is the one of its newest message; an account whose newest key Iterable refuses cannot
  *   deliver (its lists are not predicted).
@@ -23,8 +27,10 @@ import type { History, HistoryEvent, Mode } from './history';
  *   the erasure (a new consent) was acknowledged.
  */
 export interface Expected {
-  /** List slot → email → userId. */
+  /** List slot → member → userId: members named by email (email-based projects) or by userId (hybrid; the value is then ''). */
   lists: Map<string, Map<string, string>>;
+  /** How a list slot's members are named: `userId` in hybrid projects, else `email`. */
+  memberKey: Map<string, 'email' | 'userId'>;
   /** Accounts whose newest key is not one Iterable accepts. */
   undeliverable: Set<number>;
   /** Forwarded attributes Iterable must hold: account → email → field → value (newest per user and field). */
@@ -95,18 +101,29 @@ export function expectedState(history: History, acknowledged: ReadonlySet<number
   for (const a of history.accounts) if (keys.get(String(a.accountId))?.key !== a.apiKey) undeliverable.add(a.accountId);
 
   const result = new Map<string, Map<string, { at: number; userId: string }>>();
-  for (const a of history.accounts) for (const l of [...a.lists, ...(a.created ?? [])]) result.set(l, new Map());
+  const memberKey = new Map<string, 'email' | 'userId'>();
+  for (const a of history.accounts) {
+    for (const l of [...a.lists, ...(a.created ?? [])]) {
+      result.set(l, new Map());
+      memberKey.set(l, a.projectType === 'hybrid' ? 'userId' : 'email');
+    }
+  }
   for (const want of wants.values()) {
     if (want.action !== 'add' || forgotten.has(`${want.accountId}:${want.email}`)) continue;
     const list = lists.get(`${want.accountId}:${want.audienceId}`)?.list;
     if (list === undefined) continue;
     const members = result.get(list);
     if (!members) continue;
+    if (memberKey.get(list) === 'userId') {
+      members.set(want.userId, { at: want.at, userId: '' });
+      continue;
+    }
     const held = members.get(want.email);
     if (!held || want.at > held.at) members.set(want.email, { at: want.at, userId: want.userId });
   }
   return {
     lists: new Map([...result].map(([list, members]) => [list, new Map([...members].map(([email, m]) => [email, m.userId]))])),
+    memberKey,
     undeliverable,
     fields: [...attributes.values()]
       .filter((f) => !forgotten.has(`${f.accountId}:${f.email}`))

@@ -120,7 +120,12 @@ export async function runHistory(history: History, driver: Driver, options: { se
   const listIds = new Map<string, number>();
   const projects = new Map<number, FakeProject>();
   for (const a of history.accounts) {
-    const project = fake.state.createProject({ apiKey: a.apiKey, type: 'email', dataCenter: 'US' });
+    const shared = a.projectOf === undefined ? undefined : projects.get(a.projectOf);
+    if (shared) {
+      projects.set(a.accountId, shared);
+      continue;
+    }
+    const project = fake.state.createProject({ apiKey: a.apiKey, type: a.projectType ?? 'email', dataCenter: 'US' });
     projects.set(a.accountId, project);
     for (const slot of a.lists) listIds.set(slot, fake.state.createList(project, `model-check ${slot}`).id);
   }
@@ -261,7 +266,12 @@ export async function runHistory(history: History, driver: Driver, options: { se
       if (expected.undeliverable.has(a.accountId)) continue;
       for (const slot of [...a.lists, ...(a.created ?? []).filter((c) => listIds.has(c))]) {
         const want = expected.lists.get(slot) ?? new Map<string, string>();
-        const have = new Map((fake.state.members(listIds.get(slot) as number) ?? []).map((m) => [String(m.email).toLowerCase(), String(m.userId ?? '')]));
+        const byUserId = expected.memberKey.get(slot) === 'userId';
+        const have = new Map(
+          (fake.state.members(listIds.get(slot) as number) ?? []).map((m) =>
+            byUserId ? [String(m.userId ?? `(no userId: ${m.email})`), ''] : [String(m.email).toLowerCase(), String(m.userId ?? '')],
+          ),
+        );
         const missing = [...want].filter(([email]) => !have.has(email)).map(([email]) => email);
         const extra = [...have].filter(([email]) => !want.has(email)).map(([email]) => email);
         const wrongId = [...want]
@@ -364,7 +374,9 @@ async function checkErasures(stack: Stack, expected: Expected, processes: (AppPr
   const tables: { name: string }[] = await stack.dataSource.query(
     stack.driver === 'sqlite' ? `SELECT name FROM sqlite_master WHERE type = 'table'` : `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`,
   );
-  const stored = JSON.stringify(await Promise.all(tables.map((t) => stack.dataSource.query(`SELECT * FROM "${t.name}"`)))).toLowerCase();
+  const stored = await Promise.all(
+    tables.map(async (t) => ({ table: t.name, rows: JSON.stringify(await stack.dataSource.query(`SELECT * FROM "${t.name}"`)).toLowerCase() })),
+  );
   const logs = processes
     .map((p) => p?.output() ?? '')
     .join('\n')
@@ -372,7 +384,18 @@ async function checkErasures(stack: Stack, expected: Expected, processes: (AppPr
   const violations: string[] = [];
   for (const x of erased) {
     for (const trace of [x.email, x.customerId].filter((t): t is string => t !== undefined).map((t) => t.toLowerCase())) {
-      if (!x.newConsent && stored.includes(trace)) violations.push(`erased subject ${trace} (account ${x.accountId}) is still stored after the erasure`);
+      const where = stored
+        .filter((t) => t.rows.includes(trace))
+        .map(
+          (t) =>
+            `${t.table}: ${(JSON.parse(t.rows) as Record<string, unknown>[])
+              .filter((row) => JSON.stringify(row).includes(trace))
+              .map((row) => JSON.stringify(row).slice(0, 240))
+              .slice(0, 2)
+              .join(' ')}`,
+        );
+      if (!x.newConsent && where.length > 0)
+        violations.push(`erased subject ${trace} (account ${x.accountId}) is still stored after the erasure (in ${where.join(', ')})`);
       if (logs.includes(trace)) violations.push(`erased subject ${trace} (account ${x.accountId}) is in a log`);
     }
   }

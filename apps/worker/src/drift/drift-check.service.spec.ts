@@ -352,6 +352,24 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     expect(refused.report?.error).not.toContain(unknownKey.apiKey);
   });
 
+  it('writes the report of a check that failed while the database was away once it is back, instead of leaving it running', async () => {
+    // A database restart drops the connection mid-check; the failure's own write meets it still away (found by the
+    // model checker: the report stayed `running` until the stale takeover two minutes later).
+    const target = newTarget();
+    await accept(target, ['a@example.com']);
+    fake.state.projects.delete(target.apiKey);
+    const fail = jest.spyOn(drift, 'fail');
+    fail.mockRejectedValueOnce(new Error('Connection terminated unexpectedly')).mockRejectedValueOnce(new Error('the database system is starting up'));
+    try {
+      const { outcome, report } = await check(target, false);
+      expect(outcome).toBe('failed');
+      expect(report).toMatchObject({ state: 'failed', error: expect.stringMatching(/bad api key/) });
+      expect(fail).toHaveBeenCalledTimes(3);
+    } finally {
+      fail.mockRestore();
+    }
+  });
+
   it('waits for a whole-list resend to be expanded, and gives up on one that stays', async () => {
     const target = newTarget();
     await accept(target, ['a@example.com']);

@@ -229,7 +229,11 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         error instanceof DriftFailure || isIterableError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
       if (!(error instanceof DriftFailure) && !isIterableError(error))
         this.logger.error(`drift check ${report.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      await this.drift.fail(report.id, holder, why, { ...(current.comparison ? { iterableMembers: current.comparison.iterableLines } : {}), repaired });
+      // The failure may be the database's (a restart): its report is written once the database is back, not left
+      // `running` until the stale takeover two minutes later (found by the model checker, seed 103 PostgreSQL).
+      await untilWritten(() =>
+        this.drift.fail(report.id, holder, why, { ...(current.comparison ? { iterableMembers: current.comparison.iterableLines } : {}), repaired }),
+      );
       if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0).catch(() => undefined);
       this.metrics.checks.inc({ outcome: 'failed', trigger: report.trigger });
       this.logger.warn(`drift check ${report.id} of list ${report.listId} failed: ${why}`);
@@ -367,5 +371,18 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         await comparison.addPending(row.memberKey);
       },
     );
+  }
+}
+
+/** A report write tried again while the database is away for a moment (up to about 23 s: 0.25, 0.5, 1, 2, 4, 5, 5, 5 s apart). */
+async function untilWritten(write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (attempt >= 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)));
+    }
   }
 }
