@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
-import { ADMIN_TOKEN, INBOUND_TOKEN, membershipMessage, Stack, startStack, waitFor } from '@audience-bridge/harness';
+import { ADMIN_TOKEN, INBOUND_TOKEN, membershipMessage, Stack, startStack, waitFor, WORKSPACE_ROOT } from '@audience-bridge/harness';
 
 // /metrics of the API with API_PROCESSES=2 (node:cluster): whichever process answers a scrape, it answers for
 // every process (prom-client's AggregatorRegistry in the cluster's primary, asked over IPC), so counters sum
@@ -27,6 +29,16 @@ function call(url: string, method: string, headers: Record<string, string>, body
 function sample(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+/** Every series name a Prometheus text exposition can carry: a histogram's name_bucket, name_sum and name_count, else its name. */
+function servedNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    if (type === 'histogram' || type === 'summary') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    else names.add(name);
+  }
+  return names;
 }
 
 describe('API /metrics with API_PROCESSES=2 (PostgreSQL, Redis, fake Iterable)', () => {
@@ -198,5 +210,17 @@ describe('API /metrics with API_PROCESSES=2 (PostgreSQL, Redis, fake Iterable)',
     // The same figures as /v1/stats.
     const stats = (await stack.admin('GET', '/v1/stats')).body;
     expect(stats).toMatchObject({ suspendedAccounts: 1, suspendedAudiences: 0, failingLists: 1, heldWithoutList: 1 });
+  });
+
+  it('serves every metric the alerts and the Grafana dashboard use (API and worker), so they cannot drift apart', async () => {
+    expect(stack.workerPorts).toHaveLength(1); // started by the test before
+    const served = new Set([...servedNames(await scrape()), ...servedNames(await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/metrics`)).text())]);
+    const used = (file: string) => new Set(readFileSync(join(WORKSPACE_ROOT, file), 'utf8').match(/\baudience_bridge_[a-z0-9_]+/g) ?? []);
+    const alerts = used('deploy/prometheus/alerts.yml');
+    const dashboard = used('deploy/grafana/audience-bridge.json');
+    expect(alerts.size).toBeGreaterThanOrEqual(4);
+    expect(dashboard.size).toBeGreaterThanOrEqual(15);
+    expect([...alerts].filter((name) => !served.has(name))).toEqual([]);
+    expect([...dashboard].filter((name) => !served.has(name))).toEqual([]);
   });
 });
