@@ -1,3 +1,4 @@
+import './metrics/offer-metrics-early';
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { join } from 'node:path';
@@ -23,16 +24,15 @@ import { jsonBodies } from './common/json-bodies';
 import { rejectHostileJson } from './common/json-shape';
 import { requireJsonBody } from './common/require-json-body.middleware';
 import { ApiMetrics } from './metrics/api-metrics';
-import { answerMetricsAsks, offerMetricsToPrimary, shareRegistry } from './metrics/cluster-metrics';
+import { answerMetricsAsks, shareRegistry } from './metrics/cluster-metrics';
 import { timeMparticleAnswers } from './metrics/mparticle-answers';
 
 async function bootstrap(): Promise<void> {
   const env = validateEnvironment(process.env);
   const logger = createAppLogger('api', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const { secrets, generated } = resolveSecrets(env);
-  // One of several API processes: answer the primary's asks for metrics from now on (nothing until the app is up).
+  // One of several API processes (answering the primary's asks for metrics since offer-metrics-early.ts loaded).
   const clustered = cluster.isWorker && env.API_PROCESSES > 1;
-  if (clustered) offerMetricsToPrimary();
 
   // Nothing works without the database: wait for it, saying so once (README "Set up"), not a stack per retry.
   await waitUntilReachable(new DependencyState('database', env.DATABASE_URL, logger), () => probeDatabase(env.DATABASE_URL));

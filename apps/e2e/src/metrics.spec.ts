@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { startFakeIterable, RunningFakeIterable } from '@audience-bridge/fake-iterable';
@@ -20,6 +20,8 @@ function call(url: string, method: string, headers: Record<string, string>, body
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
+    // As Prometheus gives up on a scrape (its scrape_timeout), so a request that never gets an answer is seen as such.
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${url}: no answer within 10 s`)));
     req.on('error', reject);
     req.end(body);
   });
@@ -29,6 +31,21 @@ function call(url: string, method: string, headers: Record<string, string>, body
 function sample(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+/** The processes whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      // pid (comm) state ppid …: the comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
 }
 
 /** Every series name a Prometheus text exposition can carry: a histogram's name_bucket, name_sum and name_count, else its name. */
@@ -222,5 +239,41 @@ describe('API /metrics with API_PROCESSES=2 (PostgreSQL, Redis, fake Iterable)',
     expect(dashboard.size).toBeGreaterThanOrEqual(15);
     expect([...alerts].filter((name) => !served.has(name))).toEqual([]);
     expect([...dashboard].filter((name) => !served.has(name))).toEqual([]);
+  });
+
+  it('keeps answering when an API process dies: the primary starts another, and the scrape says how many answered', async () => {
+    const children = childrenOf(stack.api.child.pid ?? 0);
+    expect(children).toHaveLength(2);
+    const before = sample(await scrape(), MEMBERSHIP_200);
+    process.kill(children[0], 'SIGKILL');
+    const started = Date.now();
+    const statuses: number[] = [];
+    let processes = 0;
+    await waitFor(
+      async () => {
+        const t0 = Date.now();
+        const res = await call(`${stack.apiUrl}/metrics`, 'GET', { authorization: `Bearer ${ADMIN_TOKEN}` }).catch((error: Error) => {
+          process.stdout.write(`[metrics] ${error.message} (${Date.now() - t0} ms)\n`);
+          return { status: 0, text: '' };
+        });
+        statuses.push(res.status);
+        processes = res.status === 200 ? sample(res.text, 'audience_bridge_api_processes') : 0;
+        return processes === 2 && childrenOf(stack.api.child.pid ?? 0).length === 2;
+      },
+      30_000,
+      200,
+    );
+    const after = sample(await scrape(), MEMBERSHIP_200);
+    process.stdout.write(
+      `[metrics] one of 2 API processes killed: ${((Date.now() - started) / 1000).toFixed(1)} s until both answer again; ` +
+        `scrape answers meanwhile ${JSON.stringify(statuses.reduce<Record<number, number>>((n, s) => ({ ...n, [s]: (n[s] ?? 0) + 1 }), {}))}; ` +
+        `messages counter ${before} before, ${after} after (the dead process's counts went with it: a counter reset to Prometheus)\n`,
+    );
+    // Never a 500: the figures of the processes that answer, or 503 when one that looked alive did not answer within
+    // 5 s; or no answer at all (0) for a connection node:cluster's primary handed to the process the moment it was
+    // killed, which happens to any route (/health/live alike), not to /metrics alone.
+    expect(statuses.filter((s) => s !== 200 && s !== 503 && s !== 0)).toEqual([]);
+    expect(statuses.at(-1)).toBe(200);
+    expect(after).toBeLessThanOrEqual(before);
   });
 });
