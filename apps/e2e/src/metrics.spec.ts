@@ -229,9 +229,13 @@ describe('API /metrics with API_PROCESSES=2 (PostgreSQL, Redis, fake Iterable)',
     expect(stats).toMatchObject({ suspendedAccounts: 1, suspendedAudiences: 0, failingLists: 1, heldWithoutList: 1 });
   });
 
-  it('serves every metric the alerts and the Grafana dashboard use (API and worker), so they cannot drift apart', async () => {
+  it('serves every metric the alerts and the Grafana dashboard use (API and worker), so they cannot drift; worker _total series are counters', async () => {
     expect(stack.workerPorts).toHaveLength(1); // started by the test before
-    const served = new Set([...servedNames(await scrape()), ...servedNames(await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/metrics`)).text())]);
+    const workerText = await (await fetch(`http://127.0.0.1:${stack.workerPorts[0]}/metrics`)).text();
+    const served = new Set([...servedNames(await scrape()), ...servedNames(workerText)]);
+    // The worker's own /metrics too: every _total series a counter.
+    const workerTypes = [...workerText.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({ name: m[1], type: m[2] }));
+    expect(workerTypes.filter((t) => t.name.endsWith('_total') && t.type !== 'counter')).toEqual([]);
     const used = (file: string) => new Set(readFileSync(join(WORKSPACE_ROOT, file), 'utf8').match(/\baudience_bridge_[a-z0-9_]+/g) ?? []);
     const alerts = used('deploy/prometheus/alerts.yml');
     const dashboard = used('deploy/grafana/audience-bridge.json');
