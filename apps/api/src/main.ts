@@ -1,3 +1,4 @@
+import './metrics/offer-metrics-early';
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { join } from 'node:path';
@@ -22,16 +23,25 @@ import { JsonExceptionFilter } from './common/json-exception.filter';
 import { jsonBodies } from './common/json-bodies';
 import { rejectHostileJson } from './common/json-shape';
 import { requireJsonBody } from './common/require-json-body.middleware';
+import { ApiMetrics } from './metrics/api-metrics';
+import { answerMetricsAsks, shareRegistry } from './metrics/cluster-metrics';
+import { timeMparticleAnswers } from './metrics/mparticle-answers';
 
 async function bootstrap(): Promise<void> {
   const env = validateEnvironment(process.env);
   const logger = createAppLogger('api', { level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const { secrets, generated } = resolveSecrets(env);
+  // One of several API processes (answering the primary's asks for metrics since offer-metrics-early.ts loaded).
+  const clustered = cluster.isWorker && env.API_PROCESSES > 1;
 
   // Nothing works without the database: wait for it, saying so once (README "Set up"), not a stack per retry.
   await waitUntilReachable(new DependencyState('database', env.DATABASE_URL, logger), () => probeDatabase(env.DATABASE_URL));
 
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(env, secrets), { logger, bodyParser: false });
+  const metrics = app.get(ApiMetrics);
+  if (clustered) shareRegistry(metrics.registry);
+  // First, so every answer of the Firehose route is timed, those of the middlewares below included.
+  app.use(timeMparticleAnswers(metrics));
   app.use(requireJsonBody);
   app.use(jsonBodies(env.MAX_BODY_BYTES, secrets));
   app.use(rejectHostileJson);
@@ -73,6 +83,8 @@ function supervise(processes: number): void {
   const { secrets, generated } = resolveSecrets(env);
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   let stopping = false;
+  // The processes share the port, the primary listens on none: a scrape of /metrics asks it for every process's figures.
+  answerMetricsAsks();
   for (let i = 0; i < processes; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

@@ -1,1 +1,3 @@
 export * from './backlog-gauges';
+export * from './attention-gauges';
+export * from './process-metrics';

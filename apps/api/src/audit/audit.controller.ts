@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AuditRepository, ListLeasesRepository, MembershipsRepository } from '@audience-bridge/persistence';
+import { AudienceConnectionsRepository, AuditRepository, ListLeasesRepository, MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { DeliveriesQueryDto } from './dto/deliveries-query.dto';
@@ -22,6 +22,7 @@ export class AuditController {
     private readonly memberships: MembershipsRepository,
     private readonly leases: ListLeasesRepository,
     private readonly producer: ListSyncProducer,
+    private readonly connections: AudienceConnectionsRepository,
   ) {}
 
   @Get('deliveries')
@@ -81,13 +82,15 @@ export class AuditController {
   @Get('stats')
   @ApiOkResponse({ type: StatsDto })
   async stats(): Promise<StatsDto> {
-    const [backlog, members, failing, messages, calls, heldWithoutList] = await Promise.all([
+    // The same reads as the gauges of /metrics (libs/metrics), uncached here.
+    const [backlog, members, failing, messages, calls, heldWithoutList, suspended] = await Promise.all([
       this.memberships.backlog(),
       this.memberships.countsByState(),
       this.leases.failing(),
       this.memberships.messageCounts(),
       this.audit.callCounts(),
       this.memberships.heldWithoutList(),
+      this.connections.suspendedCounts(),
     ]);
     return {
       pending: backlog.pending,
@@ -95,6 +98,8 @@ export class AuditController {
       failingLists: failing.lists,
       failingSince: failing.oldestSince === null ? null : new Date(failing.oldestSince).toISOString(),
       heldWithoutList,
+      suspendedAccounts: suspended.accounts,
+      suspendedAudiences: suspended.audiences,
       members,
       messagesAccepted: messages.accepted,
       duplicates: messages.duplicates,

@@ -11,6 +11,7 @@ import {
   ErasureRepository,
   isStorageUnavailable,
   MembershipIngestRepository,
+  ListLeasesRepository,
   MembershipsRepository,
 } from '@audience-bridge/persistence';
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
@@ -43,7 +44,14 @@ describe('MparticleService', () => {
       },
       depth: async () => 0,
     } as unknown as ListSyncProducer;
-    metrics = new ApiMetrics(new MembershipsRepository(db), producer, db);
+    metrics = new ApiMetrics(
+      { API_PROCESSES: 1 } as Environment,
+      new MembershipsRepository(db),
+      new AudienceConnectionsRepository(db),
+      new ListLeasesRepository(db),
+      producer,
+      db,
+    );
     const moduleRef = await Test.createTestingModule({
       providers: [
         MparticleService,

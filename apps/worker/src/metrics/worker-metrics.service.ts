@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerBacklogGauges, registerContentionGauges } from '@audience-bridge/metrics';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics, registerBacklogGauges, registerContentionGauges } from '@audience-bridge/metrics';
 import { Database, MembershipsRepository } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 
@@ -53,7 +53,7 @@ export class WorkerMetrics {
   });
 
   constructor(memberships: MembershipsRepository, producer: ListSyncProducer, db: Database) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'audience_bridge_worker_' });
+    collectProcessMetrics(this.registry, 'audience_bridge_worker_');
     registerBacklogGauges(this.registry, { backlog: () => memberships.backlog(), queueDepth: () => producer.depth() });
     registerContentionGauges(this.registry, db);
   }

@@ -57,6 +57,18 @@ export class AudienceConnectionsRepository {
     return e ? toView(e) : null;
   }
 
+  /**
+   * Accounts suspended, and audience connections suspended (removed ones aside): what `/v1/stats` and the
+   * `audience_bridge_suspended_connections` gauge say. Two counts over small tables (one row per account or audience).
+   */
+  async suspendedCounts(): Promise<{ accounts: number; audiences: number }> {
+    const [row] = await this.db.query<{ accounts: number | string; audiences: number | string }>(
+      `SELECT (SELECT COUNT(*) FROM accounts WHERE status = 'suspended') AS accounts, ` +
+        `(SELECT COUNT(*) FROM audience_connections WHERE status = 'suspended') AS audiences`,
+    );
+    return { accounts: Number(row?.accounts ?? 0), audiences: Number(row?.audiences ?? 0) };
+  }
+
   /** Every list the account's connections forward into. */
   async listsOf(accountId: number): Promise<number[]> {
     const rows = await this.repo.find({ where: { accountId }, select: { listId: true } });

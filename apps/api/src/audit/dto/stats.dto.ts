@@ -44,6 +44,12 @@ export class StatsDto {
   @ApiProperty({ description: 'Changes held for audiences that name no list' })
   heldWithoutList!: number;
 
+  @ApiProperty({ description: 'Accounts suspended (a rejected API key): nothing of theirs goes out until resumed or given a new key' })
+  suspendedAccounts!: number;
+
+  @ApiProperty({ description: 'Audience connections suspended (an unknown list), removed ones aside' })
+  suspendedAudiences!: number;
+
   @ApiProperty({ type: () => MemberCountsDto })
   members!: MemberCountsDto;
 
