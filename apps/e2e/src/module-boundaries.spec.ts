@@ -84,3 +84,24 @@ describe('test code stays out of production entry points', () => {
     expect(readFileSync(join(WORKSPACE_ROOT, 'libs/persistence/dist/index.js'), 'utf8')).not.toMatch(/testing/);
   });
 });
+
+// Issue 26: no dependency is installed for nothing. Every runtime dependency of package.json is imported by some
+// source of the apps, libraries or tools; the only exceptions are peers a framework needs, each with its reason.
+describe('every runtime dependency is used', () => {
+  const PEERS: Record<string, string> = { rxjs: 'peer dependency of @nestjs/common and @nestjs/core' };
+  const sources = (
+    spawnSync('git', ['ls-files', '--', 'apps/*.ts', 'apps/*.tsx', 'libs/*.ts', 'tools/*.ts'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' }).stdout ?? ''
+  )
+    .split('\n')
+    .filter(Boolean)
+    .map((file) => readFileSync(join(WORKSPACE_ROOT, file), 'utf8'))
+    .join('\n');
+  const dependencies = Object.keys(
+    (JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+  );
+
+  it.each(dependencies.filter((name) => !(name in PEERS)))('%s is imported by the code', (name) => {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    expect(new RegExp(`(from|import|require\\()\\s*'${escaped}(/[^']*)?'`).test(sources)).toBe(true);
+  });
+});
