@@ -19,6 +19,7 @@ import {
 import { probeDatabase } from '@audience-bridge/persistence';
 import { ApiModule } from './app/api.module';
 import { serveConsole } from './console/serve-console';
+import { enterRequest, nameRequest } from './common/correlation.middleware';
 import { JsonExceptionFilter } from './common/json-exception.filter';
 import { jsonBodies } from './common/json-bodies';
 import { rejectHostileJson } from './common/json-shape';
@@ -42,9 +43,11 @@ async function bootstrap(): Promise<void> {
   if (clustered) shareRegistry(metrics.registry);
   // First, so every answer of the Firehose route is timed, those of the middlewares below included.
   app.use(timeMparticleAnswers(metrics));
+  app.use(nameRequest);
   app.use(requireJsonBody);
   app.use(jsonBodies(env.MAX_BODY_BYTES, secrets));
   app.use(rejectHostileJson);
+  app.use(enterRequest);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new JsonExceptionFilter(env.MAX_BODY_BYTES));
   app.disable('x-powered-by');

@@ -1,4 +1,5 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import { currentCorrelationId } from './correlation';
 import { LOG_LEVELS, LogLevelName, SECRET_VARIABLES } from './environment';
 
 /** The levels printed at `level` and above (`log` prints fatal, error, warn and log). */
@@ -6,9 +7,36 @@ export function logLevelsFrom(level: LogLevelName): LogLevel[] {
   return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1) as LogLevel[];
 }
 
+/** What Nest's ConsoleLogger passes to `getJsonLogObject`. */
+interface JsonLogOptions {
+  context: string;
+  logLevel: LogLevel;
+  writeStreamType?: 'stdout' | 'stderr';
+  errorStack?: unknown;
+  params?: Record<string, unknown>;
+  error?: Error;
+}
+
+/**
+ * Nest's console logger, with the correlation id of the work running (`correlation.ts`): in text after the context
+ * (`[ListSyncProcessor] [job:42] …`), in JSON as `correlationId`.
+ */
+class CorrelatedLogger extends ConsoleLogger {
+  protected override formatContext(context: string): string {
+    const id = currentCorrelationId();
+    return `${super.formatContext(context)}${id === undefined ? '' : `[${id}] `}`;
+  }
+
+  protected override getJsonLogObject(message: unknown, options: JsonLogOptions) {
+    const id = currentCorrelationId();
+    const object = super.getJsonLogObject(message, options);
+    return id === undefined ? object : { ...object, correlationId: id };
+  }
+}
+
 /** One logger per process: text for people, or one JSON object per line for log shippers. */
 export function createAppLogger(appName: string, options: { level: LogLevelName; format: 'text' | 'json' }): ConsoleLogger {
-  return new ConsoleLogger({
+  return new CorrelatedLogger({
     prefix: appName,
     logLevels: logLevelsFrom(options.level),
     json: options.format === 'json',

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { Environment } from '@audience-bridge/config';
+import { Environment, withCorrelationId } from '@audience-bridge/config';
 import { DeliveryRepository } from '@audience-bridge/persistence';
 import { JOBS, ListSyncProducer, QUEUES, SyncListJobData } from '@audience-bridge/queue';
 import { ListDeliveryService } from './list-delivery.service';
@@ -24,7 +24,9 @@ export class ListSyncProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(JOBS.syncList, this.env.WORKER_CONCURRENCY, (job: Job<SyncListJobData>) => this.handle(job.data));
+    void this.queue.process(JOBS.syncList, this.env.WORKER_CONCURRENCY, (job: Job<SyncListJobData>) =>
+      withCorrelationId(`job:${String(job.id)}`, () => this.handle(job.data)),
+    );
   }
 
   async handle({ listId }: SyncListJobData): Promise<string> {

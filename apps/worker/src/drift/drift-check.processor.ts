@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { Environment } from '@audience-bridge/config';
+import { Environment, withCorrelationId } from '@audience-bridge/config';
 import { DRIFT_CHECK_JOB, DRIFT_CHECK_QUEUE, DriftCheckJobData } from '@audience-bridge/queue';
 import { DriftCheckService, DriftRunResult } from './drift-check.service';
 
@@ -18,7 +18,9 @@ export class DriftCheckProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(DRIFT_CHECK_JOB, this.env.DRIFT_CHECK_CONCURRENCY, (job: Job<DriftCheckJobData>) => this.handle(job.data));
+    void this.queue.process(DRIFT_CHECK_JOB, this.env.DRIFT_CHECK_CONCURRENCY, (job: Job<DriftCheckJobData>) =>
+      withCorrelationId(`drift-job:${String(job.id)}`, () => this.handle(job.data)),
+    );
   }
 
   handle({ reportId }: DriftCheckJobData): Promise<DriftRunResult> {
