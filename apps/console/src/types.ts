@@ -152,8 +152,16 @@ export interface ReplayAnswer {
 
 export interface Account {
   accountId: number;
+  /** The last 4 characters of the Iterable API key; the key itself is never answered. */
+  apiKeyLast4: string | null;
+  userIdField: string;
+  dataCenter: string;
   dryRun: boolean;
   status: string;
+  suspendedReason: string | null;
+  overriddenAt: string | null;
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** The newest drift check of one list (GET /v1/accounts/:id/drift-checks). */
@@ -164,8 +172,14 @@ export interface DriftReport {
   state: 'running' | 'done' | 'failed' | string;
   phase: string | null;
   repair: boolean;
+  trigger: string;
+  identifier: string;
+  requestedAt: string;
+  startedAt: string | null;
   checkedAt: string | null;
   finishedAt: string | null;
+  iterableMembers: number | null;
+  desiredMembers: number | null;
   missing: number;
   extra: number;
   repaired: number;
@@ -175,7 +189,12 @@ export interface DriftReport {
   extraKept?: number;
   leftOut: number;
   refused: number;
+  missingSample: string[];
+  extraSample: string[];
+  settleMs: number;
   error: string | null;
+  /** POST only: a check of this list was running already. */
+  alreadyRunning?: boolean;
 }
 
 export interface DriftReports {

@@ -33,7 +33,7 @@ export class DriftReportDto {
   @ApiProperty({ enum: DRIFT_STATES, description: 'running (queued, waiting for the read budget, or comparing), done, failed (see error)' })
   state!: string;
 
-  @ApiPropertyOptional({
+  @ApiProperty({
     type: String,
     nullable: true,
     description: 'While running: queued, waiting for the read budget, reading the list, reading the desired state, comparing (and repairing)',
