@@ -120,4 +120,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       "with two API processes, an erased subject's older add (stored before its process saw the tombstone) moved their audience to a new list and " +
       'was delivered there; the erasure knew only the lists of its acceptance, so their subscribed row stayed in list_members',
   },
+  ...(['postgres', 'sqlite'] as const).map((driver): RegressionSeed => ({
+    seed: 109,
+    driver,
+    foundOn: '5557a1b',
+    defect:
+      'in a hybrid project, a user whose email changed was on a list under both emails (one audience added the old, another deleted the new); ' +
+      'unsubscribing the new one by userId took the user off, while the old one was still thought subscribed',
+    options: { sharedProject: true },
+  })),
 ];

@@ -278,6 +278,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
           .filter(([email, id]) => have.has(email) && have.get(email) !== id)
           .map(([email, id]) => `${email} (${have.get(email)} ≠ ${id})`);
         if (missing.length + extra.length + wrongId.length > 0) {
+          const traced = [...missing, ...extra].slice(0, 2).map((who) => `${who}: ${callsNaming(fake, who, listIds)}`);
           violations.push(
             `list ${slot} (account ${a.accountId}): ` +
               [
@@ -286,7 +287,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
                 wrongId.length ? `wrong userId ${wrongId.slice(0, 3).join(', ')}` : '',
               ]
                 .filter(Boolean)
-                .join('; '),
+                .join('; ') +
+              traced.map((t) => `\n      calls naming ${t}`).join(''),
           );
         }
       }
@@ -545,4 +547,33 @@ async function waitForPendingZero(stack: Stack, timeoutMs: number): Promise<{ pe
 /** One line that runs the same history again. */
 export function replayCommand(seed: number, driver: Driver, extra = ''): string {
   return `npm run model-check -- --seed ${seed} --driver ${driver}${extra}`;
+}
+
+/** The list calls that named `who` (an email or a userId), oldest first, with what Iterable answered for them. */
+function callsNaming(fake: RunningFakeIterable, who: string, listIds: ReadonlyMap<string, number>): string {
+  const slotOf = new Map([...listIds].map(([slot, id]) => [id, slot]));
+  const names = (x: unknown): boolean => {
+    const u = x as { email?: unknown; userId?: unknown };
+    return String(u?.email ?? '').toLowerCase() === who.toLowerCase() || String(u?.userId ?? '') === who;
+  };
+  const calls = fake.state.requests.filter((r) => {
+    const body = r.body as { subscribers?: unknown[] } | undefined;
+    return Array.isArray(body?.subscribers) && body.subscribers.some(names);
+  });
+  if (calls.length === 0) return 'none';
+  return calls
+    .slice(-6)
+    .map((r) => {
+      const body = r.body as { listId?: unknown; subscribers: unknown[] };
+      const subscriber = body.subscribers.find(names) as { email?: string; userId?: string };
+      const mine = JSON.stringify(subscriber);
+      // Which of Iterable's failure categories names the member, if any.
+      const failed = Object.entries((r.response as { failedUpdates?: Record<string, unknown[]> } | null)?.failedUpdates ?? {})
+        .filter(([, named]) => named.some((n) => n === subscriber.userId || String(n).toLowerCase() === subscriber.email?.toLowerCase()))
+        .map(([category]) => category);
+      const action = r.apiPath.replace('/api/lists/', '');
+      const list = slotOf.get(Number(body.listId)) ?? String(body.listId);
+      return `${action} list ${list} ${mine} → ${r.status ?? 'reset'}${r.fault ? ` (${r.fault})` : ''}${failed.length ? ` ${failed.join(',')}` : ''}`;
+    })
+    .join(' | ');
 }

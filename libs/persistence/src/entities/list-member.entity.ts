@@ -14,6 +14,7 @@ export type ListMemberState = (typeof LIST_MEMBER_STATES)[number];
 @Entity('list_members')
 @Index('list_members_recheck', ['recheckAtMs'])
 @Index('list_members_by_state', ['listId', 'state'])
+@Index('list_members_by_user', ['listId', 'userId'])
 export class ListMemberEntity {
   @PrimaryColumn({ name: 'list_id', type: 'bigint', transformer: bigintToNumber })
   listId!: number;

@@ -93,12 +93,9 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     ...extra,
   });
   const members = async () =>
-    (await dataSource.query(`SELECT member_key, state, reason, recheck_at_ms FROM list_members ORDER BY member_key`)).map((r: Record<string, unknown>) => [
-      r['member_key'],
-      r['state'],
-      r['reason'],
-      r['recheck_at_ms'] === null ? null : Number(r['recheck_at_ms']),
-    ]);
+    (await dataSource.query(`SELECT member_key, state, reason, recheck_at_ms FROM list_members ORDER BY member_key, list_id DESC`)).map(
+      (r: Record<string, unknown>) => [r['member_key'], r['state'], r['reason'], r['recheck_at_ms'] === null ? null : Number(r['recheck_at_ms'])],
+    );
 
   it('leases a list to one holder at a time with a growing generation, fences stale holders, and releases', async () => {
     const a = (await leases.acquire(100, 'worker-a', 1000, 0)) as ListLease;
@@ -189,6 +186,48 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect(await delivery.releaseRechecks(100, 10)).toBe(1);
     expect((await members())[1]).toEqual(['u2@example.com', 'unknown', null, null]);
     expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com', 'u2@example.com']);
+  });
+
+  it("an unsubscribe of a userId puts the list's other members with that userId back in the inbox, as unknown", async () => {
+    // Hybrid and userId-based projects name a user by its userId: the members u1-old and u1-new (one user whose
+    // email changed) are one Iterable user, so taking u1-old off the list took u1-new off too.
+    const other = (await leases.acquire(200, 'w', 10_000)) as ListLease;
+    await delivery.settle(other, 10_000, { verdicts: [], members: [member('u1-new@example.com', 'subscribed', { userId: 'U1' })], doneInboxIds: [] }, 1);
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    await delivery.settle(
+      lease,
+      10_000,
+      {
+        verdicts: [],
+        members: [
+          member('u1-new@example.com', 'subscribed', { userId: 'U1' }),
+          member('u2@example.com', 'subscribed', { userId: 'U2' }),
+          member('u3@example.com', 'subscribed'),
+        ],
+        doneInboxIds: [],
+      },
+      1,
+    );
+    await delivery.settle(
+      lease,
+      10_000,
+      {
+        verdicts: [],
+        members: [member('u1-old@example.com', 'unsubscribed', { userId: 'U1' }), member('u3-old@example.com', 'unsubscribed')],
+        doneInboxIds: [],
+      },
+      1,
+    );
+    expect(await members()).toEqual([
+      ['u1-new@example.com', 'subscribed', null, null], // list 200: another list's business
+      ['u1-new@example.com', 'unknown', null, null],
+      ['u1-old@example.com', 'unsubscribed', null, null],
+      ['u2@example.com', 'subscribed', null, null],
+      ['u3-old@example.com', 'unsubscribed', null, null],
+      ['u3@example.com', 'subscribed', null, null],
+    ]);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1-new@example.com']);
+    expect(await delivery.inbox(200, 10)).toEqual([]);
   });
 
   it('hands the members of a call its holder died during to the next holder, as unknown and rechecked', async () => {

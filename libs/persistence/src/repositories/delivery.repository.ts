@@ -211,9 +211,46 @@ export class DeliveryRepository {
       if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);
       if (!ours) return false;
       await this.upsertMembers(manager, lease.listId, s.members);
+      await this.replanSameUserIds(manager, lease.listId, s.members);
       await this.deleteInbox(manager, s.doneInboxIds);
       return true;
     });
+  }
+
+  /**
+   * In hybrid and userId-based projects the userId names the Iterable user (iterable-api.md §5): unsubscribing a
+   * member by it took every other member of the list with that userId (the same user under an email it had
+   * before or after) off the list too. Those we thought subscribed are marked unknown and put back in the inbox,
+   * so their newest state is sent again (an extra, idempotent call in an email-based project, where they are
+   * other users).
+   */
+  private async replanSameUserIds(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
+    const userIds = [...new Set(members.flatMap((m) => (m.state === 'unsubscribed' && m.userId ? [m.userId] : [])))].sort();
+    if (userIds.length === 0) return;
+    const written = new Set(members.map((m) => m.memberKey));
+    const others: string[] = [];
+    for (const chunk of chunks(userIds, 500)) {
+      const rows = await this.db.query<{ member_key: string }>(
+        `SELECT member_key FROM list_members WHERE list_id = ? AND user_id IN (${placeholders(chunk)}) AND state = 'subscribed'`,
+        [listId, ...chunk],
+        manager,
+      );
+      others.push(...rows.map((r) => r.member_key).filter((key) => !written.has(key)));
+    }
+    if (others.length === 0) return;
+    others.sort();
+    for (const chunk of chunks(others, 500)) {
+      await this.db.query(
+        `UPDATE list_members SET state = 'unknown', updated_at_ms = ? WHERE list_id = ? AND member_key IN (${placeholders(chunk)})`,
+        [Date.now(), listId, ...chunk],
+        manager,
+      );
+    }
+    await appendInbox(
+      this.db,
+      others.map((email) => ({ listId, email })),
+      manager,
+    );
   }
 
   private async upsertMembers(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {

@@ -11,6 +11,7 @@ import { DriftRepairExtras1797000241500 } from './1797000241500-drift-repair-ext
 import { ErasureTombstones1797000300000 } from './1797000300000-erasure-tombstones';
 import { CreatedLists1797000400000 } from './1797000400000-created-lists';
 import { AttributeRecheck1797000500000 } from './1797000500000-attribute-recheck';
+import { ListMembersByUser1797000600000 } from './1797000600000-list-members-by-user';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -27,4 +28,5 @@ export const POSTGRES_MIGRATIONS = [
   ErasureTombstones1797000300000,
   CreatedLists1797000400000,
   AttributeRecheck1797000500000,
+  ListMembersByUser1797000600000,
 ];
