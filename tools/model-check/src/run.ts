@@ -507,22 +507,30 @@ async function editByHand(
  * nothing then) is asked again, as an operator would, now that the faults are over.
  */
 async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId: number }): Promise<string[]> {
-  const path = `/v1/accounts/${drift.accountId}/lists/${drift.listId}/drift-check`;
+  let accountId = drift.accountId;
+  const path = () => `/v1/accounts/${accountId}/lists/${drift.listId}/drift-check`;
   for (let attempt = 0; attempt < 4; attempt++) {
     const deadline = Date.now() + 30_000;
-    let report = (await stack.admin('GET', path)).body as { state?: string; leftOut?: number };
+    let report = (await stack.admin('GET', path())).body as { state?: string; leftOut?: number };
     while (report.state === 'running' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      report = (await stack.admin('GET', path)).body as { state?: string; leftOut?: number };
+      report = (await stack.admin('GET', path())).body as { state?: string; leftOut?: number };
     }
     // Members in flight when it read the list get no verdict (README "Drift checks"): asked again once all settled.
     if (report.state === 'done' && !(attempt === 0 && Number(report.leftOut ?? 0) > 0)) return [];
     if (report.state === 'running') return [`the drift repair of list ${drift.listId} did not finish within 30 s`];
-    // An operator asks again once the list has settled (a check fails while the whole list is being sent again).
-    await stack.settled(drift.accountId, 20_000).catch(() => undefined);
-    await stack.admin('POST', path, { repair: true, repairExtras: 'all' });
+    // An operator asks again once the list has settled (a check fails while the whole list is being sent again),
+    // through an account that feeds the list now: its audiences may have moved to other lists meanwhile.
+    const feeding = await stack.dataSource.query(`SELECT DISTINCT account_id FROM audience_connections WHERE list_id = ? ORDER BY account_id`, [drift.listId]);
+    const accounts = feeding.map((r: { account_id: string | number }) => Number(r.account_id));
+    if (accounts.length === 0) return [];
+    if (!accounts.includes(accountId)) accountId = accounts[0] as number;
+    await stack.settled(accountId, 20_000).catch(() => undefined);
+    const asked = await stack.admin('POST', path(), { repair: true, repairExtras: 'all' });
+    if (asked.status >= 300)
+      return [`the drift repair of list ${drift.listId} was refused through account ${accountId}: ${asked.status} ${JSON.stringify(asked.body)}`];
   }
-  const last = (await stack.admin('GET', path)).body as { state?: string; error?: string };
+  const last = (await stack.admin('GET', path())).body as { state?: string; error?: string };
   return [`the drift repair of list ${drift.listId} failed four times (last: ${last.state ?? '?'}: ${last.error ?? ''})`];
 }
 
