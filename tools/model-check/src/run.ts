@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -311,6 +311,19 @@ export async function runHistory(history: History, driver: Driver, options: { se
         if (named !== 1) violations.push(`audience ${audienceId} of account ${a.accountId} has ${named} lists named for it in Iterable`);
       }
     }
+    // MODEL_CHECK_LOGS=<dir>: a failed run leaves every process's output and the database's delivery state there.
+    const logDir = process.env['MODEL_CHECK_LOGS'];
+    if (logDir && violations.length > 0) {
+      const output = [stack.api, restartedApi, ...stack.workers].map((p) => p?.output() ?? '').join('\n');
+      const state = await Promise.all(
+        ['sync_inbox', 'list_members', 'list_leases', 'accounts', 'audience_connections', 'erasure_requests'].map(async (t) => ({
+          table: t,
+          rows: await stack.dataSource.query(`SELECT * FROM ${t}`).catch((e: unknown) => String(e)),
+        })),
+      );
+      mkdirSync(logDir, { recursive: true });
+      writeFileSync(join(logDir, `seed-${history.seed}-${driver}.log`), `${violations.join('\n')}\n\n${output}\n\n${JSON.stringify(state, null, 1)}`);
+    }
   } finally {
     await restartedApi?.stop('SIGTERM');
     await stack.stop().catch(() => undefined);
@@ -521,7 +534,10 @@ async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId
     if (report.state === 'running') return [`the drift repair of list ${drift.listId} did not finish within 30 s`];
     // An operator asks again once the list has settled (a check fails while the whole list is being sent again),
     // through an account that feeds the list now: its audiences may have moved to other lists meanwhile.
-    const feeding = await stack.dataSource.query(`SELECT DISTINCT account_id FROM audience_connections WHERE list_id = ? ORDER BY account_id`, [drift.listId]);
+    // An integer of our own: inlined, as the two drivers spell parameters differently.
+    const feeding = await stack.dataSource.query(
+      `SELECT DISTINCT account_id FROM audience_connections WHERE list_id = ${Number(drift.listId)} ORDER BY account_id`,
+    );
     const accounts = feeding.map((r: { account_id: string | number }) => Number(r.account_id));
     if (accounts.length === 0) return [];
     if (!accounts.includes(accountId)) accountId = accounts[0] as number;

@@ -284,6 +284,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
           undefined,
           Date.now(),
           items.map((i) => i.memberKey),
+          run.account.accountId,
         ))
       )
         throw new FenceLostError(run.listId);

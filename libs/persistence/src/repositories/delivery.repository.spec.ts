@@ -230,6 +230,16 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect(await delivery.inbox(200, 10)).toEqual([]);
   });
 
+  it('remembers the account of a call as it goes out: a list whose only call was never answered keeps a key after its audience moves away', async () => {
+    await seed(['u1']);
+    const dead = (await leases.acquire(100, 'dead', 1, 0)) as ListLease;
+    // The call goes out with account 1's key; its holder dies before any answer is settled.
+    expect(await leases.fence(dead, 1, undefined, 0, ['u1@example.com'], 1)).toBe(true);
+    await dataSource.query(`UPDATE audience_connections SET list_id = 200`);
+    // Whatever that call did must be undone with some key: the account whose key made it.
+    expect(await delivery.owner(100)).toEqual({ accountId: 1, listSuspended: false });
+  });
+
   it('hands the members of a call its holder died during to the next holder, as unknown and rechecked', async () => {
     await seed(['u1']);
     const dead = (await leases.acquire(100, 'dead', 1, 0)) as ListLease;

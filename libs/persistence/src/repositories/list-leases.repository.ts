@@ -64,10 +64,26 @@ export class ListLeasesRepository {
    * `inFlight`: the member keys of the call about to go out (kept until the call is settled), or null to
    * clear them; undefined leaves them as they are.
    */
-  async fence(lease: ListLease, ttlMs: number, manager?: EntityManager, now = Date.now(), inFlight?: string[] | null): Promise<boolean> {
+  async fence(
+    lease: ListLease,
+    ttlMs: number,
+    manager?: EntityManager,
+    now = Date.now(),
+    inFlight?: string[] | null,
+    /** The account whose key the call about to go out carries: remembered now, so a call never answered still has an owner. */
+    accountId?: number,
+  ): Promise<boolean> {
     const { affected } = await this.db.execute(
-      `UPDATE list_leases SET expires_at = ?${inFlight === undefined ? '' : ', in_flight = ?'} WHERE list_id = ? AND holder = ? AND generation = ?`,
-      [now + ttlMs, ...(inFlight === undefined ? [] : [inFlight === null ? null : JSON.stringify(inFlight)]), lease.listId, lease.holder, lease.generation],
+      `UPDATE list_leases SET expires_at = ?${inFlight === undefined ? '' : ', in_flight = ?'}${accountId === undefined ? '' : ', account_id = ?'}
+       WHERE list_id = ? AND holder = ? AND generation = ?`,
+      [
+        now + ttlMs,
+        ...(inFlight === undefined ? [] : [inFlight === null ? null : JSON.stringify(inFlight)]),
+        ...(accountId === undefined ? [] : [accountId]),
+        lease.listId,
+        lease.holder,
+        lease.generation,
+      ],
       manager,
     );
     return affected > 0;
