@@ -160,8 +160,8 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   attributeRate: 0.3,
   outageSeconds: 15,
   storageFaults: true,
-  // Off by default: on, it finds two defects still open (README "Model checker").
-  sharedProject: false,
+  // A third account on the first one's project, and hybrid projects (README "Model checker").
+  sharedProject: true,
 };
 
 /**

@@ -129,4 +129,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       'unsubscribing the new one by userId took the user off, while the old one was still thought subscribed',
     options: { sharedProject: true },
   })),
+  {
+    seed: 104,
+    driver: 'sqlite',
+    foundOn: 'deb1789',
+    defect:
+      'a list whose only call was never answered (its worker stopped) and whose audiences then moved away had no account to send with: ' +
+      'its members stayed pending for ever (intermittent: about one run in five)',
+    options: { sharedProject: true },
+  },
 ];

@@ -251,6 +251,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
     }
     erasures = expected.erased.filter((x) => !expected.undeliverable.has(x.accountId)).length;
     violations.push(...(await checkErasures(stack, expected, [stack.api, restartedApi, ...stack.workers], settleMs)));
+    violations.push(...checkForgotten(history, expected, projects));
     const stats = await waitForPendingZero(stack, 10_000);
     if (stats.pending !== 0) {
       const rows = await stack.dataSource.query(
@@ -374,6 +375,23 @@ async function checkFields(
  * Every acknowledged erasure of a deliverable account completes, and then nothing of the subject (email, customer
  * id) is in any table or log, unless a change of theirs stamped after the erasure (a new consent) was acknowledged.
  */
+/**
+ * The forget calls, as the model predicts them: each acknowledged erasure (of an account that can deliver) made
+ * Iterable forget its subject's email in the account's project, and Iterable forgot no one that no erasure named.
+ */
+function checkForgotten(history: History, expected: Expected, projects: ReadonlyMap<number, FakeProject>): string[] {
+  const violations: string[] = [];
+  for (const x of expected.erased) {
+    if (expected.undeliverable.has(x.accountId)) continue;
+    if (!projects.get(x.accountId)?.forgottenEmails.has(x.email.toLowerCase()))
+      violations.push(`the erasure of ${x.email} (account ${x.accountId}) made Iterable forget no one of that email`);
+  }
+  const named = new Set(history.events.flatMap((e) => (e.kind === 'erasure' ? [e.email.toLowerCase()] : [])));
+  for (const project of new Set(projects.values()))
+    for (const email of project.forgottenEmails) if (!named.has(email)) violations.push(`Iterable was asked to forget ${email}, whom no erasure named`);
+  return violations;
+}
+
 async function checkErasures(stack: Stack, expected: Expected, processes: (AppProcess | undefined)[], timeoutMs: number): Promise<string[]> {
   const erased = expected.erased.filter((x) => !expected.undeliverable.has(x.accountId));
   if (erased.length === 0) return [];
