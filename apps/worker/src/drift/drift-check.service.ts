@@ -8,6 +8,7 @@ import type { IterableListReader } from '@audience-bridge/iterable-client';
 import { DRIFT_REPAIR_REASON } from '@audience-bridge/mapping';
 import { AccountsRepository, DesiredRow, DriftReport, DriftRepository, KnownRow, RepairMember } from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
+import { untilWritten } from '../common/until-written';
 import { DriftComparison } from './drift-comparison';
 import { DriftMetrics } from './drift-metrics.service';
 import { ListReadersService } from './list-readers.service';
@@ -371,18 +372,5 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         await comparison.addPending(row.memberKey);
       },
     );
-  }
-}
-
-/** A report write tried again while the database is away for a moment (up to about 23 s: 0.25, 0.5, 1, 2, 4, 5, 5, 5 s apart). */
-async function untilWritten(write: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await write();
-      return;
-    } catch (error) {
-      if (attempt >= 8) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)));
-    }
   }
 }
