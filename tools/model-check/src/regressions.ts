@@ -138,4 +138,10 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       'its members stayed pending for ever (intermittent: about one run in five)',
     options: { sharedProject: true },
   },
+  {
+    seed: 117,
+    driver: 'postgres',
+    foundOn: 'a8020ea',
+    defect: 'an erasure whose try failed on the database (restart fault) held its two-minute claim: its forget came two minutes late (1 run in 6)',
+  },
 ];
