@@ -3,14 +3,14 @@
  * up to about 23 s, 0.25, 0.5, 1, 2, 4, 5, 5, 5 s apart, then the last error is thrown. Used where giving up
  * would leave work claimed until a takeover minutes later (a drift report, an erasure's claim).
  */
-export async function untilWritten(write: () => Promise<unknown>, pauseMs = (attempt: number) => Math.min(5000, 250 * 2 ** attempt)): Promise<void> {
+export async function untilWritten(write: () => Promise<unknown>): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await write();
       return;
     } catch (error) {
       if (attempt >= 8) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs(attempt)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)));
     }
   }
 }
