@@ -45,7 +45,8 @@ export interface IngestFigures {
   workerPeakMiB: number;
 }
 
-const API_KEY = 'bench-iterable-key-0000000000000000';
+/** The Iterable key of the account every ingest message names (account 1). */
+export const INGEST_API_KEY = 'bench-iterable-key-0000000000000000';
 const WARMUP_SECONDS = 3;
 
 /**
@@ -55,7 +56,7 @@ const WARMUP_SECONDS = 3;
  */
 export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
   const fake = await startFakeIterable();
-  const project = fake.state.createProject({ apiKey: API_KEY, type: 'hybrid', dataCenter: 'US' });
+  const project = fake.state.createProject({ apiKey: INGEST_API_KEY, type: 'hybrid', dataCenter: 'US' });
   const lists = Array.from({ length: 4 }, (_, i) => fake.state.createList(project, `ingest-${i}`).id);
   fake.state.setConfig({ maxLoggedRequests: 1000 });
   fake.state.setFaults({ rateLimit: { requestsPerSecond: o.iterableLimit, retryAfterSeconds: 1 } });
@@ -103,10 +104,11 @@ function bodies(o: Pick<IngestOptions, 'profiles' | 'hotUsers'>, lists: number[]
         // Each message moves 50 of the hot users in or out of both audiences (distinct users per message).
         const user = (n * o.profiles + i) % o.hotUsers;
         const action = (n + i) % 2 === 0 ? ('add' as const) : ('delete' as const);
+        // Their own users: never the same mpid or customer id as the spread shape's (bench:size runs both on one database).
         return {
-          mpid: String(1_000_000 + user),
+          mpid: String(2_000_000 + user),
           email: `hot${user}@example.com`,
-          customerId: `c${user}`,
+          customerId: `h${user}`,
           audiences: [
             { audienceId: 1, listId: lists[0], action },
             { audienceId: 2, listId: lists[1], action: action === 'add' ? ('delete' as const) : ('add' as const) },
@@ -121,12 +123,12 @@ function bodies(o: Pick<IngestOptions, 'profiles' | 'hotUsers'>, lists: number[]
         audiences: [{ audienceId: 1 + (user % 4), listId: lists[user % 4], action: (n + i) % 5 === 0 ? ('delete' as const) : ('add' as const) }],
       };
     });
-    return JSON.stringify(membershipMessage(`bench-${n}`, 1_700_000_000_000 + n, profiles, { accountId: 1, apiKey: API_KEY }));
+    return JSON.stringify(membershipMessage(`bench-${n}`, 1_700_000_000_000 + n, profiles, { accountId: 1, apiKey: INGEST_API_KEY }));
   };
 }
 
 /** The load generator: `senders` concurrent senders posting for a warm-up, then `seconds` measured. */
-async function drive(url: string, o: Pick<IngestOptions, 'senders' | 'seconds' | 'profiles' | 'hotUsers'>, lists: number[]) {
+export async function drive(url: string, o: Pick<IngestOptions, 'senders' | 'seconds' | 'profiles' | 'hotUsers'>, lists: number[]): Promise<Driven> {
   const post = createPoster(url, o.senders);
   const nextBody = bodies(o, lists);
   const latencies: number[] = [];
@@ -190,11 +192,18 @@ export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
   }
 }
 
+export interface Driven {
+  latencies: number[];
+  statuses: Map<number, number>;
+  elapsed: number;
+  firstError: string | undefined;
+}
+
 /** The figures of a driven run: rates over the measured seconds, latency quantiles, answers not 200. */
-function figures(
+export function figures(
   title: string,
   o: Pick<IngestOptions, 'profiles' | 'hotUsers'>,
-  driven: Awaited<ReturnType<typeof drive>>,
+  driven: Driven,
   extra: Pick<IngestFigures, 'deadlocks' | 'lockWaits' | 'apiPeakMiB' | 'workerPeakMiB'>,
 ): IngestFigures {
   const latencies = [...driven.latencies].sort((a, b) => a - b);
