@@ -19,3 +19,4 @@ export * from './repositories/operations.repository';
 export * from './repositories/drift.repository';
 export * from './repositories/attributes.repository';
 export * from './repositories/created-lists.repository';
+export * from './repositories/list-member-counts';

@@ -263,6 +263,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
       );
       violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled; inbox ${where.join(', ')}`);
     }
+    violations.push(...(await checkMemberCounts(stack)));
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
       for (const slot of [...a.lists, ...(a.created ?? []).filter((c) => listIds.has(c))]) {
@@ -346,6 +347,15 @@ export async function runHistory(history: History, driver: Driver, options: { se
 }
 
 /** Every forwarded attribute was sent (the account's attribute inbox drains) and Iterable holds the model's values. */
+/** The member counts /v1/stats answers (kept by triggers, list-member-counts.ts) are the rows of list_members, counted. */
+async function checkMemberCounts(stack: Stack): Promise<string[]> {
+  const rows: { state: string; n: string | number }[] = await stack.dataSource.query(`SELECT state, COUNT(*) AS n FROM list_members GROUP BY state`);
+  const counted = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  const answered = (await stack.admin('GET', '/v1/stats')).body.members as Record<string, number>;
+  const wrong = Object.entries(answered).filter(([state, n]) => n !== (counted[state] ?? 0));
+  return wrong.length === 0 ? [] : [`/v1/stats counts members ${JSON.stringify(answered)}, list_members holds ${JSON.stringify(counted)}`];
+}
+
 async function checkFields(
   stack: Stack,
   fake: RunningFakeIterable,

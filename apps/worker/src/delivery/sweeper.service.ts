@@ -5,7 +5,8 @@ import { ListSyncProducer } from '@audience-bridge/queue';
 
 /**
  * The safety net of "durable before acknowledged": every SWEEP_INTERVAL_MS, re-enqueue every list with
- * pending changes that are due. Redis is only a signal; if it lost its data (or a signal was lost on the
+ * pending changes that are due (and fold the member counts PostgreSQL appended since, list-member-counts.ts).
+ * Redis is only a signal; if it lost its data (or a signal was lost on the
  * way), the database still says what is pending, and this puts it back on the queue. A timer in each
  * worker process, not a Bull repeatable job, so it survives Redis losing its data too.
  */
@@ -43,6 +44,11 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
         if (count > 0) this.logger.debug(`swept ${count} list(s) with pending changes`);
       } catch (error) {
         this.logger.warn(`sweep failed (next in ${this.env.SWEEP_INTERVAL_MS} ms): ${error instanceof Error ? error.message : String(error)}`);
+      }
+      try {
+        await this.deliveries.foldMemberCounts();
+      } catch (error) {
+        this.logger.warn(`folding member counts failed (next in ${this.env.SWEEP_INTERVAL_MS} ms): ${error instanceof Error ? error.message : String(error)}`);
       }
     })();
     await this.running;

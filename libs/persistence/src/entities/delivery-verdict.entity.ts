@@ -5,6 +5,7 @@ import { bigintToNumber } from './column-transformers';
 @Entity('delivery_verdicts')
 @Index('delivery_verdicts_by_call', ['callId'])
 @Index('delivery_verdicts_by_mpid', ['mpid'])
+@Index('delivery_verdicts_without_mpid', ['userKey'], { where: 'mpid IS NULL' })
 @Index('delivery_verdicts_by_time', ['createdAtMs'])
 export class DeliveryVerdictEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })

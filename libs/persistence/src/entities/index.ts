@@ -16,6 +16,7 @@ import { AttributeLeaseEntity } from './attribute-lease.entity';
 import { StorageProbeEntity } from './storage-probe.entity';
 import { ErasureTombstoneEntity } from './erasure-tombstone.entity';
 import { CreatedListEntity } from './created-list.entity';
+import { ListMemberCountChangeEntity, ListMemberCountEntity } from './list-member-count.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -35,6 +36,7 @@ export * from './attribute-lease.entity';
 export * from './storage-probe.entity';
 export * from './erasure-tombstone.entity';
 export * from './created-list.entity';
+export * from './list-member-count.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -56,4 +58,6 @@ export const ENTITIES = [
   StorageProbeEntity,
   ErasureTombstoneEntity,
   CreatedListEntity,
+  ListMemberCountEntity,
+  ListMemberCountChangeEntity,
 ];

@@ -11,6 +11,8 @@ import { bigintToNumber } from './column-transformers';
 @Entity('memberships')
 @Index('memberships_by_mpid', ['mpid'])
 @Index('memberships_by_email', ['email'])
+@Index('memberships_by_user_id', ['userId'])
+@Index('memberships_without_mpid', ['userKey'], { where: 'mpid IS NULL' })
 export class MembershipEntity {
   @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
   accountId!: number;

@@ -5,6 +5,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { appendInbox } from './sync-inbox';
+import { foldListMemberCounts } from './list-member-counts';
 import { CallRow, insertCallAndVerdicts, placeholders, VerdictRow } from './audit-rows';
 
 /** One inbox row as the worker reads it (`email` null: the whole list). */
@@ -357,5 +358,10 @@ export class DeliveryRepository {
       [now, now],
     );
     return rows.map((r) => Number(r.list_id)).sort((a, b) => a - b);
+  }
+
+  /** Folds the member counts changed since the last fold into `list_member_counts` (see list-member-counts.ts). */
+  foldMemberCounts(): Promise<number> {
+    return foldListMemberCounts(this.db);
   }
 }

@@ -3,6 +3,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import type { RecordedVerdict } from './audit.repository';
 import type { CallRow } from './audit-rows';
+import { listMemberCounts } from './list-member-counts';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
 export const SUMMARY_WINDOWS = { hour: { bucketMs: 60_000, buckets: 60 }, day: { bucketMs: 15 * 60_000, buckets: 96 } } as const;
@@ -228,7 +229,7 @@ export class OperationsRepository {
       ),
       this.db.query<Row>(`SELECT list_id, COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox GROUP BY list_id`),
       this.db.query<Row>(`SELECT list_id, failing_since, attempts, next_attempt_at, last_error FROM list_leases WHERE failing_since IS NOT NULL`),
-      this.db.query<Row>(`SELECT list_id, state, COUNT(*) AS n FROM list_members WHERE state IN ('subscribed', 'failed') GROUP BY list_id, state`),
+      listMemberCounts(this.db),
       this.db.query<Row>(
         `SELECT account_id, audience_id, list_id,
                 SUM(CASE WHEN outcome = 'delivered' AND action = 'add' THEN 1 ELSE 0 END) AS adds,
@@ -253,7 +254,7 @@ export class OperationsRepository {
       lastError: redactErrorSample(str(r['last_error'])),
     }));
     const success = byList(lastSuccess, (r) => numOrNull(r['t']));
-    const memberCounts = new Map<string, number>(members.map((r) => [`${num(r['list_id'])}|${String(r['state'])}`, num(r['n'])]));
+    const memberCounts = new Map<string, number>(members.map((r) => [`${r.listId}|${r.state}`, r.n]));
     const dayCounts = new Map(day.map((r) => [`${num(r['account_id'])}|${num(r['audience_id'])}|${num(r['list_id'])}`, r]));
     const heldCounts = new Map(held.map((r) => [`${num(r['account_id'])}|${num(r['audience_id'])}`, num(r['n'])]));
 
@@ -358,7 +359,7 @@ export class OperationsRepository {
         ? ['m.mpid = ?', [query.mpid]]
         : 'email' in query
           ? ['m.email = ?', [query.email.trim().toLowerCase()]]
-          : [`((m.user_id = ? AND a.user_id_field = 'customerId') OR m.user_key = ?)`, [query.customerId, `customer:${query.customerId}`]];
+          : [`((m.user_id = ? AND a.user_id_field = 'customerId') OR (m.mpid IS NULL AND m.user_key = ?))`, [query.customerId, `customer:${query.customerId}`]];
     const rows = await this.db.query<Row>(
       `SELECT m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id,
               c.audience_name, c.list_id, lm.state, lm.email AS lm_email, lm.user_id AS lm_user_id, lm.reason AS lm_reason,
@@ -375,7 +376,7 @@ export class OperationsRepository {
     const keys = [...new Set(rows.flatMap((r) => (r['mpid'] === null ? [String(r['user_key'])] : [])))];
     const verdictRows = [
       ...(mpids.length ? await this.verdicts(`mpid IN (${mpids.map(() => '?').join(', ')})`, mpids) : []),
-      ...(keys.length ? await this.verdicts(`user_key IN (${keys.map(() => '?').join(', ')})`, keys) : []),
+      ...(keys.length ? await this.verdicts(`mpid IS NULL AND user_key IN (${keys.map(() => '?').join(', ')})`, keys) : []),
     ];
     return rows.map((r) => {
       const accountId = num(r['account_id']);

@@ -12,6 +12,7 @@ import { ErasureTombstones1797000300000 } from './1797000300000-erasure-tombston
 import { CreatedLists1797000400000 } from './1797000400000-created-lists';
 import { AttributeRecheck1797000500000 } from './1797000500000-attribute-recheck';
 import { ListMembersByUser1797000600000 } from './1797000600000-list-members-by-user';
+import { ListMemberCounts1797000700000 } from './1797000700000-list-member-counts';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -29,4 +30,5 @@ export const POSTGRES_MIGRATIONS = [
   CreatedLists1797000400000,
   AttributeRecheck1797000500000,
   ListMembersByUser1797000600000,
+  ListMemberCounts1797000700000,
 ];
