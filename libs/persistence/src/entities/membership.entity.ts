@@ -10,7 +10,12 @@ import { bigintToNumber } from './column-transformers';
  */
 @Entity('memberships')
 @Index('memberships_by_mpid', ['mpid'])
-@Index('memberships_by_email', ['email'])
+/**
+ * By email, then audience: a worker looking up the members of a list (the emails of an inbox round, through the
+ * connections to the list) descends straight to each email's row of that audience, however many audiences the
+ * email is in; the lookups by email alone (users, erasure) use its first column.
+ */
+@Index('memberships_by_email', ['email', 'accountId', 'audienceId'])
 @Index('memberships_by_user_id', ['userId'])
 @Index('memberships_without_mpid', ['userKey'], { where: 'mpid IS NULL' })
 export class MembershipEntity {

@@ -13,6 +13,7 @@ import { CreatedLists1797000400000 } from './1797000400000-created-lists';
 import { AttributeRecheck1797000500000 } from './1797000500000-attribute-recheck';
 import { ListMembersByUser1797000600000 } from './1797000600000-list-members-by-user';
 import { ListMemberCounts1797000700000 } from './1797000700000-list-member-counts';
+import { MembershipsByEmailAndAudience1797000800000 } from './1797000800000-memberships-by-email-and-audience';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -31,4 +32,5 @@ export const SQLITE_MIGRATIONS = [
   AttributeRecheck1797000500000,
   ListMembersByUser1797000600000,
   ListMemberCounts1797000700000,
+  MembershipsByEmailAndAudience1797000800000,
 ];
