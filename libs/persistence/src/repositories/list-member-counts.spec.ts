@@ -3,6 +3,19 @@ import { Database } from '../database';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { foldListMemberCounts, listMemberCounts } from './list-member-counts';
 
+/** `list|state=n` of every list and state, counted from the rows. */
+async function countedByList(db: Database): Promise<string[]> {
+  const rows = await db.query<{ list_id: number | string; state: string; n: number | string }>(
+    `SELECT list_id, state, COUNT(*) AS n FROM list_members GROUP BY list_id, state`,
+  );
+  return rows.map((r) => `${Number(r.list_id)}|${r.state}=${Number(r.n)}`).sort();
+}
+
+/** The same, from the counts the database keeps. */
+async function keptByList(db: Database): Promise<string[]> {
+  return (await listMemberCounts(db)).map((r) => `${r.listId}|${r.state}=${r.n}`).sort();
+}
+
 describe.each(DRIVERS)('list member counts kept by the database on %s', (driver) => {
   let dataSource: DataSource;
   let database: TestDatabase;
@@ -17,13 +30,8 @@ describe.each(DRIVERS)('list member counts kept by the database on %s', (driver)
     await database.drop();
   });
 
-  const counted = async () => {
-    const rows = await db.query<{ list_id: number | string; state: string; n: number | string }>(
-      `SELECT list_id, state, COUNT(*) AS n FROM list_members GROUP BY list_id, state`,
-    );
-    return rows.map((r) => `${Number(r.list_id)}|${r.state}=${Number(r.n)}`).sort();
-  };
-  const kept = async () => (await listMemberCounts(db)).map((r) => `${r.listId}|${r.state}=${r.n}`).sort();
+  const counted = () => countedByList(db);
+  const kept = () => keptByList(db);
   const member = (list: number, key: string, state: string) => [list, key, key, null, state, null, null, 1, false];
   const insert = (rows: unknown[][], tail = '') =>
     db.query(
@@ -116,13 +124,7 @@ describe('list member counts under concurrent writers on postgres', () => {
       await Promise.all([writer(1), writer(2), writer(3), writer(1)]);
       folding = false;
       await folder;
-      const counted = (
-        await db.query<{ list_id: string; state: string; n: string }>(`SELECT list_id, state, COUNT(*) AS n FROM list_members GROUP BY list_id, state`)
-      )
-        .map((r) => `${Number(r.list_id)}|${r.state}=${Number(r.n)}`)
-        .sort();
-      const kept = (await listMemberCounts(db)).map((r) => `${r.listId}|${r.state}=${r.n}`).sort();
-      expect(kept).toEqual(counted);
+      expect(await keptByList(db)).toEqual(await countedByList(db));
       expect(db.contention.deadlocks).toBe(0);
     } finally {
       await dataSource.destroy();
