@@ -16,7 +16,7 @@ describe.each(DRIVERS)('model check on %s', (driver) => {
       expect(result.violations).toEqual([]);
       expect(result.acknowledged).toBeGreaterThan(20);
     },
-    180_000,
+    300_000,
   );
 
   // A regression seed whose history is one of the fixed seeds' (same seed, default options) runs once, above.
@@ -31,7 +31,7 @@ describe.each(DRIVERS)('model check on %s', (driver) => {
         if (result.violations.length > 0) console.log(`regression seed ${seed} on ${driver}\n${result.violations.join('\n')}`);
         expect(result.violations).toEqual([]);
       },
-      180_000,
+      300_000,
     );
   }
 });
