@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { ADMIN_TOKEN, membershipMessage, Stack, startApp, startStack, freePort, waitFor, waitForHttp, WORKSPACE_ROOT } from '@audience-bridge/harness';
 import { AuditRepository, Database } from '@audience-bridge/persistence';
@@ -385,7 +385,7 @@ async function timeMigrations(stack: Stack): Promise<SizeFigures['migrate']> {
   return { upToDateSeconds, newestSeconds, newest: String(newest?.name) };
 }
 
-async function tableSizes(dataSource: DataSource | QueryRunner): Promise<SizeFigures['tables']> {
+async function tableSizes(dataSource: DataSource): Promise<SizeFigures['tables']> {
   const rows: { relname: string; n: string; t: string; i: string }[] = await dataSource.query(
     `SELECT c.relname, c.reltuples AS n, pg_table_size(c.oid) AS t, pg_indexes_size(c.oid) AS i
      FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace

@@ -3,8 +3,8 @@ import { bigintToNumber } from './column-transformers';
 
 /**
  * How many members of a list are in each state (`list_members.state`), kept by the database itself: triggers on
- * `list_members` count every insert, state change and delete, so the console, `/v1/stats` and `/metrics` read a
- * few rows instead of counting millions. The count of a list and state is the sum of its row here and of its
+ * `list_members` count every insert, state change and delete, so `/v1/stats` and `/v1/connections` read a few
+ * rows instead of counting millions. The count of a list and state is the sum of its row here and of its
  * rows in `list_member_count_changes`.
  */
 @Entity('list_member_counts')

@@ -16,9 +16,9 @@ export async function listMemberCounts(db: Database): Promise<ListMemberCount[]>
   const rows = await db.query<{ list_id: number | string; state: string; n: number | string }>(
     `SELECT list_id, state, SUM(n) AS n FROM (
        SELECT list_id, state, n FROM list_member_counts UNION ALL SELECT list_id, state, n FROM list_member_count_changes
-     ) x GROUP BY list_id, state`,
+     ) x GROUP BY list_id, state HAVING SUM(n) <> 0`,
   );
-  return rows.map((r) => ({ listId: Number(r.list_id), state: String(r.state), n: Number(r.n) })).filter((r) => r.n !== 0);
+  return rows.map((r) => ({ listId: Number(r.list_id), state: String(r.state), n: Number(r.n) }));
 }
 
 /**

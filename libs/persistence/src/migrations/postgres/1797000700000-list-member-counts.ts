@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * `list_member_counts`: members per list and state, kept by triggers on `list_members`, so reads of the counts
- * (`/v1/stats`, `/v1/connections`, `/metrics`) read a few rows instead of counting every member. Each statement on
+ * (`/v1/stats`, `/v1/connections`) read a few rows instead of counting every member. Each statement on
  * `list_members` appends its net change per list and state to `list_member_count_changes` (statement triggers over
  * its transition tables: no shared counter row that concurrent writers would wait on); the worker's sweeper folds
  * the changes into `list_member_counts`. Creating the triggers locks `list_members` against writes until this
