@@ -84,6 +84,12 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
         .sort(),
     ).toEqual(['bob@example.com', 'jane.erased@example.com']);
     expect(await everything()).toContain('jane.erased@example.com');
+    // The compact audit holds the users' keys (their mpids here), not their emails.
+    const compactKeys = async () =>
+      (await stack.dataSource.query(`SELECT user_keys FROM delivery_successes WHERE account_id = ${accountId}`))
+        .flatMap((r: { user_keys: string }) => JSON.parse(r.user_keys) as string[])
+        .sort();
+    expect(await compactKeys()).toEqual(['9001', '9001', '9002']);
     // A drift check that found her missing (taken off list B by hand) keeps her email in its sample.
     fake.state.operatorEdit(listB, { remove: [{ email: 'jane.erased@example.com' }] });
     expect((await stack.admin('POST', `/v1/accounts/${accountId}/lists/${listB}/drift-check`, { repair: false })).status).toBe(202);
@@ -123,6 +129,7 @@ describe.each(DRIVERS)('data subject erasure on %s (API, worker, fake Iterable)'
       expect(stack.workers[0]?.output().toLowerCase()).not.toContain(trace);
     }
     expect(stored).toContain('bob@example.com');
+    expect(await compactKeys()).toEqual(['9002']);
     expect((await stack.admin('GET', `/v1/accounts/${accountId}/lists/${listB}/drift-check`)).body).toMatchObject({ missing: 1, missingSample: [] });
     const [request] = await stack.dataSource.query(
       `SELECT state, subject, memberships_removed, forget_calls FROM erasure_requests WHERE account_id = ${accountId}`,

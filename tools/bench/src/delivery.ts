@@ -168,7 +168,7 @@ async function bytesPerChange(dataSource: DataSource, delivered: number): Promis
   await dataSource.query('VACUUM ANALYZE');
   const out: Record<string, number> = {};
   let total = 0;
-  for (const table of ['memberships', 'list_members', 'delivery_verdicts', 'delivery_calls', 'sync_inbox']) {
+  for (const table of ['memberships', 'list_members', 'delivery_verdicts', 'delivery_successes', 'delivery_calls', 'sync_inbox']) {
     const [row] = await dataSource.query(`SELECT pg_total_relation_size('${table}') AS bytes`);
     out[table] = Number(row.bytes) / Math.max(1, delivered);
     total += out[table] ?? 0;

@@ -61,7 +61,7 @@ export interface SizeFigures {
   ingestHot: IngestFigures;
   drain: { changes: number; seconds: number; perSecond: number };
   drift: { seconds: number; members: number; missing: number; extra: number; workerIdleMiB: number; workerPeakMiB: number };
-  prune: { seconds: number; verdicts: number; calls: number; messages: number; ingestDuring: IngestFigures };
+  prune: { seconds: number; verdicts: number; successes: number; calls: number; messages: number; ingestDuring: IngestFigures };
   migrate: { upToDateSeconds: number; newestSeconds: number; newest: string };
   tables: { name: string; rows: number; tableMiB: number; indexMiB: number }[];
 }
@@ -106,12 +106,13 @@ const progress = (label: string, done: number, total: number, started: number) =
 };
 
 /** The tables the loader fills; their secondary indexes are dropped while it writes and built again after. */
-const LOADED_TABLES = ['memberships', 'list_members', 'delivery_calls', 'delivery_verdicts', 'received_messages'];
+const LOADED_TABLES = ['memberships', 'list_members', 'delivery_calls', 'delivery_verdicts', 'delivery_successes', 'received_messages'];
 
 /**
  * Writes a customer's size straight into PostgreSQL, server-side (`generate_series`): memberships (half of them in
  * audience 1 of account 1, the rest over the other 199), their list members (10 % unsubscribed, 1 % refused
- * outside list 1), and `days` + 1 days of audit: calls and per-user verdicts spread evenly over time.
+ * outside list 1), and `days` + 1 days of audit spread evenly over time: calls, a verdict row for each user a call
+ * refused or skipped (3 %), and one compact row per call for the users it simply delivered.
  */
 async function load(dataSource: DataSource, layout: Layout, o: SizeOptions, now: number): Promise<Record<string, number>> {
   const runner = dataSource.createQueryRunner();
@@ -176,8 +177,21 @@ async function load(dataSource: DataSource, layout: Layout, o: SizeOptions, now:
                 ${dayStart(d)} + c * ${Math.floor(DAY_MS / callsPerDay)}
          FROM generate_series(0::bigint, ${callsPerDay - 1}) c`,
       );
+      // 1 % refused and 2 % skipped get a verdict row each; the rest were simply delivered: one compact row per call.
+      const users = `SELECT i, i / ${o.verdictsPerCall} AS c, (i * 7919) % ${o.memberships} + 1 AS n, i % 100 = 7 OR i % 50 = 3 AS whole
+                     FROM generate_series(0::bigint, ${perDay - 1}) i`;
       await runner.query(
-        `WITH v AS (SELECT i, i / ${o.verdictsPerCall} AS c, (i * 7919) % ${o.memberships} + 1 AS n FROM generate_series(0::bigint, ${perDay - 1}) i)
+        `WITH v AS (${users})
+         INSERT INTO delivery_successes (call_id, account_id, audience_id, list_id, action, n, user_keys, created_at_ms)
+         SELECT ${callId(d)},
+                1 + ${audienceOfCall} / ${AUDIENCES_PER_ACCOUNT}, 1 + ${audienceOfCall} % ${AUDIENCES_PER_ACCOUNT},
+                ${audienceList}[${audienceOfCall} + 1], CASE WHEN c % 5 = 0 THEN 'delete' ELSE 'add' END,
+                COUNT(*), '[' || string_agg('"' || (1000000 + n) || '"', ',' ORDER BY i) || ']',
+                ${dayStart(d)} + c * ${Math.floor(DAY_MS / callsPerDay)}
+         FROM v WHERE NOT whole GROUP BY c`,
+      );
+      await runner.query(
+        `WITH v AS (${users})
          INSERT INTO delivery_verdicts (call_id, account_id, audience_id, list_id, user_key, mpid, action, email, user_id, outcome, reason, retryable,
                                         created_at_ms)
          SELECT ${callId(d)},
@@ -187,7 +201,7 @@ async function load(dataSource: DataSource, layout: Layout, o: SizeOptions, now:
                 CASE WHEN i % 100 = 7 THEN 'failed' WHEN i % 50 = 3 THEN 'skipped' ELSE 'delivered' END,
                 CASE WHEN i % 100 = 7 THEN 'invalidEmail' WHEN i % 50 = 3 THEN 'no_email' END, false,
                 ${dayStart(d)} + c * ${Math.floor(DAY_MS / callsPerDay)}
-         FROM v`,
+         FROM v WHERE whole`,
       );
       done += perDay;
       progress('audit verdicts', done, perDay * days, started);
@@ -423,7 +437,9 @@ export function sizeReport(empty: SizeFigures, loaded: SizeFigures): string {
     `${fmt(empty.drift.workerIdleMiB, 0)} / ${fmt(empty.drift.workerPeakMiB, 0)} MiB`,
     `${fmt(loaded.drift.workerIdleMiB, 0)} / ${fmt(loaded.drift.workerPeakMiB, 0)} MiB`,
   );
-  const prune = (f: SizeFigures) => `${fmt(f.prune.seconds)} s: ${f.prune.verdicts.toLocaleString('en')} verdicts`;
+  const n = (x: number) => x.toLocaleString('en');
+  const prune = (f: SizeFigures) =>
+    `${fmt(f.prune.seconds)} s: ${n(f.prune.calls)} calls, ${n(f.prune.verdicts)} verdict + ${n(f.prune.successes)} compact rows`;
   row('retention prune of one day', prune(empty), prune(loaded));
   const migrate = (f: SizeFigures) => `${fmt(f.migrate.upToDateSeconds)} s / ${fmt(f.migrate.newestSeconds)} s`;
   row(`db:migrate: up to date / ${loaded.migrate.newest}`, migrate(empty), migrate(loaded));

@@ -23,10 +23,11 @@ export class AuditRetentionProcessor implements OnApplicationBootstrap {
     await this.queue.add(JOBS.pruneAudit, {}, { ...DEFAULT_JOB_OPTIONS, repeat: { every: DAY_MS }, jobId: JOBS.pruneAudit });
   }
 
-  async prune(now = Date.now()): Promise<{ calls: number; verdicts: number; messages: number }> {
+  async prune(now = Date.now()): Promise<{ calls: number; verdicts: number; successes: number; messages: number }> {
     const pruned = await this.audit.prune(now - this.env.AUDIT_RETENTION_DAYS * DAY_MS);
     this.logger.log(
-      `pruned audit older than ${this.env.AUDIT_RETENTION_DAYS} days: ${pruned.calls} calls, ${pruned.verdicts} verdicts, ${pruned.messages} message ids`,
+      `pruned audit older than ${this.env.AUDIT_RETENTION_DAYS} days: ${pruned.calls} calls, ${pruned.verdicts} verdicts, ` +
+        `${pruned.successes} compact success rows, ${pruned.messages} message ids`,
     );
     return pruned;
   }

@@ -2,6 +2,7 @@ import { AccountEntity } from './account.entity';
 import { AudienceConnectionEntity } from './audience-connection.entity';
 import { DeliveryCallEntity } from './delivery-call.entity';
 import { DeliveryVerdictEntity } from './delivery-verdict.entity';
+import { DeliverySuccessEntity } from './delivery-success.entity';
 import { ListLeaseEntity } from './list-lease.entity';
 import { MembershipEntity } from './membership.entity';
 import { ReceivedMessageEntity } from './received-message.entity';
@@ -22,6 +23,7 @@ export * from './account.entity';
 export * from './audience-connection.entity';
 export * from './delivery-call.entity';
 export * from './delivery-verdict.entity';
+export * from './delivery-success.entity';
 export * from './list-lease.entity';
 export * from './membership.entity';
 export * from './received-message.entity';
@@ -47,6 +49,7 @@ export const ENTITIES = [
   ListLeaseEntity,
   DeliveryCallEntity,
   DeliveryVerdictEntity,
+  DeliverySuccessEntity,
   SyncInboxEntity,
   ListMemberEntity,
   ErasureRequestEntity,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DeliveryStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
-import type { CallRow } from './audit-rows';
+import { successesOf, type CallRow, type SuccessVerdict } from './audit-rows';
 
 export interface DeliveryFilter {
   accountId?: number;
@@ -43,6 +43,21 @@ export interface ReplayFilter {
   from?: number;
   /** Exclusive. */
   to?: number;
+}
+
+/** A simple delivery from the compact form, as a recorded verdict. */
+export function successVerdict(v: SuccessVerdict): RecordedVerdict {
+  return {
+    time: new Date(v.createdAtMs).toISOString(),
+    callId: v.callId,
+    accountId: v.accountId,
+    audienceId: v.audienceId,
+    listId: v.listId,
+    action: v.action,
+    outcome: 'delivered',
+    reason: null,
+    retryable: false,
+  };
 }
 
 /** Where clause pieces, built once per filter. */
@@ -130,24 +145,36 @@ export class AuditRepository {
     return { items, nextCursor: last ? encodeCursor(Number(last['created_at_ms']), String(last['id'])) : null };
   }
 
-  /** The verdicts recorded for a user, newest first. */
+  /** The verdicts recorded for a user (their simple deliveries from the compact form too), newest first. */
   async verdictsFor(mpid: string, limit = 200): Promise<RecordedVerdict[]> {
-    const rows = await this.db.query<Record<string, string | number | boolean | null>>(
-      `SELECT call_id, account_id, audience_id, list_id, action, outcome, reason, retryable, created_at_ms FROM delivery_verdicts
-       WHERE mpid = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
-      [mpid, limit],
-    );
-    return rows.map((r) => ({
-      time: new Date(Number(r['created_at_ms'])).toISOString(),
-      callId: String(r['call_id']),
-      accountId: Number(r['account_id']),
-      audienceId: Number(r['audience_id']),
-      listId: Number(r['list_id']),
-      action: String(r['action']),
-      outcome: String(r['outcome']),
-      reason: r['reason'] === null ? null : String(r['reason']),
-      retryable: Boolean(Number(r['retryable']) || r['retryable'] === true),
-    }));
+    const [rows, successes] = await Promise.all([
+      this.db.query<Record<string, string | number | boolean | null>>(
+        `SELECT call_id, account_id, audience_id, list_id, action, outcome, reason, retryable, created_at_ms FROM delivery_verdicts
+         WHERE mpid = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
+        [mpid, limit],
+      ),
+      // A user with an mpid is keyed by it (userKeyOf).
+      successesOf(this.db, [mpid], limit),
+    ]);
+    const recorded: (RecordedVerdict & { at: number })[] = [
+      ...rows.map((r) => ({
+        at: Number(r['created_at_ms']),
+        time: new Date(Number(r['created_at_ms'])).toISOString(),
+        callId: String(r['call_id']),
+        accountId: Number(r['account_id']),
+        audienceId: Number(r['audience_id']),
+        listId: Number(r['list_id']),
+        action: String(r['action']),
+        outcome: String(r['outcome']),
+        reason: r['reason'] === null ? null : String(r['reason']),
+        retryable: Boolean(Number(r['retryable']) || r['retryable'] === true),
+      })),
+      ...successes.map((v) => ({ ...successVerdict(v), at: v.createdAtMs })),
+    ];
+    return recorded
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit)
+      .map(({ at: _at, ...v }) => v);
   }
 
   /**
@@ -206,13 +233,14 @@ export class AuditRepository {
     return { requeued: rows.reduce((n, r) => n + Number(r.n), 0), lists: rows.map((r) => Number(r.list_id)).sort((x, y) => x - y) };
   }
 
-  /** Deletes audit rows (and remembered message ids) older than `cutoffMs`; answers how many of each. */
-  async prune(cutoffMs: number): Promise<{ calls: number; verdicts: number; messages: number }> {
+  /** Deletes audit rows (and remembered message ids) older than `cutoffMs`; answers how many of each (`successes`: compact rows). */
+  async prune(cutoffMs: number): Promise<{ calls: number; verdicts: number; successes: number; messages: number }> {
     const verdicts = await this.db.execute(`DELETE FROM delivery_verdicts WHERE created_at_ms < ?`, [cutoffMs]);
+    const successes = await this.db.execute(`DELETE FROM delivery_successes WHERE created_at_ms < ?`, [cutoffMs]);
     const calls = await this.db.execute(`DELETE FROM delivery_calls WHERE created_at_ms < ?`, [cutoffMs]);
     // received_at is the database's own CURRENT_TIMESTAMP: compare in its clock and time zone.
     const messages = await this.db.execute(`DELETE FROM received_messages WHERE ${this.db.olderThan('received_at')}`, [Math.max(0, Date.now() - cutoffMs)]);
-    return { calls: calls.affected, verdicts: verdicts.affected, messages: messages.affected };
+    return { calls: calls.affected, verdicts: verdicts.affected, successes: successes.affected, messages: messages.affected };
   }
 
   /** Iterable calls recorded, all and failed (not 200, dry runs aside). */

@@ -39,6 +39,7 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
       'list_leases',
       'delivery_calls',
       'delivery_verdicts',
+      'delivery_successes',
       'sync_inbox',
       'list_members',
     ]) {

@@ -5,7 +5,7 @@ import type { UserIdField } from '@audience-bridge/domain';
 import { erasedIdentity } from '@audience-bridge/mapping';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
-import { placeholders } from './audit-rows';
+import { forgetSuccesses, placeholders } from './audit-rows';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 
 /** Who to forget, as accepted: raw identities of the request, normalized. */
@@ -343,7 +343,8 @@ export class ErasureRepository {
   }
 
   /**
-   * The subject is forgotten at Iterable: remove what delivery kept of them (list members, per-user verdicts)
+   * The subject is forgotten at Iterable: remove what delivery kept of them (list members, per-user verdicts, their
+   * keys in the compact audit)
    * and the identifiers in the request itself, in one transaction.
    */
   async complete(id: string, accountId: number, subject: ErasureSubjectRecord, forgetCalls: number, now = Date.now()): Promise<void> {
@@ -367,6 +368,8 @@ export class ErasureRepository {
           manager,
         );
       }
+      // The compact rows hold user keys only: the subject's keys are what it is found by there.
+      await forgetSuccesses(this.db, accountId, subject.keys ?? [], manager);
       await this.scrubDriftSamples(accountId, [...subject.emails, ...subject.userIds], manager);
       await this.db.execute(
         `UPDATE erasure_requests SET state = 'done', subject = NULL, last_error = NULL, attempts = attempts + 1, forget_calls = forget_calls + ?, ` +

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
 import type { ListMemberState } from '../entities';
-import type { RecordedVerdict } from './audit.repository';
-import type { CallRow } from './audit-rows';
+import { successVerdict, type RecordedVerdict } from './audit.repository';
+import { successesOf, type CallRow } from './audit-rows';
 import { listMemberCounts } from './list-member-counts';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
@@ -230,13 +230,22 @@ export class OperationsRepository {
       this.db.query<Row>(`SELECT list_id, COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox GROUP BY list_id`),
       this.db.query<Row>(`SELECT list_id, failing_since, attempts, next_attempt_at, last_error FROM list_leases WHERE failing_since IS NOT NULL`),
       listMemberCounts(this.db),
+      // Simple deliveries are counted from the compact rows, the rest (and rows from before them) per user.
       this.db.query<Row>(
-        `SELECT account_id, audience_id, list_id,
-                SUM(CASE WHEN outcome = 'delivered' AND action = 'add' THEN 1 ELSE 0 END) AS adds,
-                SUM(CASE WHEN outcome = 'delivered' AND action = 'delete' THEN 1 ELSE 0 END) AS removes,
-                SUM(CASE WHEN outcome = 'failed' AND retryable = ? THEN 1 ELSE 0 END) AS failed
-         FROM delivery_verdicts WHERE created_at_ms >= ? GROUP BY account_id, audience_id, list_id`,
-        [false, since],
+        `SELECT account_id, audience_id, list_id, SUM(adds) AS adds, SUM(removes) AS removes, SUM(failed) AS failed FROM (
+           SELECT account_id, audience_id, list_id,
+                  SUM(CASE WHEN outcome = 'delivered' AND action = 'add' THEN 1 ELSE 0 END) AS adds,
+                  SUM(CASE WHEN outcome = 'delivered' AND action = 'delete' THEN 1 ELSE 0 END) AS removes,
+                  SUM(CASE WHEN outcome = 'failed' AND retryable = ? THEN 1 ELSE 0 END) AS failed
+           FROM delivery_verdicts WHERE created_at_ms >= ? GROUP BY account_id, audience_id, list_id
+           UNION ALL
+           SELECT account_id, audience_id, list_id,
+                  SUM(CASE WHEN action = 'add' THEN n ELSE 0 END) AS adds,
+                  SUM(CASE WHEN action = 'delete' THEN n ELSE 0 END) AS removes,
+                  0 AS failed
+           FROM delivery_successes WHERE created_at_ms >= ? GROUP BY account_id, audience_id, list_id
+         ) d GROUP BY account_id, audience_id, list_id`,
+        [false, since, since],
       ),
       this.db.query<Row>(`SELECT list_id, MAX(created_at_ms) AS t FROM delivery_calls WHERE http_status = 200 AND dry_run = ? GROUP BY list_id`, [false]),
       this.db.query<Row>(
@@ -307,16 +316,32 @@ export class OperationsRepository {
   async delivery(id: string, limit = 1000): Promise<DeliveryDetail | undefined> {
     const [call] = await this.db.query<Row>(`SELECT * FROM delivery_calls WHERE id = ?`, [id]);
     if (!call) return undefined;
-    const [rows, reasons] = await Promise.all([
+    const [whole, compact, reasons] = await Promise.all([
       this.db.query<Row>(
         `SELECT audience_id, mpid, user_key, email, user_id, action, outcome, reason, retryable FROM delivery_verdicts WHERE call_id = ? ORDER BY id LIMIT ?`,
         [id, limit + 1],
       ),
+      this.db.query<Row>(`SELECT audience_id, action, user_keys FROM delivery_successes WHERE call_id = ? ORDER BY id`, [id]),
       this.db.query<Row>(
         `SELECT reason, COUNT(*) AS n FROM delivery_verdicts WHERE call_id = ? AND outcome = 'failed' GROUP BY reason ORDER BY COUNT(*) DESC`,
         [id],
       ),
     ]);
+    // What did not simply succeed first, then the simple deliveries (whose rows hold keys only; an mpid is its key).
+    const simple: Row[] = compact.flatMap((c) =>
+      (JSON.parse(String(c['user_keys'])) as string[]).map((key) => ({
+        audience_id: c['audience_id'],
+        mpid: /^-?\d+$/.test(key) ? key : null,
+        user_key: key,
+        email: null,
+        user_id: null,
+        action: c['action'],
+        outcome: 'delivered',
+        reason: null,
+        retryable: false,
+      })),
+    );
+    const rows = [...whole, ...simple];
     const verdicts = rows.slice(0, limit).map((v) => ({
       audienceId: num(v['audience_id']),
       mpid: str(v['mpid']),
@@ -377,7 +402,9 @@ export class OperationsRepository {
     const verdictRows = [
       ...(mpids.length ? await this.verdicts(`mpid IN (${mpids.map(() => '?').join(', ')})`, mpids) : []),
       ...(keys.length ? await this.verdicts(`mpid IS NULL AND user_key IN (${keys.map(() => '?').join(', ')})`, keys) : []),
-    ];
+      // A user with an mpid is keyed by it (userKeyOf): the compact rows are read by key either way.
+      ...(await successesOf(this.db, [...new Set(rows.map((r) => String(r['user_key'])))], 500)).map((v) => ({ ...successVerdict(v), userKey: v.userKey })),
+    ].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
     return rows.map((r) => {
       const accountId = num(r['account_id']);
       const audienceId = num(r['audience_id']);

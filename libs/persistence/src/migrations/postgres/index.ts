@@ -14,6 +14,7 @@ import { AttributeRecheck1797000500000 } from './1797000500000-attribute-recheck
 import { ListMembersByUser1797000600000 } from './1797000600000-list-members-by-user';
 import { ListMemberCounts1797000700000 } from './1797000700000-list-member-counts';
 import { MembershipsByEmailAndAudience1797000800000 } from './1797000800000-memberships-by-email-and-audience';
+import { DeliverySuccesses1797000900000 } from './1797000900000-delivery-successes';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -33,4 +34,5 @@ export const POSTGRES_MIGRATIONS = [
   ListMembersByUser1797000600000,
   ListMemberCounts1797000700000,
   MembershipsByEmailAndAudience1797000800000,
+  DeliverySuccesses1797000900000,
 ];
