@@ -259,7 +259,7 @@ function CallDetail({ id, onClose }: { id: string; onClose(): void }) {
                 <tr>
                   <th scope="col">Email</th>
                   <th scope="col">userId</th>
-                  <th scope="col">mpid</th>
+                  <th scope="col" title="the mpid, or the key of a user mParticle sent without one">mpid / key</th>
                   <th scope="col">Audience</th>
                   <th scope="col">Change</th>
                   <th scope="col">Verdict</th>
@@ -271,7 +271,7 @@ function CallDetail({ id, onClose }: { id: string; onClose(): void }) {
                   <tr key={`${v.userKey}-${v.audienceId}-${i}`}>
                     <td>{v.email ?? '—'}</td>
                     <td>{v.userId ?? '—'}</td>
-                    <td>{v.mpid ?? '—'}</td>
+                    <td>{v.mpid ?? v.userKey}</td>
                     <td>{v.audienceId}</td>
                     <td>{v.action}</td>
                     <td>
