@@ -259,7 +259,9 @@ function CallDetail({ id, onClose }: { id: string; onClose(): void }) {
                 <tr>
                   <th scope="col">Email</th>
                   <th scope="col">userId</th>
-                  <th scope="col" title="the mpid, or the key of a user mParticle sent without one">mpid / key</th>
+                  <th scope="col" title="the mpid, or the key of a user mParticle sent without one">
+                    mpid / key
+                  </th>
                   <th scope="col">Audience</th>
                   <th scope="col">Change</th>
                   <th scope="col">Verdict</th>
