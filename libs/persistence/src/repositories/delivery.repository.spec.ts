@@ -125,6 +125,33 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect(await leases.failing()).toEqual({ lists: 0, oldestSince: null });
   });
 
+  it('finds every list with waiting rows (many rows each, ids interleaved) or a recheck due, and no other; hasDue per list', async () => {
+    for (let round = 0; round < 3; round++)
+      await appendInbox(
+        new Database(dataSource),
+        [7, 300, 5, 300, 42, 7].map((listId, i) => ({ listId, email: `r${round}-${i}@example.com` })),
+      );
+    await dataSource.query(
+      `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms)
+       VALUES (900, 'a@example.com', 'a@example.com', NULL, 'unknown', NULL, 1000, 1000),
+              (901, 'b@example.com', 'b@example.com', NULL, 'unknown', NULL, ${Date.now() + 600_000}, 1000)`,
+    );
+    const lease = (await leases.acquire(42, 'w', 10_000)) as ListLease;
+    await leases.backOff(lease, Date.now() + 60_000, 'server error');
+    expect(await delivery.dueLists()).toEqual([5, 7, 300, 900]);
+    for (const [listId, due] of [
+      [5, true],
+      [42, true],
+      [300, true],
+      [900, true],
+      [901, false],
+      [6, false],
+    ] as const)
+      expect(await delivery.hasDue(listId)).toBe(due);
+    await dataSource.query(`DELETE FROM sync_inbox WHERE list_id IN (5, 300)`);
+    expect(await delivery.dueLists()).toEqual([7, 900]);
+  });
+
   it('reads contributions of every audience and account that maps to the list, removed ones included', async () => {
     await seed(['u1', 'u2']);
     await seed(['u1'], 'delete', 2000, randomUUID(), 11);
