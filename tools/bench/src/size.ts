@@ -357,8 +357,9 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
       const pruneSeconds = (performance.now() - pruneStarted) / 1000;
       const ingestDuring = figures('during the prune', ingestOptions(o), await during, noContention);
 
-      const migrate = await timeMigrations(stack);
+      // Sizes first: running the newest migration again (down, up) may empty its table.
       const tables = await tableSizes(stack.dataSource);
+      const migrate = await timeMigrations(stack);
       return {
         label: empty ? 'empty database' : 'loaded database',
         loadSeconds,
