@@ -198,8 +198,10 @@ export async function forgetSuccesses(db: Database, accountId: number, keys: rea
   if (keys.length === 0) return 0;
   const forget = new Set(keys);
   const holds = holdsAnyKey(db, keys);
+  // Locked on PostgreSQL: two erasures taking different keys out of one row would each write back the other's key.
+  // (SQLite's one writer runs the transactions one after the other.)
   const rows = await db.query<{ id: number | string; user_keys: string }>(
-    `SELECT id, user_keys FROM delivery_successes WHERE account_id = ? AND ${holds.sql}`,
+    `SELECT id, user_keys FROM delivery_successes WHERE account_id = ? AND ${holds.sql}${db.driver === 'postgres' ? ' FOR UPDATE' : ''}`,
     [accountId, ...holds.params],
     manager,
   );

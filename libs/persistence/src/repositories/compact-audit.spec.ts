@@ -144,6 +144,24 @@ describe.each(DRIVERS)('compact delivery audit on %s', (driver) => {
     expect((await successesOf(db, ['501'], 10)).map((v) => v.accountId)).toEqual([2]);
   });
 
+  it("two erasures forgetting different keys of one row at once both hold (neither writes back the other's key)", async () => {
+    await record(call(), [verdict('501'), verdict('502'), verdict('503')]);
+    let releaseFirst!: () => void;
+    const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const first = db.transaction(async (manager) => {
+      await forgetSuccesses(db, 1, ['501'], manager);
+      await held;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = db.transaction((manager) => forgetSuccesses(db, 1, ['502'], manager));
+    await new Promise((r) => setTimeout(r, 200));
+    releaseFirst();
+    await Promise.all([first, second]);
+    const [row] = await rows('delivery_successes');
+    expect(JSON.parse(String(row?.['user_keys']))).toEqual(['503']);
+    expect(Number(row?.['n'])).toBe(1);
+  });
+
   it('counts simple deliveries of the last 24 hours per connection, beside verdict rows of either form, and prunes both', async () => {
     const now = Date.now();
     await dataSource.query(db.sql(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (1, 10, 'A', 100)`));
