@@ -20,3 +20,4 @@ export * from './repositories/drift.repository';
 export * from './repositories/attributes.repository';
 export * from './repositories/created-lists.repository';
 export * from './repositories/list-member-counts';
+export * from './repositories/message-counts';

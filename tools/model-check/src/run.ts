@@ -267,7 +267,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
       );
       violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled; inbox ${where.join(', ')}`);
     }
-    violations.push(...(await checkMemberCounts(stack)));
+    violations.push(...(await checkKeptCounts(stack)));
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
       for (const slot of [...a.lists, ...(a.created ?? []).filter((c) => listIds.has(c))]) {
@@ -350,13 +350,22 @@ export async function runHistory(history: History, driver: Driver, options: { se
   };
 }
 
-/** The member counts /v1/stats answers (kept by triggers, list-member-counts.ts) are the rows of list_members, counted. */
-async function checkMemberCounts(stack: Stack): Promise<string[]> {
+/** The counts /v1/stats answers (kept by triggers: list-member-counts.ts, message-counts.ts) are the rows of list_members and received_messages, counted. */
+async function checkKeptCounts(stack: Stack): Promise<string[]> {
   const rows: { state: string; n: string | number }[] = await stack.dataSource.query(`SELECT state, COUNT(*) AS n FROM list_members GROUP BY state`);
   const counted = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
-  const answered = (await stack.admin('GET', '/v1/stats')).body.members as Record<string, number>;
-  const wrong = Object.entries(answered).filter(([state, n]) => n !== (counted[state] ?? 0));
-  return wrong.length === 0 ? [] : [`/v1/stats counts members ${JSON.stringify(answered)}, list_members holds ${JSON.stringify(counted)}`];
+  const stats = (await stack.admin('GET', '/v1/stats')).body as { members: Record<string, number>; messagesAccepted: number; duplicates: number };
+  const wrong = Object.entries(stats.members).filter(([state, n]) => n !== (counted[state] ?? 0));
+  const [messages]: { n: string | number; d: string | number | null }[] = await stack.dataSource.query(
+    `SELECT COUNT(*) AS n, SUM(duplicate_count) AS d FROM received_messages`,
+  );
+  const held = { accepted: Number(messages?.n ?? 0), duplicates: Number(messages?.d ?? 0) };
+  return [
+    ...(wrong.length === 0 ? [] : [`/v1/stats counts members ${JSON.stringify(stats.members)}, list_members holds ${JSON.stringify(counted)}`]),
+    ...(stats.messagesAccepted === held.accepted && stats.duplicates === held.duplicates
+      ? []
+      : [`/v1/stats counts ${stats.messagesAccepted} messages, ${stats.duplicates} repeats; received_messages holds ${JSON.stringify(held)}`]),
+  ];
 }
 
 /** Every forwarded attribute was sent (the account's attribute inbox drains) and Iterable holds the model's values. */

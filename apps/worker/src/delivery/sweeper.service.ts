@@ -5,7 +5,8 @@ import { ListSyncProducer } from '@audience-bridge/queue';
 
 /**
  * The safety net of "durable before acknowledged": every SWEEP_INTERVAL_MS, re-enqueue every list with
- * pending changes that are due (and fold the member counts PostgreSQL appended since, list-member-counts.ts).
+ * pending changes that are due (and fold the counts PostgreSQL appended since: members and messages, list-member-counts.ts
+ * and message-counts.ts).
  * Redis is only a signal; if it lost its data (or a signal was lost on the
  * way), the database still says what is pending, and this puts it back on the queue. A timer in each
  * worker process, not a Bull repeatable job, so it survives Redis losing its data too.
@@ -46,9 +47,9 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
         this.logger.warn(`sweep failed (next in ${this.env.SWEEP_INTERVAL_MS} ms): ${error instanceof Error ? error.message : String(error)}`);
       }
       try {
-        await this.deliveries.foldMemberCounts();
+        await this.deliveries.foldCounts();
       } catch (error) {
-        this.logger.warn(`folding member counts failed (next in ${this.env.SWEEP_INTERVAL_MS} ms): ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(`folding kept counts failed (next in ${this.env.SWEEP_INTERVAL_MS} ms): ${error instanceof Error ? error.message : String(error)}`);
       }
     })();
     await this.running;

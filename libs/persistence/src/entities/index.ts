@@ -18,6 +18,7 @@ import { StorageProbeEntity } from './storage-probe.entity';
 import { ErasureTombstoneEntity } from './erasure-tombstone.entity';
 import { CreatedListEntity } from './created-list.entity';
 import { ListMemberCountChangeEntity, ListMemberCountEntity } from './list-member-count.entity';
+import { MessageCountChangeEntity, MessageCountEntity } from './message-count.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -39,6 +40,7 @@ export * from './storage-probe.entity';
 export * from './erasure-tombstone.entity';
 export * from './created-list.entity';
 export * from './list-member-count.entity';
+export * from './message-count.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -63,4 +65,6 @@ export const ENTITIES = [
   CreatedListEntity,
   ListMemberCountEntity,
   ListMemberCountChangeEntity,
+  MessageCountEntity,
+  MessageCountChangeEntity,
 ];

@@ -45,6 +45,21 @@ export interface ReplayFilter {
   to?: number;
 }
 
+/** A `delivery_verdicts` row (call_id, account_id, audience_id, list_id, action, outcome, reason, retryable, created_at_ms) as a recorded verdict. */
+export function recordedVerdict(r: Record<string, unknown>): RecordedVerdict {
+  return {
+    time: new Date(Number(r['created_at_ms'])).toISOString(),
+    callId: String(r['call_id']),
+    accountId: Number(r['account_id']),
+    audienceId: Number(r['audience_id']),
+    listId: Number(r['list_id']),
+    action: String(r['action']),
+    outcome: String(r['outcome']),
+    reason: r['reason'] === null || r['reason'] === undefined ? null : String(r['reason']),
+    retryable: Boolean(Number(r['retryable']) || r['retryable'] === true),
+  };
+}
+
 /** A simple delivery from the compact form, as a recorded verdict. */
 export function successVerdict(v: SuccessVerdict): RecordedVerdict {
   return {
@@ -157,18 +172,7 @@ export class AuditRepository {
       successesOf(this.db, [mpid], limit),
     ]);
     const recorded: (RecordedVerdict & { at: number })[] = [
-      ...rows.map((r) => ({
-        at: Number(r['created_at_ms']),
-        time: new Date(Number(r['created_at_ms'])).toISOString(),
-        callId: String(r['call_id']),
-        accountId: Number(r['account_id']),
-        audienceId: Number(r['audience_id']),
-        listId: Number(r['list_id']),
-        action: String(r['action']),
-        outcome: String(r['outcome']),
-        reason: r['reason'] === null ? null : String(r['reason']),
-        retryable: Boolean(Number(r['retryable']) || r['retryable'] === true),
-      })),
+      ...rows.map((r) => ({ ...recordedVerdict(r), at: Number(r['created_at_ms']) })),
       ...successes.map((v) => ({ ...successVerdict(v), at: v.createdAtMs })),
     ];
     return recorded

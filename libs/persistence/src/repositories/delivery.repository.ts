@@ -6,6 +6,7 @@ import type { ListMemberState } from '../entities';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { appendInbox } from './sync-inbox';
 import { foldListMemberCounts } from './list-member-counts';
+import { foldMessageCounts } from './message-counts';
 import { CallRow, insertCallAndVerdicts, placeholders, VerdictRow } from './audit-rows';
 
 /** One inbox row as the worker reads it (`email` null: the whole list). */
@@ -369,8 +370,11 @@ export class DeliveryRepository {
     return rows.map((r) => Number(r.list_id)).sort((a, b) => a - b);
   }
 
-  /** Folds the member counts changed since the last fold into `list_member_counts` (see list-member-counts.ts). */
-  foldMemberCounts(): Promise<number> {
-    return foldListMemberCounts(this.db);
+  /**
+   * Folds the counts the database kept since the last fold: members into `list_member_counts` (list-member-counts.ts),
+   * messages into `message_counts` (message-counts.ts). Answers how many change rows it folded.
+   */
+  async foldCounts(): Promise<number> {
+    return (await foldListMemberCounts(this.db)) + (await foldMessageCounts(this.db));
   }
 }

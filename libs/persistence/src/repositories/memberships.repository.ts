@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
 import { LIST_MEMBER_STATES, ListMemberState } from '../entities';
 import { listMemberCounts } from './list-member-counts';
+import { messageCounts } from './message-counts';
 
 /** One user's membership of one audience: what mParticle wants, and where the audience's list stands for that member. */
 export interface UserMembershipView {
@@ -83,11 +84,8 @@ export class MembershipsRepository {
     return counts;
   }
 
-  /** Membership messages accepted, and repeats of them acknowledged without effect. */
-  async messageCounts(): Promise<{ accepted: number; duplicates: number }> {
-    const [row] = await this.db.query<{ n: number | string; d: number | string | null }>(
-      `SELECT COUNT(*) AS n, SUM(duplicate_count) AS d FROM received_messages`,
-    );
-    return { accepted: Number(row?.n ?? 0), duplicates: Number(row?.d ?? 0) };
+  /** Membership messages accepted (within retention), and repeats of them acknowledged without effect: kept counts. */
+  messageCounts(): Promise<{ accepted: number; duplicates: number }> {
+    return messageCounts(this.db);
   }
 }

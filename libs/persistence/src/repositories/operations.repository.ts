@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
 import type { ListMemberState } from '../entities';
-import { successVerdict, type RecordedVerdict } from './audit.repository';
+import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.repository';
 import { successesOf, type CallRow } from './audit-rows';
 import { listMemberCounts } from './list-member-counts';
 
@@ -451,17 +451,6 @@ export class OperationsRepository {
        WHERE ${condition} ORDER BY created_at_ms DESC, id DESC LIMIT 500`,
       params,
     );
-    return rows.map((r) => ({
-      time: new Date(num(r['created_at_ms'])).toISOString(),
-      callId: String(r['call_id']),
-      accountId: num(r['account_id']),
-      audienceId: num(r['audience_id']),
-      listId: num(r['list_id']),
-      userKey: String(r['user_key']),
-      action: String(r['action']),
-      outcome: String(r['outcome']),
-      reason: str(r['reason']),
-      retryable: bool(r['retryable']),
-    }));
+    return rows.map((r) => ({ ...recordedVerdict(r), userKey: String(r['user_key']) }));
   }
 }

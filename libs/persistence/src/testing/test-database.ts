@@ -62,3 +62,12 @@ export async function createMigratedDataSource(
 }
 
 export { DRIVERS } from '../data-source';
+
+/** Undoes migrations, newest first, until `name` is undone too (a test of what a migration does with rows already there). */
+export async function undoMigrationsThrough(dataSource: DataSource, name: string): Promise<void> {
+  for (;;) {
+    const applied: { name: string }[] = await dataSource.query(`SELECT name FROM migrations`);
+    if (!applied.some((m) => m.name === name)) return;
+    await dataSource.undoLastMigration();
+  }
+}

@@ -15,6 +15,7 @@ import { ListMembersByUser1797000600000 } from './1797000600000-list-members-by-
 import { ListMemberCounts1797000700000 } from './1797000700000-list-member-counts';
 import { MembershipsByEmailAndAudience1797000800000 } from './1797000800000-memberships-by-email-and-audience';
 import { DeliverySuccesses1797000900000 } from './1797000900000-delivery-successes';
+import { MessageCounts1797001000000 } from './1797001000000-message-counts';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -35,4 +36,5 @@ export const SQLITE_MIGRATIONS = [
   ListMemberCounts1797000700000,
   MembershipsByEmailAndAudience1797000800000,
   DeliverySuccesses1797000900000,
+  MessageCounts1797001000000,
 ];
