@@ -161,21 +161,15 @@ function holdsAnyKey(db: Database, keys: readonly string[]): { sql: string; para
  * (6.6 s for a user lookup at 500,000 compact rows, `npm run bench:size`); this way it takes the key index and sorts
  * the few rows found.
  */
-export function successesQuery(db: Database, keys: readonly string[], limit: number, accountId?: number): { sql: string; params: unknown[] } {
-  const holds = holdsAnyKey(db, keys);
-  return {
-    sql: `SELECT call_id, account_id, audience_id, list_id, action, user_keys, created_at_ms FROM delivery_successes
-     WHERE ${accountId === undefined ? '' : 'account_id = ? AND '}${holds.sql} ORDER BY created_at_ms + 0 DESC, id DESC LIMIT ?`,
-    params: [...(accountId === undefined ? [] : [accountId]), ...holds.params, limit],
-  };
-}
-
-/** What `successesQuery` finds, one entry per matching user of each row. */
 export async function successesOf(db: Database, keys: readonly string[], limit: number, accountId?: number): Promise<SuccessVerdict[]> {
   if (keys.length === 0) return [];
   const wanted = new Set(keys);
-  const { sql, params } = successesQuery(db, keys, limit, accountId);
-  const rows = await db.query<Record<string, string | number>>(sql, params);
+  const holds = holdsAnyKey(db, keys);
+  const rows = await db.query<Record<string, string | number>>(
+    `SELECT call_id, account_id, audience_id, list_id, action, user_keys, created_at_ms FROM delivery_successes
+     WHERE ${accountId === undefined ? '' : 'account_id = ? AND '}${holds.sql} ORDER BY created_at_ms + 0 DESC, id DESC LIMIT ?`,
+    [...(accountId === undefined ? [] : [accountId]), ...holds.params, limit],
+  );
   return rows
     .flatMap((r) =>
       (JSON.parse(String(r['user_keys'])) as string[])

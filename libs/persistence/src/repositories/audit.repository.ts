@@ -171,14 +171,7 @@ export class AuditRepository {
       // A user with an mpid is keyed by it (userKeyOf).
       successesOf(this.db, [mpid], limit),
     ]);
-    const recorded: (RecordedVerdict & { at: number })[] = [
-      ...rows.map((r) => ({ ...recordedVerdict(r), at: Number(r['created_at_ms']) })),
-      ...successes.map((v) => ({ ...successVerdict(v), at: v.createdAtMs })),
-    ];
-    return recorded
-      .sort((a, b) => b.at - a.at)
-      .slice(0, limit)
-      .map(({ at: _at, ...v }) => v);
+    return [...rows.map(recordedVerdict), ...successes.map(successVerdict)].sort((a, b) => Date.parse(b.time) - Date.parse(a.time)).slice(0, limit);
   }
 
   /**
