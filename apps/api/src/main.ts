@@ -68,6 +68,11 @@ async function bootstrap(): Promise<void> {
   closeOnSignals(app, logger, 'api');
   // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
   if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
+  // The sender closes an idle connection, not the API (see HTTP_KEEP_ALIVE_SECONDS); a request's headers may take
+  // as long to arrive on a connection kept that long.
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = env.HTTP_KEEP_ALIVE_SECONDS * 1000;
+  server.headersTimeout = server.keepAliveTimeout + 1000;
   await app.listen(env.PORT, '0.0.0.0');
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   const url = await app.getUrl();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { Agent as HttpAgent, get as httpGet } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,32 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
     expect(await api.stop('SIGTERM')).toBe(0);
     expect(api.output()).toMatch(/api stopped/);
   });
+
+  it('API: keeps an idle keep-alive connection open longer than a load balancer would (65 s by default), so a sender reusing it is not reset', async () => {
+    // Node closes an idle connection after 5 s; a sender (or a load balancer with a 60 s idle timeout) that reuses
+    // it at that moment gets a reset instead of an answer (seen once in the load test on a busy machine).
+    const port = await freePort();
+    const api = startApp('api', { PORT: String(port) });
+    running.push(api);
+    await api.waitFor(/API listening on/);
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; keepAlive: string; reused: boolean }>((resolve, reject) => {
+        const req = httpGet({ host: '127.0.0.1', port, path: '/health/live', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, keepAlive: String(res.headers['keep-alive']), reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      const first = await get();
+      expect(first).toMatchObject({ status: 200, keepAlive: 'timeout=65', reused: false });
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(await get()).toMatchObject({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 30_000);
 
   it('API with API_PROCESSES=2: two processes share the port, SIGTERM stops both and exits 0', async () => {
     const port = await freePort();

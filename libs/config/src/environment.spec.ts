@@ -24,6 +24,8 @@ describe('validateEnvironment', () => {
     ['REDIS_URL', 'localhost:6379'],
     ['QUEUE_PREFIX', 'has space'],
     ['WORKER_HOST', 'every interface'],
+    ['HTTP_KEEP_ALIVE_SECONDS', '0'],
+    ['HTTP_KEEP_ALIVE_SECONDS', '1.5'],
   ])('refuses %s=%s and names it', (key, value) => {
     let error: unknown;
     try {

@@ -13,6 +13,7 @@ export const CONFIG_DEFAULTS = {
   NODE_ENV: 'development',
   PORT: 3000,
   API_PROCESSES: 1,
+  HTTP_KEEP_ALIVE_SECONDS: 65,
   WORKER_PORT: 3001,
   WORKER_HOST: '127.0.0.1',
   WORKER_CONCURRENCY: 4,
@@ -99,6 +100,16 @@ export class Environment extends DatabaseEnvironment {
   @Min(1)
   @Max(64)
   API_PROCESSES: number = CONFIG_DEFAULTS.API_PROCESSES;
+
+  /**
+   * How long the API keeps an idle keep-alive connection open, in seconds. Longer than the idle timeout of
+   * whatever sends to it (a load balancer's is often 60 s), so the sender, not the API, closes an idle
+   * connection: otherwise a request sent on it as the API closes it is reset instead of answered.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  HTTP_KEEP_ALIVE_SECONDS: number = CONFIG_DEFAULTS.HTTP_KEEP_ALIVE_SECONDS;
 
   /** HTTP port of the worker's health and metrics endpoints. */
   @IsInt()
@@ -263,6 +274,7 @@ export class Environment extends DatabaseEnvironment {
 const NUMERIC_KEYS: readonly (keyof Environment)[] = [
   'PORT',
   'API_PROCESSES',
+  'HTTP_KEEP_ALIVE_SECONDS',
   'WORKER_PORT',
   'WORKER_CONCURRENCY',
   'ITERABLE_REQUESTS_PER_SECOND',
