@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { isArray, isIn, isInt, isNotEmpty, isObject, isString, max, maxLength, min, validateSync } from 'class-validator';
 import { AudienceMembershipChangeRequest, AudienceSubscriptionRequest, DsrProcessingRequest, ModuleRegistrationRequest } from './firehose-messages';
-import { validAsIs, validationPlan } from './validation-plan';
+import { FAST_CHECKS, validAsIs, validationPlan } from './validation-plan';
 
 /** What `parseFirehoseRequest` did before the plan existed: class-transformer, then class-validator. */
 function slowWay(target: ClassConstructor<object>, body: unknown): { valid: boolean; value: unknown } {
@@ -168,6 +168,58 @@ describe('validation plan (the fast way to class-validator’s "valid")', () => 
       expect(slowRejected).toBeGreaterThan(50);
     },
   );
+
+  // The plan's own tests of the built-in constraints: true only where class-validator's function is true.
+  const CLASS_VALIDATOR: [string, unknown[], (value: unknown) => boolean][] = [
+    ['isString', [], (v) => isString(v)],
+    ['isNotEmpty', [], (v) => isNotEmpty(v)],
+    ['isInt', [], (v) => isInt(v)],
+    ['isArray', [], (v) => isArray(v)],
+    ['isObject', [], (v) => isObject(v)],
+    ['min', [0], (v) => min(v, 0)],
+    ['max', [2 ** 53], (v) => max(v, 2 ** 53)],
+    ['maxLength', [3], (v) => maxLength(v, 3)],
+    ['isIn', [['add', 'delete']], (v) => isIn(v, ['add', 'delete'])],
+  ];
+  const edgeValues = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.string({ maxLength: 6, unit: 'grapheme' }),
+    fc.string({ maxLength: 6, unit: 'binary' }),
+    fc.constantFrom(undefined, null, '', 0, -0, -1, 1.5, 2 ** 53, 2 ** 53 + 2, Infinity, NaN, 'abc', 'abcd', '😀😀😀', 'a\uFE0Fb\uFE0Fc', 'add', 'Add', [], {}),
+  );
+  it.each(CLASS_VALIDATOR)('passes a value with %s only where class-validator does, and passes the common ones', (name, constraints, slow) => {
+    const fast = FAST_CHECKS[name]?.(constraints);
+    expect(fast).toBeDefined();
+    let passed = 0;
+    fc.assert(
+      fc.property(edgeValues, (value) => {
+        if (fast?.(value)) {
+          passed++;
+          expect(slow(value)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(passed).toBeGreaterThan(0);
+  });
+
+  it('leaves a string longer in UTF-16 units than maxLength to class-validator, which counts characters', () => {
+    const check = FAST_CHECKS['maxLength']?.([3]);
+    expect(check?.('abc')).toBe(true);
+    expect(check?.('😀😀😀')).toBe(false); // 6 units, 3 characters: class-validator says valid, the slow way decides
+    expect(maxLength('😀😀😀', 3)).toBe(true);
+    const body = clone({
+      type: 'audience_subscription_request',
+      id: 'm',
+      timestamp_ms: 1,
+      account: { account_id: 1 },
+      audience_id: 1,
+      audience_name: '😀'.repeat(255),
+      action: 'add',
+    });
+    expect(validAsIs(AudienceSubscriptionRequest, body)).toBe(false);
+    expect(slowWay(AudienceSubscriptionRequest, body).valid).toBe(true);
+  });
 
   // Found by the mutation property (seed 1850584648): a settings map holding `valueOf` was valid both ways, but the
   // slow way's copy lost the key while the fast way kept it.

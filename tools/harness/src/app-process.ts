@@ -51,7 +51,9 @@ export function startApp(name: 'api' | 'worker', env: Record<string, string>, op
   const main = join(WORKSPACE_ROOT, 'dist/apps', name, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
   assertFreshBuild(name);
-  const child = spawn(process.execPath, [main], {
+  // BENCH_CPU_PROF=<dir>: the app writes a V8 CPU profile there when it exits (the benchmarks' "where it goes").
+  const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+  const child = spawn(process.execPath, [...profile, main], {
     cwd: options.cwd ?? WORKSPACE_ROOT,
     env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
