@@ -109,7 +109,9 @@ function compile(target: ClassConstructor<object>): ClassPlan | undefined {
         for (const constraint of storage.getTargetValidatorConstraints(metadata.constraintCls)) {
           if (constraint.async) return undefined;
           const fast = fastCheck(metadata);
-          property.checks.push({ metadata, validate: (value, args) => constraint.instance.validate(value, args), ...(fast ? { fast } : {}) });
+          // `instance` looks the constraint up in class-validator's container on every read: once, here.
+          const instance = constraint.instance;
+          property.checks.push({ metadata, validate: (value, args) => instance.validate(value, args), ...(fast ? { fast } : {}) });
         }
       } else if (metadata.type === ValidationTypes.NESTED_VALIDATION) {
         const type = defaultMetadataStorage.findTypeMetadata(target, name);
