@@ -21,3 +21,4 @@ export * from './repositories/attributes.repository';
 export * from './repositories/created-lists.repository';
 export * from './repositories/list-member-counts';
 export * from './repositories/message-counts';
+export * from './repositories/inbox-counts';

@@ -350,11 +350,20 @@ export async function runHistory(history: History, driver: Driver, options: { se
   };
 }
 
-/** The counts /v1/stats answers (kept by triggers: list-member-counts.ts, message-counts.ts) are the rows of list_members and received_messages, counted. */
+/**
+ * The counts /v1/stats answers (kept by triggers: list-member-counts.ts, message-counts.ts, inbox-counts.ts) are the
+ * rows of list_members, received_messages and sync_inbox, counted.
+ */
 async function checkKeptCounts(stack: Stack): Promise<string[]> {
   const rows: { state: string; n: string | number }[] = await stack.dataSource.query(`SELECT state, COUNT(*) AS n FROM list_members GROUP BY state`);
   const counted = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
-  const stats = (await stack.admin('GET', '/v1/stats')).body as { members: Record<string, number>; messagesAccepted: number; duplicates: number };
+  const stats = (await stack.admin('GET', '/v1/stats')).body as {
+    members: Record<string, number>;
+    messagesAccepted: number;
+    duplicates: number;
+    pending: number;
+  };
+  const [inbox]: { n: string | number }[] = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox`);
   const wrong = Object.entries(stats.members).filter(([state, n]) => n !== (counted[state] ?? 0));
   const [messages]: { n: string | number; d: string | number | null }[] = await stack.dataSource.query(
     `SELECT COUNT(*) AS n, SUM(duplicate_count) AS d FROM received_messages`,
@@ -365,6 +374,7 @@ async function checkKeptCounts(stack: Stack): Promise<string[]> {
     ...(stats.messagesAccepted === held.accepted && stats.duplicates === held.duplicates
       ? []
       : [`/v1/stats counts ${stats.messagesAccepted} messages, ${stats.duplicates} repeats; received_messages holds ${JSON.stringify(held)}`]),
+    ...(stats.pending === Number(inbox?.n ?? 0) ? [] : [`/v1/stats counts ${stats.pending} inbox rows waiting, sync_inbox holds ${Number(inbox?.n ?? 0)}`]),
   ];
 }
 

@@ -19,6 +19,7 @@ import { ErasureTombstoneEntity } from './erasure-tombstone.entity';
 import { CreatedListEntity } from './created-list.entity';
 import { ListMemberCountChangeEntity, ListMemberCountEntity } from './list-member-count.entity';
 import { MessageCountChangeEntity, MessageCountEntity } from './message-count.entity';
+import { InboxCountChangeEntity, InboxCountEntity } from './inbox-count.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -41,6 +42,7 @@ export * from './erasure-tombstone.entity';
 export * from './created-list.entity';
 export * from './list-member-count.entity';
 export * from './message-count.entity';
+export * from './inbox-count.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -67,4 +69,6 @@ export const ENTITIES = [
   ListMemberCountChangeEntity,
   MessageCountEntity,
   MessageCountChangeEntity,
+  InboxCountEntity,
+  InboxCountChangeEntity,
 ];

@@ -7,6 +7,7 @@ import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { appendInbox } from './sync-inbox';
 import { foldListMemberCounts } from './list-member-counts';
 import { foldMessageCounts } from './message-counts';
+import { foldInboxCounts } from './inbox-counts';
 import { CallRow, insertCallAndVerdicts, placeholders, VerdictRow } from './audit-rows';
 
 /** One inbox row as the worker reads it (`email` null: the whole list). */
@@ -372,9 +373,10 @@ export class DeliveryRepository {
 
   /**
    * Folds the counts the database kept since the last fold: members into `list_member_counts` (list-member-counts.ts),
-   * messages into `message_counts` (message-counts.ts). Answers how many change rows it folded.
+   * messages into `message_counts` (message-counts.ts), waiting inbox rows into `inbox_counts` (inbox-counts.ts).
+   * Answers how many change rows it folded.
    */
   async foldCounts(): Promise<number> {
-    return (await foldListMemberCounts(this.db)) + (await foldMessageCounts(this.db));
+    return (await foldListMemberCounts(this.db)) + (await foldMessageCounts(this.db)) + (await foldInboxCounts(this.db));
   }
 }

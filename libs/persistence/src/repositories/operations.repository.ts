@@ -3,6 +3,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.repository';
 import { successesOf, type CallRow } from './audit-rows';
+import { inboxBacklog } from './inbox-counts';
 import { listMemberCounts } from './list-member-counts';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
@@ -227,7 +228,7 @@ export class OperationsRepository {
          FROM audience_connections c LEFT JOIN accounts a ON a.account_id = c.account_id
          ORDER BY c.account_id, c.audience_id`,
       ),
-      this.db.query<Row>(`SELECT list_id, COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM sync_inbox GROUP BY list_id`),
+      inboxBacklog(this.db),
       this.db.query<Row>(`SELECT list_id, failing_since, attempts, next_attempt_at, last_error FROM list_leases WHERE failing_since IS NOT NULL`),
       listMemberCounts(this.db),
       // Simple deliveries are counted from the compact rows, the rest (and rows from before them) per user.
@@ -255,7 +256,7 @@ export class OperationsRepository {
       ),
     ]);
     const byList = <T>(list: Row[], f: (r: Row) => T) => new Map(list.map((r) => [num(r['list_id']), f(r)]));
-    const pending = byList(inbox, (r) => ({ n: num(r['n']), oldest: numOrNull(r['oldest']) }));
+    const pending = new Map(inbox.map((r) => [r.listId, { n: r.n, oldest: r.oldestMs }]));
     const failing = byList(leases, (r) => ({
       since: iso(numOrNull(r['failing_since'])) as string,
       attempts: num(r['attempts']),

@@ -16,6 +16,7 @@ import { ListMemberCounts1797000700000 } from './1797000700000-list-member-count
 import { MembershipsByEmailAndAudience1797000800000 } from './1797000800000-memberships-by-email-and-audience';
 import { DeliverySuccesses1797000900000 } from './1797000900000-delivery-successes';
 import { MessageCounts1797001000000 } from './1797001000000-message-counts';
+import { InboxCounts1797001100000 } from './1797001100000-inbox-counts';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -37,4 +38,5 @@ export const POSTGRES_MIGRATIONS = [
   MembershipsByEmailAndAudience1797000800000,
   DeliverySuccesses1797000900000,
   MessageCounts1797001000000,
+  InboxCounts1797001100000,
 ];
