@@ -22,6 +22,7 @@ import { serveConsole } from './console/serve-console';
 import { enterRequest, nameRequest } from './common/correlation.middleware';
 import { JsonExceptionFilter } from './common/json-exception.filter';
 import { jsonBodies } from './common/json-bodies';
+import { keepConnectionsAlive } from './common/keep-alive';
 import { rejectHostileJson } from './common/json-shape';
 import { requireJsonBody } from './common/require-json-body.middleware';
 import { ApiMetrics } from './metrics/api-metrics';
@@ -65,14 +66,17 @@ async function bootstrap(): Promise<void> {
   const consoleServed = serveConsole(app, join(__dirname, '..', 'console'));
   if (!consoleServed) logger.warn('The operations console is not built (dist/apps/console): `npm run build` builds it', 'Bootstrap');
 
-  closeOnSignals(app, logger, 'api');
+  // The sender closes an idle connection, not the API; none holds a shutdown (keep-alive.ts).
+  const connections = keepConnectionsAlive(app.getHttpServer(), env.HTTP_KEEP_ALIVE_SECONDS);
+  const stopping = {
+    close: async () => {
+      connections.drain();
+      await app.close();
+    },
+  };
+  closeOnSignals(stopping, logger, 'api');
   // A cluster child whose supervisor is gone (killed) closes too, instead of living on as an orphan.
-  if (cluster.isWorker) process.once('disconnect', () => void app.close().finally(() => process.exit(0)));
-  // The sender closes an idle connection, not the API (see HTTP_KEEP_ALIVE_SECONDS); a request's headers may take
-  // as long to arrive on a connection kept that long.
-  const server = app.getHttpServer();
-  server.keepAliveTimeout = env.HTTP_KEEP_ALIVE_SECONDS * 1000;
-  server.headersTimeout = server.keepAliveTimeout + 1000;
+  if (cluster.isWorker) process.once('disconnect', () => void stopping.close().finally(() => process.exit(0)));
   await app.listen(env.PORT, '0.0.0.0');
   announceGeneratedSecrets((m) => logger.warn(m, 'Bootstrap'), generated, secrets);
   const url = await app.getUrl();

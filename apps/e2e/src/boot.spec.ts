@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { Agent as HttpAgent, get as httpGet } from 'node:http';
+import { Agent as HttpAgent, get as httpGet, request as httpRequest } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,45 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
       agent.destroy();
     }
   }, 30_000);
+
+  it('API: a request in flight when SIGTERM arrives is answered, and its kept-alive connection does not hold the exit', async () => {
+    const port = await freePort();
+    const api = startApp('api', { PORT: String(port), MPARTICLE_INBOUND_TOKEN: 'boot-inbound-token-0000' });
+    running.push(api);
+    await api.waitFor(/API listening on/);
+    const agent = new HttpAgent({ keepAlive: true });
+    const body = JSON.stringify({ type: 'module_registration_request', id: 'r-1', timestamp_ms: 1_700_000_000_000 });
+    try {
+      const answered = new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/v1/mparticle',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Token boot-inbound-token-0000' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        // Half the body now, the rest after SIGTERM: the request is in flight while the API begins to stop.
+        req.write(body.slice(0, 20));
+        setTimeout(() => req.end(body.slice(20)), 1500);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      const started = Date.now();
+      const exited = api.stop('SIGTERM');
+      expect(await answered).toBe(200);
+      expect(await exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      agent.destroy();
+    }
+  }, 90_000);
 
   it('API with API_PROCESSES=2: two processes share the port, SIGTERM stops both and exits 0', async () => {
     const port = await freePort();
