@@ -1,4 +1,5 @@
 import type { Database } from '../database';
+import { foldKeptCounts, INBOX_COUNTS, keptCountsQuery } from './kept-counts';
 
 /** Inbox rows waiting on one list, and the time the first of them (in arrival order) was appended. */
 export interface ListBacklog {
@@ -17,28 +18,13 @@ export async function inboxBacklog(db: Database): Promise<ListBacklog[]> {
   const rows = await db.query<{ list_id: number | string; n: number | string; oldest: number | string | null }>(
     `SELECT k.list_id, k.n,
             (SELECT i.created_at_ms FROM sync_inbox i WHERE i.list_id = k.list_id ORDER BY i.id LIMIT 1) AS oldest
-     FROM (SELECT list_id, SUM(n) AS n FROM (SELECT list_id, n FROM inbox_counts UNION ALL SELECT list_id, n FROM inbox_count_changes) x
-           GROUP BY list_id HAVING SUM(n) <> 0) k
+     FROM (${keptCountsQuery(INBOX_COUNTS)} HAVING SUM(n) <> 0) k
      ORDER BY k.list_id`,
   );
   return rows.map((r) => ({ listId: Number(r.list_id), n: Number(r.n), oldestMs: r.oldest === null ? null : Number(r.oldest) }));
 }
 
-/**
- * Folds the changes counted since the last fold into `inbox_counts` (PostgreSQL appends them per statement; SQLite
- * has none): one statement, so a reader sees the counts before or after it, never both.
- * Answers how many change rows it folded. Run by the worker's sweeper, with the member and message counts.
- */
-export async function foldInboxCounts(db: Database): Promise<number> {
-  if (db.driver !== 'postgres') return 0;
-  const [row] = await db.query<{ n: number | string }>(
-    `WITH moved AS (DELETE FROM inbox_count_changes RETURNING list_id, n),
-     folded AS (
-       INSERT INTO inbox_counts (list_id, n)
-       SELECT list_id, SUM(n) FROM moved GROUP BY list_id ORDER BY list_id
-       ON CONFLICT (list_id) DO UPDATE SET n = inbox_counts.n + excluded.n
-       RETURNING 1)
-     SELECT (SELECT COUNT(*) FROM moved) AS n`,
-  );
-  return Number(row?.n ?? 0);
+/** Folds the inbox counts' changes (kept-counts.ts). Run by the worker's sweeper, with the member and message counts. */
+export function foldInboxCounts(db: Database): Promise<number> {
+  return foldKeptCounts(db, INBOX_COUNTS);
 }
