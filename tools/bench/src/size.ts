@@ -22,6 +22,8 @@ export interface SizeOptions {
   days: number;
   /** Seconds of each ingest shape. */
   ingestSeconds: number;
+  /** Inbox rows waiting while the reads that count what waits are measured again (an outage's backlog). */
+  backlog: number;
 }
 
 const ACCOUNTS = 20;
@@ -57,6 +59,8 @@ export interface SizeFigures {
   loadSeconds: number;
   rows: Record<string, number>;
   endpoints: EndpointFigure[];
+  /** The reads that show what waits, again with `rows` inbox rows waiting (loaded in `loadSeconds`). */
+  backlog: { rows: number; loadSeconds: number; endpoints: EndpointFigure[] };
   ingestSpread: IngestFigures;
   ingestHot: IngestFigures;
   drain: { changes: number; seconds: number; perSecond: number };
@@ -241,8 +245,14 @@ function seedFake(layout: Layout, o: SizeOptions): number {
   return seeded;
 }
 
-/** Every console and admin read (and a replay preview), each called cold on a new API process, then 20 times. */
-async function endpoints(apiUrl: string, layout: Layout, callId: string): Promise<EndpointFigure[]> {
+/** The reads that show what waits in the inbox (the console's connections and summary, stats, the metrics). */
+const BACKLOG_READS = new Set(['summary, hour', 'summary, day', 'connections', 'stats', 'metrics', 'ready']);
+
+/**
+ * Every console and admin read (and a replay preview), each called cold on a new API process, then 20 times; or only
+ * those `only` names.
+ */
+async function endpoints(apiUrl: string, layout: Layout, callId: string, only?: ReadonlySet<string>): Promise<EndpointFigure[]> {
   const list = layout.lists[0];
   const requests: [string, string, string, unknown?][] = [
     ['summary, hour', 'GET', '/v1/summary?window=hour'],
@@ -277,6 +287,7 @@ async function endpoints(apiUrl: string, layout: Layout, callId: string): Promis
   };
   const out: EndpointFigure[] = [];
   for (const [name, method, path, body] of requests) {
+    if (only && !only.has(name)) continue;
     const cold = await call(method, path, body);
     const times: number[] = [];
     for (let i = 0; i < ENDPOINT_CALLS; i++) times.push((await call(method, path, body)).ms);
@@ -313,6 +324,8 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
       const [oneCall] = await stack.dataSource.query(`SELECT id FROM delivery_calls ORDER BY created_at_ms DESC LIMIT 1`);
       process.stdout.write(`  measuring the console and admin reads…\n`);
       const reads = await endpoints(apiUrl, layout, oneCall?.id ?? '00000000-0000-0000-0000-000000000000');
+      process.stdout.write(`  the same reads with ${o.backlog.toLocaleString('en')} inbox rows waiting (an outage's backlog)…\n`);
+      const backlog = await withBacklog(stack.dataSource, layout, o.backlog, () => endpoints(apiUrl, layout, '', BACKLOG_READS));
       const lists = layout.lists.slice(0, 4);
       process.stdout.write(`  ingest, users spread (${o.ingestSeconds} s)…\n`);
       const spread = figures('users spread', ingestOptions(o), await drive(apiUrl, ingestOptions(o), lists), noContention);
@@ -365,6 +378,7 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
         loadSeconds,
         rows,
         endpoints: reads,
+        backlog,
         ingestSpread: spread,
         ingestHot: hot,
         drain: { changes: Number(waiting.n), seconds: drainSeconds, perSecond: Number(waiting.n) / drainSeconds },
@@ -379,6 +393,27 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
   } finally {
     await stack.stop();
     await fake.close();
+  }
+}
+
+/**
+ * Runs `measure` with `rows` more inbox rows waiting, half on the big list, the rest over the others (as after an
+ * outage), then takes them out again: inserted and deleted by statements, so the kept counts follow.
+ */
+async function withBacklog(dataSource: DataSource, layout: Layout, rows: number, measure: () => Promise<EndpointFigure[]>): Promise<SizeFigures['backlog']> {
+  const [{ id: before }] = await dataSource.query(`SELECT COALESCE(MAX(id), 0) AS id FROM sync_inbox`);
+  const started = performance.now();
+  await dataSource.query(
+    `INSERT INTO sync_inbox (list_id, member_key, created_at_ms)
+     SELECT CASE WHEN g % 2 = 0 THEN $1::bigint ELSE ($2::bigint[])[1 + g % $3] END, 'backlog' || g || '@example.com', $4::bigint + g
+     FROM generate_series(1, $5::integer) g`,
+    [layout.lists[0], layout.lists.slice(1), layout.lists.length - 1, Date.now() - 3_600_000, rows],
+  );
+  const loadSeconds = (performance.now() - started) / 1000;
+  try {
+    return { rows, loadSeconds, endpoints: await measure() };
+  } finally {
+    await dataSource.query(`DELETE FROM sync_inbox WHERE id > $1`, [before]);
   }
 }
 
@@ -422,6 +457,12 @@ export function sizeReport(empty: SizeFigures, loaded: SizeFigures): string {
     const l = loaded.endpoints[i] as EndpointFigure;
     const f = (x: EndpointFigure) =>
       `${x.status === 200 || x.status === 201 ? '' : `[${x.status}] `}${fmt(x.coldMs, 0)} / ${fmt(x.p50Ms, 0)} / ${fmt(x.p99Ms, 0)}`;
+    row(e.name, f(e), f(l) + (l.p99Ms >= 300 ? ' SLOW' : ''));
+  }
+  lines.push('', `  the same with an outage's backlog waiting (${loaded.backlog.rows.toLocaleString('en')} inbox rows): cold / p50 / p99 of 20, ms`);
+  for (const [i, e] of empty.backlog.endpoints.entries()) {
+    const l = loaded.backlog.endpoints[i] as EndpointFigure;
+    const f = (x: EndpointFigure) => `${x.status === 200 ? '' : `[${x.status}] `}${fmt(x.coldMs, 0)} / ${fmt(x.p50Ms, 0)} / ${fmt(x.p99Ms, 0)}`;
     row(e.name, f(e), f(l) + (l.p99Ms >= 300 ? ' SLOW' : ''));
   }
   lines.push('');

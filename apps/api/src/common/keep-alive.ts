@@ -23,6 +23,10 @@ export function keepConnectionsAlive(server: Server, seconds: number): { drain()
     drain() {
       draining = true;
       server.closeIdleConnections();
+      // And every connection that becomes idle later, however it got there, until the server has closed.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      sweep.unref();
+      server.once('close', () => clearInterval(sweep));
     },
   };
 }
