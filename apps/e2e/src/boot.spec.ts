@@ -9,15 +9,20 @@ import { createMigratedDataSource } from '@audience-bridge/persistence/testing';
 
 describe('the apps boot, answer health checks and stop cleanly', () => {
   const running: AppProcess[] = [];
+  /** The built API on a free port, stopped after the test, once it says it listens. */
+  const startApi = async (env: Record<string, string> = {}): Promise<{ api: AppProcess; port: number }> => {
+    const port = await freePort();
+    const api = startApp('api', { PORT: String(port), ...env });
+    running.push(api);
+    await api.waitFor(/API listening on/);
+    return { api, port };
+  };
   afterEach(async () => {
     await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
   });
 
   it('API: GET /health/live answers 200 JSON, unknown routes a JSON 404, SIGTERM exits 0', async () => {
-    const port = await freePort();
-    const api = startApp('api', { PORT: String(port) });
-    running.push(api);
-    await api.waitFor(/API listening on/);
+    const { api, port } = await startApi();
 
     const live = await fetch(`http://127.0.0.1:${port}/health/live`);
     expect(live.status).toBe(200);
@@ -35,10 +40,7 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
   it('API: keeps an idle keep-alive connection open longer than a load balancer would (65 s by default), so a sender reusing it is not reset', async () => {
     // Node closes an idle connection after 5 s; a sender (or a load balancer with a 60 s idle timeout) that reuses
     // it at that moment gets a reset instead of an answer (seen once in the load test on a busy machine).
-    const port = await freePort();
-    const api = startApp('api', { PORT: String(port) });
-    running.push(api);
-    await api.waitFor(/API listening on/);
+    const { port } = await startApi();
     const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     const get = () =>
       new Promise<{ status: number; keepAlive: string; reused: boolean }>((resolve, reject) => {
@@ -59,10 +61,7 @@ describe('the apps boot, answer health checks and stop cleanly', () => {
   }, 30_000);
 
   it('API: a request in flight when SIGTERM arrives is answered, and its kept-alive connection does not hold the exit', async () => {
-    const port = await freePort();
-    const api = startApp('api', { PORT: String(port), MPARTICLE_INBOUND_TOKEN: 'boot-inbound-token-0000' });
-    running.push(api);
-    await api.waitFor(/API listening on/);
+    const { api, port } = await startApi({ MPARTICLE_INBOUND_TOKEN: 'boot-inbound-token-0000' });
     const agent = new HttpAgent({ keepAlive: true });
     const body = JSON.stringify({ type: 'module_registration_request', id: 'r-1', timestamp_ms: 1_700_000_000_000 });
     try {
