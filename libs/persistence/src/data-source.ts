@@ -33,6 +33,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
       migrations: SQLITE_MIGRATIONS,
       synchronize: false,
       migrationsRun: false,
+      migrationsTransactionMode: 'each',
       // WAL lets readers (a second process) run beside the writer; FULL makes every commit survive a power
       // loss or OS crash, which "durable before acknowledged" needs (NORMAL can lose the last commits).
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
@@ -50,6 +51,9 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrations: POSTGRES_MIGRATIONS,
     synchronize: false,
     migrationsRun: false,
+    // Each migration in its own transaction, and one that builds an index on a big table in none (CREATE INDEX
+    // CONCURRENTLY cannot run in one): see migrations/postgres/online-index.ts.
+    migrationsTransactionMode: 'each',
     extra: { max: 10 },
   };
 }

@@ -12,8 +12,12 @@ export type ListMemberState = (typeof LIST_MEMBER_STATES)[number];
  * `failed`: Iterable refused it for good (`reason`).
  */
 @Entity('list_members')
-@Index('list_members_recheck', ['recheckAtMs'])
-@Index('list_members_by_state', ['listId', 'state'])
+/**
+ * Only the rows that hold something: a recheck planned (most members have none), a member refused for good (what a
+ * replay sends again). Whole-column indexes on these cost every member an entry, and every settled change another.
+ */
+@Index('list_members_recheck_due', ['recheckAtMs'], { where: 'recheck_at_ms IS NOT NULL' })
+@Index('list_members_failed', ['listId'], { where: "state = 'failed'" })
 @Index('list_members_by_user', ['listId', 'userId'])
 export class ListMemberEntity {
   @PrimaryColumn({ name: 'list_id', type: 'bigint', transformer: bigintToNumber })

@@ -17,6 +17,7 @@ import { MembershipsByEmailAndAudience1797000800000 } from './1797000800000-memb
 import { DeliverySuccesses1797000900000 } from './1797000900000-delivery-successes';
 import { MessageCounts1797001000000 } from './1797001000000-message-counts';
 import { InboxCounts1797001100000 } from './1797001100000-inbox-counts';
+import { ListMembersPartialIndexes1797001200000 } from './1797001200000-list-members-partial-indexes';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -39,4 +40,5 @@ export const SQLITE_MIGRATIONS = [
   DeliverySuccesses1797000900000,
   MessageCounts1797001000000,
   InboxCounts1797001100000,
+  ListMembersPartialIndexes1797001200000,
 ];
