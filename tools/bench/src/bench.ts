@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`running delivery (${changes} changes)…\n`);
-  const delivery = await runDelivery({ changes, lists: 10, iterableLimit: limit, loneChanges: 20, driver });
+  const delivery = await runDelivery({ changes, lists: 10, iterableLimit: limit, loneChanges: 20, againRounds: 3, driver });
   process.stdout.write('running the comparison with a naive forwarder…\n');
   const comparison = await runComparison({ messages: 150, profilesPerMessage: 20, iterableLimit: limit, driver });
   const driftMembers = Number(process.env['BENCH_DRIFT_MEMBERS'] ?? 1_000_000);

@@ -12,6 +12,11 @@ export interface DeliveryOptions {
   /** The client's own limit (ITERABLE_REQUESTS_PER_SECOND); the fake's by default. */
   clientLimit?: number;
   loneChanges: number;
+  /**
+   * Rounds in which every user of the backlog changes once more (leaves, then joins again), PostgreSQL only; the
+   * growth is measured over all but the first (at least 2 to measure it).
+   */
+  againRounds: number;
   driver: 'postgres' | 'sqlite';
 }
 
@@ -29,6 +34,10 @@ export interface DeliveryFigures {
   members: number;
   /** PostgreSQL bytes per delivered change, per table and in total (tables with their indexes). */
   storage?: Record<string, number>;
+  /** The same, per relation: each table's own rows (`<table>`, with its TOAST) and each of its indexes. */
+  relations?: Record<string, number>;
+  /** What the rounds of further changes to the same members added, per change they delivered. */
+  again?: { changes: number; storage: Record<string, number>; relations: Record<string, number> };
   loneP50: number;
   loneP95: number;
   apiPeakMiB: number;
@@ -61,25 +70,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
   });
   try {
     const started = performance.now();
-    const messages = Math.ceil(o.changes / PROFILES_PER_MESSAGE);
-    for (let m = 0; m < messages; m += 16) {
-      await Promise.all(
-        Array.from({ length: Math.min(16, messages - m) }, async (_, k) => {
-          const n = m + k;
-          const profiles = Array.from({ length: PROFILES_PER_MESSAGE }, (_, i) => {
-            const user = n * PROFILES_PER_MESSAGE + i;
-            return {
-              mpid: String(10_000_000 + user),
-              email: `u${user}@example.com`,
-              customerId: `c${user}`,
-              audiences: [{ audienceId: 1 + (user % o.lists), listId: lists[user % o.lists], action: 'add' as const }],
-            };
-          });
-          const res = await stack.send(membershipMessage(`backlog-${n}`, 1_700_000_000_000 + n, profiles, { accountId: ACCOUNT, apiKey: API_KEY }));
-          if (res.status !== 200) throw new Error(`backlog message answered ${res.status}`);
-        }),
-      );
-    }
+    await sendChanges(stack, o, lists, 'backlog', 1_700_000_000_000, 'add');
     const backlogSeconds = (performance.now() - started) / 1000;
     fake.state.requests.length = 0;
 
@@ -94,7 +85,8 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
     // From the worker's first call to the last change settled: the drain itself, without process start-up.
     const deliverySeconds = (settledAt - Math.min(...calls.map((r) => r.timeMs))) / 1000;
     const members = lists.reduce((n, id) => n + (fake.state.members(id)?.length ?? 0), 0);
-    const storage = o.driver === 'postgres' ? await bytesPerChange(stack.dataSource, delivered) : undefined;
+    const sizes = o.driver === 'postgres' ? perChange(await relationSizes(stack.dataSource), delivered) : undefined;
+    const again = o.driver === 'postgres' && o.againRounds > 1 ? await changeAgain(stack, o, lists, fake) : undefined;
 
     const latencies: number[] = [];
     for (let i = 0; i < o.loneChanges; i++) {
@@ -129,7 +121,8 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
       averageBatch: delivered / Math.max(1, accepted.length),
       callsPer10k: (calls.length * 10_000) / o.changes,
       members,
-      ...(storage ? { storage } : {}),
+      ...(sizes ? { storage: sizes.tables, relations: sizes.relations } : {}),
+      ...(again ? { again } : {}),
       loneP50: quantile(latencies, 0.5),
       loneP95: quantile(latencies, 0.95),
       apiPeakMiB: peakMemoryMiB(stack.api.child.pid),
@@ -151,27 +144,121 @@ export function deliveryRows(f: DeliveryFigures, changes: number, limit: number)
     ['members in Iterable', `${f.members} of ${changes}`],
     ...(f.storage
       ? ([
-          [
-            'bytes per delivered change (PostgreSQL, tables with indexes)',
-            Object.entries(f.storage)
-              .map(([t, b]) => `${t} ${fmt(b, 0)}`)
-              .join(', '),
-          ],
+          ['bytes per delivered change (PostgreSQL, tables with indexes)', sizesText(f.storage)],
+          ['of which, per relation (table rows, then each index)', sizesText(f.relations ?? {})],
+        ] as [string, string][])
+      : []),
+    ...(f.again
+      ? ([
+          [`bytes added per further change (${f.again.changes} changes to the same members)`, sizesText(f.again.storage)],
+          ['of which, per relation', sizesText(f.again.relations)],
         ] as [string, string][])
       : []),
     ['lone change p50 / p95', `${fmt(f.loneP50, 0)} / ${fmt(f.loneP95, 0)} ms`],
   ];
 }
 
-/** PostgreSQL's size of each table (with its indexes) after the drain, per delivered change. */
-async function bytesPerChange(dataSource: DataSource, delivered: number): Promise<Record<string, number>> {
-  await dataSource.query('VACUUM ANALYZE');
-  const out: Record<string, number> = {};
-  let total = 0;
-  for (const table of ['memberships', 'list_members', 'delivery_verdicts', 'delivery_successes', 'delivery_calls', 'sync_inbox']) {
-    const [row] = await dataSource.query(`SELECT pg_total_relation_size('${table}') AS bytes`);
-    out[table] = Number(row.bytes) / Math.max(1, delivered);
-    total += out[table] ?? 0;
+function sizesText(sizes: Record<string, number>): string {
+  return Object.entries(sizes)
+    .map(([t, b]) => `${t} ${fmt(b, 0)}`)
+    .join(', ');
+}
+
+/**
+ * A user's mpid as mParticle's look: a signed 64-bit integer of up to 19 digits, scattered (a sequence of small
+ * numbers packs and compresses better than real mpids, and would flatter the storage figures).
+ */
+export function benchMpid(user: number): string {
+  const scattered = (BigInt(user + 1) * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
+  return BigInt.asIntN(64, scattered).toString();
+}
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** `users` changes through the real API, 16 messages of 50 profiles at a time: user i in audience 1 + i % lists. */
+async function sendChanges(stack: Stack, o: DeliveryOptions, lists: number[], prefix: string, timestampMs: number, action: 'add' | 'delete'): Promise<void> {
+  const messages = Math.ceil(o.changes / PROFILES_PER_MESSAGE);
+  for (let m = 0; m < messages; m += 16) {
+    await Promise.all(
+      Array.from({ length: Math.min(16, messages - m) }, async (_, k) => {
+        const n = m + k;
+        const profiles = Array.from({ length: PROFILES_PER_MESSAGE }, (_, i) => {
+          const user = n * PROFILES_PER_MESSAGE + i;
+          return {
+            mpid: benchMpid(user),
+            email: `u${user}@example.com`,
+            customerId: `c${user}`,
+            audiences: [{ audienceId: 1 + (user % o.lists), listId: lists[user % o.lists], action }],
+          };
+        });
+        const res = await stack.send(membershipMessage(`${prefix}-${n}`, timestampMs + n, profiles, { accountId: ACCOUNT, apiKey: API_KEY }));
+        if (res.status !== 200) throw new Error(`${prefix} message answered ${res.status}`);
+      }),
+    );
   }
-  return { ...out, total };
+}
+
+/**
+ * The same members again, as a steady audience lives: each round every user of the backlog leaves its audience or
+ * joins it again, delivered by the running worker, then a VACUUM (autovacuum's part, run here so the figure does not
+ * depend on its timing). What the tables grew by from the end of the first round to the end of the last, per change
+ * those rounds delivered, is what further changes cost once the members are known and their tables hold the dead
+ * space of an update (the first figure also holds each new member's state).
+ */
+async function changeAgain(
+  stack: Stack,
+  o: DeliveryOptions,
+  lists: number[],
+  fake: Awaited<ReturnType<typeof startFakeIterable>>,
+): Promise<{ changes: number; storage: Record<string, number>; relations: Record<string, number> }> {
+  let delivered = 0;
+  let before: RelationSizes | undefined;
+  for (let round = 1; round <= o.againRounds; round++) {
+    fake.state.requests.length = 0;
+    await sendChanges(stack, o, lists, `again-${round}`, 1_700_100_000_000 + round * 1_000_000, round % 2 === 1 ? 'delete' : 'add');
+    await stack.settled(ACCOUNT, 600_000);
+    const sizes = await relationSizes(stack.dataSource);
+    if (before === undefined) {
+      before = sizes;
+      continue;
+    }
+    delivered += fake.state.requests
+      .filter((r) => r.status === 200 && (r.apiPath === '/api/lists/subscribe' || r.apiPath === '/api/lists/unsubscribe'))
+      .reduce((n, r) => n + (r.body as { subscribers: unknown[] }).subscribers.length, 0);
+  }
+  const after = await relationSizes(stack.dataSource);
+  const growth = (now: Record<string, number>, then: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(now).map(([name, bytes]) => [name, (bytes - (then[name] ?? 0)) / Math.max(1, delivered)]));
+  return { changes: delivered, storage: growth(after.tables, before?.tables ?? {}), relations: growth(after.relations, before?.relations ?? {}) };
+}
+
+interface RelationSizes {
+  /** Each table with its indexes, and their total. */
+  tables: Record<string, number>;
+  /** Each table's own rows (with its TOAST), and each of its indexes. */
+  relations: Record<string, number>;
+}
+
+/** PostgreSQL's size of the tables delivery writes, after a VACUUM, in bytes. */
+async function relationSizes(dataSource: DataSource): Promise<RelationSizes> {
+  await dataSource.query('VACUUM ANALYZE');
+  const tables: Record<string, number> = {};
+  const relations: Record<string, number> = {};
+  for (const table of ['memberships', 'list_members', 'delivery_verdicts', 'delivery_successes', 'delivery_calls', 'sync_inbox']) {
+    const [row] = await dataSource.query(`SELECT pg_total_relation_size('${table}') AS bytes, pg_table_size('${table}') AS rows`);
+    tables[table] = Number(row.bytes);
+    relations[table] = Number(row.rows);
+    const indexes: { name: string; bytes: string }[] = await dataSource.query(
+      `SELECT indexrelid::regclass::text AS name, pg_relation_size(indexrelid) AS bytes FROM pg_index WHERE indrelid = '${table}'::regclass ORDER BY 1`,
+    );
+    for (const i of indexes) relations[i.name] = Number(i.bytes);
+  }
+  tables['total'] = Object.values(tables).reduce((a, b) => a + b, 0);
+  return { tables, relations };
+}
+
+function perChange(sizes: RelationSizes, delivered: number): RelationSizes {
+  const per = (bytes: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(bytes).map(([name, b]) => [name, b / Math.max(1, delivered)]));
+  return { tables: per(sizes.tables), relations: per(sizes.relations) };
 }

@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { ADMIN_TOKEN, membershipMessage, Stack, startApp, startStack, freePort, waitFor, waitForHttp, WORKSPACE_ROOT } from '@audience-bridge/harness';
 import { AuditRepository, Database } from '@audience-bridge/persistence';
-import { drive, figures, INGEST_API_KEY, IngestFigures } from './ingest';
+import { drive, Driven, figures, INGEST_API_KEY, IngestFigures } from './ingest';
 import { peakMemoryMiB } from './memory';
 import { fmt, quantile } from './stats';
 
@@ -66,7 +66,8 @@ export interface SizeFigures {
   drain: { changes: number; seconds: number; perSecond: number };
   drift: { seconds: number; members: number; missing: number; extra: number; workerIdleMiB: number; workerPeakMiB: number };
   prune: { seconds: number; verdicts: number; successes: number; calls: number; messages: number; ingestDuring: IngestFigures };
-  migrate: { upToDateSeconds: number; newestSeconds: number; newest: string };
+  /** `db:migrate` with nothing to do; the newest migration again, ingest running meanwhile (what a release does). */
+  migrate: { upToDateSeconds: number; newestSeconds: number; newest: string; ingestDuring: IngestFigures };
   tables: { name: string; rows: number; tableMiB: number; indexMiB: number }[];
 }
 
@@ -372,7 +373,7 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
 
       // Sizes first: running the newest migration again (down, up) may empty its table.
       const tables = await tableSizes(stack.dataSource);
-      const migrate = await timeMigrations(stack);
+      const migrate = await timeMigrations(stack, () => drive(apiUrl, ingestOptions(o), lists), o);
       return {
         label: empty ? 'empty database' : 'loaded database',
         loadSeconds,
@@ -419,8 +420,11 @@ async function withBacklog(dataSource: DataSource, layout: Layout, rows: number,
 
 const noContention = { deadlocks: 0, lockWaits: 0, apiPeakMiB: Number.NaN, workerPeakMiB: Number.NaN };
 
-/** `npm run db:migrate` with nothing to do, and with the newest migration undone first (run again on this size). */
-async function timeMigrations(stack: Stack): Promise<SizeFigures['migrate']> {
+/**
+ * `npm run db:migrate` with nothing to do; then the newest migration undone (TypeORM undoes in a transaction: the
+ * plain statements) and run again by `db:migrate` 4 s into an ingest run, as a release would while mParticle sends.
+ */
+async function timeMigrations(stack: Stack, ingest: () => Promise<Driven>, o: SizeOptions): Promise<SizeFigures['migrate']> {
   const run = async () => {
     const started = performance.now();
     await promisify(execFile)(process.execPath, [join(WORKSPACE_ROOT, 'libs/persistence/dist/cli/migrate.js')], {
@@ -431,8 +435,12 @@ async function timeMigrations(stack: Stack): Promise<SizeFigures['migrate']> {
   const upToDateSeconds = await run();
   const [newest] = await stack.dataSource.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
   await stack.dataSource.undoLastMigration({ transaction: 'each' });
+  process.stdout.write(`  db:migrate of ${String(newest?.name)} with ingest running…\n`);
+  const during = ingest();
+  await new Promise((r) => setTimeout(r, 4000));
   const newestSeconds = await run();
-  return { upToDateSeconds, newestSeconds, newest: String(newest?.name) };
+  const ingestDuring = figures('during db:migrate', ingestOptions(o), await during, noContention);
+  return { upToDateSeconds, newestSeconds, newest: String(newest?.name), ingestDuring };
 }
 
 async function tableSizes(dataSource: DataSource): Promise<SizeFigures['tables']> {
@@ -485,6 +493,7 @@ export function sizeReport(empty: SizeFigures, loaded: SizeFigures): string {
   row('retention prune of one day', prune(empty), prune(loaded));
   const migrate = (f: SizeFigures) => `${fmt(f.migrate.upToDateSeconds)} s / ${fmt(f.migrate.newestSeconds)} s`;
   row(`db:migrate: up to date / ${loaded.migrate.newest}`, migrate(empty), migrate(loaded));
+  row('ingest during that db:migrate', ingest(empty.migrate.ingestDuring), ingest(loaded.migrate.ingestDuring));
   lines.push('', '  tables (loaded): rows (estimate), table MiB, index MiB');
   for (const t of loaded.tables)
     lines.push(
