@@ -16,7 +16,7 @@ export type ListMemberState = (typeof LIST_MEMBER_STATES)[number];
  * Only the rows that hold something: a recheck planned (most members have none), a member refused for good (what a
  * replay sends again). Whole-column indexes on these cost every member an entry, and every settled change another.
  */
-@Index('list_members_recheck_due', ['recheckAtMs'], { where: 'recheck_at_ms IS NOT NULL' })
+@Index('list_members_recheck_due', ['listId', 'recheckAtMs'], { where: 'recheck_at_ms IS NOT NULL' })
 @Index('list_members_failed', ['listId'], { where: "state = 'failed'" })
 @Index('list_members_by_user', ['listId', 'userId'])
 export class ListMemberEntity {
