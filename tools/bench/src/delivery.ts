@@ -146,7 +146,8 @@ export function deliveryRows(f: DeliveryFigures, changes: number, limit: number)
     ['backlog accepted in', `${fmt(f.backlogSeconds)} s`],
     [
       'drained in',
-      `${fmt(f.drainSeconds)} s from worker start, ${fmt(f.deliverySeconds)} s from its first call (calls over ${fmt(f.callSpanSeconds)} s, then ${fmt(f.tailSeconds)} s to settled)`,
+      `${fmt(f.drainSeconds)} s from worker start, ${fmt(f.deliverySeconds)} s from its first call ` +
+        `(calls over ${fmt(f.callSpanSeconds)} s, then ${fmt(f.tailSeconds)} s to settled)`,
     ],
     ['drain rate', `${fmt(f.subscribersPerSecond, 0)} subscribers/s (${fmt(f.ofCeiling)} % of ${limit} × 1000)`],
     ['Iterable calls', `${f.calls} (${f.refused} answered 429 or failed), ${fmt(f.callsPer10k)} per 10,000 changes`],
