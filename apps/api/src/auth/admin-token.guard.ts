@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Secrets } from '@audience-bridge/config';
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { SECRETS } from './secrets';
 import { credentialOf, secretsMatch } from './token-compare';
 
@@ -10,7 +10,7 @@ export class AdminTokenGuard implements CanActivate {
   constructor(@Inject(SECRETS) private readonly secrets: Secrets) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders }>();
     if (!secretsMatch(credentialOf(request.headers.authorization, 'Bearer'), this.secrets.ADMIN_TOKEN)) {
       throw new UnauthorizedException('Authorization: Bearer <ADMIN_TOKEN> is missing or wrong');
     }

@@ -1,12 +1,13 @@
-import { STATUS_CODES } from 'node:http';
-import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { BadRequestException, HttpException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import getRawBody from 'raw-body';
 import type { Secrets } from '@audience-bridge/config';
+import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
 import { credentialOf, secretsMatch } from '../auth/token-compare';
+import { checkJsonShape } from './json-shape';
 
 /** Without a valid token a body may carry at most this much (a registration request is a few hundred bytes). */
 export const UNAUTHENTICATED_BODY_BYTES = 16 * 1024;
-
-const JSON_TYPES = ['application/json', 'application/*+json'];
 
 /** True when the request carries the mParticle token or the admin token, checked in constant time. */
 function carriesValidToken(authorization: string | undefined, secrets: Secrets): boolean {
@@ -16,33 +17,80 @@ function carriesValidToken(authorization: string | undefined, secrets: Secrets):
   );
 }
 
+/** `application/json` or `application/<anything>+json`, parameters aside (what `requireJsonBody` lets through). */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const type = contentType.split(';', 1)[0].trim().toLowerCase();
+  return type === 'application/json' || /^application\/[^/\s]+\+json$/.test(type);
+}
+
+/** The charset a Content-Type names, lower-cased; undefined when it names none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
+  return match?.[1].toLowerCase();
+}
+
+/** A raw-body failure as the answer a client can act on (413 names the limit it crossed). */
+function readFailure(error: unknown, trusted: boolean, maxBodyBytes: number): HttpException {
+  const { type, status } = error as { type?: string; status?: number };
+  if (type === 'entity.too.large' || status === 413) {
+    return new PayloadTooLargeException(
+      trusted
+        ? `request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`
+        : `request body is larger than ${UNAUTHENTICATED_BODY_BYTES} bytes, the limit without a valid token`,
+    );
+  }
+  return new BadRequestException(`request body could not be read: ${(error as Error).message}`);
+}
+
 /**
- * The JSON body parser, sized by who is asking: a request with a valid token may send up to MAX_BODY_BYTES;
- * one without (registration, or anyone guessing) at most UNAUTHENTICATED_BODY_BYTES, so an anonymous client
- * cannot make the API parse megabytes. Parse failures are answered here as JSON (413 names the limit).
+ * Parses a JSON text as Express's JSON parser did (strict: an object or an array at the top; an empty body is `{}`),
+ * then checks its shape (json-shape.ts) before anything else sees it. Throws the 400 to answer.
  */
-export function jsonBodies(maxBodyBytes: number, secrets: Secrets): RequestHandler {
-  const authenticated = json({ limit: maxBodyBytes, type: JSON_TYPES });
-  const anonymous = json({ limit: UNAUTHENTICATED_BODY_BYTES, type: JSON_TYPES });
-  return (req: Request, res: Response, next: NextFunction) => {
-    const trusted = carriesValidToken(req.headers.authorization, secrets);
-    (trusted ? authenticated : anonymous)(req, res, (error?: unknown) => {
-      if (error === undefined) return next();
-      const status = (error as { status?: number }).status ?? 400;
-      if (status === 413) {
-        const message = trusted
-          ? `request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`
-          : `request body is larger than ${UNAUTHENTICATED_BODY_BYTES} bytes, the limit without a valid token`;
-        res.status(413).json({ statusCode: 413, error: 'Payload Too Large', message });
-        return;
-      }
-      if (status >= 400 && status < 500) {
-        res
-          .status(status)
-          .json({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message: `request body is not valid JSON: ${(error as Error).message}` });
-        return;
-      }
-      next(error);
-    });
-  };
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) return {};
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[') throw new BadRequestException('request body is not valid JSON: it must be a JSON object or array');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new BadRequestException(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const issue = checkJsonShape(body);
+  if (issue !== undefined) throw new DomainError(DomainErrorCode.InvalidMessage, issue.message, [issue]);
+  return body;
+}
+
+/**
+ * The API's only body parser, sized by who is asking: a request with a valid token may send up to MAX_BODY_BYTES;
+ * one without (registration, or anyone guessing) at most UNAUTHENTICATED_BODY_BYTES, so an anonymous client cannot
+ * make the API read megabytes (a declared Content-Length over the limit is refused before a byte is read). Bodies
+ * reach it only as JSON (`requireJsonBody` answered every other type 415); failures go to the exception filter
+ * as the 4xx to answer.
+ */
+export function registerJsonBodies(fastify: FastifyInstance, maxBodyBytes: number, secrets: Secrets): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (request: FastifyRequest, payload, done) => {
+    const trusted = carriesValidToken(request.headers.authorization, secrets);
+    const charset = charsetOf(request.headers['content-type']) ?? 'utf-8';
+    if (charset !== 'utf-8' && charset !== 'utf8') {
+      done(new UnsupportedMediaTypeException(`unsupported charset "${charset}": a JSON body must be UTF-8`), undefined);
+      return;
+    }
+    const length = request.headers['content-length'];
+    getRawBody(payload, { length, limit: trusted ? maxBodyBytes : UNAUTHENTICATED_BODY_BYTES, encoding: 'utf-8' }).then(
+      (text) => {
+        let body: unknown;
+        try {
+          body = parseJsonBody(text);
+        } catch (error) {
+          done(error as Error, undefined);
+          return;
+        }
+        done(null, body);
+      },
+      (error: unknown) => done(readFailure(error, trusted, maxBodyBytes), undefined),
+    );
+  });
 }

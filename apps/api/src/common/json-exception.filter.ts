@@ -1,12 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError, DomainErrorCode } from '@audience-bridge/domain';
 import { isStorageUnavailable } from '@audience-bridge/persistence';
 
 /** Seconds a client is asked to wait before sending again while storage cannot commit. */
 export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -36,25 +38,27 @@ const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
 export class JsonExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(JsonExceptionFilter.name);
 
-  constructor(private readonly maxBodyBytes?: number) {}
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const response = host.switchToHttp().getResponse<FastifyReply>();
     if (isStorageUnavailable(exception)) {
       // Nothing of the request was stored: a 503 that mParticle retries, never a 200 (README "What a 200 means").
       const errorId = randomUUID();
       this.logger.error(`Storage cannot commit (${errorId}): ${exception instanceof Error ? exception.message : String(exception)}`);
-      response.setHeader('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
-      response.status(503).json({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: 'storage cannot commit right now; nothing of this request was stored, send it again',
-        errorId,
-      } satisfies ErrorBody);
+      void response.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      void response
+        .status(503)
+        .type(JSON_TYPE)
+        .send({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'storage cannot commit right now; nothing of this request was stored, send it again',
+          errorId,
+        } satisfies ErrorBody);
       return;
     }
     const body = this.toBody(exception);
-    response.status(body.statusCode).json(body);
+    // Typed here: a route's own type (`@Header('content-type', 'text/plain…')` of /metrics) is set before it fails.
+    void response.status(body.statusCode).type(JSON_TYPE).send(body);
   }
 
   private toBody(exception: unknown): ErrorBody {
@@ -73,12 +77,7 @@ export class JsonExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const payload = exception.getResponse();
       const fields = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : { message: payload };
-      const message =
-        status === 413
-          ? `request body is larger than ${this.maxBodyBytes ?? 'the limit of'} bytes (MAX_BODY_BYTES)`
-          : Array.isArray(fields.message)
-            ? fields.message.join('; ')
-            : String(fields.message ?? exception.message);
+      const message = Array.isArray(fields.message) ? fields.message.join('; ') : String(fields.message ?? exception.message);
       return {
         statusCode: status,
         error: STATUS_CODES[status] ?? 'Error',

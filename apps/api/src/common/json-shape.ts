@@ -1,5 +1,3 @@
-import type { NextFunction, Request, Response } from 'express';
-
 /** No message we accept nests deeper than 10 levels; 32 leaves room and stops pathological bodies early. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -61,14 +59,4 @@ function pathOf(pending: Pending): string {
 
 function spell(parentPath: string, key: string | number): string {
   return typeof key === 'number' ? `${parentPath}[${key}]` : parentPath ? `${parentPath}.${key}` : key;
-}
-
-/** Express middleware after the JSON parser: a body of the wrong shape is answered 400 and goes no further. */
-export function rejectHostileJson(req: Request, res: Response, next: NextFunction): void {
-  const issue = checkJsonShape(req.body);
-  if (issue === undefined) {
-    next();
-    return;
-  }
-  res.status(400).json({ statusCode: 400, error: 'Bad Request', message: issue.message, details: { code: 'INVALID_MESSAGE', fields: [issue] } });
 }

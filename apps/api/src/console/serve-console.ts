@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import express, { NextFunction, Request, Response } from 'express';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Paths the API answers itself: never the console's, whatever they are. */
 const API_PREFIXES = ['/v1', '/health', '/docs', '/metrics'];
@@ -28,48 +28,43 @@ export function isApiPath(path: string): boolean {
   return API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || path.startsWith('/docs-');
 }
 
-/** The console's pages (apps/console/src/App.tsx `PAGES`): a reload of one serves index.html. */
+/** The console's pages (apps/console/src/App.tsx `PAGES`): a reload of one (a trailing slash allowed) serves index.html. */
 export const CONSOLE_PAGES: readonly string[] = ['/', '/connections', '/deliveries', '/users'];
 
-/** A client route of the single-page console: one of its pages (a trailing slash allowed). Anything else is the API's JSON 404. */
-export function isClientRoute(path: string): boolean {
-  const page = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  return CONSOLE_PAGES.includes(page);
-}
-
-function consoleHeaders(res: Response): void {
-  res.setHeader('Content-Security-Policy', CONSOLE_CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('X-Frame-Options', 'DENY');
+function consoleHeaders(reply: FastifyReply, path: string, assets: string): void {
+  void reply.headers({
+    'Content-Security-Policy': CONSOLE_CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    // Vite names bundles by content hash: they never change; index.html is always revalidated.
+    'Cache-Control': path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache',
+  });
 }
 
 /**
  * Serves the built operations console (`dist/apps/console`) at `/`: its files, and `index.html` for its
  * client routes, so a reload of `/deliveries` works. `/v1`, `/health`, `/docs` and `/metrics` stay the
- * API's, and an unknown file is the API's JSON 404. Answers false (and serves nothing) when the console
- * was not built.
+ * API's, and an unknown file is the API's JSON 404 (the not-found handler). Answers false (and serves
+ * nothing) when the console was not built.
  */
-export function serveConsole(app: NestExpressApplication, dir: string): boolean {
+export function serveConsole(fastify: FastifyInstance, dir: string): boolean {
   const index = join(dir, 'index.html');
   if (!existsSync(index)) return false;
-  const files = express.static(dir, {
+  void fastify.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
     index: false,
-    fallthrough: true,
-    // Vite names bundles by content hash: they never change; index.html is always revalidated.
-    setHeaders: (res, path) => {
-      consoleHeaders(res);
-      res.setHeader('Cache-Control', path.includes(`${join(dir, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
-    },
+    // A directory is not a page: no redirect to its slash, no listing.
+    redirect: false,
+    list: false,
+    dotfiles: 'ignore',
+    allowedPath: (path) => !isApiPath(path),
+    cacheControl: false,
+    // Also for the pages below (sendFile).
+    setHeaders: (reply, path) => consoleHeaders(reply, path, join(dir, 'assets')),
   });
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || isApiPath(req.path)) return next();
-    if (isClientRoute(req.path)) {
-      consoleHeaders(res);
-      res.setHeader('Cache-Control', 'no-cache');
-      return res.sendFile(index, (error) => error && next(error));
-    }
-    return files(req, res, next);
-  });
+  const page = (_request: unknown, reply: FastifyReply) => reply.sendFile('index.html');
+  for (const path of CONSOLE_PAGES) fastify.get(path, page);
   return true;
 }

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { FIREHOSE_REQUEST_TYPES } from '@audience-bridge/mparticle';
 import type { ApiMetrics } from './api-metrics';
 
@@ -13,22 +13,29 @@ export function firehoseType(body: unknown): string {
   return KNOWN_TYPES.has(sent) ? String(sent) : 'other';
 }
 
+/** The path of a request's URL, without its query and a trailing slash. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
 /**
- * Times and counts every answer to a Firehose request, whoever gives it: the controller, or a middleware that
- * refused the body (415, 413, broken JSON, hostile shapes) before it. Installed first, so the time runs from the
- * request's headers being read to the last byte of the answer handed to the socket; a request whose client went
- * away before its answer is not counted (no answer reached mParticle).
+ * Times and counts every answer to a Firehose request, whoever gives it: the controller, or a hook or the body
+ * parser that refused the body (415, 413, broken JSON, hostile shapes) before it. The first onRequest hook, so the
+ * time runs from the request's headers being read to the last byte of the answer handed to the socket; a request
+ * whose client went away before its answer is not counted (no answer reached mParticle: no `finish`).
  */
 export function timeMparticleAnswers(metrics: Pick<ApiMetrics, 'messages' | 'ackSeconds'>) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method === 'POST' && req.path.replace(/\/$/, '') === FIREHOSE_PATH) {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    if (request.method === 'POST' && pathOf(request.url) === FIREHOSE_PATH) {
       const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        const labels = { type: firehoseType(req.body), status: String(res.statusCode) };
+      reply.raw.once('finish', () => {
+        const labels = { type: firehoseType(request.body), status: String(reply.raw.statusCode) };
         metrics.ackSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
         metrics.messages.inc(labels);
       });
     }
-    next();
+    done();
   };
 }
