@@ -162,6 +162,34 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     expect(rows).toEqual([{ user_key: expect.stringMatching(/^customer#sha256:[0-9a-f]{64}$/), skip_reason: 'invalid userId' }]);
   });
 
+  it('reads bodies as a client expects of HTTP: another charset 415, a chunked body over the limit 413, a trailing slash the same route', async () => {
+    const before = await storedCounts();
+    const post = (path: string, headers: Record<string, string>, body: BodyInit) =>
+      fetch(`${stack.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Token ${INBOUND_TOKEN}`, ...headers }, body });
+    const latin1 = await post('/v1/mparticle', { 'content-type': 'application/json; charset=latin1' }, JSON.stringify(valid()));
+    expect(latin1.status).toBe(415);
+    expect(((await latin1.json()) as { message: string }).message).toMatch(/charset "latin1"/);
+    // No Content-Length: the limit is enforced while reading, not only against a declared length.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode(i === 0 ? '{"padding":"' : 'x'.repeat(1024)));
+        controller.close();
+      },
+    });
+    const chunked = await fetch(`${stack.apiUrl}/v1/mparticle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { message: string }).message).toMatch(/16384 bytes, the limit without a valid token/);
+    expect(await storedCounts()).toEqual(before);
+    const slash = await post('/v1/mparticle/', { 'content-type': 'application/json' }, JSON.stringify({ ...valid(), id: 'slash-1' }));
+    expect(slash.status).toBe(200);
+    expect(slash.headers.get('x-request-id')).toBeTruthy();
+  });
+
   it('rejects a body that is not JSON with 415 and stores nothing', async () => {
     const before = await storedCounts();
     const res = await fetch(`${stack.apiUrl}/v1/mparticle`, {
