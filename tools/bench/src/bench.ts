@@ -2,7 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { comparisonRows, runComparison } from './comparison';
 import { deliveryRows, runDelivery } from './delivery';
 import { driftRows, runDrift } from './drift';
-import { IngestFigures, ingestRows, runFloor, runIngest } from './ingest';
+import { cpuRows, IngestFigures, ingestRows, runFloor, runIngest } from './ingest';
 import { fmt, table } from './stats';
 
 // npm run bench: the ingest and delivery benchmarks and the comparison with a naive forwarder, one table.
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     [`API alone, ${driver}, 2 processes: changes/s, p99`, `${fmt(apiAlone.changesPerSecond, 0)}, ${fmt(apiAlone.p99)} ms`],
     [`floor, ${driver}, 2 processes: changes/s, p99`, `${fmt(floorAlone.changesPerSecond, 0)}, ${fmt(floorAlone.p99)} ms`],
     ['ours / floor', versus(apiAlone, floorAlone)],
+    ...cpuRows(apiAlone).map(([name, value]): [string, string] => [`API alone: ${name}`, value]),
+    ...cpuRows(floorAlone).map(([name, value]): [string, string] => [`floor: ${name}`, value]),
   ];
   // The shape that hurts: the same 400 users again and again, the worker settling the very members ingest writes.
   const hot: [string, string][] = [];

@@ -7,6 +7,7 @@ import { createDataSource } from '@audience-bridge/persistence';
 import { createTestDatabase } from '@audience-bridge/persistence/testing';
 import { FLOOR_SCHEMA } from './floor-server';
 import { createPoster } from './http-client';
+import { CpuMeter, processesNamed, processTree, startCpuMeter } from './cpu';
 import { peakMemoryMiB } from './memory';
 import { fmt, quantile } from './stats';
 
@@ -43,6 +44,10 @@ export interface IngestFigures {
   firstError?: string;
   apiPeakMiB: number;
   workerPeakMiB: number;
+  /** CPU seconds over the measured window per group of processes (the API or floor, the worker, the database…). */
+  cpu?: Record<string, number>;
+  /** The measured window, in seconds. */
+  elapsed: number;
 }
 
 /** The Iterable key of the account every ingest message names (account 1). */
@@ -67,8 +72,15 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
     ITERABLE_REQUESTS_PER_SECOND: String(o.iterableLimit),
   });
   const worker = o.withWorker ? await stack.startWorker({ LOG_LEVEL: 'warn' }) : undefined;
+  const meter = () =>
+    startCpuMeter({
+      API: () => processTree(stack.api.child.pid),
+      ...(worker ? { worker: () => processTree(worker.child.pid) } : {}),
+      ...(o.driver === 'postgres' ? { PostgreSQL: () => processesNamed('postgres') } : {}),
+      Redis: () => processesNamed('redis-server'),
+    });
   try {
-    const driven = await drive(stack.apiUrl, o, lists);
+    const driven = await drive(stack.apiUrl, o, lists, meter);
     // Contention as /metrics reports it: deadlock victims (API and worker) and lock waits sampled at scrape.
     const scrapes = [await stack.metrics()];
     for (const port of stack.workerPorts) scrapes.push(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
@@ -128,7 +140,12 @@ function bodies(o: Pick<IngestOptions, 'profiles' | 'hotUsers'>, lists: number[]
 }
 
 /** The load generator: `senders` concurrent senders posting for a warm-up, then `seconds` measured. */
-export async function drive(url: string, o: Pick<IngestOptions, 'senders' | 'seconds' | 'profiles' | 'hotUsers'>, lists: number[]): Promise<Driven> {
+export async function drive(
+  url: string,
+  o: Pick<IngestOptions, 'senders' | 'seconds' | 'profiles' | 'hotUsers'>,
+  lists: number[],
+  meter?: () => CpuMeter,
+): Promise<Driven> {
   const post = createPoster(url, o.senders);
   const nextBody = bodies(o, lists);
   const latencies: number[] = [];
@@ -152,13 +169,15 @@ export async function drive(url: string, o: Pick<IngestOptions, 'senders' | 'sec
   const senders = Array.from({ length: o.senders }, sender);
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   measuring = true;
+  const cpu = meter?.();
   const started = performance.now();
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
+  const used = cpu?.stop();
   stop = true;
   await Promise.all(senders);
-  return { latencies, statuses, elapsed, firstError };
+  return { latencies, statuses, elapsed, firstError, ...(used ? { cpu: used } : {}) };
 }
 
 /** The floor figures of the same load (see floor-server.ts): its own process(es), a fresh database of the driver. */
@@ -178,7 +197,12 @@ export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
       child.stdout?.on('data', (d: Buffer) => d.toString().includes('floor listening') && resolve());
       child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
     });
-    const driven = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4]);
+    const meter = () =>
+      startCpuMeter({
+        floor: () => processTree(child.pid),
+        ...(o.driver === 'postgres' ? { PostgreSQL: () => processesNamed('postgres') } : {}),
+      });
+    const driven = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4], meter);
     return figures(`floor: node:http + one upsert, ${o.driver}, ${o.apiProcesses} process(es)`, o, driven, {
       deadlocks: 0,
       lockWaits: 0,
@@ -197,6 +221,7 @@ export interface Driven {
   statuses: Map<number, number>;
   elapsed: number;
   firstError: string | undefined;
+  cpu?: Record<string, number>;
 }
 
 /** The figures of a driven run: rates over the measured seconds, latency quantiles, answers not 200. */
@@ -219,6 +244,8 @@ export function figures(
     max: latencies[latencies.length - 1] ?? Number.NaN,
     non200: [...driven.statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0),
     ...(driven.firstError ? { firstError: driven.firstError } : {}),
+    ...(driven.cpu ? { cpu: driven.cpu } : {}),
+    elapsed: driven.elapsed,
     ...extra,
   };
 }
@@ -230,5 +257,17 @@ export function ingestRows(f: IngestFigures): [string, string][] {
     ['ack p50 / p95 / p99 / max', `${fmt(f.p50)} / ${fmt(f.p95)} / ${fmt(f.p99)} / ${fmt(f.max)} ms`],
     ['non-200 answers', f.firstError ? `${f.non200} (first: ${f.firstError})` : String(f.non200)],
     ['deadlocks / lock waits (/metrics)', `${f.deadlocks} / ${f.lockWaits}`],
+    ...cpuRows(f),
+  ];
+}
+
+/** Where the cores went: CPU per acknowledged message by process group, and cores busy over the window. */
+export function cpuRows(f: Pick<IngestFigures, 'cpu' | 'acknowledged' | 'elapsed'>): [string, string][] {
+  if (f.cpu === undefined || f.acknowledged === 0) return [];
+  const groups = Object.entries(f.cpu);
+  const total = groups.reduce((n, [, seconds]) => n + seconds, 0);
+  return [
+    ['CPU per message (ms)', groups.map(([name, seconds]) => `${name} ${fmt((seconds * 1000) / f.acknowledged, 2)}`).join(', ')],
+    ['cores busy (of the window)', `${fmt(total / f.elapsed, 2)}: ${groups.map(([name, seconds]) => `${name} ${fmt(seconds / f.elapsed, 2)}`).join(', ')}`],
   ];
 }
