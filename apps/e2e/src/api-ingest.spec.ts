@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { DRIVERS } from '@audience-bridge/persistence';
 import { ADMIN_TOKEN, INBOUND_TOKEN, membershipMessage, Stack, startStack } from '@audience-bridge/harness';
 
@@ -188,6 +189,34 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
     const slash = await post('/v1/mparticle/', { 'content-type': 'application/json' }, JSON.stringify({ ...valid(), id: 'slash-1' }));
     expect(slash.status).toBe(200);
     expect(slash.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('takes a body compressed with gzip, deflate or br, limits it by its inflated size, and refuses another encoding with 415', async () => {
+    const post = (encoding: string, body: Buffer, authorization = `Token ${INBOUND_TOKEN}`) =>
+      fetch(`${stack.apiUrl}/v1/mparticle`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json', 'content-encoding': encoding },
+        body: new Uint8Array(body),
+      });
+    const text = (id: string) => JSON.stringify({ ...valid(), id });
+    for (const [encoding, compress] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ] as const) {
+      const res = await post(encoding, compress(text(`encoded-${encoding}`)));
+      expect(res.status).toBe(200);
+    }
+    const before = await storedCounts();
+    // 20 KB of JSON compresses to a few hundred bytes: the anonymous limit holds for what it inflates to.
+    const bomb = await post('gzip', gzipSync(JSON.stringify({ ...valid(), padding: 'x'.repeat(20 * 1024) })), '');
+    expect(bomb.status).toBe(413);
+    const unknown = await post('compress', Buffer.from(text('encoded-lzw')));
+    expect(unknown.status).toBe(415);
+    expect(((await unknown.json()) as { message: string }).message).toMatch(/content encoding "compress"/);
+    const broken = await post('gzip', Buffer.from(text('encoded-broken')));
+    expect(broken.status).toBe(400);
+    expect(await storedCounts()).toEqual(before);
   });
 
   it('rejects a body that is not JSON with 415 and stores nothing', async () => {

@@ -1,4 +1,6 @@
 import { BadRequestException, HttpException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import getRawBody from 'raw-body';
 import type { Secrets } from '@audience-bridge/config';
@@ -28,6 +30,30 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
 function charsetOf(contentType: string | undefined): string | undefined {
   const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
   return match?.[1].toLowerCase();
+}
+
+/** Decoders of the content encodings a body may come in (as Express's JSON parser took them). */
+const DECODERS: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = {
+  identity: undefined,
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * The body as a stream of its decoded bytes, and the length to expect when it is not encoded; undefined when its
+ * Content-Encoding is none we take. A decoder's failure (bytes that are not what the encoding says) ends the stream
+ * with an error, as a broken body does.
+ */
+function decodedBody(request: FastifyRequest, payload: Readable): { stream: Readable; length?: string } | undefined {
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (!(encoding in DECODERS)) return undefined;
+  const decoder = DECODERS[encoding];
+  if (decoder === undefined) return { stream: payload, length: request.headers['content-length'] };
+  const stream = decoder();
+  payload.on('error', (error) => stream.emit('error', error));
+  return { stream: payload.pipe(stream) as unknown as Readable };
 }
 
 /** A raw-body failure as the answer a client can act on (413 names the limit it crossed). */
@@ -65,7 +91,8 @@ export function parseJsonBody(text: string): unknown {
 /**
  * The API's only body parser, sized by who is asking: a request with a valid token may send up to MAX_BODY_BYTES;
  * one without (registration, or anyone guessing) at most UNAUTHENTICATED_BODY_BYTES, so an anonymous client cannot
- * make the API read megabytes (a declared Content-Length over the limit is refused before a byte is read). Bodies
+ * make the API read megabytes (a declared Content-Length over the limit is refused before a byte is read; a body
+ * compressed with gzip, deflate or br is limited by what it inflates to, another encoding is answered 415). Bodies
  * reach it only as JSON (`requireJsonBody` answered every other type 415); failures go to the exception filter
  * as the 4xx to answer.
  */
@@ -78,19 +105,28 @@ export function registerJsonBodies(fastify: FastifyInstance, maxBodyBytes: numbe
       done(new UnsupportedMediaTypeException(`unsupported charset "${charset}": a JSON body must be UTF-8`), undefined);
       return;
     }
-    const length = request.headers['content-length'];
-    getRawBody(payload, { length, limit: trusted ? maxBodyBytes : UNAUTHENTICATED_BODY_BYTES, encoding: 'utf-8' }).then(
+    const body = decodedBody(request, payload);
+    if (body === undefined) {
+      done(new UnsupportedMediaTypeException(`unsupported content encoding "${request.headers['content-encoding']}": gzip, deflate or br`), undefined);
+      return;
+    }
+    // The limit holds for the decoded bytes: a small compressed body cannot make the API read megabytes.
+    getRawBody(body.stream, { length: body.length, limit: trusted ? maxBodyBytes : UNAUTHENTICATED_BODY_BYTES, encoding: 'utf-8' }).then(
       (text) => {
-        let body: unknown;
+        let parsed: unknown;
         try {
-          body = parseJsonBody(text);
+          parsed = parseJsonBody(text);
         } catch (error) {
           done(error as Error, undefined);
           return;
         }
-        done(null, body);
+        done(null, parsed);
       },
-      (error: unknown) => done(readFailure(error, trusted, maxBodyBytes), undefined),
+      (error: unknown) => {
+        // A decoder is ours to free; the request itself stays open for the answer.
+        if (body.stream !== payload) body.stream.destroy();
+        done(readFailure(error, trusted, maxBodyBytes), undefined);
+      },
     );
   });
 }
