@@ -60,6 +60,11 @@ describe('correlation ids in the logs (API and worker processes, JSON logs)', ()
     const plain = await post('not json', { 'content-type': 'text/plain' });
     expect(plain.status).toBe(415);
     expect(plain.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // And for a URL the HTTP server refuses before any route (a broken percent-escape): the API's JSON error, an id.
+    const badUrl = await fetch(`${stack.apiUrl}/v1/audit/users/%E0%A4%A`, { headers: { 'x-request-id': 'mp-corr-0002' } });
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.headers.get('x-request-id')).toBe('mp-corr-0002');
+    expect(await badUrl.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/not a valid url/) });
   });
 
   it("carries the job's id on a list delivery's log lines in the worker", async () => {

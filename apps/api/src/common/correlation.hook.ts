@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { correlationIdFrom, withCorrelationId } from '@audience-bridge/config';
 
 /** Each request's correlation id, set by `nameRequest`. */
@@ -21,4 +22,17 @@ export function enterRequest(request: FastifyRequest, _reply: FastifyReply, done
   const id = ids.get(request);
   if (id === undefined) done();
   else withCorrelationId(id, done);
+}
+
+/**
+ * Fastify's answer to a request it refuses before any route or hook (`frameworkErrors`: a URL with a broken
+ * percent-escape, an unusable Content-Type): a 4xx JSON error of the API's shape, with the request's id, not Fastify's.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply
+    .header('x-request-id', correlationIdFrom(request.headers['x-request-id']))
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message: error.message });
 }
