@@ -165,7 +165,7 @@ describe.each(DRIVERS)('API ingest on %s (real API process, Redis, database)', (
 
   it('reads bodies as a client expects of HTTP: another charset 415, a chunked body over the limit 413, a trailing slash the same route', async () => {
     const before = await storedCounts();
-    const post = (path: string, headers: Record<string, string>, body: BodyInit) =>
+    const post = (path: string, headers: Record<string, string>, body: string) =>
       fetch(`${stack.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Token ${INBOUND_TOKEN}`, ...headers }, body });
     const latin1 = await post('/v1/mparticle', { 'content-type': 'application/json; charset=latin1' }, JSON.stringify(valid()));
     expect(latin1.status).toBe(415);
