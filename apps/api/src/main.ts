@@ -19,7 +19,7 @@ import {
 import { probeDatabase } from '@audience-bridge/persistence';
 import { ApiModule } from './app/api.module';
 import { serveConsole } from './console/serve-console';
-import { answerFrameworkError, enterRequest, nameRequest } from './common/correlation.hook';
+import { answerFrameworkError, enterRequest, nameRequest, requestIdOf } from './common/correlation.hook';
 import { JsonExceptionFilter } from './common/json-exception.filter';
 import { registerJsonBodies } from './common/json-bodies';
 import { keepConnectionsAlive } from './common/keep-alive';
@@ -95,6 +95,8 @@ function fastifyAdapter(): FastifyAdapter {
     skipMiddie: true,
     return503OnClosing: false,
     requestTimeout: 300_000,
+    // The request's id is its correlation id (correlation.hook.ts).
+    genReqId: requestIdOf,
     frameworkErrors: answerFrameworkError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   });

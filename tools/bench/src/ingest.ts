@@ -76,7 +76,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
     startCpuMeter({
       API: () => processTree(stack.api.child.pid),
       ...(worker ? { worker: () => processTree(worker.child.pid) } : {}),
-      ...(o.driver === 'postgres' ? { PostgreSQL: () => processesNamed('postgres') } : {}),
+      ...databaseGroup(o.driver),
       Redis: () => processesNamed('redis-server'),
     });
   try {
@@ -137,6 +137,11 @@ function bodies(o: Pick<IngestOptions, 'profiles' | 'hotUsers'>, lists: number[]
     });
     return JSON.stringify(membershipMessage(`bench-${n}`, 1_700_000_000_000 + n, profiles, { accountId: 1, apiKey: INGEST_API_KEY }));
   };
+}
+
+/** PostgreSQL's processes as a CPU group; none for SQLite (it runs inside the app). */
+function databaseGroup(driver: IngestOptions['driver']): Record<string, () => number[]> {
+  return driver === 'postgres' ? { PostgreSQL: () => processesNamed('postgres') } : {};
 }
 
 /** The load generator: `senders` concurrent senders posting for a warm-up, then `seconds` measured. */
@@ -200,7 +205,7 @@ export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
     const meter = () =>
       startCpuMeter({
         floor: () => processTree(child.pid),
-        ...(o.driver === 'postgres' ? { PostgreSQL: () => processesNamed('postgres') } : {}),
+        ...databaseGroup(o.driver),
       });
     const driven = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4], meter);
     return figures(`floor: node:http + one upsert, ${o.driver}, ${o.apiProcesses} process(es)`, o, driven, {

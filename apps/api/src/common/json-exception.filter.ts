@@ -8,8 +8,6 @@ import { isStorageUnavailable } from '@audience-bridge/persistence';
 /** Seconds a client is asked to wait before sending again while storage cannot commit. */
 export const STORAGE_RETRY_AFTER_SECONDS = 5;
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 /** The JSON body of every error answer. */
 export interface ErrorBody {
   statusCode: number;
@@ -19,6 +17,14 @@ export interface ErrorBody {
   details?: unknown;
   /** Only on 500s: quote it to an operator, who finds the full error in the logs under it. */
   errorId?: string;
+}
+
+/**
+ * Sends an error answer. Typed here: a route's own type (`@Header('content-type', 'text/plain…')` of /metrics) is
+ * set before it fails.
+ */
+export function sendJsonError(reply: FastifyReply, body: ErrorBody): void {
+  void reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
 }
 
 const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
@@ -45,20 +51,15 @@ export class JsonExceptionFilter implements ExceptionFilter {
       const errorId = randomUUID();
       this.logger.error(`Storage cannot commit (${errorId}): ${exception instanceof Error ? exception.message : String(exception)}`);
       void response.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
-      void response
-        .status(503)
-        .type(JSON_TYPE)
-        .send({
-          statusCode: 503,
-          error: 'Service Unavailable',
-          message: 'storage cannot commit right now; nothing of this request was stored, send it again',
-          errorId,
-        } satisfies ErrorBody);
+      sendJsonError(response, {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'storage cannot commit right now; nothing of this request was stored, send it again',
+        errorId,
+      });
       return;
     }
-    const body = this.toBody(exception);
-    // Typed here: a route's own type (`@Header('content-type', 'text/plain…')` of /metrics) is set before it fails.
-    void response.status(body.statusCode).type(JSON_TYPE).send(body);
+    sendJsonError(response, this.toBody(exception));
   }
 
   private toBody(exception: unknown): ErrorBody {

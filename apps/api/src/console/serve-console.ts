@@ -51,6 +51,7 @@ function consoleHeaders(reply: FastifyReply, path: string, assets: string): void
 export function serveConsole(fastify: FastifyInstance, dir: string): boolean {
   const index = join(dir, 'index.html');
   if (!existsSync(index)) return false;
+  const assets = join(dir, 'assets');
   void fastify.register(fastifyStatic, {
     root: dir,
     prefix: '/',
@@ -62,7 +63,7 @@ export function serveConsole(fastify: FastifyInstance, dir: string): boolean {
     allowedPath: (path) => !isApiPath(path),
     cacheControl: false,
     // Also for the pages below (sendFile).
-    setHeaders: (reply, path) => consoleHeaders(reply, path, join(dir, 'assets')),
+    setHeaders: (reply, path) => consoleHeaders(reply, path, assets),
   });
   const page = (_request: unknown, reply: FastifyReply) => reply.sendFile('index.html');
   for (const path of CONSOLE_PAGES) fastify.get(path, page);
