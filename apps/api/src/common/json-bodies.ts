@@ -56,6 +56,28 @@ function decodedBody(request: FastifyRequest, payload: Readable): { stream: Read
   return { stream: payload.pipe(stream) as unknown as Readable };
 }
 
+/**
+ * Runs `answer` once the client has sent the rest of a body we stopped reading (read and dropped, as Express's parser
+ * did): answered while it still sends, a client meets a reset connection (EPIPE) instead of the 413. Node's request
+ * timeout bounds a client that never finishes.
+ */
+function answerOnceRead(payload: Readable, answer: () => void): void {
+  if (payload.readableEnded || payload.destroyed) {
+    answer();
+    return;
+  }
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    answer();
+  };
+  payload.once('end', once);
+  payload.once('close', once);
+  payload.once('error', once);
+  payload.resume();
+}
+
 /** A raw-body failure as the answer a client can act on (413 names the limit it crossed). */
 function readFailure(error: unknown, trusted: boolean, maxBodyBytes: number): HttpException {
   const { type, status } = error as { type?: string; status?: number };
@@ -125,7 +147,7 @@ export function registerJsonBodies(fastify: FastifyInstance, maxBodyBytes: numbe
       (error: unknown) => {
         // A decoder is ours to free; the request itself stays open for the answer.
         if (body.stream !== payload) body.stream.destroy();
-        done(readFailure(error, trusted, maxBodyBytes), undefined);
+        answerOnceRead(payload, () => done(readFailure(error, trusted, maxBodyBytes), undefined));
       },
     );
   });
