@@ -205,6 +205,56 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect(names().sort()).toEqual(['In flight', 'Orphaned']);
     });
 
+    it('answers 503 while another subscription of the audience holds the claim past the answer budget, so mParticle sends it again', async () => {
+      const { accountId, apiKey, project, subscribe, names } = newAccount();
+      const claims = new CreatedListsRepository(new Database(stack.dataSource), new ApiKeyCipher(stack.env['ENCRYPTION_KEY'] ?? ''));
+      const key = claims.projectOf(apiKey, 'US');
+      const owner = { accountId, audienceId: 43 };
+      // A subscription that claimed the name and then could not finish (storage went away under it): its claim
+      // stays until stale. A 200 without a list would end mParticle's retries with none.
+      const stuck = await claims.claim(key, 'Stuck', owner, { staleAfterMs: 30_000 });
+      const refused = await subscribe('add', 43, 'Stuck');
+      expect(refused.status).toBe(503);
+      expect(refused.body.message).toMatch(/send the subscription again/);
+      const held = await stack.dataSource.query(`SELECT suspended_reason FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 43`);
+      expect(held).toEqual([]);
+
+      const listId = fake.state.createList(project, 'Stuck').id;
+      await claims.settle(key, 'Stuck', stuck.kind === 'held' ? stuck.holder : '', listId, owner);
+      const again = await subscribe('add', 43, 'Stuck');
+      expect(again.status).toBe(200);
+      expect(again.body.audience_subscription_settings).toEqual({ listId: String(listId) });
+      expect(names()).toEqual(['Stuck']);
+    });
+
+    it('answers 5xx when storage fails while the list is found or created, and the subscription sent again gets the one list', async () => {
+      const { accountId, subscribe, names } = newAccount();
+      // The claim on the list name cannot be written (PostgreSQL: disk full; SQLite: the write aborted).
+      if (driver === 'postgres') {
+        await stack.dataSource.query(`CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$`);
+        await stack.dataSource.query(`CREATE TRIGGER refuse_claims BEFORE INSERT ON created_lists FOR EACH ROW EXECUTE FUNCTION refuse_claims()`);
+      } else {
+        await stack.dataSource.query(`CREATE TRIGGER refuse_claims BEFORE INSERT ON created_lists BEGIN SELECT RAISE(ABORT, 'no room'); END`);
+      }
+      let refused;
+      try {
+        refused = await subscribe('add', 44, 'No room');
+      } finally {
+        await stack.dataSource.query(driver === 'postgres' ? `DROP TRIGGER refuse_claims ON created_lists` : `DROP TRIGGER refuse_claims`);
+        if (driver === 'postgres') await stack.dataSource.query(`DROP FUNCTION refuse_claims()`);
+      }
+      expect(refused.status).toBe(driver === 'postgres' ? 503 : 500);
+      expect(refused.body.audience_subscription_settings).toBeUndefined();
+      const held = await stack.dataSource.query(`SELECT suspended_reason FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 44`);
+      expect(held).toEqual([]);
+
+      const again = await subscribe('add', 44, 'No room');
+      expect(again.status).toBe(200);
+      expect(again.body.audience_subscription_settings.listId).toMatch(/^[1-9][0-9]*$/);
+      expect(names()).toEqual(['No room']);
+    });
+
     it('gives two audiences of one name distinct lists, in one account and across accounts on one project', async () => {
       const first = newAccount();
       const a = Number((await first.subscribe('add', 32, 'Twins')).body.audience_subscription_settings.listId);

@@ -29,6 +29,13 @@ export interface ProvisionedList {
 export class NoListNameLeftError extends Error {}
 
 /**
+ * Another subscription of the same audience holds the claim on its list name and had no list within the answer's
+ * budget: it is still asking Iterable, or it died after claiming (a claim is taken over once stale). Nothing is known
+ * of the list yet, so the subscription is to be sent again, not answered without one.
+ */
+export class ListClaimBusyError extends Error {}
+
+/**
  * Lists created for audiences that name none (README "Lists created for you"). Called while answering an
  * audience subscription, which is rare (a connection, not a membership change), so the answer can carry the
  * new list id for mParticle to show.
@@ -81,7 +88,7 @@ export class ListProvisioner {
           }
           // Another audience is claiming this name: the next name is this audience's.
           if (!sameOwner(claim.owner, owner)) break;
-          if (Date.now() >= deadline) throw new Error('another subscription of this audience is still asking Iterable for its list');
+          if (Date.now() >= deadline) throw new ListClaimBusyError('another subscription of this audience is still asking Iterable for its list');
           await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS + Math.random() * CLAIM_POLL_MS));
         }
       }

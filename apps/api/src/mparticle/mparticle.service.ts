@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, Logger, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import type { DependencyState, Secrets } from '@audience-bridge/config';
 import { audienceUserKey, coalesce, erasureSubject, mapAttributeChanges, mapMembershipChanges, profileIdentities } from '@audience-bridge/mapping';
 import {
@@ -30,9 +30,10 @@ import {
   ErasureRepository,
   MembershipIngestRepository,
 } from '@audience-bridge/persistence';
+import { isIterableError } from '@audience-bridge/iterable-client';
 import { ListSyncProducer, REDIS_STATE } from '@audience-bridge/queue';
 import { SECRETS } from '../auth/secrets';
-import { IterableProject, ListProvisioner, NoListNameLeftError } from './list-provisioner.service';
+import { IterableProject, ListClaimBusyError, ListProvisioner, NoListNameLeftError } from './list-provisioner.service';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { credentialOf, secretsMatch } from '../auth/token-compare';
 
@@ -129,7 +130,9 @@ export class MparticleService {
    * Finds or creates the list of an audience that names none (single-flight per project and name, see
    * ListProvisioner). When Iterable cannot be reached, or the audience's name is blank once stripped, the answer
    * carries no list: the audience's changes are held (as for any audience without a list), with the reason on the
-   * connection, until a later subscription message or an operator gives it one.
+   * connection, until a later subscription message or an operator gives it one. When our own side cannot tell
+   * (storage failing, or another subscription of the audience still holding the claim on its name), the answer
+   * is a 5xx and mParticle sends the subscription again: a 200 without a list would end its retries with none.
    */
   private async provisionList(
     message: AudienceSubscriptionRequest,
@@ -157,6 +160,11 @@ export class MparticleService {
       this.logger.log(`account ${accountId} audience ${message.audience_id}: ${created ? 'created' : 'found'} Iterable list ${listId}${distinct}`);
       return { listId };
     } catch (error) {
+      if (error instanceof ListClaimBusyError) {
+        this.logger.warn(`account ${accountId} audience ${message.audience_id}: ${error.message}; answered 503 for mParticle to send it again`);
+        throw new ServiceUnavailableException(`${error.message}: send the subscription again`);
+      }
+      if (!(error instanceof NoListNameLeftError) && !isIterableError(error)) throw error;
       this.logger.warn(
         `account ${accountId} audience ${message.audience_id}: no list could be found or created ` +
           `(${error instanceof Error ? error.message : String(error)}); its changes are held`,
