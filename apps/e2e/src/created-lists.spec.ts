@@ -255,6 +255,38 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
       expect(names()).toEqual(['No room']);
     });
 
+    it('gives its claim back when storage fails after Iterable made the list, so the subscription sent again takes that list at once', async () => {
+      const { accountId, project, subscribe, names } = newAccount();
+      // Recording the list on the claim fails (PostgreSQL: disk full; SQLite: the write aborted); Iterable made it.
+      if (driver === 'postgres') {
+        await stack.dataSource.query(`CREATE FUNCTION refuse_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$`);
+        await stack.dataSource.query(`CREATE TRIGGER refuse_settle BEFORE UPDATE ON created_lists FOR EACH ROW EXECUTE FUNCTION refuse_settle()`);
+      } else {
+        await stack.dataSource.query(`CREATE TRIGGER refuse_settle BEFORE UPDATE ON created_lists BEGIN SELECT RAISE(ABORT, 'no room'); END`);
+      }
+      let refused;
+      try {
+        refused = await subscribe('add', 45, 'Given back');
+      } finally {
+        await stack.dataSource.query(driver === 'postgres' ? `DROP TRIGGER refuse_settle ON created_lists` : `DROP TRIGGER refuse_settle`);
+        if (driver === 'postgres') await stack.dataSource.query(`DROP FUNCTION refuse_settle()`);
+      }
+      expect(refused.status).toBe(driver === 'postgres' ? 503 : 500);
+      expect(names()).toEqual(['Given back']);
+      const made = fake.state.listsOf(project)[0]?.id;
+
+      // Sent again: no wait on a claim left behind (5 s, then 503, until it is stale), the list made before is taken.
+      const started = Date.now();
+      const again = await subscribe('add', 45, 'Given back');
+      expect(again.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(again.body.audience_subscription_settings).toEqual({ listId: String(made) });
+      expect(names()).toEqual(['Given back']);
+      const [connection] = await stack.dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 45`);
+      expect(Number(connection.list_id)).toBe(made);
+    });
+
     it('gives two audiences of one name distinct lists, in one account and across accounts on one project', async () => {
       const first = newAccount();
       const a = Number((await first.subscribe('add', 32, 'Twins')).body.audience_subscription_settings.listId);

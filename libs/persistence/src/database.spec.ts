@@ -2,7 +2,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { Database } from './database';
 import { isStorageUnavailable, StorageUnavailableError } from './storage-errors';
-import { createMigratedDataSource, TestDatabase } from './testing/test-database';
+import { Client } from 'pg';
+import { createMigratedDataSource, createTestDatabase, TEST_POSTGRES_ADMIN_URL, TestDatabase } from './testing/test-database';
 
 describe('Database.transaction on PostgreSQL', () => {
   let dataSource: DataSource;
@@ -37,6 +38,30 @@ describe('Database.transaction on PostgreSQL', () => {
       { id: 1, n: 2 },
       { id: 2, n: 2 },
     ]);
+  });
+});
+
+describe('a PostgreSQL database that refuses connections (a restart, a failover, ALLOW_CONNECTIONS false)', () => {
+  it('is storage unavailable (503 and send again), not a fault of the request (500)', async () => {
+    const database = await createTestDatabase('postgres');
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = new Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE "${name}" WITH ALLOW_CONNECTIONS false`);
+      const client = new Client({ connectionString: database.url });
+      const refused = await client.connect().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await client.end().catch(() => undefined);
+      expect(refused).toBeInstanceOf(Error);
+      expect(isStorageUnavailable(refused)).toBe(true);
+    } finally {
+      await admin.query(`ALTER DATABASE "${name}" WITH ALLOW_CONNECTIONS true`);
+      await admin.end();
+      await database.drop();
+    }
   });
 });
 

@@ -2,6 +2,7 @@ export * from './entities';
 export * from './data-source';
 export * from './database';
 export * from './storage-errors';
+export * from './until-written';
 export * from './probe-database';
 export * from './crypto/api-key-cipher';
 export * from './repositories/accounts.repository';

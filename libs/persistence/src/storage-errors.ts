@@ -54,5 +54,6 @@ export function isStorageUnavailable(error: unknown): boolean {
     if (NETWORK_CODES.has(code)) return true;
   }
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection is closed|database or disk is full|disk I\/O error/i.test(message);
+  // A database that takes no connections (SQLSTATE 55000 when ALLOW_CONNECTIONS is off: a restart or failover by hand).
+  return /Connection terminated|connection is closed|database or disk is full|disk I\/O error|is not currently accepting connections/i.test(message);
 }

@@ -144,4 +144,12 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     foundOn: 'a8020ea',
     defect: 'an erasure whose try failed on the database (restart fault) held its two-minute claim: its forget came two minutes late (1 run in 6)',
   },
+  {
+    seed: 304,
+    driver: 'postgres',
+    foundOn: '53d4306',
+    defect:
+      'two identical subscriptions without a listId during a database outage: one was answered 200 without a list (held for good), ' +
+      'and the claim on the list name a failed try left behind made every retry wait until it went stale (fixed: 5xx, claim given back)',
+  },
 ];

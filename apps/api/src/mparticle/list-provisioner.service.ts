@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Environment } from '@audience-bridge/config';
 import type { DataCenter } from '@audience-bridge/domain';
 import { IterableClient } from '@audience-bridge/iterable-client';
-import { CreatedListsRepository, ListConnection, sameOwner } from '@audience-bridge/persistence';
+import { CreatedListsRepository, ListClaim, ListConnection, newClaimHolder, sameOwner, untilWritten } from '@audience-bridge/persistence';
 
 /** How long a subscription answer may wait on Iterable for a list (mParticle wants answers in seconds). */
 const PROVISION_TIMEOUT_MS = 5000;
@@ -68,7 +68,15 @@ export class ListProvisioner {
     return this.with(project, async (client) => {
       for (const name of names) {
         for (;;) {
-          const claim = await this.claims.claim(key, name, owner, { staleAfterMs: STALE_CLAIM_MS });
+          const token = newClaimHolder();
+          let claim: ListClaim;
+          try {
+            claim = await this.claims.claim(key, name, owner, { staleAfterMs: STALE_CLAIM_MS, holder: token });
+          } catch (error) {
+            // Storage failed under the claim: it may have been written all the same (the answer lost at commit).
+            this.giveBack(key, name, token);
+            throw error;
+          }
           if (claim.kind === 'held') {
             const outcome = await this.asHolder(client, key, name, claim.holder, owner, description);
             if (outcome === 'taken') break;
@@ -99,7 +107,7 @@ export class ListProvisioner {
   /**
    * The claim's holder asks Iterable: a list of that name that no other connection feeds is taken, else one is
    * created. 'taken' when the list of that name is another's (the claim records whose); 'lost' when the claim was
-   * taken over meanwhile. Any failure releases the claim.
+   * taken over meanwhile. Any failure releases the claim (once storage takes writes, if it is what failed).
    */
   private async asHolder(
     client: IterableClient,
@@ -126,15 +134,34 @@ export class ListProvisioner {
         result = { listId: await client.createList(name, description), name, created: true };
       }
     } catch (error) {
-      await this.claims.release(key, name, holder);
+      await this.claims.release(key, name, holder).catch(() => this.giveBack(key, name, holder));
       throw error;
     }
-    if (await this.claims.settle(key, name, holder, result.listId, owner)) return result;
+    let settled: boolean;
+    try {
+      settled = await this.claims.settle(key, name, holder, result.listId, owner);
+    } catch (error) {
+      // Storage failed after Iterable answered: the claim is given back, so the subscription sent again claims the
+      // name, finds this list by it and takes it (never a second one), instead of waiting for the claim to go stale.
+      this.giveBack(key, name, holder);
+      throw error;
+    }
+    if (settled) return result;
     this.logger.warn(
       `account ${owner.accountId} audience ${owner.audienceId}: the claim on its list name was taken over while Iterable was asked` +
         (result.created ? ` (list ${result.listId} was created and is left unused)` : ''),
     );
     return 'lost';
+  }
+
+  /**
+   * Releases a claim once storage takes writes again (about 23 s of tries, in the background: the answer goes out
+   * now, a 5xx that mParticle retries). A claim left held would make every retry wait until it is stale (30 s).
+   */
+  private giveBack(key: string, name: string, holder: string): void {
+    untilWritten(() => this.claims.release(key, name, holder)).catch((error: unknown) =>
+      this.logger.warn(`a claim on a list name could not be given back; it is taken over once stale: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   /**

@@ -1,8 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Environment } from '@audience-bridge/config';
 import { IterableError, LimiterWaitTimeoutError, retryDelayMs } from '@audience-bridge/iterable-client';
-import { AccountsRepository, ErasureRepository, PendingErasure, TOMBSTONE_CACHE_MS } from '@audience-bridge/persistence';
-import { untilWritten } from '../common/until-written';
+import { AccountsRepository, ErasureRepository, PendingErasure, TOMBSTONE_CACHE_MS, untilWritten } from '@audience-bridge/persistence';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 

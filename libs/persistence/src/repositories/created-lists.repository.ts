@@ -3,6 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 
+/** A new holder token for a claim on a list name. */
+export const newClaimHolder = (): string => randomBytes(12).toString('hex');
+
 /** The connection (account, audience) a created list was made for or is fed by. */
 export interface ListConnection {
   accountId: number;
@@ -49,10 +52,16 @@ export class CreatedListsRepository {
   /**
    * Claims (project, name) for `owner`, or says who has it. A claim still without a list after `staleAfterMs` was
    * left by a holder that died: it is taken over (a new holder token, so the old holder can no longer settle it).
+   * `holder`: the token to claim with (the caller's own, so a claim whose answer was lost can still be released).
    */
-  async claim(project: string, name: string, owner: ListConnection, options: { staleAfterMs: number; nowMs?: number }): Promise<ListClaim> {
+  async claim(
+    project: string,
+    name: string,
+    owner: ListConnection,
+    options: { staleAfterMs: number; nowMs?: number; holder?: string },
+  ): Promise<ListClaim> {
     const now = options.nowMs ?? Date.now();
-    const holder = randomBytes(12).toString('hex');
+    const holder = options.holder ?? newClaimHolder();
     const inserted = await this.db.execute(
       `INSERT INTO created_lists (project, name, list_id, account_id, audience_id, holder, claimed_at_ms, state)
        VALUES (?, ?, NULL, ?, ?, ?, ?, 'claimed') ON CONFLICT (project, name) DO NOTHING`,

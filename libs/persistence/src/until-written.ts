@@ -1,7 +1,7 @@
 /**
  * A bookkeeping write tried again while the database is away for a moment (a restart, a full disk being freed):
  * up to about 23 s, 0.25, 0.5, 1, 2, 4, 5, 5, 5 s apart, then the last error is thrown. Used where giving up
- * would leave work claimed until a takeover minutes later (a drift report, an erasure's claim).
+ * would leave work claimed until a takeover much later (a drift report, an erasure's claim, a created list's name claim).
  */
 export async function untilWritten(write: () => Promise<unknown>): Promise<void> {
   for (let attempt = 0; ; attempt++) {
