@@ -159,9 +159,10 @@ export class ListProvisioner {
    * now, a 5xx that mParticle retries). A claim left held would make every retry wait until it is stale (30 s).
    */
   private giveBack(key: string, name: string, holder: string): void {
-    untilWritten(() => this.claims.release(key, name, holder)).catch((error: unknown) =>
-      this.logger.warn(`a claim on a list name could not be given back; it is taken over once stale: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    untilWritten(() => this.claims.release(key, name, holder)).catch((error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      this.logger.warn(`a claim on a list name could not be given back; it is taken over once stale: ${why}`);
+    });
   }
 
   /**

@@ -54,12 +54,7 @@ export class CreatedListsRepository {
    * left by a holder that died: it is taken over (a new holder token, so the old holder can no longer settle it).
    * `holder`: the token to claim with (the caller's own, so a claim whose answer was lost can still be released).
    */
-  async claim(
-    project: string,
-    name: string,
-    owner: ListConnection,
-    options: { staleAfterMs: number; nowMs?: number; holder?: string },
-  ): Promise<ListClaim> {
+  async claim(project: string, name: string, owner: ListConnection, options: { staleAfterMs: number; nowMs?: number; holder?: string }): Promise<ListClaim> {
     const now = options.nowMs ?? Date.now();
     const holder = options.holder ?? newClaimHolder();
     const inserted = await this.db.execute(
