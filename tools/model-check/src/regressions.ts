@@ -152,4 +152,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       'two identical subscriptions without a listId during a database outage: one was answered 200 without a list (held for good), ' +
       'and the claim on the list name a failed try left behind made every retry wait until it went stale (fixed: 5xx, claim given back)',
   },
+  {
+    seed: 501,
+    driver: 'sqlite',
+    foundOn: '74fd7e3',
+    defect:
+      "two accounts on one Iterable project: an erased subject's list_members row and compact audit key stayed on a list their " +
+      "audience had moved off and the other account delivered (the erasure looked only at its own account's lists)",
+    options: { sharedProject: true },
+  },
 ];

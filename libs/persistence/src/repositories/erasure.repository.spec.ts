@@ -124,4 +124,48 @@ describe.each(DRIVERS)('ErasureRepository tombstones on %s', (driver) => {
     await erasures.complete(pending.id, accountId, pending.subject, 1);
     expect(await db.query(`SELECT * FROM list_members WHERE member_key = 'moved@example.com'`)).toEqual([]);
   });
+  it("forgets the subject on every list of the account's Iterable project: one another account delivers now, one it delivered last", async () => {
+    // Found by the model checker (seed 501 SQLite, two accounts on one project): the subject's audiences had moved
+    // off a list the other account still feeds and delivers; the erasure, knowing only its own account's lists, left
+    // the subject's list_members row there and their key in that account's compact audit.
+    const account = (accountId: number, fingerprint: string) =>
+      db.execute(`INSERT INTO accounts (account_id, api_key_fingerprint, user_id_field, data_center) VALUES (?, ?, 'customerId', 'US')`, [
+        accountId,
+        fingerprint,
+      ]);
+    const row = (listId: number, email: string) =>
+      db.execute(
+        `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms) ` +
+          `VALUES (?, ?, ?, NULL, 'unsubscribed', NULL, NULL, 1)`,
+        [listId, email, email],
+      );
+    await account(5, 'fp-shared-project');
+    await account(6, 'fp-shared-project');
+    await account(7, 'fp-another-project');
+    await connect(5, 51);
+    await connect(6, 50);
+    await connect(7, 70);
+    await db.execute(`INSERT INTO list_leases (list_id, holder, expires_at, generation, attempts, account_id) VALUES (52, NULL, 0, 1, 0, 5)`);
+    for (const listId of [50, 51, 52, 70]) await row(listId, 'shared@example.com');
+    await row(50, 'other@example.com');
+    await db.execute(
+      `INSERT INTO delivery_successes (call_id, account_id, audience_id, list_id, action, n, user_keys, created_at_ms) ` +
+        `VALUES ('c-1', 6, 0, 50, 'delete', 2, ?, 1)`,
+      [JSON.stringify(['email:shared@example.com', 'email:other@example.com'])],
+    );
+    const erasures = new ErasureRepository(db, new ApiKeyCipher(key));
+    const t0 = Date.now();
+    await erasures.accept(5, 'r-shared', { email: 'shared@example.com' }, 'customerId', 5000, t0);
+    const pending = (await erasures.due(10, t0 + 10_000)).find((e) => e.accountId === 5);
+    if (!pending) throw new Error('the erasure is not pending');
+    await db.execute(`DELETE FROM sync_inbox`);
+    await erasures.complete(pending.id, 5, pending.subject, 1);
+
+    const left = await db.query<{ list_id: string | number; member_key: string }>(
+      `SELECT list_id, member_key FROM list_members WHERE list_id IN (50, 51, 52, 70)`,
+    );
+    expect(left.map((r) => `${Number(r.list_id)}:${r.member_key}`).sort()).toEqual(['50:other@example.com', '70:shared@example.com']);
+    const [success] = await db.query<{ user_keys: string }>(`SELECT user_keys FROM delivery_successes WHERE call_id = 'c-1'`);
+    expect(JSON.parse(success?.user_keys ?? '[]')).toEqual(['email:other@example.com']);
+  });
 });

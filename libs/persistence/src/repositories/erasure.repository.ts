@@ -308,13 +308,31 @@ export class ErasureRepository {
   }
 
   /**
-   * The lists the subject may be on: those of the account's connections when the erasure was accepted and those
-   * of now (an audience moved after the acceptance, by a change an API process stored before it saw the tombstone).
+   * The accounts whose lists are in the same Iterable project as `accountId`'s, itself included: those with the same
+   * API key (fingerprint) and data center. The subject is forgotten in the project, whichever account's list they are on.
+   */
+  private async projectAccounts(accountId: number, manager?: EntityManager): Promise<number[]> {
+    const rows = await this.db.query<{ account_id: string | number }>(
+      `SELECT b.account_id FROM accounts a
+       JOIN accounts b ON b.api_key_fingerprint = a.api_key_fingerprint AND b.data_center = a.data_center
+       WHERE a.account_id = ? AND a.api_key_fingerprint IS NOT NULL`,
+      [accountId],
+      manager,
+    );
+    return [...new Set([accountId, ...rows.map((r) => Number(r.account_id))])];
+  }
+
+  /**
+   * The lists the subject may be on: those of the connections, when the erasure was accepted and now (an audience
+   * moved after the acceptance, by a change an API process stored before it saw the tombstone), of every account of
+   * the project, and those such an account delivered last (an audience that moved away leaves its members there).
    */
   private async subjectLists(accountId: number, subject: ErasureSubjectRecord, manager?: EntityManager): Promise<number[]> {
+    const accounts = await this.projectAccounts(accountId, manager);
     const lists = await this.db.query<{ list_id: string | number }>(
-      `SELECT DISTINCT list_id FROM audience_connections WHERE account_id = ? AND list_id IS NOT NULL`,
-      [accountId],
+      `SELECT list_id FROM audience_connections WHERE account_id IN (${placeholders(accounts)}) AND list_id IS NOT NULL
+       UNION SELECT list_id FROM list_leases WHERE account_id IN (${placeholders(accounts)})`,
+      [...accounts, ...accounts],
       manager,
     );
     return [...new Set([...subject.listIds, ...lists.map((l) => Number(l.list_id))])];
@@ -361,15 +379,18 @@ export class ErasureRepository {
         ...(subject.emails.length > 0 ? [`email IN (${placeholders(subject.emails)})`] : []),
         ...(subject.userIds.length > 0 ? [`user_id IN (${placeholders(subject.userIds)})`] : []),
       ];
+      // The audit of every account of the project: another account's call may have carried the subject (a list it
+      // delivers that the subject's audience fed before it moved).
+      const accounts = await this.projectAccounts(accountId, manager);
       if (who.length > 0) {
         await this.db.execute(
-          `DELETE FROM delivery_verdicts WHERE account_id = ? AND (${who.join(' OR ')})`,
-          [accountId, ...subject.emails, ...subject.userIds],
+          `DELETE FROM delivery_verdicts WHERE account_id IN (${placeholders(accounts)}) AND (${who.join(' OR ')})`,
+          [...accounts, ...subject.emails, ...subject.userIds],
           manager,
         );
       }
       // The compact rows hold user keys only: the subject's keys are what it is found by there.
-      await forgetSuccesses(this.db, accountId, subject.keys ?? [], manager);
+      for (const account of accounts) await forgetSuccesses(this.db, account, subject.keys ?? [], manager);
       await this.scrubDriftSamples(accountId, [...subject.emails, ...subject.userIds], manager);
       await this.db.execute(
         `UPDATE erasure_requests SET state = 'done', subject = NULL, last_error = NULL, attempts = attempts + 1, forget_calls = forget_calls + ?, ` +
