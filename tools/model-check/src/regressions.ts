@@ -161,4 +161,12 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       "audience had moved off and the other account delivered (the erasure looked only at its own account's lists)",
     options: { sharedProject: true },
   },
+  {
+    seed: 336,
+    driver: 'postgres',
+    foundOn: '1aae12a',
+    defect:
+      'a drift check claimed the moment the database went away: the claim was written, its answer lost, and the check stayed ' +
+      'running under a holder that had given up until the stale takeover two minutes later (its repair never came)',
+  },
 ];

@@ -370,6 +370,26 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     }
   });
 
+  it('runs a check whose claim was written but not read back (the database went away between the two)', async () => {
+    const target = newTarget();
+    await accept(target, ['a@example.com']);
+    await delivery.syncList(target.listId);
+    // The claim's UPDATE commits; its answer (the report read back) is lost to the restart.
+    const realClaim = drift.claim.bind(drift);
+    const claim = jest.spyOn(drift, 'claim').mockImplementationOnce(async (id, holder, now) => {
+      await realClaim(id, holder, now);
+      throw new Error('Connection terminated unexpectedly');
+    });
+    try {
+      const { outcome, report } = await check(target, false);
+      expect(outcome).toBe('done');
+      expect(report).toMatchObject({ state: 'done', missing: 0, extra: 0 });
+      expect(claim).toHaveBeenCalledTimes(2);
+    } finally {
+      claim.mockRestore();
+    }
+  });
+
   it('waits for a whole-list resend to be expanded, and gives up on one that stays', async () => {
     const target = newTarget();
     await accept(target, ['a@example.com']);

@@ -296,12 +296,15 @@ export class DriftRepository {
     return rows.map((r) => Number(r.id));
   }
 
-  /** Takes a running check for `holder`: free, or its holder's heartbeat stopped. Undefined when it is not to run here. */
+  /**
+   * Takes a running check for `holder`: free, its holder's heartbeat stopped, or already `holder`'s (a claim tried
+   * again after its answer was lost). Undefined when it is not to run here.
+   */
   async claim(id: number, holder: string, now = Date.now()): Promise<DriftReport | undefined> {
     const { affected } = await this.db.execute(
       `UPDATE drift_reports SET holder = ?, heartbeat_at_ms = ?, started_at_ms = ?, phase = 'starting'
-       WHERE id = ? AND state = 'running' AND (holder IS NULL OR heartbeat_at_ms < ?)`,
-      [holder, now, now, id, now - DRIFT_STALE_MS],
+       WHERE id = ? AND state = 'running' AND (holder IS NULL OR holder = ? OR heartbeat_at_ms < ?)`,
+      [holder, now, now, id, holder, now - DRIFT_STALE_MS],
     );
     return affected > 0 ? this.find(id) : undefined;
   }
