@@ -147,6 +147,29 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
   });
 
   // Issue 22 §3: one list per audience, never someone else's.
+  /** The claim table as the API sees it, and the project key of an account's API key there. */
+  function claimsOf(apiKey: string) {
+    const claims = new CreatedListsRepository(new Database(stack.dataSource), new ApiKeyCipher(stack.env['ENCRYPTION_KEY'] ?? ''));
+    return { claims, key: claims.projectOf(apiKey, 'US') };
+  }
+
+  /** Runs `work` while every `operation` on created_lists fails (PostgreSQL: disk full, SQLSTATE 53100; SQLite: the write aborts). */
+  async function whileRefused<T>(operation: 'INSERT' | 'UPDATE', work: () => Promise<T>): Promise<T> {
+    if (driver === 'postgres') {
+      await stack.dataSource.query(`CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$`);
+      await stack.dataSource.query(`CREATE TRIGGER refuse_claims BEFORE ${operation} ON created_lists FOR EACH ROW EXECUTE FUNCTION refuse_claims()`);
+    } else {
+      await stack.dataSource.query(`CREATE TRIGGER refuse_claims BEFORE ${operation} ON created_lists BEGIN SELECT RAISE(ABORT, 'no room'); END`);
+    }
+    try {
+      return await work();
+    } finally {
+      await stack.dataSource.query(driver === 'postgres' ? `DROP TRIGGER refuse_claims ON created_lists` : `DROP TRIGGER refuse_claims`);
+      if (driver === 'postgres') await stack.dataSource.query(`DROP FUNCTION refuse_claims()`);
+    }
+  }
+
   describe("one list per audience, never someone else's", () => {
     let secondApi: AppProcess | undefined;
     afterAll(async () => {
@@ -184,8 +207,7 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
 
     it('waits for a claim another process holds for the audience, and takes over one whose holder died', async () => {
       const { accountId, apiKey, project, subscribe, names } = newAccount();
-      const claims = new CreatedListsRepository(new Database(stack.dataSource), new ApiKeyCipher(stack.env['ENCRYPTION_KEY'] ?? ''));
-      const key = claims.projectOf(apiKey, 'US');
+      const { claims, key } = claimsOf(apiKey);
       const owner = { accountId, audienceId: 41 };
 
       // Another process is asking Iterable right now: the subscription waits for its list id and answers it.
@@ -207,8 +229,7 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
 
     it('answers 503 while another subscription of the audience holds the claim past the answer budget, so mParticle sends it again', async () => {
       const { accountId, apiKey, project, subscribe, names } = newAccount();
-      const claims = new CreatedListsRepository(new Database(stack.dataSource), new ApiKeyCipher(stack.env['ENCRYPTION_KEY'] ?? ''));
-      const key = claims.projectOf(apiKey, 'US');
+      const { claims, key } = claimsOf(apiKey);
       const owner = { accountId, audienceId: 43 };
       // A subscription that claimed the name and then could not finish (storage went away under it): its claim
       // stays until stale. A 200 without a list would end mParticle's retries with none.
@@ -230,20 +251,7 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
     it('answers 5xx when storage fails while the list is found or created, and the subscription sent again gets the one list', async () => {
       const { accountId, subscribe, names } = newAccount();
       // The claim on the list name cannot be written (PostgreSQL: disk full; SQLite: the write aborted).
-      if (driver === 'postgres') {
-        await stack.dataSource.query(`CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$`);
-        await stack.dataSource.query(`CREATE TRIGGER refuse_claims BEFORE INSERT ON created_lists FOR EACH ROW EXECUTE FUNCTION refuse_claims()`);
-      } else {
-        await stack.dataSource.query(`CREATE TRIGGER refuse_claims BEFORE INSERT ON created_lists BEGIN SELECT RAISE(ABORT, 'no room'); END`);
-      }
-      let refused;
-      try {
-        refused = await subscribe('add', 44, 'No room');
-      } finally {
-        await stack.dataSource.query(driver === 'postgres' ? `DROP TRIGGER refuse_claims ON created_lists` : `DROP TRIGGER refuse_claims`);
-        if (driver === 'postgres') await stack.dataSource.query(`DROP FUNCTION refuse_claims()`);
-      }
+      const refused = await whileRefused('INSERT', () => subscribe('add', 44, 'No room'));
       expect(refused.status).toBe(driver === 'postgres' ? 503 : 500);
       expect(refused.body.audience_subscription_settings).toBeUndefined();
       const held = await stack.dataSource.query(`SELECT suspended_reason FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 44`);
@@ -258,20 +266,7 @@ describe.each(DRIVERS)('lists created for audiences without a listId on %s', (dr
     it('gives its claim back when storage fails after Iterable made the list, so the subscription sent again takes that list at once', async () => {
       const { accountId, project, subscribe, names } = newAccount();
       // Recording the list on the claim fails (PostgreSQL: disk full; SQLite: the write aborted); Iterable made it.
-      if (driver === 'postgres') {
-        await stack.dataSource.query(`CREATE FUNCTION refuse_settle() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$`);
-        await stack.dataSource.query(`CREATE TRIGGER refuse_settle BEFORE UPDATE ON created_lists FOR EACH ROW EXECUTE FUNCTION refuse_settle()`);
-      } else {
-        await stack.dataSource.query(`CREATE TRIGGER refuse_settle BEFORE UPDATE ON created_lists BEGIN SELECT RAISE(ABORT, 'no room'); END`);
-      }
-      let refused;
-      try {
-        refused = await subscribe('add', 45, 'Given back');
-      } finally {
-        await stack.dataSource.query(driver === 'postgres' ? `DROP TRIGGER refuse_settle ON created_lists` : `DROP TRIGGER refuse_settle`);
-        if (driver === 'postgres') await stack.dataSource.query(`DROP FUNCTION refuse_settle()`);
-      }
+      const refused = await whileRefused('UPDATE', () => subscribe('add', 45, 'Given back'));
       expect(refused.status).toBe(driver === 'postgres' ? 503 : 500);
       expect(names()).toEqual(['Given back']);
       const made = fake.state.listsOf(project)[0]?.id;
