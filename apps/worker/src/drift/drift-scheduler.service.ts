@@ -5,7 +5,7 @@ import { DriftCheckProducer } from '@audience-bridge/queue';
 
 /**
  * Every SWEEP_INTERVAL_MS, in each worker: starts the checks of accounts whose drift schedule is due (one
- * worker claims each run), and signals again every check asked for that no worker has taken for 30 s, or whose
+ * worker claims each run), and signals again every check asked for that no worker has taken for 5 s, or whose
  * worker stopped (its heartbeat is older than 2 minutes): Redis is only a signal here too, the database says
  * which checks are owed. A timer, not a Bull repeatable job, so it survives Redis losing its data.
  */

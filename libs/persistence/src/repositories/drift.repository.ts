@@ -287,8 +287,12 @@ export class DriftRepository {
     return Number(row?.n ?? 0);
   }
 
-  /** Running checks that need a (new) signal: never taken for a while, or taken by a worker whose heartbeat stopped. */
-  async orphans(now = Date.now(), unstartedMs = 30_000): Promise<number[]> {
+  /**
+   * Running checks that need a (new) signal: never taken for `unstartedMs` (its job lost with Redis's data, or never
+   * added), or taken by a worker whose heartbeat stopped. Signalling one whose job still waits changes nothing (one
+   * job id per report), so the wait is short: after a Redis flush a check asked for starts within seconds.
+   */
+  async orphans(now = Date.now(), unstartedMs = 5_000): Promise<number[]> {
     const rows = await this.db.query<{ id: number | string }>(
       `SELECT id FROM drift_reports WHERE state = 'running' AND ((holder IS NULL AND requested_at_ms < ?) OR heartbeat_at_ms < ?) ORDER BY id LIMIT 100`,
       [now - unstartedMs, now - DRIFT_STALE_MS],
