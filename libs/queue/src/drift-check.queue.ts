@@ -1,6 +1,7 @@
 import { BullModule, InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, Module } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
+import { clearOrphanedJob } from './orphaned-jobs';
 
 /** Drift checks have a queue of their own: a check takes minutes for a large list and must never hold up a list's delivery. */
 export const DRIFT_CHECK_QUEUE = 'drift-check';
@@ -23,7 +24,9 @@ export class DriftCheckProducer {
 
   constructor(@InjectQueue(DRIFT_CHECK_QUEUE) private readonly queue: Queue<DriftCheckJobData>) {}
 
+  /** Frees the report's job id first if a lost Redis key left it orphaned (orphaned-jobs.ts), so the signal is a job. */
   async enqueue(data: DriftCheckJobData): Promise<void> {
+    await clearOrphanedJob(this.queue, driftCheckJobId(data));
     await this.queue.add(DRIFT_CHECK_JOB, data, { ...DRIFT_CHECK_JOB_OPTIONS, jobId: driftCheckJobId(data) });
     this.logger.debug(`drift check ${data.reportId} signalled`);
   }

@@ -3,3 +3,4 @@ export * from './list-sync.producer';
 export * from './queue.module';
 export * from './redis-watch';
 export * from './drift-check.queue';
+export * from './orphaned-jobs';

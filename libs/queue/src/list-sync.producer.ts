@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
+import { clearOrphanedJob } from './orphaned-jobs';
 import { DEFAULT_JOB_OPTIONS, JOBS, QUEUES, SYNC_LIST_DELAY_MS, SyncListJobData, syncListJobId } from './queue.constants';
 
 /** Adds "sync list" signals. Used by the API after a commit, and by the worker's sweeper. */
@@ -49,9 +50,16 @@ export class ListSyncProducer {
    * The sweeper's signals, one per list per sweep round (`round` is shared by every worker sweeping in the
    * same interval, so their rounds collapse into one job). A round id of its own: a list whose usual job
    * is stuck in a crashed worker still gets a signal now, not when Bull notices the stalled job.
+   * It also frees a usual job id that a lost Redis key left orphaned (orphaned-jobs.ts): the API's signals
+   * for that list would otherwise never make a job again, and the list would wait for every sweep.
    */
   async enqueueSweep(lists: SyncListJobData[], round: number): Promise<void> {
-    await Promise.all(lists.map((list) => this.queue.add(JOBS.syncList, list, { ...DEFAULT_JOB_OPTIONS, jobId: `${syncListJobId(list)}:sweep:${round}` })));
+    await Promise.all(
+      lists.map(async (list) => {
+        await clearOrphanedJob(this.queue, syncListJobId(list));
+        await this.queue.add(JOBS.syncList, list, { ...DEFAULT_JOB_OPTIONS, jobId: `${syncListJobId(list)}:sweep:${round}` });
+      }),
+    );
   }
 
   private forgetOlderThan(cutoff: number): void {

@@ -11,6 +11,14 @@ export function watchRedisClient(client: Pick<Redis, 'on'>, state: DependencySta
   client.on('ready', () => state.up());
 }
 
+/**
+ * Bull's complaint about one job's own keys (its hash or lock gone, as after Redis lost the queue's data while
+ * the job ran), which Bull emits as a queue error like a lost connection: Redis answered, so it is not down.
+ */
+export function isJobStateError(error: unknown): boolean {
+  return error instanceof Error && /^(Missing (key|lock) for job|Missing Job |Job \S+ (is not in the|was locked)|Lock mismatch for job)/.test(error.message);
+}
+
 export const REDIS_STATE = Symbol('REDIS_STATE');
 
 /**
@@ -26,9 +34,14 @@ export class RedisConnectionWatch implements OnModuleInit {
     @Inject(getQueueToken(QUEUES.maintenance)) private readonly maintenance: Queue,
   ) {}
 
+  private readonly logger = new Logger('Queue');
+
   onModuleInit(): void {
     for (const queue of [this.listSync, this.maintenance]) {
-      queue.on('error', (error: unknown) => this.state.down(error));
+      queue.on('error', (error: unknown) => {
+        if (!isJobStateError(error)) return this.state.down(error);
+        this.logger.warn(`${queue.name}: ${(error as Error).message} (Redis lost this job's keys; its work is in the database and is signalled again)`);
+      });
       queue.client.on('ready', () => this.state.up());
     }
   }

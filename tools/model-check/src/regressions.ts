@@ -169,4 +169,12 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       'a drift check claimed the moment the database went away: the claim was written, its answer lost, and the check stayed ' +
       'running under a holder that had given up until the stale takeover two minutes later (its repair never came)',
   },
+  {
+    seed: 608,
+    driver: 'sqlite',
+    foundOn: 'ebe165c',
+    defect:
+      "Redis lost the queues' keys as a worker took a drift check's job: Bull left a nameless hash in no state under the report's " +
+      'job id, every later signal of that id was a no-op, and the check (and its repair) never ran',
+  },
 ];

@@ -41,7 +41,8 @@ const FAST = {
   ITERABLE_REQUESTS_PER_SECOND: '100',
   LIST_LEASE_TTL_MS: '1500',
   DRIFT_SETTLE_MS: '0',
-  LOG_LEVEL: 'warn',
+  // MODEL_CHECK_LOG_LEVEL=debug: every process's chatter in a failed run's logs (MODEL_CHECK_LOGS).
+  LOG_LEVEL: process.env['MODEL_CHECK_LOG_LEVEL'] ?? 'warn',
 };
 
 /** The Firehose message of an event, with the list slots resolved to the fake's list ids. */
