@@ -327,8 +327,8 @@ export class ErasureRepository {
    * moved after the acceptance, by a change an API process stored before it saw the tombstone), of every account of
    * the project, and those such an account delivered last (an audience that moved away leaves its members there).
    */
-  private async subjectLists(accountId: number, subject: ErasureSubjectRecord, manager?: EntityManager): Promise<number[]> {
-    const accounts = await this.projectAccounts(accountId, manager);
+  private async subjectLists(accountId: number, subject: ErasureSubjectRecord, manager?: EntityManager, accounts?: number[]): Promise<number[]> {
+    accounts ??= await this.projectAccounts(accountId, manager);
     const lists = await this.db.query<{ list_id: string | number }>(
       `SELECT list_id FROM audience_connections WHERE account_id IN (${placeholders(accounts)}) AND list_id IS NOT NULL
        UNION SELECT list_id FROM list_leases WHERE account_id IN (${placeholders(accounts)})`,
@@ -367,7 +367,9 @@ export class ErasureRepository {
    */
   async complete(id: string, accountId: number, subject: ErasureSubjectRecord, forgetCalls: number, now = Date.now()): Promise<void> {
     await this.db.transaction(async (manager) => {
-      const listIds = await this.subjectLists(accountId, subject, manager);
+      // Every account of the project: another account's list may hold the subject, and its call may have carried them.
+      const accounts = await this.projectAccounts(accountId, manager);
+      const listIds = await this.subjectLists(accountId, subject, manager, accounts);
       if (subject.emails.length > 0 && listIds.length > 0) {
         await this.db.execute(
           `DELETE FROM list_members WHERE list_id IN (${placeholders(listIds)}) AND member_key IN (${placeholders(subject.emails)})`,
@@ -379,9 +381,6 @@ export class ErasureRepository {
         ...(subject.emails.length > 0 ? [`email IN (${placeholders(subject.emails)})`] : []),
         ...(subject.userIds.length > 0 ? [`user_id IN (${placeholders(subject.userIds)})`] : []),
       ];
-      // The audit of every account of the project: another account's call may have carried the subject (a list it
-      // delivers that the subject's audience fed before it moved).
-      const accounts = await this.projectAccounts(accountId, manager);
       if (who.length > 0) {
         await this.db.execute(
           `DELETE FROM delivery_verdicts WHERE account_id IN (${placeholders(accounts)}) AND (${who.join(' OR ')})`,
