@@ -177,4 +177,12 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       "Redis lost the queues' keys as a worker took a drift check's job: Bull left a nameless hash in no state under the report's " +
       'job id, every later signal of that id was a no-op, and the check (and its repair) never ran',
   },
+  {
+    seed: 800,
+    driver: 'postgres',
+    foundOn: '59a5eeb',
+    defect:
+      'a repairing drift check met the database restart in the middle of its run and was failed for good ("unexpected error: … not ' +
+      'currently accepting connections"): the stranger added by hand stayed on the list (now the check is given back and runs again)',
+  },
 ];

@@ -370,6 +370,37 @@ describe.each(DRIVERS)('DriftCheckService on %s', (driver) => {
     }
   });
 
+  it('gives a check back when storage goes away in the middle of it, and the next signal runs it to the end', async () => {
+    // Found by the model checker (seed 800 PostgreSQL, a shared project): a database restart during a repairing
+    // check failed it for good ("unexpected error: … not currently accepting connections"), so the stranger an
+    // operator had added stayed on the list although the repair was asked for.
+    const target = newTarget();
+    await accept(target, emails(5));
+    await delivery.syncList(target.listId);
+    fake.state.operatorEdit(target.listId, { add: [{ email: 'stranger@x.io' }] });
+    const { report: asked } = await drift.request({
+      accountId: target.accountId,
+      listId: target.listId,
+      repair: true,
+      trigger: 'api',
+      identifier: 'email',
+      repairExtras: 'all',
+    });
+    const desired = jest.spyOn(drift, 'audiencesOf').mockRejectedValueOnce(new Error('database "ab" is not currently accepting connections'));
+    try {
+      expect(await checks.run(asked.id)).toBe('released');
+      expect(await drift.find(asked.id)).toMatchObject({ state: 'running', phase: 'queued' });
+      // The workers' drift sweep signals it again: it is an orphan a few seconds later.
+      expect(await drift.orphans(Date.now() + 6_000)).toContain(asked.id);
+      expect(await checks.run(asked.id)).toBe('done');
+    } finally {
+      desired.mockRestore();
+    }
+    expect(await drift.find(asked.id)).toMatchObject({ state: 'done', extra: 1, repaired: 1 });
+    await delivery.syncList(target.listId);
+    expect(fake.state.members(target.listId)?.map((m) => m.email)).not.toContain('stranger@x.io');
+  });
+
   it('runs a check whose claim was written but not read back (the database went away between the two)', async () => {
     const target = newTarget();
     await accept(target, ['a@example.com']);

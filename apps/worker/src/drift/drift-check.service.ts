@@ -6,7 +6,16 @@ import { Environment } from '@audience-bridge/config';
 import { IterableError, isIterableError, retryDelayMs } from '@audience-bridge/iterable-client';
 import type { IterableListReader } from '@audience-bridge/iterable-client';
 import { DRIFT_REPAIR_REASON } from '@audience-bridge/mapping';
-import { AccountsRepository, DesiredRow, DriftReport, DriftRepository, KnownRow, RepairMember, untilWritten } from '@audience-bridge/persistence';
+import {
+  AccountsRepository,
+  DesiredRow,
+  DriftReport,
+  DriftRepository,
+  isStorageUnavailable,
+  KnownRow,
+  RepairMember,
+  untilWritten,
+} from '@audience-bridge/persistence';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { DriftComparison } from './drift-comparison';
 import { DriftMetrics } from './drift-metrics.service';
@@ -226,6 +235,16 @@ export class DriftCheckService implements BeforeApplicationShutdown {
         await this.drift.release(report.id, holder).catch(() => undefined);
         if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0).catch(() => undefined);
         this.logger.warn(`drift check ${report.id} of list ${report.listId}: given back (this worker is shutting down); another worker takes it`);
+        return 'released';
+      }
+      // Storage away (a restart, a full disk) is not the check's failure: it is given back once storage takes writes
+      // again, and the workers' drift sweep signals it a few seconds later (found by the model checker, seed 800
+      // PostgreSQL: a repair asked for failed for good on a database restart, and the stranger stayed on the list).
+      if (isStorageUnavailable(error)) {
+        await untilWritten(() => this.drift.release(report.id, holder));
+        if (repaired > 0) await this.producer.enqueue([{ listId: report.listId }], 0).catch(() => undefined);
+        const cause = error instanceof Error ? error.message : String(error);
+        this.logger.warn(`drift check ${report.id} of list ${report.listId}: storage unavailable (${cause}); given back, it runs again`);
         return 'released';
       }
       const why =
