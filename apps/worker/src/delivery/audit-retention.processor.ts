@@ -27,10 +27,10 @@ export class AuditRetentionProcessor implements OnApplicationBootstrap, BeforeAp
     private readonly audit: AuditRepository,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     void this.queue.process(JOBS.pruneAudit, 1, () => this.prune());
     this.timer = setInterval(() => void this.schedule(), AuditRetentionProcessor.RESCHEDULE_MS);
-    void this.schedule();
+    await this.schedule();
   }
 
   beforeApplicationShutdown(): void {
