@@ -5,6 +5,7 @@ import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { MembershipEntity } from '../entities';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
+import { AudienceConnectionsRepository } from './audience-connections.repository';
 import { MembershipIngestRepository, MembershipMessage } from './membership-ingest.repository';
 
 const API_KEY = 'it-key-0123456789abcdef0123456789ab';
@@ -107,6 +108,24 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(row).toMatchObject({ action: 'add', email: 'new@example.com', timestampMs: 3000, sourceMessageId: 'm-c' });
     // The old identity, if it was ever the desired state, was named to the worker too (it must leave the list).
     expect(new Set(await inbox())).toEqual(new Set(order.startsWith('2') ? ['100:new@example.com'] : ['100:u1@example.com', '100:new@example.com']));
+  });
+
+  it("an audience's list is the newest message's when a subscription message restates it: moved at t2, back at t3, arriving t1, t3, t2", async () => {
+    // Found while reading the settings code (the model checker's seed 905 led there): the message restating the
+    // stored list did not advance settings_at_ms, so the older move arriving last won.
+    const moving = (id: string, at: number, listId: number, user: string) => ({
+      ...message(id, at, [{ userKey: user, mpid: user, listId, subscriber: { email: `${user}@example.com`, userId: user } }]),
+      connections: [{ audienceId: 10, audienceName: 'VIP', listId }],
+    });
+    const listOf = async () =>
+      Number((await dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = 1 AND audience_id = 10`))[0].list_id);
+    await repo.record(moving('t1', 1000, 100, 'u1'));
+    await new AudienceConnectionsRepository(db).applyMparticle(1, { audienceId: 10, audienceName: 'VIP', listId: 100 }, 3000);
+    await repo.record(moving('t2', 2000, 200, 'u2'));
+    expect(await listOf()).toBe(100);
+    // A message newer than every other still moves it.
+    await repo.record(moving('t4', 4000, 200, 'u4'));
+    expect(await listOf()).toBe(200);
   });
 
   it('writes a steady message (settings as stored) like the first: newest wins, identity changes, repeats change nothing', async () => {
