@@ -52,9 +52,10 @@ export interface CpuMeter {
 
 /**
  * Where the machine's CPU went over a window: per group of processes (asked for at the start and again at the end),
- * plus this process (the load generator). A process that ended within the window is not counted.
+ * plus this process, under `ownName` (the load generator, or whatever else the bench process does). A process
+ * that ended within the window is not counted.
  */
-export function startCpuMeter(groups: Record<string, () => number[]>): CpuMeter {
+export function startCpuMeter(groups: Record<string, () => number[]>, ownName = 'load generator'): CpuMeter {
   const before = new Map<number, number>();
   for (const pids of Object.values(groups)) for (const pid of pids()) before.set(pid, ticksOf(pid) ?? 0);
   const self = process.cpuUsage();
@@ -69,8 +70,15 @@ export function startCpuMeter(groups: Record<string, () => number[]>): CpuMeter 
         used[group] = ticks / TICKS_PER_SECOND;
       }
       const own = process.cpuUsage(self);
-      used['load generator'] = (own.user + own.system) / 1e6;
+      used[ownName] = (own.user + own.system) / 1e6;
       return used;
     },
   };
+}
+
+/** Cores busy over `seconds`, in all and per group: "1.62: worker 0.60, postgres 0.85, …". */
+export function coresBusy(cpu: Record<string, number>, seconds: number, digits: (n: number) => string): string {
+  const groups = Object.entries(cpu);
+  const total = groups.reduce((n, [, used]) => n + used, 0);
+  return `${digits(total / seconds)}: ${groups.map(([name, used]) => `${name} ${digits(used / seconds)}`).join(', ')}`;
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { DataSource } from 'typeorm';
 import { startFakeIterable } from '@audience-bridge/fake-iterable';
 import { membershipMessage, startStack } from '@audience-bridge/harness';
-import { processesNamed, processTree, startCpuMeter } from './cpu';
+import { coresBusy, processesNamed, processTree, startCpuMeter } from './cpu';
 import { peakMemoryMiB } from './memory';
 import { fmt, quantile } from './stats';
 
@@ -85,7 +85,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
     const worker = await stack.startWorker({ LOG_LEVEL: 'warn' });
     // From the worker being ready (its start-up not counted) to settled; the fake Iterable is this process.
     const meterStarted = performance.now();
-    const meter = startCpuMeter({ worker: () => processTree(worker.child.pid), postgres: () => processesNamed('postgres') });
+    const meter = startCpuMeter({ worker: () => processTree(worker.child.pid), postgres: () => processesNamed('postgres') }, 'fake Iterable and bench');
     await stack.settled(ACCOUNT, 600_000);
     const drainCpu = meter.stop();
     const drainCpuSeconds = (performance.now() - meterStarted) / 1000;
@@ -139,9 +139,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
       members,
       ...(sizes ? { storage: sizes.tables, relations: sizes.relations } : {}),
       ...(again ? { again } : {}),
-      drainCpu: Object.fromEntries(
-        Object.entries(drainCpu).map(([group, seconds]) => [group === 'load generator' ? 'fake Iterable and bench' : group, seconds]),
-      ),
+      drainCpu,
       drainCpuSeconds,
       loneP50: quantile(latencies, 0.5),
       loneP95: quantile(latencies, 0.95),
@@ -163,13 +161,7 @@ export function deliveryRows(f: DeliveryFigures, changes: number, limit: number)
         `(calls over ${fmt(f.callSpanSeconds)} s, then ${fmt(f.tailSeconds)} s to settled)`,
     ],
     ['drain rate', `${fmt(f.subscribersPerSecond, 0)} subscribers/s (${fmt(f.ofCeiling)} % of ${limit} × 1000)`],
-    [
-      'cores busy while draining',
-      `${fmt(Object.values(f.drainCpu).reduce((n, x) => n + x, 0) / f.drainCpuSeconds, 2)} of ${fmt(f.drainCpuSeconds)} s: ` +
-        Object.entries(f.drainCpu)
-          .map(([group, seconds]) => `${group} ${fmt(seconds / f.drainCpuSeconds, 2)}`)
-          .join(', '),
-    ],
+    ['cores busy while draining', `${coresBusy(f.drainCpu, f.drainCpuSeconds, (n) => fmt(n, 2))} (over ${fmt(f.drainCpuSeconds)} s)`],
     ['Iterable calls', `${f.calls} (${f.refused} answered 429 or failed), ${fmt(f.callsPer10k)} per 10,000 changes`],
     ['average batch', `${fmt(f.averageBatch)} subscribers`],
     ['members in Iterable', `${f.members} of ${changes}`],

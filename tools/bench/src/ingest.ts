@@ -7,7 +7,7 @@ import { createDataSource } from '@audience-bridge/persistence';
 import { createTestDatabase } from '@audience-bridge/persistence/testing';
 import { FLOOR_SCHEMA } from './floor-server';
 import { createPoster } from './http-client';
-import { CpuMeter, processesNamed, processTree, startCpuMeter } from './cpu';
+import { coresBusy, CpuMeter, processesNamed, processTree, startCpuMeter } from './cpu';
 import { peakMemoryMiB } from './memory';
 import { fmt, quantile } from './stats';
 
@@ -269,10 +269,13 @@ export function ingestRows(f: IngestFigures): [string, string][] {
 /** Where the cores went: CPU per acknowledged message by process group, and cores busy over the window. */
 export function cpuRows(f: Pick<IngestFigures, 'cpu' | 'acknowledged' | 'elapsed'>): [string, string][] {
   if (f.cpu === undefined || f.acknowledged === 0) return [];
-  const groups = Object.entries(f.cpu);
-  const total = groups.reduce((n, [, seconds]) => n + seconds, 0);
   return [
-    ['CPU per message (ms)', groups.map(([name, seconds]) => `${name} ${fmt((seconds * 1000) / f.acknowledged, 2)}`).join(', ')],
-    ['cores busy (of the window)', `${fmt(total / f.elapsed, 2)}: ${groups.map(([name, seconds]) => `${name} ${fmt(seconds / f.elapsed, 2)}`).join(', ')}`],
+    [
+      'CPU per message (ms)',
+      Object.entries(f.cpu)
+        .map(([name, seconds]) => `${name} ${fmt((seconds * 1000) / f.acknowledged, 2)}`)
+        .join(', '),
+    ],
+    ['cores busy (of the window)', coresBusy(f.cpu, f.elapsed, (n) => fmt(n, 2))],
   ];
 }

@@ -126,30 +126,26 @@ export async function applyConnection(
     [accountId, c.audienceId],
     manager,
   );
+  // Newer than every message that stated the settings in force: applied, and stated as of this message from now
+  // on, even when it only restates them (a subscription message), so an older message with other settings that
+  // arrives after it does not undo them. Only a change of mParticle's own values replaces what is in force (an
+  // operator's override holds until then). (A steady membership message restating them does not come here:
+  // README "Model checker", what is not fixed yet.)
+  const changed = `(COALESCE(mparticle_list_id, -1) <> ? OR audience_name <> ?)`;
+  const listChanged = `COALESCE(mparticle_list_id, -1) <> ?`;
   const { rows } = await db.execute<{ list_id: string | number | null }>(
     `UPDATE audience_connections SET
        audience_name = ?,
-       list_id = CASE WHEN COALESCE(mparticle_list_id, -1) <> ? THEN ? ELSE list_id END,
-       overridden_at_ms = CASE WHEN COALESCE(mparticle_list_id, -1) <> ? THEN NULL ELSE overridden_at_ms END,
+       list_id = CASE WHEN ${listChanged} THEN ? ELSE list_id END,
+       overridden_at_ms = CASE WHEN ${listChanged} THEN NULL ELSE overridden_at_ms END,
        mparticle_list_id = ?,
        settings_at_ms = ?,
-       updated_at = CURRENT_TIMESTAMP
+       updated_at = CASE WHEN ${changed} THEN CURRENT_TIMESTAMP ELSE updated_at END
      WHERE account_id = ? AND audience_id = ? AND settings_at_ms < ?
-       AND (COALESCE(mparticle_list_id, -1) <> ? OR audience_name <> ?)
      RETURNING list_id`,
-    [c.audienceName, c.listId, c.listId, c.listId, c.listId, timestampMs, accountId, c.audienceId, timestampMs, c.listId, c.audienceName],
+    [c.audienceName, c.listId, c.listId, c.listId, c.listId, timestampMs, c.listId, c.audienceName, accountId, c.audienceId, timestampMs],
     manager,
   );
-  // The same settings stated again by a newer message (a subscription message restating them): newer from now on,
-  // so an older message with other settings that arrives after this one does not undo them. (A steady membership
-  // message restating them does not come here: README "Model checker", what is not fixed yet.)
-  if (!rows[0]) {
-    await db.execute(
-      `UPDATE audience_connections SET settings_at_ms = ? WHERE account_id = ? AND audience_id = ? AND settings_at_ms < ?`,
-      [timestampMs, accountId, c.audienceId, timestampMs],
-      manager,
-    );
-  }
   const toNumber = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
   const was = toNumber(before?.list_id);
   const now = rows[0] ? toNumber(rows[0].list_id) : was;
