@@ -169,6 +169,34 @@ describe('MparticleService', () => {
     expect(n).toBe(1 + 30 * 20);
   });
 
+  // Model checker seed 905 (PostgreSQL): the audience's settings travel inside an erased subject's profile. They are
+  // mParticle's settings, not the subject's data: they apply whether the message arrives before or after the erasure.
+  it("applies the audience settings a message states even when its only profile is an erased subject's", async () => {
+    await answer(message(1000, 'key-00000001', [{ audience_id: 1, listId: '801', action: 'add' }]));
+    const erasure = {
+      type: 'dsr_processing_request',
+      id: randomUUID(),
+      timestamp_ms: 5000,
+      firehose_version: '3.2.0',
+      account: { account_id: accountId, account_settings: { apiKey: 'key-00000001', userIdField: 'customerId' } },
+      subject_request_id: randomUUID(),
+      subject_request_type: 'erasure',
+      regulation: 'gdpr',
+      submitted_time: new Date(5000).toISOString(),
+      api_version: '3.0',
+      subject_identities: { email: { encoding: 'raw', value: 'unit@example.com' } },
+    };
+    await service.handle(erasure, `Token ${TOKEN}`);
+    signalled.length = 0;
+    // Stamped before the erasure (so its change is dropped), after the audience was connected to list 801.
+    await answer(message(3000, 'key-00000001', [{ audience_id: 1, listId: '802', action: 'add' }]));
+    const [connection] = await dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = ${accountId} AND audience_id = 1`);
+    expect(Number(connection.list_id)).toBe(802);
+    const [{ n }] = await dataSource.query(`SELECT COUNT(*) AS n FROM memberships WHERE account_id = ${accountId}`);
+    expect(Number(n)).toBe(0);
+    expect(signalled.sort()).toEqual([801, 802]);
+  });
+
   it('refuses a message without the inbound token', async () => {
     await expect(service.handle(message(1000, 'key-00000001', []), 'Token wrong-token')).rejects.toThrow(/Authorization/);
   });

@@ -218,7 +218,9 @@ export class MparticleService {
     const settings = parseAccountSettings(message.account);
     // Only the attributes the account lists are kept (none by default); attribute_update entries change fields only.
     const forwarded = parseForwardAttributes(message.account);
-    const storedListIds = await this.storedListIds(message);
+    // The audiences' settings as the whole message states them, erased subjects' entries included: they are
+    // mParticle's settings, not the subject's data, and so apply whichever of message and erasure arrives first.
+    const storedListIds = await this.storedListIds(received);
     const { changes, unroutable } = mapMembershipChanges(message, settings, { listIdFor: (audienceId) => storedListIds.get(audienceId) });
 
     // Audiences without a list: their changes are recorded and held (a later message or an operator releases them).
@@ -241,7 +243,7 @@ export class MparticleService {
       messageId: message.id,
       timestampMs: message.timestamp_ms,
       settings,
-      connections: messageConnections(message, storedListIds),
+      connections: messageConnections(received, storedListIds),
       changes: coalesce(changes, audienceUserKey),
       attributes: mapAttributeChanges(message, settings, forwarded),
     });
