@@ -23,6 +23,8 @@ export interface MessageConnection {
   audienceId: number;
   audienceName: string;
   listId: number;
+  /** False when no entry of the audience carried a list of its own and the stored one stands in (the message states none). */
+  stated: boolean;
 }
 
 /** Iterable keys are 32 hex characters; anything far longer is a mistake, not a key. */
@@ -152,17 +154,19 @@ export function listNameFor(template: string, audience: { accountId: number; aud
 }
 
 /**
- * The audiences a membership message names with their list, one per audience (the last entry wins); an entry
- * without a list of its own falls back to `storedListIds`, and an audience with neither is left out (held).
+ * The audiences a membership message names with their list, one per audience (the last entry that carries a list
+ * wins); an audience none of whose entries carries one falls back to `storedListIds` (`stated: false`), and an
+ * audience with neither is left out (held).
  */
 export function messageConnections(message: AudienceMembershipChangeRequest, storedListIds: ReadonlyMap<number, number>): MessageConnection[] {
   const byAudience = new Map<number, MessageConnection>();
   for (const profile of message.user_profiles ?? []) {
     for (const { audience } of profileAudienceChanges(profile)) {
       const setting = audience.audience_subscription_settings?.[SETTING_IDS.listId];
-      const listId = isPositiveIntegerString(setting) ? Number(setting) : storedListIds.get(audience.audience_id);
-      if (listId === undefined) continue;
-      byAudience.set(audience.audience_id, { audienceId: audience.audience_id, audienceName: audienceNameOf(message, audience.audience_id), listId });
+      const stated = isPositiveIntegerString(setting);
+      const listId = stated ? Number(setting) : storedListIds.get(audience.audience_id);
+      if (listId === undefined || (!stated && byAudience.has(audience.audience_id))) continue;
+      byAudience.set(audience.audience_id, { audienceId: audience.audience_id, audienceName: audienceNameOf(message, audience.audience_id), listId, stated });
     }
   }
   return [...byAudience.values()];

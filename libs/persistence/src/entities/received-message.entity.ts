@@ -4,7 +4,8 @@ import { bigintToNumber } from './column-transformers';
 /**
  * The id of every membership message accepted, so a repeated message changes nothing, and its `timestamp_ms`:
  * every membership message carries the account's settings, so the newest one received is the newest statement
- * of them, whether or not it changed them (an older message's settings never replace them).
+ * of them, whether or not it changed them (an older message's settings never replace them). The same for the
+ * audiences' lists it names (`stated_audiences`).
  */
 @Entity('received_messages')
 @Index('received_messages_by_time', ['accountId', 'timestampMs'])
@@ -25,6 +26,13 @@ export class ReceivedMessageEntity {
   /** The message's `timestamp_ms` (null for messages received before it was kept). */
   @Column({ name: 'timestamp_ms', type: 'bigint', nullable: true, transformer: bigintToNumber })
   timestampMs!: number | null;
+
+  /**
+   * The audiences whose list the message named (`,10,20,`; null for none), so that an older message arriving later
+   * cannot move an audience this one stated, even when this one only restated the list in force.
+   */
+  @Column({ name: 'stated_audiences', type: 'text', nullable: true })
+  statedAudiences!: string | null;
 
   @CreateDateColumn({ name: 'received_at' })
   receivedAt!: Date;

@@ -39,7 +39,7 @@ describe('migrations on postgres, on tables in use', () => {
       expect(Date.now() - started).toBeLessThan(3000);
 
       await writer.query('COMMIT');
-      expect((await migrating).map((m) => m.name)).toEqual(['ListMembersPartialIndexes1797001200000']);
+      expect((await migrating).map((m) => m.name)).toContain('ListMembersPartialIndexes1797001200000');
       const indexes: { name: string; valid: boolean; definition: string }[] = await dataSource.query(
         `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'list_members'::regclass ORDER BY 1`,
@@ -75,7 +75,7 @@ describe('migrations on postgres, on tables in use', () => {
       await dataSource.query(`CREATE INDEX "list_members_recheck_due" ON "list_members" ("list_id", "recheck_at_ms") WHERE recheck_at_ms IS NOT NULL`);
       await dataSource.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'list_members_recheck_due'::regclass`);
 
-      expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual(['ListMembersPartialIndexes1797001200000']);
+      expect((await dataSource.runMigrations()).map((m) => m.name)).toContain('ListMembersPartialIndexes1797001200000');
       const [index] = await dataSource.query(`SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = 'list_members_recheck_due'::regclass`);
       expect(index).toEqual({ valid: true });
     } finally {

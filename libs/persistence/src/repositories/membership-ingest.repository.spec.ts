@@ -128,6 +128,35 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(await listOf()).toBe(200);
   });
 
+  it("an audience's list is the newest message's when a steady membership message restates it: moved at t2, back at t3, arriving t1, t3, t2", async () => {
+    const moving = (id: string, at: number, listId: number, user: string) => ({
+      ...message(id, at, [{ userKey: user, mpid: user, listId, subscriber: { email: `${user}@example.com`, userId: user } }]),
+      connections: [{ audienceId: 10, audienceName: 'VIP', listId }],
+    });
+    const listOf = async () =>
+      Number((await dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = 1 AND audience_id = 10`))[0].list_id);
+    await repo.record(moving('t1', 1000, 100, 'u1'));
+    await repo.record(moving('t3', 3000, 100, 'u3'));
+    await repo.record(moving('t2', 2000, 200, 'u2'));
+    expect(await listOf()).toBe(100);
+    // Nor through a subscription message stamped between them.
+    await new AudienceConnectionsRepository(db).applyMparticle(1, { audienceId: 10, audienceName: 'VIP', listId: 200 }, 2500);
+    expect(await listOf()).toBe(100);
+    // A message newer than every other still moves it.
+    await repo.record(moving('t4', 4000, 200, 'u4'));
+    expect(await listOf()).toBe(200);
+  });
+
+  it('a newer message that names no list of its own does not hold back an older one that names one', async () => {
+    const connections = new AudienceConnectionsRepository(db);
+    await connections.applyMparticle(1, { audienceId: 10, audienceName: 'VIP', listId: 100 }, 1000);
+    // Entries without a listId of their own: the stored list stands in for them (stated: false); they state nothing.
+    await repo.record({ ...message('later', 5000, [{}]), connections: [{ audienceId: 10, audienceName: 'VIP', listId: 100, stated: false }] });
+    await connections.applyMparticle(1, { audienceId: 10, audienceName: 'VIP', listId: 300 }, 2000);
+    const [connection] = await dataSource.query(`SELECT list_id FROM audience_connections WHERE account_id = 1 AND audience_id = 10`);
+    expect(Number(connection.list_id)).toBe(300);
+  });
+
   it('writes a steady message (settings as stored) like the first: newest wins, identity changes, repeats change nothing', async () => {
     await repo.record(message('m1', 1000, [{}, { userKey: 'u2', mpid: 'u2', subscriber: { email: 'u2@example.com', userId: 'c2' } }]));
     const statement = jest.spyOn(db, 'statement');

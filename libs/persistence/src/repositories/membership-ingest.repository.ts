@@ -3,7 +3,15 @@ import type { MembershipChange } from '@audience-bridge/domain';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { isStorageUnavailable } from '../storage-errors';
-import { IncomingAccountSettings, IncomingConnection, applyAccountSettings, applyConnection, listsInForce, mparticleSettingsHash } from './mparticle-settings';
+import {
+  IncomingAccountSettings,
+  IncomingConnection,
+  applyAccountSettings,
+  applyConnection,
+  listsInForce,
+  mparticleSettingsHash,
+  statedAudiences,
+} from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
 import { AttributeChangeInput, recordAttributes } from './attributes.repository';
 
@@ -135,11 +143,11 @@ export class MembershipIngestRepository {
       ? await this.recordSteady(message)
       : await this.db.transaction(async (manager) => {
           const [seen] = await this.db.query<{ duplicate_count: number | string }>(
-            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at)
-         VALUES (?, ?, ?, 0, ?, CURRENT_TIMESTAMP)
+            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
+         VALUES (?, ?, ?, 0, ?, ?, CURRENT_TIMESTAMP)
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING duplicate_count`,
-            [message.accountId, message.messageId, message.changes.length, message.timestampMs],
+            [message.accountId, message.messageId, message.changes.length, message.timestampMs, statedAudiences(message.connections)],
             manager,
           );
           if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
@@ -307,10 +315,11 @@ export class MembershipIngestRepository {
       lists: (number | string)[] | null;
     }>(
       `WITH msg AS (
-         SELECT * FROM unnest(?::bigint[], ?::text[], ?::integer[], ?::bigint[]) AS m(account_id, message_id, change_count, timestamp_ms)
+         SELECT * FROM unnest(?::bigint[], ?::text[], ?::integer[], ?::bigint[], ?::text[])
+           AS m(account_id, message_id, change_count, timestamp_ms, stated_audiences)
        ), seen AS (
-         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at)
-         SELECT account_id, message_id, change_count, 0, timestamp_ms, CURRENT_TIMESTAMP FROM msg
+         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
+         SELECT account_id, message_id, change_count, 0, timestamp_ms, stated_audiences, CURRENT_TIMESTAMP FROM msg
          ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
          RETURNING account_id, message_id, duplicate_count
        ), conn AS (
@@ -348,12 +357,13 @@ export class MembershipIngestRepository {
         byId.map((m) => m.messageId),
         byId.map((m) => m.changes.length),
         byId.map((m) => m.timestampMs),
+        byId.map((m) => statedAudiences(m.connections)),
         audiences.map(([accountId]) => accountId),
         audiences.map(([, audienceId]) => audienceId),
         ...arrays,
         Date.now(),
       ],
-      { prepareAs: 'ingest-steady-group-v1' },
+      { prepareAs: 'ingest-steady-group-v2' },
     );
     const results = new Map(
       out.map((r) => [

@@ -15,6 +15,21 @@ export interface IncomingConnection {
   audienceId: number;
   audienceName: string;
   listId: number;
+  /**
+   * False when the message's entries carried no list of their own and the stored one stands in: such a message
+   * states nothing about the audience's list (default true).
+   */
+  stated?: boolean;
+}
+
+/**
+ * The audiences whose list a membership message states, kept with its id in `received_messages.stated_audiences`
+ * (`,10,20,`; null for none): a later, older message cannot move an audience a newer one stated, even when the
+ * newer one only restated the list in force and so wrote nothing else of its settings.
+ */
+export function statedAudiences(connections: readonly IncomingConnection[]): string | null {
+  const ids = connections.filter((c) => c.stated !== false).map((c) => c.audienceId);
+  return ids.length === 0 ? null : `,${[...new Set(ids)].sort((a, b) => a - b).join(',')},`;
 }
 
 /** What mParticle's settings look like to compare: a keyed hash, so the key itself is never compared or kept in clear. */
@@ -126,11 +141,10 @@ export async function applyConnection(
     [accountId, c.audienceId],
     manager,
   );
-  // Newer than every message that stated the settings in force: applied, and stated as of this message from now
-  // on, even when it only restates them (a subscription message), so an older message with other settings that
-  // arrives after it does not undo them. Only a change of mParticle's own values replaces what is in force (an
-  // operator's override holds until then). (A steady membership message restating them does not come here:
-  // README "Model checker", what is not fixed yet.)
+  // Newer than every message that stated the settings in force (the last one applied, `settings_at_ms`, and every
+  // membership message that named the audience with a list, `stated_audiences`, even one that only restated it):
+  // applied, and stated as of this message from now on. Only a change of mParticle's own values replaces what is in
+  // force (an operator's override holds until then).
   const changed = `(COALESCE(mparticle_list_id, -1) <> ? OR audience_name <> ?)`;
   const listChanged = `COALESCE(mparticle_list_id, -1) <> ?`;
   const { rows } = await db.execute<{ list_id: string | number | null }>(
@@ -142,8 +156,24 @@ export async function applyConnection(
        settings_at_ms = ?,
        updated_at = CASE WHEN ${changed} THEN CURRENT_TIMESTAMP ELSE updated_at END
      WHERE account_id = ? AND audience_id = ? AND settings_at_ms < ?
+       AND NOT EXISTS (SELECT 1 FROM received_messages r
+                       WHERE r.account_id = audience_connections.account_id AND r.timestamp_ms > ? AND r.stated_audiences LIKE ?)
      RETURNING list_id`,
-    [c.audienceName, c.listId, c.listId, c.listId, c.listId, timestampMs, c.listId, c.audienceName, accountId, c.audienceId, timestampMs],
+    [
+      c.audienceName,
+      c.listId,
+      c.listId,
+      c.listId,
+      c.listId,
+      timestampMs,
+      c.listId,
+      c.audienceName,
+      accountId,
+      c.audienceId,
+      timestampMs,
+      timestampMs,
+      `%,${c.audienceId},%`,
+    ],
     manager,
   );
   const toNumber = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));

@@ -18,6 +18,7 @@ import { DeliverySuccesses1797000900000 } from './1797000900000-delivery-success
 import { MessageCounts1797001000000 } from './1797001000000-message-counts';
 import { InboxCounts1797001100000 } from './1797001100000-inbox-counts';
 import { ListMembersPartialIndexes1797001200000 } from './1797001200000-list-members-partial-indexes';
+import { StatedAudiences1797001300000 } from './1797001300000-stated-audiences';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -41,4 +42,5 @@ export const SQLITE_MIGRATIONS = [
   MessageCounts1797001000000,
   InboxCounts1797001100000,
   ListMembersPartialIndexes1797001200000,
+  StatedAudiences1797001300000,
 ];
