@@ -146,6 +146,12 @@ export interface GeneratorOptions {
   storageFaults: boolean;
   /** A third account on the first account's Iterable project (same key, its own audiences on that project's lists), and hybrid projects. */
   sharedProject: boolean;
+  /**
+   * Fraction of list moves whose subscription update never arrives (lost on mParticle's side): the move reaches
+   * audience-bridge only through the membership messages that name the new list, and a late one of them, older
+   * than messages restating another list, must not move the audience.
+   */
+  lostMoveRate: number;
 }
 
 export const DEFAULT_OPTIONS: GeneratorOptions = {
@@ -162,6 +168,7 @@ export const DEFAULT_OPTIONS: GeneratorOptions = {
   storageFaults: true,
   // A third account on the first one's project, and hybrid projects (README "Model checker").
   sharedProject: true,
+  lostMoveRate: 0.3,
 };
 
 /**
@@ -286,6 +293,7 @@ export function generateHistory(seed: number, options: Partial<GeneratorOptions>
   addAttributes(history, users, o.attributeRate);
   if (o.faults) addLaterFaults(history, keyAt, o.outageSeconds);
   if (o.faults && o.storageFaults) addStorageFaults(history);
+  addLostMoves(history, o.lostMoveRate);
   // Last: it adds an account, which the generators above must not see (their draws pick among the accounts).
   if (o.sharedProject) addSharedProject(history);
   return history;
@@ -480,6 +488,45 @@ function addAttributes(history: History, users: { mpid: string; email?: string |
       if (!own.has(p.mpid) || r() >= rate) continue;
       const keys = r() < 0.5 ? ['plan'] : ['plan', 'tier'];
       p.attributes = keys.map((key) => ({ key, value: `${key}-${Math.floor(r() * 4)}` }));
+    }
+  }
+}
+
+/**
+ * List moves whose subscription update is never delivered (a generator of its own, so earlier seeds' histories
+ * stay as they were but for this): the event stays in the history, unsent, and so never acknowledged; the model
+ * takes the audience's list from the newest acknowledged message that names one, a membership message. And, as
+ * often, a brief move of that kind: one or two consecutive membership messages of an audience name another list
+ * (moved and moved back, both subscription updates lost), so a late one of them meets newer messages that
+ * restate the list in force and must not move the audience.
+ */
+function addLostMoves(history: History, rate: number): void {
+  const r = random(history.seed * 7919 + 97);
+  if (rate <= 0) return;
+  const lost = new Set(history.events.flatMap((e, i) => (e.kind === 'subscription' && e.action === 'update' && r() < rate ? [i] : [])));
+  if (lost.size > 0) history.delivery = history.delivery.map((burst) => burst.filter((i) => !lost.has(i)));
+  for (const a of history.accounts) {
+    if (a.lists.length < 2) continue;
+    for (const audienceId of [1, 2, 3]) {
+      if (r() >= rate) continue;
+      const naming = history.events.flatMap((e, i) =>
+        e.kind === 'membership' &&
+        e.accountId === a.accountId &&
+        e.profiles.some((p) => p.audiences.some((x) => x.audienceId === audienceId && x.list !== 'malformed'))
+          ? [i]
+          : [],
+      );
+      if (naming.length < 4) continue;
+      // Not the first (it follows the audience's subscription) nor the last (the move back must come after it).
+      const first = 1 + Math.floor(r() * (naming.length - 3));
+      const brief = naming.slice(first, first + (r() < 0.5 ? 1 : 2));
+      const entries = brief.flatMap((i) => {
+        const e = history.events[i];
+        return e?.kind === 'membership' ? e.profiles.flatMap((p) => p.audiences.filter((x) => x.audienceId === audienceId && x.list !== 'malformed')) : [];
+      });
+      const other = a.lists.filter((l) => l !== entries[0]?.list);
+      const list = other[Math.floor(r() * other.length)] as string;
+      for (const x of entries) x.list = list;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { DEFAULT_OPTIONS, GeneratorOptions, generateHistory, restrict } from './history';
-import { REGRESSION_SEEDS } from './regressions';
+import { REGRESSION_SEEDS, regressionOptions } from './regressions';
 import { Driver, replayCommand, runHistory } from './run';
 import { shrink } from './shrink';
 
@@ -7,7 +7,7 @@ import { shrink } from './shrink';
  * npm run model-check -- [--minutes N | --seeds N] [--seed S] [--driver sqlite|postgres|both] [--messages N]
  *   [--faults on|off] [--duplicates F] [--late F] [--malformed F] [--erasures N]
  *   [--created-lists N] [--new-audiences N] [--attributes F] [--outage-seconds N] [--storage-faults on|off]
- *   [--shared-project on|off]
+ *   [--shared-project on|off] [--lost-moves F]
  *   [--keep i,j,…] [--shrink RUNS] [--regressions]
  * Runs generated histories (seeds from --seed on) against the built apps until the time or the count is spent,
  * with a progress line; on a failure prints the seed, its faults and one command that replays it, and (with
@@ -46,12 +46,13 @@ async function main(): Promise<void> {
     outageSeconds: Number(a.get('outage-seconds') ?? DEFAULT_OPTIONS.outageSeconds),
     storageFaults: a.has('storage-faults') ? a.get('storage-faults') === 'on' : DEFAULT_OPTIONS.storageFaults,
     sharedProject: a.has('shared-project') ? a.get('shared-project') === 'on' : DEFAULT_OPTIONS.sharedProject,
+    lostMoveRate: Number(a.get('lost-moves') ?? DEFAULT_OPTIONS.lostMoveRate),
   };
   const deadline = a.has('minutes') ? Date.now() + Number(a.get('minutes')) * 60_000 : Infinity;
   const count = a.has('seeds') ? Number(a.get('seeds')) : a.has('minutes') ? Infinity : 1;
   const keep = a.get('keep')?.split(',').map(Number);
   const jobs: { seed: number; driver: Driver; options?: Partial<GeneratorOptions> }[] = a.has('regressions')
-    ? REGRESSION_SEEDS.map((r) => ({ seed: r.seed, driver: r.driver, ...(r.options ? { options: r.options } : {}) }))
+    ? REGRESSION_SEEDS.map((r) => ({ seed: r.seed, driver: r.driver, options: regressionOptions(r) }))
     : [];
   let failed = 0;
   let runs = 0;
@@ -105,6 +106,7 @@ function flagsOf(options: GeneratorOptions): string {
     outageSeconds: 'outage-seconds',
     storageFaults: 'storage-faults',
     sharedProject: 'shared-project',
+    lostMoveRate: 'lost-moves',
   };
   return (Object.keys(names) as (keyof GeneratorOptions)[])
     .filter((k) => options[k] !== DEFAULT_OPTIONS[k])
