@@ -368,4 +368,47 @@ describe('the first membership message racing the subscription that creates its 
       { list_id: 100, member_key: 'u1@example.com' },
     ]);
   });
+
+  // A steady message (its snapshot said the list is in force) and an older message moving the audience, at the same
+  // moment: the move holds the connection row, does not see the newer message (not yet committed), and moves; the
+  // newer message then stated a list that is no longer in force. It must win anyway, and its members follow it.
+  it('a steady message that waited on an older move of its audience still wins: the audience and its members stay on its list', async () => {
+    const accountId = 2000;
+    const moving = (id: string, at: number, listId: number, user: string): MembershipMessage => ({
+      ...message(id, at, [{ userKey: user, mpid: user, listId, subscriber: { email: `${user}@example.com`, userId: user } }], accountId),
+      connections: [{ audienceId: 10, audienceName: 'VIP', listId }],
+    });
+    await repo.record(moving('r1', 1000, 100, 'u1'));
+    await dataSource.query(`DELETE FROM sync_inbox`);
+    const move = dataSource.createQueryRunner();
+    await move.connect();
+    await move.startTransaction();
+    await move.query(`SELECT list_id FROM audience_connections WHERE account_id = $1 AND audience_id = 10 FOR UPDATE`, [accountId]);
+    const steady = repo.record(moving('r5', 5000, 100, 'u5'));
+    for (let i = 0; i < 100; i++) {
+      const [waiting] = await dataSource.query(
+        `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+      );
+      if (waiting.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // What applyConnection writes for the older message (stamped 4000) moving the audience to list 200.
+    await move.query(
+      `UPDATE audience_connections SET list_id = 200, mparticle_list_id = 200, settings_at_ms = 4000 WHERE account_id = $1 AND audience_id = 10`,
+      [accountId],
+    );
+    await move.query(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (100, NULL, 1), (200, NULL, 1)`);
+    await move.commitTransaction();
+    await move.release();
+    const result = await steady;
+    const [connection] = await dataSource.query(`SELECT list_id::int AS list_id FROM audience_connections WHERE account_id = $1 AND audience_id = 10`, [
+      accountId,
+    ]);
+    expect(connection.list_id).toBe(100);
+    expect(result.pendingLists).toContain(100);
+    const inbox: { list_id: number; member_key: string | null }[] = await dataSource.query(
+      `SELECT list_id::int AS list_id, member_key FROM sync_inbox WHERE member_key IS NOT NULL ORDER BY id`,
+    );
+    expect(inbox).toEqual([{ list_id: 100, member_key: 'u5@example.com' }]);
+  });
 });

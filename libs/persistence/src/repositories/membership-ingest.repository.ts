@@ -80,9 +80,12 @@ const STEADY_GROUPS_IN_FLIGHT = 4;
 /** At most this many messages in one statement. */
 const MAX_STEADY_GROUP = 64;
 
+/** A steady message's outcome: written, or nothing written because an audience it names moved meanwhile. */
+type SteadyResult = Omit<IngestResult, 'suspended'> | 'moved';
+
 interface SteadyWaiting {
   message: MembershipMessage;
-  resolve: (result: Omit<IngestResult, 'suspended'>) => void;
+  resolve: (result: SteadyResult) => void;
   reject: (error: unknown) => void;
 }
 
@@ -137,40 +140,58 @@ export class MembershipIngestRepository {
       .sort((a, b) => a.audienceId - b.audienceId);
 
     // The steady message (settings as stored, no attributes) on PostgreSQL: one statement, no transaction
-    // round trips, row locks held only while it runs. Anything else: the transaction below.
+    // round trips, row locks held only while it runs. Anything else: the transaction below. A steady message whose
+    // audience another message moved while it waited for the connection row is written nothing there ('moved'):
+    // its lists are then a change of settings, and newest wins decides in the transaction.
     const steady = this.db.driver === 'postgres' && !settingsChanged && changedConnections.length === 0 && (message.attributes ?? []).length === 0;
-    const result = steady
-      ? await this.recordSteady(message)
-      : await this.db.transaction(async (manager) => {
-          const [seen] = await this.db.query<{ duplicate_count: number | string }>(
-            `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
-         VALUES (?, ?, ?, 0, ?, ?, CURRENT_TIMESTAMP)
-         ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
-         RETURNING duplicate_count`,
-            [message.accountId, message.messageId, message.changes.length, message.timestampMs, statedAudiences(message.connections)],
-            manager,
+    const steadyResult = steady ? await this.recordSteady(message) : undefined;
+    const connectionsToApply = steadyResult === 'moved' ? message.connections.filter((c) => c.stated !== false) : changedConnections;
+    const result =
+      steadyResult !== undefined && steadyResult !== 'moved'
+        ? steadyResult
+        : await this.recordInTransaction(
+            message,
+            settingsChanged,
+            [...connectionsToApply].sort((a, b) => a.audienceId - b.audienceId),
           );
-          if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
-          const account = settingsChanged
-            ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
-            : { applied: false, keyChanged: false, lists: [] as number[] };
-          const moved: number[] = [];
-          // In audience id order: two messages naming the same audiences lock their rows in one order.
-          for (const c of changedConnections) moved.push(...(await applyConnection(this.db, manager, message.accountId, c, message.timestampMs)).moved);
-          // Where each audience's changes go: its list as committed now, read in this transaction (not the
-          // snapshot, which another process's subscription may have outdated a moment ago).
-          const audienceIds = [...new Set([...message.changes.map((c) => c.audienceId), ...message.connections.map((c) => c.audienceId)])];
-          const listOf = await listsInForce(this.db, manager, message.accountId, audienceIds);
-          const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
-          await recordAttributes(this.db, manager, message.attributes ?? []);
-          const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...account.lists])].sort((a, b) => a - b);
-          return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };
-        });
-    if (!result.duplicate && (settingsChanged || changedConnections.length > 0)) this.snapshots.delete(message.accountId);
+    if (!result.duplicate && (settingsChanged || connectionsToApply.length > 0)) this.snapshots.delete(message.accountId);
 
     const suspended =
       Boolean(snapshot.account?.suspended && !result.keyChanged) || message.connections.some((c) => snapshot.connections.get(c.audienceId)?.suspended);
     return { ...result, suspended };
+  }
+
+  /** `record` in one transaction: settings and connections that changed applied (newest wins), then the changes. */
+  private recordInTransaction(
+    message: MembershipMessage,
+    settingsChanged: boolean,
+    changedConnections: IncomingConnection[],
+  ): Promise<Omit<IngestResult, 'suspended'>> {
+    return this.db.transaction(async (manager) => {
+      const [seen] = await this.db.query<{ duplicate_count: number | string }>(
+        `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
+         VALUES (?, ?, ?, 0, ?, ?, CURRENT_TIMESTAMP)
+         ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
+         RETURNING duplicate_count`,
+        [message.accountId, message.messageId, message.changes.length, message.timestampMs, statedAudiences(message.connections)],
+        manager,
+      );
+      if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
+      const account = settingsChanged
+        ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
+        : { applied: false, keyChanged: false, lists: [] as number[] };
+      const moved: number[] = [];
+      // In audience id order: two messages naming the same audiences lock their rows in one order.
+      for (const c of changedConnections) moved.push(...(await applyConnection(this.db, manager, message.accountId, c, message.timestampMs)).moved);
+      // Where each audience's changes go: its list as committed now, read in this transaction (not the
+      // snapshot, which another process's subscription may have outdated a moment ago).
+      const audienceIds = [...new Set([...message.changes.map((c) => c.audienceId), ...message.connections.map((c) => c.audienceId)])];
+      const listOf = await listsInForce(this.db, manager, message.accountId, audienceIds);
+      const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
+      await recordAttributes(this.db, manager, message.attributes ?? []);
+      const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...account.lists])].sort((a, b) => a - b);
+      return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };
+    });
   }
 
   /** Forgets what was read of an account (after an operator changed it through this process). */
@@ -234,7 +255,7 @@ export class MembershipIngestRepository {
    * a transaction; a group of them costs one round trip and one commit instead of one each. Each message is
    * answered only when its group's statement has committed.
    */
-  private recordSteady(message: MembershipMessage): Promise<Omit<IngestResult, 'suspended'>> {
+  private recordSteady(message: MembershipMessage): Promise<SteadyResult> {
     return new Promise((resolve, reject) => {
       this.steadyQueue.push({ message, resolve, reject });
       this.flushSteady();
@@ -284,7 +305,7 @@ export class MembershipIngestRepository {
   private async writeSteadyGroup(group: SteadyWaiting[]): Promise<void> {
     try {
       const results = await this.steadyStatement(group.map((w) => w.message));
-      group.forEach((w, i) => w.resolve(results[i] as Omit<IngestResult, 'suspended'>));
+      group.forEach((w, i) => w.resolve(results[i] as SteadyResult));
     } catch (error) {
       if (group.length === 1 || isStorageUnavailable(error)) {
         for (const w of group) w.reject(error);
@@ -296,7 +317,7 @@ export class MembershipIngestRepository {
   }
 
   /** One statement for a group of steady messages (see `recordSteady`), answering each message's result in order. */
-  private async steadyStatement(messages: MembershipMessage[]): Promise<Omit<IngestResult, 'suspended'>[]> {
+  private async steadyStatement(messages: MembershipMessage[]): Promise<SteadyResult[]> {
     const byId = [...messages].sort((a, b) => a.accountId - b.accountId || compareText(a.messageId, b.messageId));
     // Rows in key order: concurrent statements lock memberships in one order and cannot deadlock on them.
     const rows = messages
@@ -304,8 +325,16 @@ export class MembershipIngestRepository {
       .sort((a, b) => a.accountId - b.accountId || a.audienceId - b.audienceId || compareText(a.userKey, b.userKey))
       .map(membershipRow);
     const arrays = MEMBERSHIP_COLUMNS.map((_, i) => rows.map((r) => r[i] ?? null));
+    // The lists the messages state, checked against the connections once locked.
+    const stated = messages.flatMap((m) =>
+      m.connections
+        .filter((c) => c.stated !== false)
+        .map((c) => ({ accountId: m.accountId, messageId: m.messageId, audienceId: c.audienceId, listId: c.listId })),
+    );
     const audiences = [
-      ...new Map(messages.flatMap((m) => m.changes.map((c) => [`${c.accountId}:${c.audienceId}`, [c.accountId, c.audienceId] as const]))).values(),
+      ...new Map(
+        [...messages.flatMap((m) => m.changes), ...stated].map((c) => [`${c.accountId}:${c.audienceId}`, [c.accountId, c.audienceId] as const]),
+      ).values(),
     ].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     const out = await this.db.statement<{
       account_id: number | string;
@@ -317,16 +346,24 @@ export class MembershipIngestRepository {
       `WITH msg AS (
          SELECT * FROM unnest(?::bigint[], ?::text[], ?::integer[], ?::bigint[], ?::text[])
            AS m(account_id, message_id, change_count, timestamp_ms, stated_audiences)
-       ), seen AS (
-         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
-         SELECT account_id, message_id, change_count, 0, timestamp_ms, stated_audiences, CURRENT_TIMESTAMP FROM msg
-         ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
-         RETURNING account_id, message_id, duplicate_count
        ), conn AS (
-         SELECT c.account_id, c.audience_id, c.list_id FROM audience_connections c
+         SELECT c.account_id, c.audience_id, c.list_id, c.mparticle_list_id FROM audience_connections c
          JOIN unnest(?::bigint[], ?::bigint[]) AS k(account_id, audience_id) ON c.account_id = k.account_id AND c.audience_id = k.audience_id
          WHERE c.list_id IS NOT NULL
          ORDER BY c.account_id, c.audience_id FOR SHARE OF c
+       ), moved AS (
+         -- Messages whose stated list is not the one in force once the rows are locked (a move committed while this
+         -- statement waited for it): nothing of them is written here (README "The rules lists follow").
+         SELECT DISTINCT st.account_id, st.message_id
+         FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) AS st(account_id, message_id, audience_id, list_id)
+         LEFT JOIN conn c ON c.account_id = st.account_id AND c.audience_id = st.audience_id
+         WHERE c.mparticle_list_id IS DISTINCT FROM st.list_id
+       ), seen AS (
+         INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
+         SELECT account_id, message_id, change_count, 0, timestamp_ms, stated_audiences, CURRENT_TIMESTAMP FROM msg
+         WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.account_id = msg.account_id AND moved.message_id = msg.message_id)
+         ON CONFLICT (account_id, message_id) DO UPDATE SET duplicate_count = received_messages.duplicate_count + 1
+         RETURNING account_id, message_id, duplicate_count
        ), locked AS (
          -- Read (and so locked) before any membership row: every writer locks an audience's connection before its
          -- members (the transaction path too), so two writers never wait on each other in opposite orders.
@@ -360,10 +397,14 @@ export class MembershipIngestRepository {
         byId.map((m) => statedAudiences(m.connections)),
         audiences.map(([accountId]) => accountId),
         audiences.map(([, audienceId]) => audienceId),
+        stated.map((x) => x.accountId),
+        stated.map((x) => x.messageId),
+        stated.map((x) => x.audienceId),
+        stated.map((x) => x.listId),
         ...arrays,
         Date.now(),
       ],
-      { prepareAs: 'ingest-steady-group-v2' },
+      { prepareAs: 'ingest-steady-group-v3' },
     );
     const results = new Map(
       out.map((r) => [
@@ -373,11 +414,8 @@ export class MembershipIngestRepository {
           : { duplicate: false, applied: Number(r.applied ?? 0), pendingLists: (r.lists ?? []).map(Number), keyChanged: false },
       ]),
     );
-    return messages.map((m) => {
-      const result = results.get(`${m.accountId}\u0000${m.messageId}`);
-      if (!result) throw new Error(`message ${m.messageId} has no result in its group`);
-      return result;
-    });
+    // A message without a row in the answer was left out (`moved`): its audience moved while the statement waited.
+    return messages.map((m) => results.get(`${m.accountId}\u0000${m.messageId}`) ?? 'moved');
   }
 
   /** Newest wins per (account, audience, user): the conflict clause of every membership upsert. */
