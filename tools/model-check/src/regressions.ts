@@ -219,4 +219,20 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       "audience's list moved it to its stale list, and every member went to that list",
     options: { lostMoveRate: 0.3 },
   },
+  {
+    seed: 2039,
+    driver: 'sqlite',
+    foundOn: 'bfeeb6d',
+    defect:
+      "two API processes: one moved an audience (a brief move's membership message), and the other, whose settings snapshot " +
+      'was read before, took the newer message moving it back for one that restates the list in force; the audience stayed moved',
+    options: { lostMoveRate: 0.3 },
+  },
+  {
+    seed: 2039,
+    driver: 'postgres',
+    foundOn: 'bfeeb6d',
+    defect: 'the same as seed 2039 on SQLite, on PostgreSQL (the message moving back was written as a steady one)',
+    options: { lostMoveRate: 0.3 },
+  },
 ];

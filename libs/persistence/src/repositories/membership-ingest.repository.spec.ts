@@ -145,6 +145,31 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(await listOf()).toBe(200);
   });
 
+  // Model checker seed 2039 (both drivers, two API processes): a process whose snapshot of the settings was read
+  // before another process moved the audience took a newer message naming the old list for a steady one.
+  it.each([
+    ['steady', false],
+    ['carrying an attribute (never written as steady)', true],
+  ])(
+    "moves an audience back when a newer message (%s) names the list another process's move replaced, whatever its snapshot says",
+    async (_shape, withAttribute) => {
+      const cipher = new ApiKeyCipher(randomBytes(32).toString('base64'));
+      const [processA, processB] = [new MembershipIngestRepository(db, cipher, 60_000), new MembershipIngestRepository(db, cipher, 60_000)];
+      await processA.record(moving('p1', 1000, 100, 'u1'));
+      await processB.record(moving('p2', 2000, 100, 'u2'));
+      await processA.record(moving('p3', 3000, 300, 'u3'));
+      expect(await listOf()).toBe(300);
+      const attribute = { accountId: 1, userKey: 'u4', key: 'plan', valueJson: '"gold"', skipReason: null, mpid: 'u4', email: 'u4@example.com', userId: 'u4' };
+      const newer = moving('p4', 4000, 100, 'u4');
+      const result = await processB.record(withAttribute ? { ...newer, attributes: [{ ...attribute, sourceMessageId: 'p4', timestampMs: 4000 }] } : newer);
+      expect(await listOf()).toBe(100);
+      expect(result.pendingLists).toEqual(expect.arrayContaining([100, 300]));
+      // An older message naming the replaced list, through the stale process too, changes nothing.
+      await processB.record(moving('p0', 500, 300, 'u0'));
+      expect(await listOf()).toBe(100);
+    },
+  );
+
   it('a newer message that names no list of its own does not hold back an older one that names one', async () => {
     const connections = new AudienceConnectionsRepository(db);
     await connections.applyMparticle(1, { audienceId: 10, audienceName: 'VIP', listId: 100 }, 1000);

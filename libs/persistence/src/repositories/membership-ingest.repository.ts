@@ -8,7 +8,7 @@ import {
   IncomingConnection,
   applyAccountSettings,
   applyConnection,
-  listsInForce,
+  connectionsInForce,
   mparticleSettingsHash,
   statedAudiences,
 } from './mparticle-settings';
@@ -79,6 +79,13 @@ function membershipRow(c: MembershipChange): unknown[] {
 const STEADY_GROUPS_IN_FLIGHT = 4;
 /** At most this many messages in one statement. */
 const MAX_STEADY_GROUP = 64;
+
+/** Thrown to roll a message's transaction back: connections it states changed since the snapshot was read. */
+class OutdatedSnapshot extends Error {
+  constructor(readonly connections: IncomingConnection[]) {
+    super('the settings snapshot is outdated');
+  }
+}
 
 /** A steady message's outcome: written, or nothing written because an audience it names moved meanwhile. */
 type SteadyResult = Omit<IngestResult, 'suspended'> | 'moved';
@@ -161,11 +168,32 @@ export class MembershipIngestRepository {
     return { ...result, suspended };
   }
 
-  /** `record` in one transaction: settings and connections that changed applied (newest wins), then the changes. */
-  private recordInTransaction(
+  /**
+   * `record` in one transaction: settings and connections that changed applied (newest wins), then the changes.
+   * When the connections as committed show a change the snapshot missed, the transaction is rolled back and run
+   * again with it among the changed ones (at most twice again, then as it is).
+   */
+  private async recordInTransaction(
     message: MembershipMessage,
     settingsChanged: boolean,
     changedConnections: IncomingConnection[],
+  ): Promise<Omit<IngestResult, 'suspended'>> {
+    let connections = changedConnections;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transactionOnce(message, settingsChanged, connections, attempt < 2);
+      } catch (error) {
+        if (!(error instanceof OutdatedSnapshot)) throw error;
+        connections = [...connections, ...error.connections].sort((a, b) => a.audienceId - b.audienceId);
+      }
+    }
+  }
+
+  private transactionOnce(
+    message: MembershipMessage,
+    settingsChanged: boolean,
+    changedConnections: IncomingConnection[],
+    checkOutdated: boolean,
   ): Promise<Omit<IngestResult, 'suspended'>> {
     return this.db.transaction(async (manager) => {
       const [seen] = await this.db.query<{ duplicate_count: number | string }>(
@@ -186,8 +214,18 @@ export class MembershipIngestRepository {
       // Where each audience's changes go: its list as committed now, read in this transaction (not the
       // snapshot, which another process's subscription may have outdated a moment ago).
       const audienceIds = [...new Set([...message.changes.map((c) => c.audienceId), ...message.connections.map((c) => c.audienceId)])];
-      const listOf = await listsInForce(this.db, manager, message.accountId, audienceIds);
-      const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => listOf.get(audienceId) ?? undefined);
+      const inForce = await connectionsInForce(this.db, manager, message.accountId, audienceIds);
+      // A list this message states, newer than the settings in force and other than them, that the snapshot took for
+      // the stored one (another process moved the audience since it was read): applied too, in a transaction again.
+      const applied = new Set(changedConnections.map((c) => c.audienceId));
+      const outdated = message.connections.filter((c) => {
+        const now = inForce.get(c.audienceId);
+        return (
+          c.stated !== false && !applied.has(c.audienceId) && now !== undefined && now.mparticleListId !== c.listId && message.timestampMs > now.settingsAtMs
+        );
+      });
+      if (checkOutdated && outdated.length > 0) throw new OutdatedSnapshot(outdated);
+      const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => inForce.get(audienceId)?.listId ?? undefined);
       await recordAttributes(this.db, manager, message.attributes ?? []);
       const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...account.lists])].sort((a, b) => a - b);
       return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };

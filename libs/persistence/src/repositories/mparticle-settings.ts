@@ -190,27 +190,41 @@ export async function applyConnection(
   return { listId: now, moved };
 }
 
+/** An audience's connection as committed now: the list its changes go to, and mParticle's settings in force. */
+export interface ConnectionInForce {
+  listId: number | null;
+  mparticleListId: number | null;
+  settingsAtMs: number;
+}
+
 /**
- * The list each audience's changes go to, as committed now (not as a snapshot read earlier said), inside the
- * writing transaction. On PostgreSQL the rows are share-locked until it commits: a subscription that moves the
+ * Each audience's connection as committed now (not as a snapshot read earlier said), inside the writing
+ * transaction. On PostgreSQL the rows are share-locked until it commits: a subscription that moves the
  * audience to another list waits for this message, or this message waits for it and reads the new list, so a
  * change is never signalled to a list the audience just left while the new one misses it.
  */
-export async function listsInForce(
+export async function connectionsInForce(
   db: Database,
   manager: EntityManager | undefined,
   accountId: number,
   audienceIds: number[],
-): Promise<Map<number, number | null>> {
+): Promise<Map<number, ConnectionInForce>> {
   if (audienceIds.length === 0) return new Map();
   const ids = [...new Set(audienceIds)].sort((a, b) => a - b);
-  const rows = await db.query<{ audience_id: string | number; list_id: string | number | null }>(
-    `SELECT audience_id, list_id FROM audience_connections WHERE account_id = ? AND audience_id IN (${ids.map(() => '?').join(', ')})
+  const rows = await db.query<Record<'audience_id' | 'list_id' | 'mparticle_list_id' | 'settings_at_ms', string | number | null>>(
+    `SELECT audience_id, list_id, mparticle_list_id, settings_at_ms FROM audience_connections
+     WHERE account_id = ? AND audience_id IN (${ids.map(() => '?').join(', ')})
      ORDER BY audience_id${db.driver === 'postgres' ? ' FOR SHARE' : ''}`,
     [accountId, ...ids],
     manager,
   );
-  return new Map(rows.map((r) => [Number(r.audience_id), r.list_id === null ? null : Number(r.list_id)]));
+  const toNumber = (v: string | number | null) => (v === null ? null : Number(v));
+  return new Map(
+    rows.map((r) => [
+      Number(r.audience_id),
+      { listId: toNumber(r.list_id), mparticleListId: toNumber(r.mparticle_list_id), settingsAtMs: Number(r.settings_at_ms) },
+    ]),
+  );
 }
 
 /** Every list of the account's connections, asked for whole. */
