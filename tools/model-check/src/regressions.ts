@@ -235,4 +235,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     defect: 'the same as seed 2039 on SQLite, on PostgreSQL (the message moving back was written as a steady one)',
     options: { lostMoveRate: 0.3 },
   },
+  {
+    seed: 2076,
+    driver: 'sqlite',
+    foundOn: '20dfc43',
+    defect:
+      'a hybrid project, one run in about six: a member sent by its userId after Iterable refused to re-address the user was ' +
+      'taken off the list by a later unsubscribe of its old email alone (the same Iterable user), and nothing sent it again',
+    options: { lostMoveRate: 0.3 },
+  },
 ];

@@ -29,6 +29,7 @@ import {
   ListLease,
   ListLeasesRepository,
   MemberWrite,
+  SENT_BY_USER_ID,
   VerdictRecord,
 } from '@audience-bridge/persistence';
 import { SYNC_LIST_DELAY_MS } from '@audience-bridge/queue';
@@ -411,8 +412,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       const state = giveUp ? 'failed' : m.state;
       if (state) {
         const recheckAtMs = m.recheck ? now + this.env.ITERABLE_LATE_APPLY_WINDOW_MS : null;
-        const note =
-          state === 'failed' ? reason : item.byUserIdOnly && item.subscriber.email !== '' && m.verdict === 'delivered' ? 'sent by userId (conflict)' : null;
+        const note = state === 'failed' ? reason : item.byUserIdOnly && item.subscriber.email !== '' && m.verdict === 'delivered' ? SENT_BY_USER_ID : null;
         members.push({
           memberKey: item.memberKey,
           email: item.subscriber.email,

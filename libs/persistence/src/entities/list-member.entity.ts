@@ -6,6 +6,12 @@ export const LIST_MEMBER_STATES = ['subscribed', 'unsubscribed', 'unknown', 'fai
 export type ListMemberState = (typeof LIST_MEMBER_STATES)[number];
 
 /**
+ * A member's `reason` when Iterable refused to re-address its user (hybrid and userId-based projects) and it went on
+ * the list by its userId alone: that Iterable user still holds an email the member had before.
+ */
+export const SENT_BY_USER_ID = 'sent by userId (conflict)';
+
+/**
  * One member (a normalized email) of one Iterable list as the worker last left it: written only by the
  * list's worker. `subscribed`/`unsubscribed`: Iterable confirmed it; `unknown`: a call whose answer we never
  * saw (its newest state is sent again, and once more after `recheck_at_ms`, the late-apply window);

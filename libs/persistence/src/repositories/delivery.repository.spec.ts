@@ -5,6 +5,7 @@ import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
+import { SENT_BY_USER_ID } from '../entities';
 import { CallRecord, DeliveryRepository, MemberWrite } from './delivery.repository';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { MembershipIngestRepository } from './membership-ingest.repository';
@@ -256,6 +257,25 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     ]);
     expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1-new@example.com']);
     expect(await delivery.inbox(200, 10)).toEqual([]);
+  });
+
+  // Model checker seed 2076 (SQLite, one run in eight): in a hybrid project u1 moved to a new email, Iterable refused
+  // to re-address the user, so u1-new went on the list by its userId alone and the user kept u1-old. Then u1-old,
+  // wanted by no audience, was unsubscribed by email alone (no userId known for it): that took the same user off.
+  it("an unsubscribe by email alone puts back the list's members sent by userId after a conflict, as unknown", async () => {
+    const lease = (await leases.acquire(100, 'w', 10_000)) as ListLease;
+    const settle = (members: MemberWrite[]) => delivery.settle(lease, 10_000, { verdicts: [], members, doneInboxIds: [] }, 1);
+    await settle([
+      member('u1-new@example.com', 'subscribed', { userId: 'U1', reason: SENT_BY_USER_ID }),
+      member('u2@example.com', 'subscribed', { userId: 'U2' }),
+    ]);
+    await settle([member('u1-old@example.com', 'unsubscribed')]);
+    expect(await members()).toEqual([
+      ['u1-new@example.com', 'unknown', SENT_BY_USER_ID, null],
+      ['u1-old@example.com', 'unsubscribed', null, null],
+      ['u2@example.com', 'subscribed', null, null],
+    ]);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1-new@example.com']);
   });
 
   it('remembers the account of a call as it goes out: a list whose only call was never answered keeps a key after its audience moves away', async () => {

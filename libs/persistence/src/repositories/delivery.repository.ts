@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { KnownMember, MemberContribution } from '@audience-bridge/mapping';
 import { Database } from '../database';
-import type { ListMemberState } from '../entities';
+import { SENT_BY_USER_ID, type ListMemberState } from '../entities';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { appendInbox } from './sync-inbox';
 import { foldListMemberCounts } from './list-member-counts';
@@ -228,8 +228,12 @@ export class DeliveryRepository {
    * other users).
    */
   private async replanSameUserIds(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
-    const userIds = [...new Set(members.flatMap((m) => (m.state === 'unsubscribed' && m.userId ? [m.userId] : [])))].sort();
-    if (userIds.length === 0) return;
+    const unsubscribed = members.filter((m) => m.state === 'unsubscribed');
+    const userIds = [...new Set(unsubscribed.flatMap((m) => (m.userId ? [m.userId] : [])))].sort();
+    // An unsubscribe by email alone took whichever user holds that email: maybe a user that went on the list by its
+    // userId after Iterable refused to re-address it, and so still holds an email its member had before.
+    const byEmailAlone = unsubscribed.some((m) => !m.userId);
+    if (userIds.length === 0 && !byEmailAlone) return;
     const written = new Set(members.map((m) => m.memberKey));
     const others: string[] = [];
     for (const chunk of chunks(userIds, 500)) {
@@ -239,6 +243,14 @@ export class DeliveryRepository {
         manager,
       );
       others.push(...rows.map((r) => r.member_key).filter((key) => !written.has(key)));
+    }
+    if (byEmailAlone) {
+      const rows = await this.db.query<{ member_key: string }>(
+        `SELECT member_key FROM list_members WHERE list_id = ? AND reason = ? AND state = 'subscribed'`,
+        [listId, SENT_BY_USER_ID],
+        manager,
+      );
+      others.push(...rows.map((r) => r.member_key).filter((key) => !written.has(key) && !others.includes(key)));
     }
     if (others.length === 0) return;
     others.sort();
