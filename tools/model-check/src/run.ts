@@ -9,6 +9,7 @@ import { FakeProject, RunningFakeIterable, startFakeIterable } from '@audience-b
 import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
 import type { History, HistoryEvent } from './history';
 import { Expected, expectedState } from './model';
+import { holdsIdentifier } from './traces';
 
 export type Driver = 'sqlite' | 'postgres';
 
@@ -456,18 +457,18 @@ async function checkErasures(stack: Stack, expected: Expected, processes: (AppPr
   for (const x of erased) {
     for (const trace of [x.email, x.customerId].filter((t): t is string => t !== undefined).map((t) => t.toLowerCase())) {
       const where = stored
-        .filter((t) => t.rows.includes(trace))
+        .filter((t) => holdsIdentifier(t.rows, trace))
         .map(
           (t) =>
             `${t.table}: ${(JSON.parse(t.rows) as Record<string, unknown>[])
-              .filter((row) => JSON.stringify(row).includes(trace))
+              .filter((row) => holdsIdentifier(JSON.stringify(row).toLowerCase(), trace))
               .map((row) => JSON.stringify(row).slice(0, 240))
               .slice(0, 2)
               .join(' ')}`,
         );
       if (!x.newConsent && where.length > 0)
         violations.push(`erased subject ${trace} (account ${x.accountId}) is still stored after the erasure (in ${where.join(', ')})`);
-      if (logs.includes(trace)) violations.push(`erased subject ${trace} (account ${x.accountId}) is in a log`);
+      if (holdsIdentifier(logs, trace)) violations.push(`erased subject ${trace} (account ${x.accountId}) is in a log`);
     }
   }
   return violations;
