@@ -7,6 +7,7 @@ import { MembershipEntity } from '../entities';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AudienceConnectionsRepository } from './audience-connections.repository';
 import { MembershipIngestRepository, MembershipMessage } from './membership-ingest.repository';
+import { mparticleSettingsHash } from './mparticle-settings';
 
 const API_KEY = 'it-key-0123456789abcdef0123456789ab';
 
@@ -170,6 +171,36 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     },
   );
 
+  // The same staleness for the account's settings: mParticle's key changed to K2 and back to K1 within a snapshot's life.
+  it.each([
+    ['steady', false],
+    ['carrying an attribute (never written as steady)', true],
+  ])("puts back the API key a newer message (%s) states when another process's key replaced it, whatever its snapshot says", async (_shape, withAttribute) => {
+    const cipher = new ApiKeyCipher(randomBytes(32).toString('base64'));
+    const [processA, processB] = [new MembershipIngestRepository(db, cipher, 60_000), new MembershipIngestRepository(db, cipher, 60_000)];
+    const [k1, k2] = ['first-key-0123456789abcdef01234567', 'second-key-0123456789abcdef0123456'];
+    const keyed = (id: string, at: number, apiKey: string, user: string): MembershipMessage => ({
+      ...moving(id, at, 100, user),
+      settings: { apiKey, userIdField: 'customerId', dataCenter: 'US' },
+    });
+    const keyInForce = async () => (await dataSource.query(`SELECT api_key_fingerprint FROM accounts WHERE account_id = 1`))[0].api_key_fingerprint;
+    await processA.record(keyed('k1', 1000, k1, 'u1'));
+    await processB.record(keyed('k2', 2000, k1, 'u2'));
+    await processA.record(keyed('k3', 3000, k2, 'u3'));
+    expect(await keyInForce()).toBe(cipher.fingerprint(k2));
+    await dataSource.query(`DELETE FROM sync_inbox`);
+    const attribute = { accountId: 1, userKey: 'u4', key: 'plan', valueJson: '"gold"', skipReason: null, mpid: 'u4', email: 'u4@example.com', userId: 'u4' };
+    const newer = keyed('k4', 4000, k1, 'u4');
+    const result = await processB.record(withAttribute ? { ...newer, attributes: [{ ...attribute, sourceMessageId: 'k4', timestampMs: 4000 }] } : newer);
+    expect(await keyInForce()).toBe(cipher.fingerprint(k1));
+    // A key change: the account's lists are asked for whole with the key now in force.
+    expect(result.keyChanged).toBe(true);
+    expect(await inbox()).toContain('100:*');
+    // An older message naming the replaced key, through the stale process too, changes nothing.
+    await processB.record(keyed('k0', 500, k2, 'u0'));
+    expect(await keyInForce()).toBe(cipher.fingerprint(k1));
+  });
+
   it('a newer message that names no list of its own does not hold back an older one that names one', async () => {
     const connections = new AudienceConnectionsRepository(db);
     await connections.applyMparticle(1, { audienceId: 10, audienceName: 'VIP', listId: 100 }, 1000);
@@ -263,7 +294,8 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     const query = jest.spyOn(db, 'query');
     try {
       await Promise.all([2, 3, 4, 5, 6].map((n) => repo.record(message(`m${n}`, n * 1000, [{ userKey: `u${n}`, mpid: `u${n}` }]))));
-      const reads = query.mock.calls.filter(([sql]) => /FROM accounts WHERE account_id/.test(sql));
+      // The snapshot's read (outside any transaction); a transaction's check of the settings in force is another.
+      const reads = query.mock.calls.filter(([sql, , manager]) => /FROM accounts WHERE account_id/.test(sql) && manager === undefined);
       expect(reads).toHaveLength(1);
     } finally {
       query.mockRestore();
@@ -349,11 +381,22 @@ describe('the first membership message racing the subscription that creates its 
   let dataSource: DataSource;
   let database: TestDatabase;
   let repo: MembershipIngestRepository;
+  const cipher = new ApiKeyCipher(randomBytes(32).toString('base64'));
 
   beforeAll(async () => {
     ({ dataSource, database } = await createMigratedDataSource('postgres'));
-    repo = new MembershipIngestRepository(new Database(dataSource), new ApiKeyCipher(randomBytes(32).toString('base64')), 0);
+    repo = new MembershipIngestRepository(new Database(dataSource), cipher, 0);
   });
+  /** Waits until a session of this database waits for a lock. */
+  const someoneWaits = async () => {
+    for (let i = 0; i < 100; i++) {
+      const [waiting] = await dataSource.query(
+        `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+      );
+      if (waiting.n > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
   afterAll(async () => {
     await dataSource.destroy();
     await database.drop();
@@ -375,13 +418,7 @@ describe('the first membership message racing the subscription that creates its 
     );
     const recording = repo.record(message(`race-${accountId}`, 1000, [{}], accountId));
     // The message's transaction waits on the subscription's uncommitted row; then the subscription commits.
-    for (let i = 0; i < 100; i++) {
-      const [waiting] = await dataSource.query(
-        `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-      );
-      if (waiting.n > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await someoneWaits();
     await subscription.commitTransaction();
     await subscription.release();
     const result = await recording;
@@ -403,13 +440,7 @@ describe('the first membership message racing the subscription that creates its 
     await move.startTransaction();
     await move.query(`SELECT list_id FROM audience_connections WHERE account_id = $1 AND audience_id = 10 FOR UPDATE`, [accountId]);
     const steady = repo.record(moving('r5', 5000, 100, 'u5', accountId));
-    for (let i = 0; i < 100; i++) {
-      const [waiting] = await dataSource.query(
-        `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-      );
-      if (waiting.n > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await someoneWaits();
     // What applyConnection writes for the older message (stamped 4000) moving the audience to list 200.
     await move.query(
       `UPDATE audience_connections SET list_id = 200, mparticle_list_id = 200, settings_at_ms = 4000 WHERE account_id = $1 AND audience_id = 10`,
@@ -428,5 +459,34 @@ describe('the first membership message racing the subscription that creates its 
       `SELECT list_id::int AS list_id, member_key FROM sync_inbox WHERE member_key IS NOT NULL ORDER BY id`,
     );
     expect(inbox).toEqual([{ list_id: 100, member_key: 'u5@example.com' }]);
+  });
+
+  // The same for the account's settings: an older message (stamped 4000) changing the key holds the account row and
+  // does not see the steady message (5000, the key the snapshot said is in force), not yet committed.
+  it("a steady message that waited on an older change of the account's key still wins: its key is in force", async () => {
+    const accountId = 3000;
+    await repo.record(moving('a1', 1000, 100, 'u1', accountId));
+    await dataSource.query(`DELETE FROM sync_inbox`);
+    const other = { apiKey: 'an-older-message-key-0123456789abc', userIdField: 'customerId' as const, dataCenter: 'US' as const };
+    const change = dataSource.createQueryRunner();
+    await change.connect();
+    await change.startTransaction();
+    await change.query(`SELECT api_key_fingerprint FROM accounts WHERE account_id = $1 FOR UPDATE`, [accountId]);
+    const steady = repo.record(moving('a5', 5000, 100, 'u5', accountId));
+    await someoneWaits();
+    // What applyAccountSettings writes for the older message.
+    await change.query(`UPDATE accounts SET api_key_fingerprint = $2, mparticle_settings = $3, settings_at_ms = 4000 WHERE account_id = $1`, [
+      accountId,
+      cipher.fingerprint(other.apiKey),
+      mparticleSettingsHash(cipher, other),
+    ]);
+    await change.commitTransaction();
+    await change.release();
+    const result = await steady;
+    const [account] = await dataSource.query(`SELECT api_key_fingerprint, settings_at_ms::bigint AS at FROM accounts WHERE account_id = $1`, [accountId]);
+    expect(account.api_key_fingerprint).toBe(cipher.fingerprint(API_KEY));
+    expect(Number(account.at)).toBe(5000);
+    expect(result.keyChanged).toBe(true);
+    expect(result.pendingLists).toContain(100);
   });
 });

@@ -6,10 +6,13 @@ import { isStorageUnavailable } from '../storage-errors';
 import {
   IncomingAccountSettings,
   IncomingConnection,
+  accountSettingsInForce,
   applyAccountSettings,
   applyConnection,
   connectionsInForce,
   mparticleSettingsHash,
+  replacesInForce,
+  replacesInForceSql,
   statedAudiences,
 } from './mparticle-settings';
 import { appendInbox } from './sync-inbox';
@@ -80,14 +83,20 @@ const STEADY_GROUPS_IN_FLIGHT = 4;
 /** At most this many messages in one statement. */
 const MAX_STEADY_GROUP = 64;
 
-/** Thrown to roll a message's transaction back: connections it states changed since the snapshot was read. */
+/**
+ * Thrown to roll a message's transaction back: the account's settings (`settings`) or connections it states
+ * changed since the snapshot was read.
+ */
 class OutdatedSnapshot extends Error {
-  constructor(readonly connections: IncomingConnection[]) {
+  constructor(
+    readonly settings: boolean,
+    readonly connections: IncomingConnection[],
+  ) {
     super('the settings snapshot is outdated');
   }
 }
 
-/** A steady message's outcome: written, or nothing written because an audience it names moved meanwhile. */
+/** A steady message's outcome: written, or nothing written because settings it states changed meanwhile. */
 type SteadyResult = Omit<IngestResult, 'suspended'> | 'moved';
 
 interface SteadyWaiting {
@@ -135,33 +144,36 @@ export class MembershipIngestRepository {
 
   async record(message: MembershipMessage): Promise<IngestResult> {
     const snapshot = await this.snapshot(message.accountId, message.connections);
-    const newer = (atMs: number | undefined) => atMs === undefined || message.timestampMs > atMs;
-    const settingsChanged =
-      !snapshot.account ||
-      (snapshot.account.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings) && newer(snapshot.account.settingsAtMs));
+    const settingsChanged = replacesInForce(
+      snapshot.account?.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings),
+      message.timestampMs,
+      snapshot.account?.settingsAtMs,
+    );
     const changedConnections = message.connections
       .filter((c) => {
         const stored = snapshot.connections.get(c.audienceId);
-        return !stored || ((stored.mparticleListId !== c.listId || stored.audienceName !== c.audienceName) && newer(stored.settingsAtMs));
+        return replacesInForce(stored?.mparticleListId !== c.listId || stored?.audienceName !== c.audienceName, message.timestampMs, stored?.settingsAtMs);
       })
       .sort((a, b) => a.audienceId - b.audienceId);
 
     // The steady message (settings as stored, no attributes) on PostgreSQL: one statement, no transaction
     // round trips, row locks held only while it runs. Anything else: the transaction below. A steady message whose
     // audience another message moved while it waited for the connection row is written nothing there ('moved'):
-    // its lists are then a change of settings, and newest wins decides in the transaction.
+    // its lists are then a change of settings, and newest wins decides in the transaction (so for the account's
+    // settings when another message changed them while this one waited).
     const steady = this.db.driver === 'postgres' && !settingsChanged && changedConnections.length === 0 && (message.attributes ?? []).length === 0;
     const steadyResult = steady ? await this.recordSteady(message) : undefined;
-    const connectionsToApply = steadyResult === 'moved' ? message.connections.filter((c) => c.stated !== false) : changedConnections;
+    const moved = steadyResult === 'moved';
+    const connectionsToApply = moved ? message.connections.filter((c) => c.stated !== false) : changedConnections;
     const result =
       steadyResult !== undefined && steadyResult !== 'moved'
         ? steadyResult
         : await this.recordInTransaction(
             message,
-            settingsChanged,
+            settingsChanged || moved,
             [...connectionsToApply].sort((a, b) => a.audienceId - b.audienceId),
           );
-    if (!result.duplicate && (settingsChanged || connectionsToApply.length > 0)) this.snapshots.delete(message.accountId);
+    if (!result.duplicate && (settingsChanged || moved || connectionsToApply.length > 0)) this.snapshots.delete(message.accountId);
 
     const suspended =
       Boolean(snapshot.account?.suspended && !result.keyChanged) || message.connections.some((c) => snapshot.connections.get(c.audienceId)?.suspended);
@@ -170,20 +182,23 @@ export class MembershipIngestRepository {
 
   /**
    * `record` in one transaction: settings and connections that changed applied (newest wins), then the changes.
-   * When the connections as committed show a change the snapshot missed, the transaction is rolled back and run
-   * again with it among the changed ones (at most twice again, then as it is).
+   * When the settings or connections as committed show a change the snapshot missed, the transaction is rolled
+   * back and run again with it among the changed ones (at most twice again, then as it is), and the snapshot is
+   * read again for the next message.
    */
   private async recordInTransaction(
     message: MembershipMessage,
     settingsChanged: boolean,
     changedConnections: IncomingConnection[],
   ): Promise<Omit<IngestResult, 'suspended'>> {
-    let connections = changedConnections;
+    let [settings, connections] = [settingsChanged, changedConnections];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.transactionOnce(message, settingsChanged, connections, attempt < 2);
+        return await this.transactionOnce(message, settings, connections, attempt < 2);
       } catch (error) {
         if (!(error instanceof OutdatedSnapshot)) throw error;
+        this.snapshots.delete(message.accountId);
+        settings = settings || error.settings;
         connections = [...connections, ...error.connections].sort((a, b) => a.audienceId - b.audienceId);
       }
     }
@@ -205,6 +220,11 @@ export class MembershipIngestRepository {
         manager,
       );
       if (Number(seen?.duplicate_count) > 0) return { duplicate: true, applied: 0, pendingLists: [] as number[], keyChanged: false };
+      // The account's settings as committed now, when the snapshot took them for this message's: another process
+      // may have changed them a moment ago, and a newer message puts its own back.
+      const inForceSettings = settingsChanged || !checkOutdated ? undefined : await accountSettingsInForce(this.db, manager, message.accountId);
+      const settingsDiffer = inForceSettings?.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings);
+      if (inForceSettings && replacesInForce(settingsDiffer, message.timestampMs, inForceSettings.settingsAtMs)) throw new OutdatedSnapshot(true, []);
       const account = settingsChanged
         ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
         : { applied: false, keyChanged: false, lists: [] as number[] };
@@ -220,11 +240,9 @@ export class MembershipIngestRepository {
       const applied = new Set(changedConnections.map((c) => c.audienceId));
       const outdated = message.connections.filter((c) => {
         const now = inForce.get(c.audienceId);
-        return (
-          c.stated !== false && !applied.has(c.audienceId) && now !== undefined && now.mparticleListId !== c.listId && message.timestampMs > now.settingsAtMs
-        );
+        return c.stated !== false && !applied.has(c.audienceId) && replacesInForce(now?.mparticleListId !== c.listId, message.timestampMs, now?.settingsAtMs);
       });
-      if (checkOutdated && outdated.length > 0) throw new OutdatedSnapshot(outdated);
+      if (checkOutdated && outdated.length > 0) throw new OutdatedSnapshot(false, outdated);
       const memberships = await this.upsertMemberships(manager, message.changes, (audienceId) => inForce.get(audienceId)?.listId ?? undefined);
       await recordAttributes(this.db, manager, message.attributes ?? []);
       const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...account.lists])].sort((a, b) => a - b);
@@ -382,20 +400,31 @@ export class MembershipIngestRepository {
       lists: (number | string)[] | null;
     }>(
       `WITH msg AS (
-         SELECT * FROM unnest(?::bigint[], ?::text[], ?::integer[], ?::bigint[], ?::text[])
-           AS m(account_id, message_id, change_count, timestamp_ms, stated_audiences)
+         SELECT * FROM unnest(?::bigint[], ?::text[], ?::integer[], ?::bigint[], ?::text[], ?::text[])
+           AS m(account_id, message_id, change_count, timestamp_ms, stated_audiences, mparticle_settings)
+       ), acct AS MATERIALIZED (
+         -- Locked first, as the transaction path locks them: the account before its connections.
+         SELECT a.account_id, a.mparticle_settings, a.settings_at_ms FROM accounts a
+         WHERE a.account_id IN (SELECT account_id FROM msg)
+         ORDER BY a.account_id FOR SHARE OF a
        ), conn AS (
-         SELECT c.account_id, c.audience_id, c.list_id, c.mparticle_list_id FROM audience_connections c
+         SELECT c.account_id, c.audience_id, c.list_id, c.mparticle_list_id, c.settings_at_ms FROM audience_connections c
          JOIN unnest(?::bigint[], ?::bigint[]) AS k(account_id, audience_id) ON c.account_id = k.account_id AND c.audience_id = k.audience_id
-         WHERE c.list_id IS NOT NULL
+         WHERE c.list_id IS NOT NULL AND (SELECT COUNT(*) FROM acct) >= 0
          ORDER BY c.account_id, c.audience_id FOR SHARE OF c
        ), moved AS (
-         -- Messages whose stated list is not the one in force once the rows are locked (a move committed while this
-         -- statement waited for it): nothing of them is written here (README "The rules lists follow").
-         SELECT DISTINCT st.account_id, st.message_id
+         -- Messages stating settings or a list that replace those in force once the rows are locked (a change another
+         -- message committed while this statement waited for it): nothing of them is written here; the transaction
+         -- path applies them (README "The rules lists follow"). The rule is replacesInForce's.
+         SELECT st.account_id, st.message_id
          FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) AS st(account_id, message_id, audience_id, list_id)
+         JOIN msg m ON m.account_id = st.account_id AND m.message_id = st.message_id
          LEFT JOIN conn c ON c.account_id = st.account_id AND c.audience_id = st.audience_id
-         WHERE c.mparticle_list_id IS DISTINCT FROM st.list_id
+         WHERE ${replacesInForceSql('c.mparticle_list_id IS DISTINCT FROM st.list_id', 'm.timestamp_ms', 'c.settings_at_ms')}
+         UNION
+         SELECT m.account_id, m.message_id FROM msg m
+         LEFT JOIN acct a ON a.account_id = m.account_id
+         WHERE ${replacesInForceSql('a.mparticle_settings IS DISTINCT FROM m.mparticle_settings', 'm.timestamp_ms', 'a.settings_at_ms')}
        ), seen AS (
          INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, stated_audiences, received_at)
          SELECT account_id, message_id, change_count, 0, timestamp_ms, stated_audiences, CURRENT_TIMESTAMP FROM msg
@@ -433,6 +462,7 @@ export class MembershipIngestRepository {
         byId.map((m) => m.changes.length),
         byId.map((m) => m.timestampMs),
         byId.map((m) => statedAudiences(m.connections)),
+        byId.map((m) => mparticleSettingsHash(this.cipher, m.settings)),
         audiences.map(([accountId]) => accountId),
         audiences.map(([, audienceId]) => audienceId),
         stated.map((x) => x.accountId),
@@ -442,7 +472,7 @@ export class MembershipIngestRepository {
         ...arrays,
         Date.now(),
       ],
-      { prepareAs: 'ingest-steady-group-v3' },
+      { prepareAs: 'ingest-steady-group-v4' },
     );
     const results = new Map(
       out.map((r) => [
@@ -452,7 +482,7 @@ export class MembershipIngestRepository {
           : { duplicate: false, applied: Number(r.applied ?? 0), pendingLists: (r.lists ?? []).map(Number), keyChanged: false },
       ]),
     );
-    // A message without a row in the answer was left out (`moved`): its audience moved while the statement waited.
+    // A message without a row in the answer was left out (`moved`): its settings changed while the statement waited.
     return messages.map((m) => results.get(`${m.accountId}\u0000${m.messageId}`) ?? 'moved');
   }
 

@@ -38,6 +38,22 @@ export function mparticleSettingsHash(cipher: ApiKeyCipher, s: IncomingAccountSe
 }
 
 /**
+ * Newest wins for a setting a message states (the account's settings, an audience's list): it replaces what is in
+ * force when nothing is in force yet, or when it differs from mParticle's value in force and the message is newer
+ * than the one that stated that value (`settings_at_ms`). The snapshot check, the transaction's check against the
+ * committed rows and the steady statement's (`replacesInForceSql`) all quote this rule; the writes
+ * themselves (`applyAccountSettings`, `applyConnection`) also hold back for newer membership messages.
+ */
+export function replacesInForce(differs: boolean, timestampMs: number, settingsAtMs: number | undefined): boolean {
+  return settingsAtMs === undefined || (differs && timestampMs > settingsAtMs);
+}
+
+/** `replacesInForce` in SQL, over column expressions (`settingsAtMs` is NULL when nothing is in force). */
+export function replacesInForceSql(differs: string, timestampMs: string, settingsAtMs: string): string {
+  return `(${settingsAtMs} IS NULL OR ((${differs}) AND ${timestampMs} > ${settingsAtMs}))`;
+}
+
+/**
  * The rule for settings mParticle owns (API key, userIdField, dataCenter; an audience's list id):
  * - newest wins: a message applies its settings only if its `timestamp_ms` is newer than every message that
  *   stated the settings in force, whether or not it changed them (the newest membership message received, and
@@ -45,8 +61,8 @@ export function mparticleSettingsHash(cipher: ApiKeyCipher, s: IncomingAccountSe
  * - only a change of mParticle's own values is applied: mParticle repeats them on every message, and an
  *   operator's change through the admin API (an override, shown as `overriddenAt`) holds until mParticle
  *   sends a different value.
- * A new key lifts a suspension for a bad key. Answers whether the settings were applied and whether the
- * key changed.
+ * A new key lifts a suspension for a bad key. One statement: a newer message that repeats the settings in force
+ * only restates them (`settings_at_ms`). Answers whether the settings changed and whether the key changed.
  */
 export async function applyAccountSettings(
   db: Database,
@@ -59,30 +75,33 @@ export async function applyAccountSettings(
   const key = settings.apiKey;
   const fingerprint = key === undefined ? null : cipher.fingerprint(key);
   const hash = mparticleSettingsHash(cipher, settings);
+  // What the statement replaces, read under a row lock (PostgreSQL) so that no other message changes it meanwhile.
   const [before] = await db.query<{ api_key_fingerprint: string | null; mparticle_settings: string | null }>(
-    `SELECT api_key_fingerprint, mparticle_settings FROM accounts WHERE account_id = ?`,
+    `SELECT api_key_fingerprint, mparticle_settings FROM accounts WHERE account_id = ?${db.driver === 'postgres' ? ' FOR UPDATE' : ''}`,
     [accountId],
     manager,
   );
-  const liftBadKey = `accounts.status = 'suspended' AND accounts.suspended_reason LIKE 'bad api key%'
+  const changed = `COALESCE(accounts.mparticle_settings, '') <> excluded.mparticle_settings`;
+  const ifChanged = (column: string, value: string) => `${column} = CASE WHEN ${changed} THEN ${value} ELSE accounts.${column} END`;
+  const liftBadKey = `${changed} AND accounts.status = 'suspended' AND accounts.suspended_reason LIKE 'bad api key%'
     AND excluded.api_key_fingerprint IS NOT NULL AND excluded.api_key_fingerprint <> COALESCE(accounts.api_key_fingerprint, '')`;
   const { rows } = await db.execute(
     `INSERT INTO accounts (account_id, api_key_ciphertext, api_key_fingerprint, api_key_last4, user_id_field, data_center, status, dry_run,
                            settings_at_ms, mparticle_settings, overridden_at_ms, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
      ON CONFLICT (account_id) DO UPDATE SET
-       api_key_ciphertext = COALESCE(excluded.api_key_ciphertext, accounts.api_key_ciphertext),
-       api_key_fingerprint = COALESCE(excluded.api_key_fingerprint, accounts.api_key_fingerprint),
-       api_key_last4 = COALESCE(excluded.api_key_last4, accounts.api_key_last4),
-       user_id_field = excluded.user_id_field,
-       data_center = excluded.data_center,
+       ${ifChanged('api_key_ciphertext', 'COALESCE(excluded.api_key_ciphertext, accounts.api_key_ciphertext)')},
+       ${ifChanged('api_key_fingerprint', 'COALESCE(excluded.api_key_fingerprint, accounts.api_key_fingerprint)')},
+       ${ifChanged('api_key_last4', 'COALESCE(excluded.api_key_last4, accounts.api_key_last4)')},
+       ${ifChanged('user_id_field', 'excluded.user_id_field')},
+       ${ifChanged('data_center', 'excluded.data_center')},
        status = CASE WHEN ${liftBadKey} THEN 'active' ELSE accounts.status END,
        suspended_reason = CASE WHEN ${liftBadKey} THEN NULL ELSE accounts.suspended_reason END,
+       ${ifChanged('overridden_at_ms', 'NULL')},
+       ${ifChanged('updated_at', 'CURRENT_TIMESTAMP')},
        settings_at_ms = excluded.settings_at_ms,
-       mparticle_settings = excluded.mparticle_settings,
-       overridden_at_ms = NULL,
-       updated_at = CURRENT_TIMESTAMP
-     WHERE accounts.settings_at_ms < excluded.settings_at_ms AND COALESCE(accounts.mparticle_settings, '') <> excluded.mparticle_settings
+       mparticle_settings = excluded.mparticle_settings
+     WHERE accounts.settings_at_ms < excluded.settings_at_ms
        AND NOT EXISTS (SELECT 1 FROM received_messages r WHERE r.account_id = accounts.account_id AND r.timestamp_ms > excluded.settings_at_ms)
      RETURNING account_id`,
     [
@@ -98,15 +117,29 @@ export async function applyAccountSettings(
     ],
     manager,
   );
-  const applied = rows.length > 0;
-  // The same settings from a newer message: they are now stated as of it, so an older message can no longer
-  // replace them (membership messages are found in received_messages; this covers the other messages).
-  if (!applied && before?.mparticle_settings === hash)
-    await db.query(`UPDATE accounts SET settings_at_ms = ? WHERE account_id = ? AND settings_at_ms < ?`, [timestampMs, accountId, timestampMs], manager);
+  const applied = rows.length > 0 && before?.mparticle_settings !== hash;
   const keyChanged = applied && before !== undefined && fingerprint !== null && before.api_key_fingerprint !== fingerprint;
   // A new key: every list of the account is brought to the newest state with it (answered, to be signalled).
   const lists = keyChanged ? await reconcileLists(db, manager, accountId) : [];
   return { applied, keyChanged, lists };
+}
+
+/**
+ * The account's settings as committed now (mParticle's, hashed, and when they were stated), inside the writing
+ * transaction; share-locked on PostgreSQL until it commits, so a message changing them waits for this one or this
+ * one reads its change. Undefined when there is no account yet.
+ */
+export async function accountSettingsInForce(
+  db: Database,
+  manager: EntityManager | undefined,
+  accountId: number,
+): Promise<{ mparticleSettings: string | null; settingsAtMs: number } | undefined> {
+  const [row] = await db.query<{ mparticle_settings: string | null; settings_at_ms: string | number }>(
+    `SELECT mparticle_settings, settings_at_ms FROM accounts WHERE account_id = ?${db.driver === 'postgres' ? ' FOR SHARE' : ''}`,
+    [accountId],
+    manager,
+  );
+  return row ? { mparticleSettings: row.mparticle_settings, settingsAtMs: Number(row.settings_at_ms) } : undefined;
 }
 
 /**
