@@ -36,6 +36,8 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
   let listId: number;
   /** What the next client's limiter does: undefined lets every call through. */
   let limiterFails: Error | undefined;
+  /** Runs while the client waits for the rate limiter (before it grants). */
+  let whileWaiting: (() => Promise<void>) | undefined;
   let accountId: number;
   let accounts = 1;
 
@@ -56,6 +58,7 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
           timeoutMs: 1000,
           rateLimiter: {
             acquire: async () => {
+              if (whileWaiting) await whileWaiting();
               if (limiterFails) throw limiterFails;
               return { release: async () => undefined };
             },
@@ -92,6 +95,7 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
 
   beforeEach(async () => {
     limiterFails = undefined;
+    whileWaiting = undefined;
     fake.state.setFaults({});
     fake.state.setConfig({ newListInvalidForMs: 0 });
     ({ accountId, apiKey, listId } = newTarget());
@@ -108,6 +112,11 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
 
   const members = () => (fake.state.members(listId) ?? []).map((m) => m.email).sort();
   const inbox = async () => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox WHERE list_id = ${listId}`))[0].n);
+  /** The members of the list's call in flight, as its lease says (null: none). */
+  const inFlight = async (): Promise<string[] | null> => {
+    const [row] = await dataSource.query(`SELECT in_flight FROM list_leases WHERE list_id = ${listId}`);
+    return row?.in_flight ? JSON.parse(row.in_flight) : null;
+  };
   const sent = (path: string) => fake.state.requests.filter((r) => r.apiKey === apiKey && r.apiPath === path);
 
   it('sends removals before additions and brings the list to the newest state', async () => {
@@ -170,6 +179,35 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     await accept(['a@example.com']);
     limiterFails = new LimiterWaitTimeoutError(1700);
     expect(await service.syncList(listId)).toEqual({ kind: 'retry', inMs: 1000 });
+    expect(sent('/api/lists/subscribe')).toHaveLength(0);
+    expect(await inbox()).toBe(1);
+    // Nothing is left in flight (a call never sent has no unknown outcome): the next run sends it at once.
+    expect(await inFlight()).toBeNull();
+    limiterFails = undefined;
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(members()).toEqual(['a@example.com']);
+  });
+
+  // The fence commits before the wait for the rate limiter, not between its grant and the call: a call that left
+  // late by a slow commit arrived close to the next one, and Iterable (the fake, counting arrivals) answered 429.
+  it("writes the call's members down, fenced, before waiting for the rate limiter", async () => {
+    await accept(['a@example.com']);
+    let atWait: string[] | null = null;
+    whileWaiting = async () => {
+      atWait = await inFlight();
+    };
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(atWait).toEqual(['a@example.com']);
+    expect(await inFlight()).toBeNull();
+  });
+
+  it('fences again after a wait for the rate limiter longer than a third of the lease, and sends nothing if the list was taken', async () => {
+    await accept(['a@example.com']);
+    whileWaiting = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5000 / 3 + 100));
+      await dataSource.query(`UPDATE list_leases SET holder = 'other', generation = generation + 1 WHERE list_id = ${listId}`);
+    };
+    expect(await service.syncList(listId)).toEqual({ kind: 'busy' });
     expect(sent('/api/lists/subscribe')).toHaveLength(0);
     expect(await inbox()).toBe(1);
   });

@@ -275,20 +275,28 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     if (this.stopping) return { kind: 'stopped' };
     if (run.account.dryRun) return this.dryRun(run, action, items);
     const subscribers = items.map((i) => (i.byUserIdOnly && i.subscriber.userId ? { userId: i.subscriber.userId } : i.subscriber));
-    // The fencing check, immediately before the call: still ours? And the call's members are written down, so
-    // whoever takes the list after a crash knows their outcome is unknown.
+    // The fencing check before the call: still ours (the lease extended from now)? And the call's members are
+    // written down, so whoever takes the list after a crash knows their outcome is unknown. It commits before the
+    // wait for the shared rate limiter, not between its grant and the call: a call held back by a slow commit
+    // reaches Iterable close behind the next one, which it counts as a burst (429, and every list of the key
+    // pauses). After the grant it is done again only if the wait took more than a third of the lease (the limiter
+    // gives up at a third, so with the defaults never): no other delivery can take the list before it expires.
+    const ttl = this.env.LIST_LEASE_TTL_MS;
+    const fence = async (inFlight: string[] | null): Promise<number> => {
+      const at = Date.now();
+      if (!(await this.leases.fence(run.lease, ttl, undefined, at, inFlight, run.account.accountId))) throw new FenceLostError(run.listId);
+      return at;
+    };
+    const memberKeys = items.map((i) => i.memberKey);
+    let fencedAt: number;
+    try {
+      fencedAt = await fence(memberKeys);
+    } catch (error) {
+      if (error instanceof FenceLostError) return { kind: 'busy' };
+      throw error;
+    }
     const beforeSend = async () => {
-      if (
-        !(await this.leases.fence(
-          run.lease,
-          this.env.LIST_LEASE_TTL_MS,
-          undefined,
-          Date.now(),
-          items.map((i) => i.memberKey),
-          run.account.accountId,
-        ))
-      )
-        throw new FenceLostError(run.listId);
+      if (Date.now() - fencedAt > ttl / 3) fencedAt = await fence(memberKeys);
     };
     const started = performance.now();
     let outcome: CallOutcome;
@@ -307,8 +315,12 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       };
     } catch (error) {
       if (error instanceof FenceLostError) return { kind: 'busy' };
-      // The shared limiter had no slot for longer than a third of the lease: nothing was sent; try later.
-      if (error instanceof LimiterWaitTimeoutError) return { kind: 'retry', inMs: 1000 };
+      // The shared limiter had no slot for longer than a third of the lease: nothing was sent (so nothing is in
+      // flight); try later.
+      if (error instanceof LimiterWaitTimeoutError) {
+        await fence(null).catch(() => undefined);
+        return { kind: 'retry', inMs: 1000 };
+      }
       if (!isIterableError(error)) throw error;
       httpStatus = error.status ?? null;
       outcome = {
