@@ -33,6 +33,13 @@ export interface DeliveryFigures {
   ofCeiling: number;
   calls: number;
   refused: number;
+  /**
+   * The shortest time in which the fake Iterable received `iterableLimit + 1` accepted calls (ms, by arrival): how
+   * close the shared rate limiter came to the limit (1000 ms or less would have been a 429). Null when too few calls.
+   */
+  tightestSpanMs: number | null;
+  /** When each refused call arrived, in ms after the first call. */
+  refusedAtMs: number[];
   averageBatch: number;
   callsPer10k: number;
   members: number;
@@ -134,6 +141,11 @@ export async function runDelivery(o: DeliveryOptions): Promise<DeliveryFigures> 
       ofCeiling: (100 * delivered) / deliverySeconds / (o.iterableLimit * 1000),
       calls: calls.length,
       refused: calls.length - accepted.length,
+      tightestSpanMs: tightestSpan(
+        accepted.map((r) => r.timeMs),
+        o.iterableLimit,
+      ),
+      refusedAtMs: calls.filter((r) => r.status !== 200).map((r) => r.timeMs - firstCall),
       averageBatch: delivered / Math.max(1, accepted.length),
       callsPer10k: (calls.length * 10_000) / o.changes,
       members,
@@ -162,7 +174,12 @@ export function deliveryRows(f: DeliveryFigures, changes: number, limit: number)
     ],
     ['drain rate', `${fmt(f.subscribersPerSecond, 0)} subscribers/s (${fmt(f.ofCeiling)} % of ${limit} × 1000)`],
     ['cores busy while draining', `${coresBusy(f.drainCpu, f.drainCpuSeconds, (n) => fmt(n, 2))} (over ${fmt(f.drainCpuSeconds)} s)`],
-    ['Iterable calls', `${f.calls} (${f.refused} answered 429 or failed), ${fmt(f.callsPer10k)} per 10,000 changes`],
+    [
+      'Iterable calls',
+      `${f.calls} (${f.refused} answered 429 or failed${f.refused > 0 ? `, at ${f.refusedAtMs.map((t) => `${fmt(t / 1000)} s`).join(', ')}` : ''}), ` +
+        `${fmt(f.callsPer10k)} per 10,000 changes`,
+    ],
+    [`closest ${limit + 1} accepted calls (arrival)`, f.tightestSpanMs === null ? 'n/a' : `${fmt(f.tightestSpanMs, 0)} ms (1000 ms or less is over the limit)`],
     ['average batch', `${fmt(f.averageBatch)} subscribers`],
     ['members in Iterable', `${f.members} of ${changes}`],
     ...(f.storage
@@ -185,6 +202,17 @@ function sizesText(sizes: Record<string, number>): string {
   return Object.entries(sizes)
     .map(([t, b]) => `${t} ${fmt(b, 0)}`)
     .join(', ');
+}
+
+/** The shortest span covering `limit + 1` consecutive times (sorted here), or null when there are not that many. */
+export function tightestSpan(times: number[], limit: number): number | null {
+  const sorted = [...times].sort((a, b) => a - b);
+  let tightest: number | null = null;
+  for (let i = limit; i < sorted.length; i++) {
+    const span = (sorted[i] as number) - (sorted[i - limit] as number);
+    if (tightest === null || span < tightest) tightest = span;
+  }
+  return tightest;
 }
 
 /**
