@@ -108,6 +108,7 @@ export class ListReadLimiter implements IterableRequestLimiter {
     return new RedisSlidingWindow(this.redis, {
       key: `${this.keyPrefix}:${this.budget}:${fingerprint}`,
       pauseKey: `${this.keyPrefix}:${this.budget}-pause:${fingerprint}`,
+      lastGrantKey: `${this.keyPrefix}:${this.budget}-last:${fingerprint}`,
       limit: this.requestsPerMinute,
       windowMs: this.windowMs,
       spacingMs: 0,

@@ -71,6 +71,26 @@ describe('IterableRateLimiter (Redis)', () => {
     expect(grantedAt[9]).toBeGreaterThan(800);
   });
 
+  // A call that leaves late (its process busy after the grant) must not arrive within one second of the calls
+  // granted a window after it: Iterable counts arrivals, so it is counted in the window from when it went out.
+  it('counts a call in the window from when it went out, not from its grant, without spacing the grants further', async () => {
+    const l = limiter({ requestsPerSecond: 2, windowMarginMs: 0 });
+    const key = testApiKey('sent');
+    const started = Date.now();
+    const first = await l.acquire(key);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await first.sent?.();
+    const second = await l.acquire(key);
+    // Spacing is between grants (500 ms), whenever the first call went out.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(490);
+    expect(Date.now() - started).toBeLessThan(700);
+    await second.sent?.();
+    const third = await l.acquire(key);
+    // Two calls in any 1000 ms: the third waits for a second after the first call went out (300 ms), not its grant.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1290);
+    await Promise.all([first.release(), second.release(), third.release()]);
+  });
+
   it('caps concurrency per key: the next caller waits for a release', async () => {
     const l = limiter({ maxConcurrent: 2 });
     const key = testApiKey('conc');
@@ -127,10 +147,14 @@ describe('IterableRateLimiter (Redis)', () => {
     const key = testApiKey('secret');
     await l.acquire(key);
     const keys = await keysUnder(redis, prefix);
-    expect(keys.sort()).toEqual([`${prefix}:conc:${apiKeyFingerprint(key)}`, `${prefix}:rate:${apiKeyFingerprint(key)}`]);
+    expect(keys.sort()).toEqual([
+      `${prefix}:conc:${apiKeyFingerprint(key)}`,
+      `${prefix}:last:${apiKeyFingerprint(key)}`,
+      `${prefix}:rate:${apiKeyFingerprint(key)}`,
+    ]);
     for (const k of keys) {
       expect(k).not.toContain(key);
-      const dump = await redis.zrange(k, 0, -1, 'WITHSCORES');
+      const dump = (await redis.type(k)) === 'zset' ? await redis.zrange(k, 0, -1, 'WITHSCORES') : [await redis.get(k)];
       expect(dump.join(' ')).not.toContain(key);
     }
   });

@@ -98,8 +98,8 @@ export class IterableRateLimiter implements IterableRequestLimiter {
       checkDeadline();
       await sleep(this.pollIntervalMs + Math.random() * this.pollIntervalMs);
     }
+    const window = this.windowFor(fingerprint);
     try {
-      const window = this.windowFor(fingerprint);
       for (let wait = await window.tryTake(leaseId); wait > 0; wait = await window.tryTake(leaseId)) {
         checkDeadline();
         await sleep(wait + Math.random() * 3);
@@ -110,6 +110,7 @@ export class IterableRateLimiter implements IterableRequestLimiter {
     }
     let released = false;
     return {
+      sent: () => window.sent(leaseId),
       release: async () => {
         if (released) return;
         released = true;
@@ -137,6 +138,7 @@ export class IterableRateLimiter implements IterableRequestLimiter {
     return new RedisSlidingWindow(this.redis, {
       key: `${this.keyPrefix}:rate:${fingerprint}`,
       pauseKey: `${this.keyPrefix}:pause:${fingerprint}`,
+      lastGrantKey: `${this.keyPrefix}:last:${fingerprint}`,
       limit: this.requestsPerSecond,
       windowMs: this.windowMs,
       spacingMs: this.spacingMs,

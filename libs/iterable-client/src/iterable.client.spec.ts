@@ -513,7 +513,7 @@ describe('IterableClient against the fake Iterable (contract)', () => {
         acquire: async (apiKey) => {
           events.push(`acquire ${apiKey === hybridKey ? 'key' : 'other'}`);
           if (options.failAcquire) throw new Error(`redis down for ${apiKey}`);
-          return { release: async () => void events.push('release') };
+          return { sent: async () => void events.push('sent'), release: async () => void events.push('release') };
         },
         pause: async (_apiKey, ms) => void events.push(`pause ${ms}`),
       };
@@ -526,7 +526,7 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       await c.getLists();
       faults({ forced: [{ status: 500 }] });
       await rejectionOf(c.getLists());
-      expect(events).toEqual(['acquire key', 'release', 'acquire key', 'release']);
+      expect(events).toEqual(['acquire key', 'sent', 'release', 'acquire key', 'sent', 'release']);
     });
 
     it('runs beforeSend after the limiter granted the slot and right before sending; a throw sends nothing (fencing)', async () => {
@@ -542,14 +542,15 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       fenced.ours = false;
       await expect(c.unsubscribe(hybridList, [{ email: 'fenced@example.com' }], { beforeSend })).rejects.toThrow('lease lost');
       expect(fake.state.requests).toHaveLength(1);
-      expect(events).toEqual(['acquire key', 'fence', 'release', 'acquire key', 'fence', 'release']);
+      // The call is marked sent (for the limiter's window) only once it goes out.
+      expect(events).toEqual(['acquire key', 'fence', 'sent', 'release', 'acquire key', 'fence', 'release']);
     });
 
     it('pauses the key for at most 15 minutes, whatever Retry-After asks', async () => {
       const { limiter, events } = recordingLimiter();
       faults({ forced: [{ status: 429, retryAfterSeconds: 86_400 }] });
       await rejectionOf(client({ rateLimiter: limiter }).getLists());
-      expect(events).toEqual(['acquire key', 'pause 900000', 'release']);
+      expect(events).toEqual(['acquire key', 'sent', 'pause 900000', 'release']);
     });
 
     it('shares a 429 Retry-After with every process through pause()', async () => {
@@ -558,7 +559,7 @@ describe('IterableClient against the fake Iterable (contract)', () => {
       const c = client({ rateLimiter: limiter });
       await rejectionOf(c.getLists());
       await rejectionOf(c.getLists());
-      expect(events).toEqual(['acquire key', 'pause 2000', 'release', 'acquire key', 'release']);
+      expect(events).toEqual(['acquire key', 'sent', 'pause 2000', 'release', 'acquire key', 'sent', 'release']);
     });
 
     it('a limiter that cannot acquire gives a retryable error without the key, and no call', async () => {

@@ -267,6 +267,8 @@ export class IterableClient {
     const started = Date.now();
     try {
       if (beforeSend) await beforeSend();
+      // Not waited for: the call should leave right away, and the window is only read by later grants.
+      lease?.sent?.().catch((error: unknown) => this.#logger.warn(`rate limiter (sent) failed: ${(error as Error)?.message ?? String(error)}`));
       let answer: AxiosResponse<unknown>;
       try {
         answer = await this.#http.request({

@@ -18,6 +18,8 @@ export const NOOP_LOGGER: IterableLogger = {
 
 /** One concurrency slot plus one rate token, held for one Iterable call. */
 export interface LimiterLease {
+  /** The call goes out now (the limiter may count it from now instead of from its grant). */
+  sent?(): Promise<void>;
   release(): Promise<void>;
 }
 
