@@ -244,4 +244,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       'taken off the list by a later unsubscribe of its old email alone (the same Iterable user), and nothing sent it again',
     options: { lostMoveRate: 0.3 },
   },
+  {
+    seed: 2133,
+    driver: 'postgres',
+    foundOn: '1873214',
+    defect:
+      "about one run in three: an attribute worker SIGSTOPped past its account's lease sent a user's older plan after the " +
+      'worker that took the account over sent the newer one (no fence before the call, and its settlement deleted the rechecks)',
+    options: { lostMoveRate: 0.3 },
+  },
 ];

@@ -15,6 +15,14 @@ const ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ users: [] }));
 
 type Sendable = BulkUpdateUser & { state: UserAttributeState; inboxIds: number[] };
 
+/** Another worker took the account (this one was paused past its lease): stop, send nothing more. */
+class LeaseLost extends Error {
+  /** `sent`: lost only after the call went out (its rechecks stay, so the newest fields go out again). */
+  constructor(readonly sent: boolean) {
+    super('the account was taken by another worker');
+  }
+}
+
 /** A transient failure: the account backs off and the inbox rows stay. */
 class TryLater extends Error {
   constructor(
@@ -98,6 +106,7 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
       }
       await this.attributes.release(accountId, this.holder);
     } catch (error) {
+      if (error instanceof LeaseLost) return settled;
       if (!(error instanceof TryLater)) {
         await this.attributes
           .release(accountId, this.holder, { nextAttemptAtMs: Date.now() + this.env.SWEEP_INTERVAL_MS, error: String(error) })
@@ -169,7 +178,8 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
     }
     // Skipped values and users that cannot be sent are recorded under a call row of 0 users (nothing was sent).
     if (notSent.length > 0 || notSentIds.length > 0) {
-      await this.attributes.settle(
+      await this.settle(
+        account,
         callRow(account, { userCount: 0, httpStatus: null, successCount: 0, failureCount: 0, durationMs: 0, error: null, dryRun: false }),
         notSent,
         notSentIds,
@@ -192,7 +202,8 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         error: null,
         dryRun: true,
       });
-      await this.attributes.settle(
+      await this.settle(
+        account,
         call,
         batch.map((u) => verdict(u.state, 'skipped', 'dry run')),
         ids,
@@ -200,6 +211,19 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
       return;
     }
     const client: IterableClient = this.clients.attributesClientFor(account);
+    // The fence (as for lists): still ours, extended, before the wait for the rate limiter, and again after the
+    // grant if the wait took over a third of the lease. A worker paused past its lease (the model checker's
+    // SIGSTOP, seed 2133 PostgreSQL) sent a user's older fields after the worker that took over sent the newer ones.
+    const ttl = this.env.LIST_LEASE_TTL_MS;
+    const fence = async (): Promise<number> => {
+      const at = Date.now();
+      if (!(await this.attributes.renew(account.accountId, this.holder, at + ttl))) throw new LeaseLost(false);
+      return at;
+    };
+    let fencedAt = await fence();
+    const beforeSend = async () => {
+      if (Date.now() - fencedAt > ttl / 3) fencedAt = await fence();
+    };
     const started = Date.now();
     // Before sending: a recheck per user, due once a call we give up on could no longer be applied late. Kept only
     // when no answer comes (then due ITERABLE_LATE_APPLY_WINDOW_MS after giving up) or the worker dies meanwhile, so
@@ -210,7 +234,10 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
       started + this.env.ITERABLE_TIMEOUT_MS + this.env.ITERABLE_LATE_APPLY_WINDOW_MS,
     );
     try {
-      const result = await client.bulkUpdateUsers(batch.map(({ state: _s, inboxIds: _i, ...user }) => user));
+      const result = await client.bulkUpdateUsers(
+        batch.map(({ state: _s, inboxIds: _i, ...user }) => user),
+        { beforeSend },
+      );
       // Verdicts come in the order the users were sent.
       const verdicts = result.verdicts.map((v, i) => {
         const state = (batch[i] as Sendable).state;
@@ -226,8 +253,13 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         error: null,
         dryRun: false,
       });
-      await this.attributes.settle(call, verdicts, [...ids, ...rechecks]);
+      if (!(await this.settle(account, call, verdicts, [...ids, ...rechecks]))) throw new LeaseLost(true);
     } catch (error) {
+      if (error instanceof LeaseLost) {
+        // Lost before sending: nothing went out. Lost after: the rechecks stay (see settle).
+        if (!error.sent) await this.attributes.dropRechecks(rechecks);
+        throw error;
+      }
       if (error instanceof IterableError && error.unknownOutcome) {
         await this.attributes.postponeRechecks(rechecks, Date.now() + this.env.ITERABLE_LATE_APPLY_WINDOW_MS);
       } else {
@@ -253,12 +285,18 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         error: error.message.slice(0, 2000),
         dryRun: false,
       });
-      await this.attributes.settle(
+      await this.settle(
+        account,
         call,
         batch.map((u) => verdict(u.state, 'failed', error.code === 'RequestFieldsTypesMismatched' ? 'invalid data' : error.reason)),
         ids,
       );
     }
+  }
+
+  /** Settles under the account's lease (fenced): false when another worker took it meanwhile (the rows then stay). */
+  private settle(account: Account, call: Parameters<AttributesRepository['settle']>[0], verdicts: AttributeVerdictRecord[], ids: number[]): Promise<boolean> {
+    return this.attributes.settle(call, verdicts, ids, { holder: this.holder, untilMs: Date.now() + this.env.LIST_LEASE_TTL_MS });
   }
 
   private async inboxRows(accountId: number, ids: number[]): Promise<[number, string][]> {

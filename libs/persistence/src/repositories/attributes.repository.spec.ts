@@ -117,17 +117,24 @@ describe.each(DRIVERS)('attributes storage on %s', (driver) => {
       dryRun: false,
       createdAtMs: now,
     };
-    await repo.settle(
-      call,
-      [{ userKey: 'u1', mpid: 'u1', email: 'u1@example.com', userId: 'c1', outcome: 'delivered', reason: null, retryable: false }],
-      inbox.ids,
-    );
+    const delivered = [{ userKey: 'u1', mpid: 'u1', email: 'u1@example.com', userId: 'c1', outcome: 'delivered' as const, reason: null, retryable: false }];
+    // Fenced: a worker that no longer holds the account records its call but leaves the inbox rows.
+    expect(await repo.renew(1, 'w1', now + 60_000)).toBe(false);
+    expect(await repo.settle({ ...call, id: randomUUID() }, delivered, inbox.ids, { holder: 'w1', untilMs: now + 60_000 })).toBe(false);
+    expect((await repo.readInbox(1, 1000)).ids).toEqual(inbox.ids);
+    expect(await repo.settle(call, delivered, inbox.ids, { holder: 'w2', untilMs: now + 60_000 })).toBe(true);
     await repo.release(1, 'w2');
     expect(await repo.attempts(1)).toBe(0);
     expect(await repo.readInbox(1, 1000)).toMatchObject({ ids: [], userKeys: [] });
-    const [row] = await dataSource.query(`SELECT action, list_id, subscriber_count FROM delivery_calls`);
-    expect({ action: row.action, listId: Number(row.list_id), users: Number(row.subscriber_count) }).toEqual({ action: 'bulkUpdate', listId: 0, users: 1 });
+    const rows = await dataSource.query(`SELECT action, list_id, subscriber_count FROM delivery_calls`);
+    expect(
+      rows.map((row: Record<string, unknown>) => ({ action: row['action'], listId: Number(row['list_id']), users: Number(row['subscriber_count']) })),
+    ).toEqual([
+      { action: 'bulkUpdate', listId: 0, users: 1 },
+      { action: 'bulkUpdate', listId: 0, users: 1 },
+    ]);
     expect(await dataSource.query(`SELECT action, outcome, email FROM delivery_verdicts`)).toEqual([
+      { action: 'fields', outcome: 'delivered', email: 'u1@example.com' },
       { action: 'fields', outcome: 'delivered', email: 'u1@example.com' },
     ]);
   });

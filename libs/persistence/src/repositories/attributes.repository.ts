@@ -139,6 +139,19 @@ export class AttributesRepository {
     return affected === 1;
   }
 
+  /**
+   * The fence before a call: the lease is extended to `untilMs` if `holder` still holds it (even lapsed, when no
+   * other worker took it meanwhile). False: another worker has the account, and this one must not send.
+   */
+  async renew(accountId: number, holder: string, untilMs: number, manager?: EntityManager): Promise<boolean> {
+    const { affected } = await this.db.execute(
+      `UPDATE attribute_leases SET expires_at_ms = ? WHERE account_id = ? AND holder = ?`,
+      [untilMs, accountId, holder],
+      manager,
+    );
+    return affected === 1;
+  }
+
   /** Gives the lease back; a transient failure sets the next attempt and counts it, a success clears the count. */
   async release(accountId: number, holder: string, backoff?: { nextAttemptAtMs: number; error: string }): Promise<void> {
     await this.db.execute(
@@ -257,20 +270,31 @@ export class AttributesRepository {
 
   /**
    * Records one call and its per-user verdicts, and deletes the inbox rows it answered, in one transaction. Users
-   * recorded without a call (nothing sendable) go under a call row of 0 users and no status.
+   * recorded without a call (nothing sendable) go under a call row of 0 users and no status. With `lease`, fenced:
+   * the rows are deleted only while `holder` still holds the account (extended to `untilMs`); answers whether it did.
    */
-  async settle(call: AttributeCallRecord, verdicts: readonly AttributeVerdictRecord[], inboxIds: readonly number[]): Promise<void> {
-    await this.db.transaction(async (manager) => {
+  async settle(
+    call: AttributeCallRecord,
+    verdicts: readonly AttributeVerdictRecord[],
+    inboxIds: readonly number[],
+    lease?: { holder: string; untilMs: number },
+  ): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const ours = lease === undefined || (await this.renew(call.accountId, lease.holder, lease.untilMs, manager));
       await insertCallAndVerdicts(
         this.db,
         manager,
         { ...call, listId: 0, action: ATTRIBUTE_CALL_ACTION, subscriberCount: call.userCount },
         verdicts.map((v) => ({ ...v, accountId: call.accountId, audienceId: 0, action: ATTRIBUTE_VERDICT_ACTION })),
       );
+      // Another worker took the account while this call was out: what it sent may be older than what that worker
+      // sent, so its rows (and the rechecks among them) stay and the users' newest fields go out again.
+      if (!ours) return false;
       for (let start = 0; start < inboxIds.length; start += 500) {
         const chunk = inboxIds.slice(start, start + 500);
         await this.db.execute(`DELETE FROM attribute_inbox WHERE id IN (${placeholders(chunk)})`, chunk, manager);
       }
+      return true;
     });
   }
 }
