@@ -325,7 +325,18 @@ export async function runHistory(history: History, driver: Driver, options: { se
     if (logDir && violations.length > 0) {
       const output = [stack.api, restartedApi, ...stack.workers].map((p) => p?.output() ?? '').join('\n');
       const state = await Promise.all(
-        ['sync_inbox', 'list_members', 'list_leases', 'accounts', 'audience_connections', 'erasure_requests', 'drift_reports'].map(async (t) => ({
+        [
+          'sync_inbox',
+          'list_members',
+          'list_leases',
+          'accounts',
+          'audience_connections',
+          'erasure_requests',
+          'drift_reports',
+          'user_attributes',
+          'attribute_inbox',
+          'attribute_leases',
+        ].map(async (t) => ({
           table: t,
           rows: await stack.dataSource.query(`SELECT * FROM ${t}`).catch((e: unknown) => String(e)),
         })),
