@@ -82,7 +82,8 @@ function writerFor(databaseUrl: string): (rows: Row[]) => Promise<void> {
   };
 }
 
-function serve(databaseUrl: string, port: number): void {
+/** Serves on `port`; `listening` runs once the port is bound (the bench connects only then). */
+function serve(databaseUrl: string, port: number, listening: () => void): void {
   const write = writerFor(databaseUrl);
   const answer = (res: ServerResponse, status: number, body: object) => {
     const text = JSON.stringify(body);
@@ -105,7 +106,7 @@ function serve(databaseUrl: string, port: number): void {
         answer(res, 400, { message: String(error) });
       }
     });
-  }).listen(port, '127.0.0.1');
+  }).listen(port, '127.0.0.1', listening);
 }
 
 if (require.main === module) {
@@ -119,7 +120,7 @@ if (require.main === module) {
       process.exit(0);
     });
   } else {
-    serve(databaseUrl, port);
-    process.stdout.write(`floor listening on ${port}\n`);
+    // Said once bound, not when listen() was called: the bench connected too early and was refused (ECONNREFUSED).
+    serve(databaseUrl, port, () => process.stdout.write(`floor listening on ${port}\n`));
   }
 }
