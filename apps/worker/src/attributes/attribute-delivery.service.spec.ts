@@ -2,10 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { FakeProject, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
-import { IterableClient } from '@audience-bridge/iterable-client';
 import { AccountsRepository, ApiKeyCipher, AttributesRepository, Database, DRIVERS, MembershipIngestRepository } from '@audience-bridge/persistence';
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { IterableClientsService } from '../delivery/iterable-clients.service';
+import { clientOnFake } from '../testing/client-on-fake';
 import { AttributeDeliveryService } from './attribute-delivery.service';
 
 // Two attribute workers and one account (SQLite and PostgreSQL, the in-process fake Iterable): the worker that
@@ -42,19 +42,10 @@ describe.each(DRIVERS)('AttributeDeliveryService, two workers, on %s', (driver) 
     });
     const clients = {
       attributesClientFor: (account: { iterableApiKey: string }) =>
-        new IterableClient({
-          apiKey: account.iterableApiKey,
-          dataCenter: 'US',
-          baseUrlOverride: fake.url,
-          timeoutMs: 1000,
-          rateLimiter: {
-            acquire: async () => {
-              const hook = whileWaiting;
-              whileWaiting = undefined;
-              if (hook) await hook();
-              return { release: async () => undefined };
-            },
-          },
+        clientOnFake(fake.url, account.iterableApiKey, async () => {
+          const hook = whileWaiting;
+          whileWaiting = undefined;
+          if (hook) await hook();
         }),
     } as unknown as IterableClientsService;
     const accounts = new AccountsRepository(db, cipher);

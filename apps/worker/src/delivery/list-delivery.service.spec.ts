@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Environment, validateEnvironment } from '@audience-bridge/config';
 import { hugeErrorPage, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
-import { IterableClient, LimiterWaitTimeoutError } from '@audience-bridge/iterable-client';
+import { LimiterWaitTimeoutError } from '@audience-bridge/iterable-client';
 import {
   AccountsRepository,
   ApiKeyCipher,
@@ -18,6 +18,7 @@ import {
 import { createMigratedDataSource, TestDatabase } from '@audience-bridge/persistence/testing';
 import { ListSyncProducer } from '@audience-bridge/queue';
 import { acceptChanges, Target } from '../testing/accept-changes';
+import { clientOnFake } from '../testing/client-on-fake';
 import { WorkerMetrics } from '../metrics/worker-metrics.service';
 import { IterableClientsService } from './iterable-clients.service';
 import { ListDeliveryService } from './list-delivery.service';
@@ -51,18 +52,9 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     const env: Environment = validateEnvironment({ NODE_ENV: 'test', DELIVERY_RETRY_BASE_MS: '100', LIST_LEASE_TTL_MS: '5000', ITERABLE_TIMEOUT_MS: '1000' });
     const clients = {
       clientFor: (account: { iterableApiKey: string }) =>
-        new IterableClient({
-          apiKey: account.iterableApiKey,
-          dataCenter: 'US',
-          baseUrlOverride: fake.url,
-          timeoutMs: 1000,
-          rateLimiter: {
-            acquire: async () => {
-              if (whileWaiting) await whileWaiting();
-              if (limiterFails) throw limiterFails;
-              return { release: async () => undefined };
-            },
-          },
+        clientOnFake(fake.url, account.iterableApiKey, async () => {
+          if (whileWaiting) await whileWaiting();
+          if (limiterFails) throw limiterFails;
         }),
     };
     const moduleRef = await Test.createTestingModule({
