@@ -148,7 +148,7 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     expect(await inbox()).toBe(0);
   });
 
-  it('sends nothing once another delivery has taken the list (fenced right before the call)', async () => {
+  it('sends nothing once another delivery has taken the list (fenced before the call)', async () => {
     await accept(['a@example.com']);
     // Another worker takes the list while this one is between its read and its call.
     const original = leases.fence.bind(leases);

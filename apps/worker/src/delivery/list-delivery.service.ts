@@ -270,7 +270,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
     return { kind: 'done' };
   }
 
-  /** One Iterable call for a batch of members, fenced right before it goes out, then settled. */
+  /** One Iterable call for a batch of members, fenced before it waits for the rate limiter, then settled. */
   private async send(run: ListRun, action: 'subscribe' | 'unsubscribe', items: Item[]): Promise<SyncResult> {
     if (this.stopping) return { kind: 'stopped' };
     if (run.account.dryRun) return this.dryRun(run, action, items);

@@ -24,8 +24,9 @@ export interface TakenList {
 /**
  * One writer per Iterable list (DESIGN invariant 3), fenced: a lease row per list with a holder, an expiry
  * and a generation that grows with every take-over. Taking it succeeds when it is free, lapsed, or already
- * ours. `fence` is the check made immediately before every Iterable call: it extends the lease only if the
- * generation is still ours, so a delivery that was paused past its lease sends nothing. The same row keeps
+ * ours. `fence` is the check made before every Iterable call (before its rate-limiter wait, and after it when
+ * the wait was long): it extends the lease only if the generation is still ours, so a delivery that was paused
+ * past its lease sends nothing. The same row keeps
  * the list's backoff after transient failures. Works the same on SQLite and PostgreSQL.
  */
 @Injectable()
