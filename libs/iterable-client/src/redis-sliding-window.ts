@@ -76,8 +76,8 @@ export class RedisSlidingWindow {
 
   /** 0 when granted (and recorded under `grantId`), else the ms to wait before asking again. */
   async tryTake(grantId: string): Promise<number> {
-    const { key, pauseKey, windowMs, limit, spacingMs } = this.options;
-    return Number(await this.redis.eval(TAKE_LUA, 3, key, pauseKey, this.options.lastGrantKey, windowMs, limit, spacingMs, grantId));
+    const { key, pauseKey, lastGrantKey, windowMs, limit, spacingMs } = this.options;
+    return Number(await this.redis.eval(TAKE_LUA, 3, key, pauseKey, lastGrantKey, windowMs, limit, spacingMs, grantId));
   }
 
   /**

@@ -135,6 +135,8 @@ export class MembershipIngestRepository {
   private readonly steadyQueue: SteadyWaiting[] = [];
   private steadyInFlight = 0;
   private readonly loading = new Map<number, Promise<AccountSnapshot>>();
+  /** Each message's settings hash (the snapshot check, the transaction's and the steady statement's). */
+  private readonly hashes = new WeakMap<MembershipMessage, string>();
 
   constructor(
     private readonly db: Database,
@@ -145,7 +147,7 @@ export class MembershipIngestRepository {
   async record(message: MembershipMessage): Promise<IngestResult> {
     const snapshot = await this.snapshot(message.accountId, message.connections);
     const settingsChanged = replacesInForce(
-      snapshot.account?.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings),
+      snapshot.account?.mparticleSettings !== this.settingsHash(message),
       message.timestampMs,
       snapshot.account?.settingsAtMs,
     );
@@ -223,7 +225,7 @@ export class MembershipIngestRepository {
       // The account's settings as committed now, when the snapshot took them for this message's: another process
       // may have changed them a moment ago, and a newer message puts its own back.
       const inForceSettings = settingsChanged || !checkOutdated ? undefined : await accountSettingsInForce(this.db, manager, message.accountId);
-      const settingsDiffer = inForceSettings?.mparticleSettings !== mparticleSettingsHash(this.cipher, message.settings);
+      const settingsDiffer = inForceSettings?.mparticleSettings !== this.settingsHash(message);
       if (inForceSettings && replacesInForce(settingsDiffer, message.timestampMs, inForceSettings.settingsAtMs)) throw new OutdatedSnapshot(true, []);
       const account = settingsChanged
         ? await applyAccountSettings(this.db, this.cipher, manager, message.accountId, message.settings, message.timestampMs)
@@ -248,6 +250,13 @@ export class MembershipIngestRepository {
       const pendingLists = [...new Set([...memberships.pendingLists, ...moved, ...account.lists])].sort((a, b) => a - b);
       return { duplicate: false, applied: memberships.applied, pendingLists, keyChanged: account.keyChanged };
     });
+  }
+
+  /** A message's settings as compared with those in force (two keyed hashes), computed once per message. */
+  private settingsHash(message: MembershipMessage): string {
+    let hash = this.hashes.get(message);
+    if (hash === undefined) this.hashes.set(message, (hash = mparticleSettingsHash(this.cipher, message.settings)));
+    return hash;
   }
 
   /** Forgets what was read of an account (after an operator changed it through this process). */
@@ -462,7 +471,7 @@ export class MembershipIngestRepository {
         byId.map((m) => m.changes.length),
         byId.map((m) => m.timestampMs),
         byId.map((m) => statedAudiences(m.connections)),
-        byId.map((m) => mparticleSettingsHash(this.cipher, m.settings)),
+        byId.map((m) => this.settingsHash(m)),
         audiences.map(([accountId]) => accountId),
         audiences.map(([, audienceId]) => audienceId),
         stated.map((x) => x.accountId),
