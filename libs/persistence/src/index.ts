@@ -23,3 +23,4 @@ export * from './repositories/created-lists.repository';
 export * from './repositories/list-member-counts';
 export * from './repositories/message-counts';
 export * from './repositories/inbox-counts';
+export * from './repositories/membership-keys';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { MEMBERSHIPS_WITHOUT_CONNECTION } from '@audience-bridge/persistence';
 import { TEST_POSTGRES_ADMIN_URL } from '@audience-bridge/persistence/testing';
 import { FakeProject, RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { AppProcess, membershipMessage, Stack, startApp, startStack, waitForHttp } from '@audience-bridge/harness';
@@ -271,6 +272,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
       violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled; inbox ${where.join(', ')}`);
     }
     violations.push(...(await checkKeptCounts(stack)));
+    violations.push(...(await checkLookups(stack)));
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
       for (const slot of [...a.lists, ...(a.created ?? []).filter((c) => listIds.has(c))]) {
@@ -390,6 +392,33 @@ async function checkKeptCounts(stack: Stack): Promise<string[]> {
       : [`/v1/stats counts ${stats.messagesAccepted} messages, ${stats.duplicates} repeats; received_messages holds ${JSON.stringify(held)}`]),
     ...(stats.pending === Number(inbox?.n ?? 0) ? [] : [`/v1/stats counts ${stats.pending} inbox rows waiting, sync_inbox holds ${Number(inbox?.n ?? 0)}`]),
   ];
+}
+
+/**
+ * A user's memberships are found by key (membership-keys.ts): no membership lacks its audience's connection, and the
+ * console's lookups by mpid and by customer id (a profile without an mpid) answer every stored membership of a few users.
+ */
+async function checkLookups(stack: Stack): Promise<string[]> {
+  const [orphans]: { n: string | number }[] = await stack.dataSource.query(MEMBERSHIPS_WITHOUT_CONNECTION);
+  const problems = Number(orphans?.n ?? 0) === 0 ? [] : [`${orphans?.n} membership(s) of an audience without its connection`];
+  const users: { user_key: string; mpid: string | null }[] = await stack.dataSource.query(
+    `SELECT DISTINCT user_key, mpid FROM memberships WHERE mpid IS NOT NULL OR user_key LIKE 'customer:%' ORDER BY user_key LIMIT 8`,
+  );
+  for (const u of users) {
+    const stored: { account_id: string | number; audience_id: string | number }[] = await stack.dataSource.query(
+      `SELECT account_id, audience_id FROM memberships WHERE user_key = ${stack.driver === 'postgres' ? '$1' : '?'} ORDER BY account_id, audience_id`,
+      [u.user_key],
+    );
+    const want = stored.map((r) => `${r.account_id}/${r.audience_id}`).join(' ');
+    const query = u.mpid !== null ? `mpid=${encodeURIComponent(u.mpid)}` : `customerId=${encodeURIComponent(u.user_key.slice('customer:'.length))}`;
+    const answer = await stack.admin('GET', `/v1/users?${query}`);
+    const found = ((answer.body as { memberships?: { accountId: number; audienceId: number; userKey: string }[] }).memberships ?? [])
+      .filter((m) => m.userKey === u.user_key)
+      .map((m) => `${m.accountId}/${m.audienceId}`)
+      .join(' ');
+    if (found !== want) problems.push(`GET /v1/users?${query} found memberships [${found}], memberships holds [${want}]`);
+  }
+  return problems;
 }
 
 /** Every forwarded attribute was sent (the account's attribute inbox drains) and Iterable holds the model's values. */

@@ -9,7 +9,6 @@ import { bigintToNumber } from './column-transformers';
  * is the member of a list: users (and audiences) naming the same email are one Iterable member.
  */
 @Entity('memberships')
-@Index('memberships_by_mpid', ['mpid'])
 /**
  * By email, then audience: a worker looking up the members of a list (the emails of an inbox round, through the
  * connections to the list) descends straight to each email's row of that audience, however many audiences the
@@ -17,7 +16,10 @@ import { bigintToNumber } from './column-transformers';
  */
 @Index('memberships_by_email', ['email', 'accountId', 'audienceId'])
 @Index('memberships_by_user_id', ['userId'])
-@Index('memberships_without_mpid', ['userKey'], { where: 'mpid IS NULL' })
+/**
+ * No index on the user key (or mpid) alone: a lookup by key probes the primary key once per audience connection
+ * (repositories/membership-keys.ts), which holds because every membership's audience has its connection.
+ */
 export class MembershipEntity {
   @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
   accountId!: number;

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { Database } from '../database';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
+import { MembershipsRepository } from './memberships.repository';
 import { OperationsRepository, redactErrorSample } from './operations.repository';
 
 describe('redactErrorSample', () => {
@@ -27,12 +28,14 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
   let database: TestDatabase;
   let ops: OperationsRepository;
   let audit: AuditRepository;
+  let memberships: MembershipsRepository;
   const now = Date.UTC(2026, 10, 30, 12, 0, 30);
 
   beforeAll(async () => {
     ({ dataSource, database } = await createMigratedDataSource(driver));
     const db = new Database(dataSource);
     ops = new OperationsRepository(db);
+    memberships = new MembershipsRepository(db);
     audit = new AuditRepository(db);
     const q = (sql: string, params: unknown[] = []) => db.query(sql, params);
     const t = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
@@ -227,6 +230,20 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     expect(eve[0].history.map((v) => v.outcome)).toEqual(['delivered']);
     expect(await ops.findUsers({ customerId: '601' })).toEqual([]);
     expect((await ops.findUsers({ mpid: '502' })).map((m) => m.state)).toEqual(['held']);
+    // By key, one probe of the primary key per connection (membership-keys.ts): every audience, every account.
+    const at = (found: { accountId: number; audienceId: number }[]) => found.map((m) => [m.accountId, m.audienceId]);
+    expect(at(await ops.findUsers({ mpid: '501' }))).toEqual([
+      [1, 10],
+      [1, 12],
+    ]);
+    expect(at(await ops.findUsers({ mpid: '601' }))).toEqual([[2, 20]]);
+    expect(await ops.findUsers({ mpid: 'customer:c-eve' })).toEqual([]);
+    expect(at(await ops.findUsers({ customerId: 'c-bob' }))).toEqual([[1, 12]]);
+    expect(at(await memberships.byMpid('501'))).toEqual([
+      [1, 10],
+      [1, 12],
+    ]);
+    expect(await memberships.byMpid('customer:c-eve')).toEqual([]);
   });
 
   it('previews a replay without changing anything: failed members per filter', async () => {

@@ -5,6 +5,7 @@ import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.r
 import { successesOf, type CallRow } from './audit-rows';
 import { inboxBacklog } from './inbox-counts';
 import { listMemberCounts } from './list-member-counts';
+import { CANDIDATES_BY_KEY, KEYED } from './membership-keys';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
 export const SUMMARY_WINDOWS = { hour: { bucketMs: 60_000, buckets: 60 }, day: { bucketMs: 15 * 60_000, buckets: 96 } } as const;
@@ -380,22 +381,29 @@ export class OperationsRepository {
    * wants, what Iterable has and the verdicts recorded for the user on that audience, newest first.
    */
   async findUsers(query: UserQuery, limit = 100): Promise<UserMembershipDetail[]> {
-    const [condition, params] =
+    // The candidates' keys, then the condition they must meet. A user with an mpid is keyed by it (userKeyOf); the
+    // lookups by key probe the primary key once per connection (membership-keys.ts).
+    const byEmail = `SELECT account_id, audience_id, user_key FROM memberships WHERE email = ?`;
+    const [candidates, condition, params] =
       'mpid' in query
-        ? ['m.mpid = ?', [query.mpid]]
+        ? [CANDIDATES_BY_KEY, 'm.mpid = ?', [query.mpid, query.mpid]]
         : 'email' in query
-          ? ['m.email = ?', [query.email.trim().toLowerCase()]]
-          : [`((m.user_id = ? AND a.user_id_field = 'customerId') OR (m.mpid IS NULL AND m.user_key = ?))`, [query.customerId, `customer:${query.customerId}`]];
+          ? [byEmail, 'm.email = ?', [query.email.trim().toLowerCase(), query.email.trim().toLowerCase()]]
+          : [
+              `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id = ? UNION ${CANDIDATES_BY_KEY}`,
+              `((m.user_id = ? AND a.user_id_field = 'customerId') OR (m.mpid IS NULL AND m.user_key = ?))`,
+              [query.customerId, `customer:${query.customerId}`, query.customerId, `customer:${query.customerId}`],
+            ];
     const rows = await this.db.query<Row>(
       `SELECT m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id,
               c.audience_name, c.list_id, lm.state, lm.email AS lm_email, lm.user_id AS lm_user_id, lm.reason AS lm_reason,
               lm.updated_at_ms AS lm_updated_at_ms,
               (SELECT COUNT(*) FROM sync_inbox i WHERE i.list_id = c.list_id AND i.member_key = m.email) AS waiting
-       FROM memberships m
+       FROM (${candidates}) k CROSS JOIN memberships m
        LEFT JOIN accounts a ON a.account_id = m.account_id
        LEFT JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
        LEFT JOIN list_members lm ON lm.list_id = c.list_id AND lm.member_key = m.email
-       WHERE ${condition} ORDER BY m.account_id, m.audience_id, m.user_key LIMIT ?`,
+       WHERE ${KEYED} AND ${condition} ORDER BY m.account_id, m.audience_id, m.user_key LIMIT ?`,
       [...params, limit],
     );
     const mpids = [...new Set(rows.flatMap((r) => (r['mpid'] === null ? [] : [String(r['mpid'])])))];
