@@ -401,20 +401,28 @@ async function checkKeptCounts(stack: Stack): Promise<string[]> {
 async function checkLookups(stack: Stack): Promise<string[]> {
   const [orphans]: { n: string | number }[] = await stack.dataSource.query(MEMBERSHIPS_WITHOUT_CONNECTION);
   const problems = Number(orphans?.n ?? 0) === 0 ? [] : [`${orphans?.n} membership(s) of an audience without its connection`];
-  const users: { user_key: string; mpid: string | null }[] = await stack.dataSource.query(
-    `SELECT DISTINCT user_key, mpid FROM memberships WHERE mpid IS NOT NULL OR user_key LIKE 'customer:%' ORDER BY user_key LIMIT 8`,
-  );
-  for (const u of users) {
-    const stored: { account_id: string | number; audience_id: string | number }[] = await stack.dataSource.query(
-      `SELECT account_id, audience_id FROM memberships WHERE user_key = ${stack.driver === 'postgres' ? '$1' : '?'} ORDER BY account_id, audience_id`,
-      [u.user_key],
+  // What each lookup should answer, read the plain way (every row tested) from the stored memberships.
+  const rows: { account_id: string | number; audience_id: string | number; user_key: string; mpid: string | null; user_id: string | null; field: string }[] =
+    await stack.dataSource.query(
+      `SELECT m.account_id, m.audience_id, m.user_key, m.mpid, m.user_id, a.user_id_field AS field
+       FROM memberships m JOIN accounts a ON a.account_id = m.account_id ORDER BY m.account_id, m.audience_id, m.user_key`,
     );
-    const want = stored.map((r) => `${r.account_id}/${r.audience_id}`).join(' ');
-    const query = u.mpid !== null ? `mpid=${encodeURIComponent(u.mpid)}` : `customerId=${encodeURIComponent(u.user_key.slice('customer:'.length))}`;
+  const at = (r: { account_id: string | number; audience_id: string | number; user_key: string }) => `${r.account_id}/${r.audience_id}/${r.user_key}`;
+  const lookups = new Map<string, string[]>();
+  const expect = (query: string, r: (typeof rows)[number]) => lookups.set(query, [...(lookups.get(query) ?? []), at(r)]);
+  for (const r of rows) {
+    if (r.mpid !== null) expect(`mpid=${encodeURIComponent(r.mpid)}`, r);
+    if (r.user_id !== null && r.field === 'customerId') expect(`customerId=${encodeURIComponent(r.user_id)}`, r);
+    if (r.mpid === null && r.user_key.startsWith('customer:')) expect(`customerId=${encodeURIComponent(r.user_key.slice('customer:'.length))}`, r);
+  }
+  // A few of each kind: the first keys in order, and those of Customer ID accounts.
+  const asked = [...lookups.keys()].filter((q) => q.startsWith('mpid=')).slice(0, 6).concat([...lookups.keys()].filter((q) => q.startsWith('customerId=')).slice(0, 6));
+  for (const query of asked) {
+    const want = [...new Set(lookups.get(query))].sort().join(' ');
     const answer = await stack.admin('GET', `/v1/users?${query}`);
     const found = ((answer.body as { memberships?: { accountId: number; audienceId: number; userKey: string }[] }).memberships ?? [])
-      .filter((m) => m.userKey === u.user_key)
-      .map((m) => `${m.accountId}/${m.audienceId}`)
+      .map((m) => `${m.accountId}/${m.audienceId}/${m.userKey}`)
+      .sort()
       .join(' ');
     if (found !== want) problems.push(`GET /v1/users?${query} found memberships [${found}], memberships holds [${want}]`);
   }

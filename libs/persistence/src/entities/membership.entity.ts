@@ -15,7 +15,11 @@ import { bigintToNumber } from './column-transformers';
  * email is in; the lookups by email alone (users, erasure) use its first column.
  */
 @Index('memberships_by_email', ['email', 'accountId', 'audienceId'])
-@Index('memberships_by_user_id', ['userId'])
+/**
+ * By userId, only where it is not the key: the Customer ID accounts' customer ids (a lookup or erasure by customer id).
+ * In mParticle ID accounts the userId is the mpid, which is the key, found through the primary key like any key.
+ */
+@Index('memberships_by_customer_id', ['userId'], { where: 'user_id <> user_key' })
 /**
  * No index on the user key (or mpid) alone: a lookup by key probes the primary key once per audience connection
  * (repositories/membership-keys.ts), which holds because every membership's audience has its connection.

@@ -246,6 +246,18 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     expect(await memberships.byMpid('customer:c-eve')).toEqual([]);
   });
 
+  it('finds a Customer ID user whose customer id is its mpid (the userId index keeps only userIds apart from the key)', async () => {
+    await dataSource.query(
+      `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, user_id, source_message_id, timestamp_ms, version, updated_at)
+       VALUES (1, 10, '777', '777', 'add', 'sam@example.com', '777', 'm-1', 1000, 1, CURRENT_TIMESTAMP)`,
+    );
+    try {
+      expect((await ops.findUsers({ customerId: '777' })).map((m) => [m.accountId, m.audienceId, m.userKey])).toEqual([[1, 10, '777']]);
+    } finally {
+      await dataSource.query(`DELETE FROM memberships WHERE user_key = '777'`);
+    }
+  });
+
   it('previews a replay without changing anything: failed members per filter', async () => {
     const inbox = async () => Number((await dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox`))[0].n);
     const before = await inbox();

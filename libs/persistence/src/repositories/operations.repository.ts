@@ -390,9 +390,12 @@ export class OperationsRepository {
         : 'email' in query
           ? [byEmail, 'm.email = ?', [query.email.trim().toLowerCase(), query.email.trim().toLowerCase()]]
           : [
-              `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id = ? UNION ${CANDIDATES_BY_KEY}`,
+              // The userId index holds the rows whose userId is not their key; a customer id that is its row's key
+              // (an mpid equal to it, or the key of a profile without one) is probed by key.
+              `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id = ? AND user_id <> user_key
+               UNION ${CANDIDATES_BY_KEY} UNION ${CANDIDATES_BY_KEY}`,
               `((m.user_id = ? AND a.user_id_field = 'customerId') OR (m.mpid IS NULL AND m.user_key = ?))`,
-              [query.customerId, `customer:${query.customerId}`, query.customerId, `customer:${query.customerId}`],
+              [query.customerId, query.customerId, `customer:${query.customerId}`, query.customerId, `customer:${query.customerId}`],
             ];
     const rows = await this.db.query<Row>(
       `SELECT m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id,

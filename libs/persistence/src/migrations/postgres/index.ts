@@ -19,7 +19,7 @@ import { MessageCounts1797001000000 } from './1797001000000-message-counts';
 import { InboxCounts1797001100000 } from './1797001100000-inbox-counts';
 import { ListMembersPartialIndexes1797001200000 } from './1797001200000-list-members-partial-indexes';
 import { StatedAudiences1797001300000 } from './1797001300000-stated-audiences';
-import { MembershipsWithoutKeyIndexes1797001400000 } from './1797001400000-memberships-without-key-indexes';
+import { MembershipsKeyedLookups1797001400000 } from './1797001400000-memberships-keyed-lookups';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -44,5 +44,5 @@ export const POSTGRES_MIGRATIONS = [
   InboxCounts1797001100000,
   ListMembersPartialIndexes1797001200000,
   StatedAudiences1797001300000,
-  MembershipsWithoutKeyIndexes1797001400000,
+  MembershipsKeyedLookups1797001400000,
 ];
