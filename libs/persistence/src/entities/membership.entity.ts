@@ -20,6 +20,8 @@ import { bigintToNumber } from './column-transformers';
  * In mParticle ID accounts the userId is the mpid, which is the key, found through the primary key like any key.
  */
 @Index('memberships_by_customer_id', ['userId'], { where: 'user_id <> user_key' })
+/** The few rows whose identity changed, by the email they named before: an erasure of that email finds them. */
+@Index('memberships_by_prev_email', ['prevEmail'], { where: 'prev_email IS NOT NULL' })
 /**
  * No index on the user key (or mpid) alone: a lookup by key probes the primary key once per audience connection
  * (repositories/membership-keys.ts), which holds because every membership's audience has its connection.

@@ -69,6 +69,29 @@ describe.each(DRIVERS)('ErasureRepository tombstones on %s', (driver) => {
     expect(await erasures.erasedProfiles(1, [jane], same, 6000)).toEqual([true]);
   });
 
+  it('finds every row of the subject through an index: by email, by the email before an identity change, by key, by customer id', async () => {
+    const accountId = 91;
+    const erasures = new ErasureRepository(db, new ApiKeyCipher(key));
+    for (const audienceId of [1, 2, 3])
+      await db.execute(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (?, ?, 'a', ?)`, [accountId, audienceId, 910 + audienceId]);
+    const row = (audienceId: number, userKey: string, mpid: string | null, email: string | null, prevEmail: string | null, userId: string | null) =>
+      db.execute(
+        `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, prev_email, user_id, source_message_id, timestamp_ms) ` +
+          `VALUES (?, ?, ?, ?, 'add', ?, ?, ?, 'm', 1000)`,
+        [accountId, audienceId, userKey, mpid, email, prevEmail, userId],
+      );
+    await row(1, '701', '701', 'ann@example.com', null, 'cust-ann'); // by email
+    await row(2, '702', '702', 'ann-new@example.com', 'ann@example.com', 'cust-702'); // by the email it named before
+    await row(3, 'email:ann@example.com', null, null, null, null); // keyed by the email, naming no email now (skipped)
+    await row(1, '703', '703', 'other@example.com', null, 'cust-ann'); // by customer id, another email
+    await row(2, 'customer:cust-ann', null, 'x@example.com', null, 'cust-ann'); // keyed by the customer id
+    await row(3, 'cust-ann', 'cust-ann', 'y@example.com', null, 'cust-ann'); // a customer id equal to its mpid (its key)
+    await row(1, '799', '799', 'keep@example.com', 'kept@example.com', 'cust-keep'); // not the subject
+    await erasures.accept(accountId, 'r-91', { email: 'ann@example.com', customerId: 'cust-ann' }, 'customerId', 5000);
+    const left = await db.query<{ user_key: string }>(`SELECT user_key FROM memberships WHERE account_id = ? ORDER BY user_key`, [accountId]);
+    expect(left.map((r) => r.user_key)).toEqual(['799']);
+  });
+
   it('removes again an older change an API process stored before it saw the tombstone, and keeps a newer one', async () => {
     const accountId = 3;
     await connect(accountId, 30);

@@ -15,6 +15,15 @@
  */
 export const CANDIDATES_BY_KEY = `SELECT c.account_id, c.audience_id, CAST(? AS VARCHAR(200)) AS user_key FROM audience_connections c`;
 
+/**
+ * The candidates of several keys in one account (`count` key parameters, then the account): the same probes as
+ * `CANDIDATES_BY_KEY`, for each key, over the account's connections only.
+ */
+export function candidatesByKeysIn(count: number): string {
+  const keys = Array.from({ length: count }, () => 'SELECT CAST(? AS VARCHAR(200)) AS user_key').join(' UNION ALL ');
+  return `SELECT c.account_id, c.audience_id, x.user_key FROM (${keys}) x CROSS JOIN audience_connections c WHERE c.account_id = ?`;
+}
+
 /** Joins a candidate `k` to its membership `m` by the primary key. */
 export const KEYED = `m.account_id = k.account_id AND m.audience_id = k.audience_id AND m.user_key = k.user_key`;
 
