@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -298,6 +299,35 @@ async function endpoints(apiUrl: string, layout: Layout, callId: string, only?: 
   return out;
 }
 
+/**
+ * mParticle's erasure request (a DSR) of one user of account 1's big audience (email and customer id), answered once
+ * the subject's rows are gone: the first, then 20 more users, each request to the stack's API.
+ */
+async function erasures(stack: Stack): Promise<EndpointFigure> {
+  const erase = async (n: number) => {
+    const started = performance.now();
+    const answer = await stack.send({
+      type: 'dsr_processing_request',
+      id: randomUUID(),
+      timestamp_ms: Date.now(),
+      firehose_version: '3.2.0',
+      account: { account_id: 1, account_settings: { apiKey: keyOf(1), userIdField: 'customerId' } },
+      subject_request_id: `size-erasure-${n}`,
+      subject_request_type: 'erasure',
+      regulation: 'gdpr',
+      submitted_time: new Date().toISOString(),
+      api_version: '3.0',
+      subject_identities: { email: { encoding: 'raw', value: `user${n}@example.com` }, controller_customer_id: { encoding: 'raw', value: `c${n}` } },
+    });
+    return { ms: performance.now() - started, status: answer.status };
+  };
+  const cold = await erase(7001);
+  const times: number[] = [];
+  for (let i = 1; i <= ENDPOINT_CALLS; i++) times.push((await erase(7001 + i * 1013)).ms);
+  times.sort((a, b) => a - b);
+  return { name: 'erasure request (DSR), one user', coldMs: cold.ms, p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99), status: cold.status };
+}
+
 const ingestOptions = (o: SizeOptions, hotUsers?: number) => ({ senders: 16, profiles: 50, seconds: o.ingestSeconds, ...(hotUsers ? { hotUsers } : {}) });
 
 /**
@@ -325,6 +355,8 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
       const [oneCall] = await stack.dataSource.query(`SELECT id FROM delivery_calls ORDER BY created_at_ms DESC LIMIT 1`);
       process.stdout.write(`  measuring the console and admin reads…\n`);
       const reads = await endpoints(apiUrl, layout, oneCall?.id ?? '00000000-0000-0000-0000-000000000000');
+      process.stdout.write(`  erasure requests of users of the big audience…\n`);
+      reads.push(await erasures(stack));
       process.stdout.write(`  the same reads with ${o.backlog.toLocaleString('en')} inbox rows waiting (an outage's backlog)…\n`);
       const backlog = await withBacklog(stack.dataSource, layout, o.backlog, () => endpoints(apiUrl, layout, '', BACKLOG_READS));
       const lists = layout.lists.slice(0, 4);

@@ -227,14 +227,15 @@ export class ErasureRepository {
     // The rows the conditions can match, each through an index (an erasure is answered to mParticle while it waits,
     // and a scan of a 5-million-member account took seconds): by email, by the email before an identity change, by
     // key (the primary key, once per connection of the account), by a userId apart from its key; a userId that is its
-    // row's key (an mpid) is probed as a key. The conditions then decide, as they always did.
+    // row's key (an mpid) is probed as a key. The conditions then decide, as they always did. (`+account_id`: SQLite,
+    // without statistics, would otherwise read the account's whole primary-key range instead of the narrow index.)
     const probed = unique([...keys, ...who.userIds]);
     const candidates = [
       ...(who.emails.length > 0
         ? [
-            { sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE email IN (${placeholders(who.emails)}) AND account_id = ?`, params: [...who.emails, accountId] },
+            { sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE email IN (${placeholders(who.emails)}) AND +account_id = ?`, params: [...who.emails, accountId] },
             {
-              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE prev_email IN (${placeholders(who.emails)}) AND account_id = ?`,
+              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE prev_email IN (${placeholders(who.emails)}) AND +account_id = ?`,
               params: [...who.emails, accountId],
             },
           ]
@@ -242,7 +243,7 @@ export class ErasureRepository {
       ...(who.userIds.length > 0
         ? [
             {
-              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id IN (${placeholders(who.userIds)}) AND user_id <> user_key AND account_id = ?`,
+              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id IN (${placeholders(who.userIds)}) AND user_id <> user_key AND +account_id = ?`,
               params: [...who.userIds, accountId],
             },
           ]
