@@ -416,7 +416,10 @@ async function checkLookups(stack: Stack): Promise<string[]> {
     if (r.mpid === null && r.user_key.startsWith('customer:')) expect(`customerId=${encodeURIComponent(r.user_key.slice('customer:'.length))}`, r);
   }
   // A few of each kind: the first keys in order, and those of Customer ID accounts.
-  const asked = [...lookups.keys()].filter((q) => q.startsWith('mpid=')).slice(0, 6).concat([...lookups.keys()].filter((q) => q.startsWith('customerId=')).slice(0, 6));
+  const asked = [...lookups.keys()]
+    .filter((q) => q.startsWith('mpid='))
+    .slice(0, 6)
+    .concat([...lookups.keys()].filter((q) => q.startsWith('customerId=')).slice(0, 6));
   for (const query of asked) {
     const want = [...new Set(lookups.get(query))].sort().join(' ');
     const answer = await stack.admin('GET', `/v1/users?${query}`);

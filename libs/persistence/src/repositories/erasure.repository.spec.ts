@@ -73,7 +73,11 @@ describe.each(DRIVERS)('ErasureRepository tombstones on %s', (driver) => {
     const accountId = 91;
     const erasures = new ErasureRepository(db, new ApiKeyCipher(key));
     for (const audienceId of [1, 2, 3])
-      await db.execute(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (?, ?, 'a', ?)`, [accountId, audienceId, 910 + audienceId]);
+      await db.execute(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (?, ?, 'a', ?)`, [
+        accountId,
+        audienceId,
+        910 + audienceId,
+      ]);
     const row = (audienceId: number, userKey: string, mpid: string | null, email: string | null, prevEmail: string | null, userId: string | null) =>
       db.execute(
         `INSERT INTO memberships (account_id, audience_id, user_key, mpid, action, email, prev_email, user_id, source_message_id, timestamp_ms) ` +

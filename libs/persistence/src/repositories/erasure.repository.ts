@@ -233,7 +233,10 @@ export class ErasureRepository {
     const candidates = [
       ...(who.emails.length > 0
         ? [
-            { sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE email IN (${placeholders(who.emails)}) AND +account_id = ?`, params: [...who.emails, accountId] },
+            {
+              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE email IN (${placeholders(who.emails)}) AND +account_id = ?`,
+              params: [...who.emails, accountId],
+            },
             {
               sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE prev_email IN (${placeholders(who.emails)}) AND +account_id = ?`,
               params: [...who.emails, accountId],
