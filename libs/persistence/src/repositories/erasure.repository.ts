@@ -230,27 +230,15 @@ export class ErasureRepository {
     // row's key (an mpid) is probed as a key. The conditions then decide, as they always did. (`+account_id`: SQLite,
     // without statistics, would otherwise read the account's whole primary-key range instead of the narrow index.)
     const probed = unique([...keys, ...who.userIds]);
+    const narrow = (where: string, values: string[]) => ({
+      sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE ${where} AND +account_id = ?`,
+      params: [...values, accountId],
+    });
     const candidates = [
       ...(who.emails.length > 0
-        ? [
-            {
-              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE email IN (${placeholders(who.emails)}) AND +account_id = ?`,
-              params: [...who.emails, accountId],
-            },
-            {
-              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE prev_email IN (${placeholders(who.emails)}) AND +account_id = ?`,
-              params: [...who.emails, accountId],
-            },
-          ]
+        ? [narrow(`email IN (${placeholders(who.emails)})`, who.emails), narrow(`prev_email IN (${placeholders(who.emails)})`, who.emails)]
         : []),
-      ...(who.userIds.length > 0
-        ? [
-            {
-              sql: `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id IN (${placeholders(who.userIds)}) AND user_id <> user_key AND +account_id = ?`,
-              params: [...who.userIds, accountId],
-            },
-          ]
-        : []),
+      ...(who.userIds.length > 0 ? [narrow(`user_id IN (${placeholders(who.userIds)}) AND user_id <> user_key`, who.userIds)] : []),
       ...(probed.length > 0 ? [{ sql: candidatesByKeysIn(probed.length), params: [...probed, accountId] }] : []),
     ];
     const rows = await this.db.query<{
