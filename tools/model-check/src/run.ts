@@ -415,7 +415,7 @@ async function checkLookups(stack: Stack): Promise<string[]> {
     if (r.user_id !== null && r.field === 'customerId') expect(`customerId=${encodeURIComponent(r.user_id)}`, r);
     if (r.mpid === null && r.user_key.startsWith('customer:')) expect(`customerId=${encodeURIComponent(r.user_key.slice('customer:'.length))}`, r);
   }
-  // A few of each kind: the first keys in order, and those of Customer ID accounts.
+  // The first six lookups by mpid and the first six by customer id (in key order).
   const asked = [...lookups.keys()]
     .filter((q) => q.startsWith('mpid='))
     .slice(0, 6)

@@ -6,7 +6,7 @@ import { erasedIdentity } from '@audience-bridge/mapping';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
 import { forgetSuccesses, placeholders } from './audit-rows';
-import { candidatesByKeysIn, KEYED } from './membership-keys';
+import { candidatesByKeys, KEYED } from './membership-keys';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 
 /** Who to forget, as accepted: raw identities of the request, normalized. */
@@ -239,7 +239,7 @@ export class ErasureRepository {
         ? [narrow(`email IN (${placeholders(who.emails)})`, who.emails), narrow(`prev_email IN (${placeholders(who.emails)})`, who.emails)]
         : []),
       ...(who.userIds.length > 0 ? [narrow(`user_id IN (${placeholders(who.userIds)}) AND user_id <> user_key`, who.userIds)] : []),
-      ...(probed.length > 0 ? [{ sql: candidatesByKeysIn(probed.length), params: [...probed, accountId] }] : []),
+      ...(probed.length > 0 ? [{ sql: candidatesByKeys(probed.length, { inAccount: true }), params: [...probed, accountId] }] : []),
     ];
     const rows = await this.db.query<{
       audience_id: string | number;

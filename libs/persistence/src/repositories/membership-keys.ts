@@ -9,19 +9,17 @@
  * new membership one more B-tree insert on the acknowledgement path. The model checker holds the premise (no
  * membership without its connection) after every history.
  *
- * The fragment answers (account_id, audience_id, user_key) rows, `k`, to join memberships `m` on (`KEYED`); its one
- * parameter is the key. Written `FROM (…) k CROSS JOIN memberships m WHERE <KEYED>`: SQLite, without statistics,
- * otherwise takes memberships for the outer loop and reads all of it; `CROSS JOIN` keeps the candidates outside.
+ * `candidatesByKeys(n)` answers (account_id, audience_id, user_key) rows, `k`, to join memberships `m` on (`KEYED`):
+ * one per connection and key; its parameters are the `n` keys, then the account with `inAccount`. Written
+ * `FROM (…) k CROSS JOIN memberships m WHERE <KEYED>`: SQLite, without statistics, otherwise takes memberships for the
+ * outer loop and reads all of it; `CROSS JOIN` keeps the candidates outside. The keys are cast to an unbounded
+ * VARCHAR (a bounded one would cut a longer value on PostgreSQL; the caller's conditions compare the whole value).
  */
-export const CANDIDATES_BY_KEY = `SELECT c.account_id, c.audience_id, CAST(? AS VARCHAR(200)) AS user_key FROM audience_connections c`;
-
-/**
- * The candidates of several keys in one account (`count` key parameters, then the account): the same probes as
- * `CANDIDATES_BY_KEY`, for each key, over the account's connections only.
- */
-export function candidatesByKeysIn(count: number): string {
-  const keys = Array.from({ length: count }, () => 'SELECT CAST(? AS VARCHAR(200)) AS user_key').join(' UNION ALL ');
-  return `SELECT c.account_id, c.audience_id, x.user_key FROM (${keys}) x CROSS JOIN audience_connections c WHERE c.account_id = ?`;
+export function candidatesByKeys(count: number, options: { inAccount?: boolean } = {}): string {
+  const keys = Array.from({ length: count }, () => 'SELECT CAST(? AS VARCHAR) AS user_key').join(' UNION ALL ');
+  return (
+    `SELECT c.account_id, c.audience_id, x.user_key FROM (${keys}) x CROSS JOIN audience_connections c` + (options.inAccount ? ' WHERE c.account_id = ?' : '')
+  );
 }
 
 /** Joins a candidate `k` to its membership `m` by the primary key. */

@@ -3,7 +3,7 @@ import { Database } from '../database';
 import { LIST_MEMBER_STATES, ListMemberState } from '../entities';
 import { inboxBacklog } from './inbox-counts';
 import { listMemberCounts } from './list-member-counts';
-import { CANDIDATES_BY_KEY, KEYED } from './membership-keys';
+import { candidatesByKeys, KEYED } from './membership-keys';
 import { messageCounts } from './message-counts';
 
 /** One user's membership of one audience: what mParticle wants, and where the audience's list stands for that member. */
@@ -36,7 +36,7 @@ export class MembershipsRepository {
       `SELECT m.account_id, m.audience_id, c.list_id, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id, m.updated_at,
               lm.state, lm.reason,
               (SELECT COUNT(*) FROM sync_inbox i WHERE i.list_id = c.list_id AND i.member_key = m.email) AS waiting
-       FROM (${CANDIDATES_BY_KEY}) k CROSS JOIN memberships m
+       FROM (${candidatesByKeys(1)}) k CROSS JOIN memberships m
        LEFT JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
        LEFT JOIN list_members lm ON lm.list_id = c.list_id AND lm.member_key = m.email
        WHERE ${KEYED} AND m.mpid = ? ORDER BY m.account_id, m.audience_id`,

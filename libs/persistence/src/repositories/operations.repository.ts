@@ -5,7 +5,7 @@ import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.r
 import { successesOf, type CallRow } from './audit-rows';
 import { inboxBacklog } from './inbox-counts';
 import { listMemberCounts } from './list-member-counts';
-import { CANDIDATES_BY_KEY, KEYED } from './membership-keys';
+import { candidatesByKeys, KEYED } from './membership-keys';
 
 /** The two windows the operations console charts: the last hour in minutes, the last day in quarter hours. */
 export const SUMMARY_WINDOWS = { hour: { bucketMs: 60_000, buckets: 60 }, day: { bucketMs: 15 * 60_000, buckets: 96 } } as const;
@@ -383,19 +383,19 @@ export class OperationsRepository {
   async findUsers(query: UserQuery, limit = 100): Promise<UserMembershipDetail[]> {
     // The candidates' keys, then the condition they must meet. A user with an mpid is keyed by it (userKeyOf); the
     // lookups by key probe the primary key once per connection (membership-keys.ts).
-    const byEmail = `SELECT account_id, audience_id, user_key FROM memberships WHERE email = ?`;
+    const email = 'email' in query ? query.email.trim().toLowerCase() : '';
+    const customerKey = 'customerId' in query ? `customer:${query.customerId}` : '';
     const [candidates, condition, params] =
       'mpid' in query
-        ? [CANDIDATES_BY_KEY, 'm.mpid = ?', [query.mpid, query.mpid]]
+        ? [candidatesByKeys(1), 'm.mpid = ?', [query.mpid, query.mpid]]
         : 'email' in query
-          ? [byEmail, 'm.email = ?', [query.email.trim().toLowerCase(), query.email.trim().toLowerCase()]]
+          ? [`SELECT account_id, audience_id, user_key FROM memberships WHERE email = ?`, 'm.email = ?', [email, email]]
           : [
               // The userId index holds the rows whose userId is not their key; a customer id that is its row's key
               // (an mpid equal to it, or the key of a profile without one) is probed by key.
-              `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id = ? AND user_id <> user_key
-               UNION ${CANDIDATES_BY_KEY} UNION ${CANDIDATES_BY_KEY}`,
+              `SELECT account_id, audience_id, user_key FROM memberships WHERE user_id = ? AND user_id <> user_key UNION ${candidatesByKeys(2)}`,
               `((m.user_id = ? AND a.user_id_field = 'customerId') OR (m.mpid IS NULL AND m.user_key = ?))`,
-              [query.customerId, query.customerId, `customer:${query.customerId}`, query.customerId, `customer:${query.customerId}`],
+              [query.customerId, query.customerId, customerKey, query.customerId, customerKey],
             ];
     const rows = await this.db.query<Row>(
       `SELECT m.account_id, m.audience_id, m.user_key, m.mpid, m.action, m.email, m.user_id, m.skip_reason, m.timestamp_ms, m.source_message_id,
