@@ -82,6 +82,9 @@ export async function applyAccountSettings(
     manager,
   );
   const changed = `COALESCE(accounts.mparticle_settings, '') <> excluded.mparticle_settings`;
+  // "No remembered message of the account is newer" as the newest one's time: one descent of the (account, time)
+  // index. Written as NOT EXISTS with the bound a column of the row, PostgreSQL guessed a third of the table matched,
+  // expected a match at once and read every message id (400 - 600 ms with 5 million; mparticle-settings.spec.ts).
   const ifChanged = (column: string, value: string) => `${column} = CASE WHEN ${changed} THEN ${value} ELSE accounts.${column} END`;
   const liftBadKey = `${changed} AND accounts.status = 'suspended' AND accounts.suspended_reason LIKE 'bad api key%'
     AND excluded.api_key_fingerprint IS NOT NULL AND excluded.api_key_fingerprint <> COALESCE(accounts.api_key_fingerprint, '')`;
@@ -102,7 +105,8 @@ export async function applyAccountSettings(
        settings_at_ms = excluded.settings_at_ms,
        mparticle_settings = excluded.mparticle_settings
      WHERE accounts.settings_at_ms < excluded.settings_at_ms
-       AND NOT EXISTS (SELECT 1 FROM received_messages r WHERE r.account_id = accounts.account_id AND r.timestamp_ms > excluded.settings_at_ms)
+       AND COALESCE((SELECT MAX(r.timestamp_ms) FROM received_messages r WHERE r.account_id = accounts.account_id), excluded.settings_at_ms)
+           <= excluded.settings_at_ms
      RETURNING account_id`,
     [
       accountId,
