@@ -91,7 +91,7 @@ export class ErasureService implements OnApplicationBootstrap, BeforeApplication
       return false;
     }
     // Taken off their lists first, as for any delete: forgetting them before would leave them on the lists.
-    if ((await this.erasures.inFlight(erasure.accountId, erasure.subject)) > 0) {
+    if (await this.erasures.inFlight(erasure.accountId, erasure.subject)) {
       await later("waiting for the subject's lists to settle", this.env.SWEEP_INTERVAL_MS);
       return false;
     }
