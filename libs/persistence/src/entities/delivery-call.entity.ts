@@ -5,6 +5,7 @@ import { bigintToNumber } from './column-transformers';
 @Entity('delivery_calls')
 @Index('delivery_calls_by_time', ['createdAtMs'])
 @Index('delivery_calls_by_list', ['accountId', 'listId', 'createdAtMs'])
+@Index('delivery_calls_last_success', ['accountId', 'listId', 'createdAtMs'], { where: 'http_status = 200 AND NOT dry_run' })
 export class DeliveryCallEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;

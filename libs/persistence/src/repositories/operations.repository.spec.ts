@@ -4,7 +4,7 @@ import { Database } from '../database';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
 import { MembershipsRepository } from './memberships.repository';
-import { OperationsRepository, redactErrorSample } from './operations.repository';
+import { lastSuccesses, OperationsRepository, redactErrorSample } from './operations.repository';
 
 describe('redactErrorSample', () => {
   it.each([
@@ -267,5 +267,55 @@ describe.each(DRIVERS)('operations queries on %s', (driver) => {
     expect(await audit.replayPreview({ accountId: 3 })).toEqual({ requeued: 0, lists: [] });
     expect(await audit.replayPreview({ accountId: 3, reason: 'dry run' })).toEqual({ requeued: 0, lists: [300, 301] });
     expect(await inbox()).toBe(before);
+  });
+});
+
+// Found by `npm run bench:size` (500,000 calls over 30 days): the connections' "last success" read every call.
+describe("the connections' last success on PostgreSQL", () => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let db: Database;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource('postgres'));
+    db = new Database(dataSource);
+    await db.execute(
+      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (1, 1, 'a', 10), (1, 2, 'b', 10), (2, 1, 'c', 20), (2, 2, 'd', 30)`,
+    );
+    // 20,000 calls to lists 10 and 20, the newest of list 20 failing (a 429) and a dry run; none to list 30.
+    await db.query(
+      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, dry_run, created_at_ms)
+       SELECT gen_random_uuid(), 1 + n % 2, 10 * (1 + n % 2), 'subscribe', 1, 200, 1, 0, 5, false, 1000 + n FROM generate_series(1, 20000) n`,
+    );
+    await db.query(
+      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, dry_run, created_at_ms)
+       VALUES (gen_random_uuid(), 2, 20, 'subscribe', 1, 429, 0, 1, 5, false, 50000), (gen_random_uuid(), 2, 20, 'subscribe', 1, NULL, 0, 0, 0, true, 50001)`,
+    );
+    await db.query(`ANALYZE delivery_calls`);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  it("is each list's newest successful call, found without reading every call", async () => {
+    const { found, read } = await db.transaction(async (manager) => {
+      const reads = async () => {
+        const [row] = await db.query<{ n: string | number }>(
+          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'delivery_calls'`,
+          [],
+          manager,
+        );
+        return Number(row?.n ?? 0);
+      };
+      const before = await reads();
+      const rows = await lastSuccesses(db, manager);
+      return { found: rows, read: (await reads()) - before };
+    });
+    expect([...found].sort((a, b) => a.listId - b.listId)).toEqual([
+      { listId: 10, atMs: 1000 + 20000 },
+      { listId: 20, atMs: 1000 + 20000 - 1 },
+      { listId: 30, atMs: null },
+    ]);
+    expect(read).toBeLessThan(100);
   });
 });

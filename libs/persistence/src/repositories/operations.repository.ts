@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.repository';
@@ -143,6 +144,32 @@ export function redactErrorSample(error: string | null): string | null {
 }
 
 /** Read-only queries for the operations console: traffic over time, connections with their figures, a call, a user. */
+/**
+ * When each connected list last had a successful call (not a dry run), from its connections' accounts: one descent of
+ * `delivery_calls_last_success` per connection. Taking the newest success of every call read the 30 days of calls
+ * whole (500,000 calls: 160 - 245 ms, bench:size). On PostgreSQL the descent is asked as a range of the whole key, to
+ * the newest success at or before the end of the connection's (account, list) range (a row of another range means
+ * none): asked with an equal account and list, PostgreSQL walked the time index back instead, through every newer
+ * call of other lists. SQLite, without statistics, takes the equal form to the index.
+ */
+export async function lastSuccesses(db: Database, manager?: EntityManager): Promise<{ listId: number; atMs: number | null }[]> {
+  const newest =
+    db.driver === 'postgres'
+      ? `SELECT CASE WHEN d.account_id = c.account_id AND d.list_id = c.list_id THEN d.created_at_ms END FROM delivery_calls d
+         WHERE http_status = 200 AND NOT dry_run AND (d.account_id, d.list_id, d.created_at_ms) <= (c.account_id, c.list_id, ${Number.MAX_SAFE_INTEGER})
+         ORDER BY d.account_id DESC, d.list_id DESC, d.created_at_ms DESC LIMIT 1`
+      : `SELECT d.created_at_ms FROM delivery_calls d
+         WHERE d.account_id = c.account_id AND d.list_id = c.list_id AND http_status = 200 AND NOT dry_run ORDER BY d.created_at_ms DESC LIMIT 1`;
+  const rows = await db.query<Row>(
+    `SELECT list_id, MAX(t) AS t FROM (
+       SELECT c.list_id, (${newest}) AS t FROM (SELECT DISTINCT account_id, list_id FROM audience_connections WHERE list_id IS NOT NULL) c
+     ) x GROUP BY list_id`,
+    [],
+    manager,
+  );
+  return rows.map((r) => ({ listId: num(r['list_id']), atMs: numOrNull(r['t']) }));
+}
+
 @Injectable()
 export class OperationsRepository {
   constructor(private readonly db: Database) {}
@@ -249,7 +276,7 @@ export class OperationsRepository {
          ) d GROUP BY account_id, audience_id, list_id`,
         [false, since, since],
       ),
-      this.db.query<Row>(`SELECT list_id, MAX(created_at_ms) AS t FROM delivery_calls WHERE http_status = 200 AND dry_run = ? GROUP BY list_id`, [false]),
+      lastSuccesses(this.db),
       this.db.query<Row>(
         `SELECT m.account_id, m.audience_id, COUNT(*) AS n FROM memberships m
          JOIN audience_connections c ON c.account_id = m.account_id AND c.audience_id = m.audience_id
@@ -264,7 +291,7 @@ export class OperationsRepository {
       nextAttemptAt: iso(numOrNull(r['next_attempt_at'])),
       lastError: redactErrorSample(str(r['last_error'])),
     }));
-    const success = byList(lastSuccess, (r) => numOrNull(r['t']));
+    const success = new Map(lastSuccess.map((r) => [r.listId, r.atMs]));
     const memberCounts = new Map<string, number>(members.map((r) => [`${r.listId}|${r.state}`, r.n]));
     const dayCounts = new Map(day.map((r) => [`${num(r['account_id'])}|${num(r['audience_id'])}|${num(r['list_id'])}`, r]));
     const heldCounts = new Map(held.map((r) => [`${num(r['account_id'])}|${num(r['audience_id'])}`, num(r['n'])]));

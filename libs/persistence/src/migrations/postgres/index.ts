@@ -20,6 +20,7 @@ import { InboxCounts1797001100000 } from './1797001100000-inbox-counts';
 import { ListMembersPartialIndexes1797001200000 } from './1797001200000-list-members-partial-indexes';
 import { StatedAudiences1797001300000 } from './1797001300000-stated-audiences';
 import { MembershipsKeyedLookups1797001400000 } from './1797001400000-memberships-keyed-lookups';
+import { DeliveryCallsLastSuccess1797001500000 } from './1797001500000-delivery-calls-last-success';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -45,4 +46,5 @@ export const POSTGRES_MIGRATIONS = [
   ListMembersPartialIndexes1797001200000,
   StatedAudiences1797001300000,
   MembershipsKeyedLookups1797001400000,
+  DeliveryCallsLastSuccess1797001500000,
 ];
