@@ -22,5 +22,6 @@ export * from './repositories/attributes.repository';
 export * from './repositories/created-lists.repository';
 export * from './repositories/list-member-counts';
 export * from './repositories/message-counts';
+export * from './repositories/call-counts';
 export * from './repositories/inbox-counts';
 export * from './repositories/membership-keys';

@@ -367,8 +367,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
 }
 
 /**
- * The counts /v1/stats answers (kept by triggers: list-member-counts.ts, message-counts.ts, inbox-counts.ts) are the
- * rows of list_members, received_messages and sync_inbox, counted.
+ * The counts /v1/stats answers (kept by triggers: list-member-counts.ts, message-counts.ts, inbox-counts.ts,
+ * call-counts.ts) are the rows of list_members, received_messages, sync_inbox and delivery_calls, counted.
  */
 async function checkKeptCounts(stack: Stack): Promise<string[]> {
   const rows: { state: string; n: string | number }[] = await stack.dataSource.query(`SELECT state, COUNT(*) AS n FROM list_members GROUP BY state`);
@@ -378,6 +378,7 @@ async function checkKeptCounts(stack: Stack): Promise<string[]> {
     messagesAccepted: number;
     duplicates: number;
     pending: number;
+    iterable: { calls: number; failedCalls: number; rateLimited: number };
   };
   const [inbox]: { n: string | number }[] = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox`);
   const wrong = Object.entries(stats.members).filter(([state, n]) => n !== (counted[state] ?? 0));
@@ -385,12 +386,20 @@ async function checkKeptCounts(stack: Stack): Promise<string[]> {
     `SELECT COUNT(*) AS n, SUM(duplicate_count) AS d FROM received_messages`,
   );
   const held = { accepted: Number(messages?.n ?? 0), duplicates: Number(messages?.d ?? 0) };
+  const [calls]: { n: string | number; f: string | number | null; r: string | number | null }[] = await stack.dataSource.query(
+    `SELECT COUNT(*) AS n, SUM(CASE WHEN NOT dry_run AND (http_status IS NULL OR http_status <> 200) THEN 1 ELSE 0 END) AS f,
+            SUM(CASE WHEN http_status = 429 THEN 1 ELSE 0 END) AS r FROM delivery_calls`,
+  );
+  const recorded = { calls: Number(calls?.n ?? 0), failedCalls: Number(calls?.f ?? 0), rateLimited: Number(calls?.r ?? 0) };
   return [
     ...(wrong.length === 0 ? [] : [`/v1/stats counts members ${JSON.stringify(stats.members)}, list_members holds ${JSON.stringify(counted)}`]),
     ...(stats.messagesAccepted === held.accepted && stats.duplicates === held.duplicates
       ? []
       : [`/v1/stats counts ${stats.messagesAccepted} messages, ${stats.duplicates} repeats; received_messages holds ${JSON.stringify(held)}`]),
     ...(stats.pending === Number(inbox?.n ?? 0) ? [] : [`/v1/stats counts ${stats.pending} inbox rows waiting, sync_inbox holds ${Number(inbox?.n ?? 0)}`]),
+    ...(JSON.stringify(stats.iterable) === JSON.stringify(recorded)
+      ? []
+      : [`/v1/stats counts Iterable calls ${JSON.stringify(stats.iterable)}, delivery_calls holds ${JSON.stringify(recorded)}`]),
   ];
 }
 

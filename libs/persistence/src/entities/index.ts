@@ -20,6 +20,7 @@ import { CreatedListEntity } from './created-list.entity';
 import { ListMemberCountChangeEntity, ListMemberCountEntity } from './list-member-count.entity';
 import { MessageCountChangeEntity, MessageCountEntity } from './message-count.entity';
 import { InboxCountChangeEntity, InboxCountEntity } from './inbox-count.entity';
+import { CallCountChangeEntity, CallCountEntity } from './call-count.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -43,6 +44,7 @@ export * from './created-list.entity';
 export * from './list-member-count.entity';
 export * from './message-count.entity';
 export * from './inbox-count.entity';
+export * from './call-count.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -71,4 +73,6 @@ export const ENTITIES = [
   MessageCountChangeEntity,
   InboxCountEntity,
   InboxCountChangeEntity,
+  CallCountEntity,
+  CallCountChangeEntity,
 ];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DeliveryStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
+import { callCounts } from './call-counts';
 import { appendInbox } from './sync-inbox';
 import { successesOf, type CallRow, type SuccessVerdict } from './audit-rows';
 
@@ -240,15 +241,8 @@ export class AuditRepository {
     return { calls: calls.affected, verdicts: verdicts.affected, successes: successes.affected, messages: messages.affected };
   }
 
-  /** Iterable calls recorded, all and failed (not 200, dry runs aside). */
-  async callCounts(): Promise<{ calls: number; failedCalls: number; rateLimited: number }> {
-    const [row] = await this.db.query<{ n: number | string; f: number | string | null; r: number | string | null }>(
-      `SELECT COUNT(*) AS n,
-              SUM(CASE WHEN dry_run = ? AND (http_status IS NULL OR http_status <> 200) THEN 1 ELSE 0 END) AS f,
-              SUM(CASE WHEN http_status = 429 THEN 1 ELSE 0 END) AS r
-       FROM delivery_calls`,
-      [false],
-    );
-    return { calls: Number(row?.n ?? 0), failedCalls: Number(row?.f ?? 0), rateLimited: Number(row?.r ?? 0) };
+  /** Iterable calls recorded, all and failed (not 200, dry runs aside), and those answered 429 (the kept counts). */
+  callCounts(): Promise<{ calls: number; failedCalls: number; rateLimited: number }> {
+    return callCounts(this.db);
   }
 }

@@ -247,9 +247,7 @@ describe('ErasureRepository.inFlight behind a backlog on PostgreSQL', () => {
     expect(waiting.read).toBeLessThan(1000);
     // Delivered: the subject's rows are gone, the backlog before them too (the worker drains a list in order).
     await db.execute(`DELETE FROM sync_inbox WHERE member_key = 'jane@example.com' OR member_key LIKE 'u%'`);
-    await db.query(
-      `INSERT INTO sync_inbox (list_id, member_key, created_at_ms) SELECT 10, 'later' || n || '@example.com', 1 FROM generate_series(1, 50) n`,
-    );
+    await db.query(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) SELECT 10, 'later' || n || '@example.com', 1 FROM generate_series(1, 50) n`);
     const settled = await rowsRead((m) => erasures.inFlight(1, pending.subject, m));
     expect(settled.inFlight).toBe(false);
     // A call of theirs whose answer is not known yet still holds them.

@@ -16,6 +16,7 @@ export interface KeptCounts {
 export const LIST_MEMBER_COUNTS: KeptCounts = { table: 'list_member_counts', changes: 'list_member_count_changes', keys: ['list_id', 'state'], sums: ['n'] };
 export const MESSAGE_COUNTS: KeptCounts = { table: 'message_counts', changes: 'message_count_changes', keys: ['account_id'], sums: ['accepted', 'duplicates'] };
 export const INBOX_COUNTS: KeptCounts = { table: 'inbox_counts', changes: 'inbox_count_changes', keys: ['list_id'], sums: ['n'] };
+export const CALL_COUNTS: KeptCounts = { table: 'call_counts', changes: 'call_count_changes', keys: ['account_id'], sums: ['calls', 'failed', 'rate_limited'] };
 
 /**
  * The counts as they are now, folded or not (both tables read in one statement, so in one snapshot), summed by `by`

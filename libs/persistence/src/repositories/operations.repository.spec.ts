@@ -279,15 +279,18 @@ describe("the connections' last success on PostgreSQL", () => {
     ({ dataSource, database } = await createMigratedDataSource('postgres'));
     db = new Database(dataSource);
     await db.execute(
-      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (1, 1, 'a', 10), (1, 2, 'b', 10), (2, 1, 'c', 20), (2, 2, 'd', 30)`,
+      `INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id)
+       VALUES (1, 1, 'a', 10), (1, 2, 'b', 10), (2, 1, 'c', 20), (2, 2, 'd', 30)`,
     );
     // 20,000 calls to lists 10 and 20, the newest of list 20 failing (a 429) and a dry run; none to list 30.
     await db.query(
-      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, dry_run, created_at_ms)
+      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, dry_run,
+                                   created_at_ms)
        SELECT gen_random_uuid(), 1 + n % 2, 10 * (1 + n % 2), 'subscribe', 1, 200, 1, 0, 5, false, 1000 + n FROM generate_series(1, 20000) n`,
     );
     await db.query(
-      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, dry_run, created_at_ms)
+      `INSERT INTO delivery_calls (id, account_id, list_id, action, subscriber_count, http_status, success_count, failure_count, duration_ms, dry_run,
+                                   created_at_ms)
        VALUES (gen_random_uuid(), 2, 20, 'subscribe', 1, 429, 0, 1, 5, false, 50000), (gen_random_uuid(), 2, 20, 'subscribe', 1, NULL, 0, 0, 0, true, 50001)`,
     );
     await db.query(`ANALYZE delivery_calls`);
@@ -301,7 +304,8 @@ describe("the connections' last success on PostgreSQL", () => {
     const { found, read } = await db.transaction(async (manager) => {
       const reads = async () => {
         const [row] = await db.query<{ n: string | number }>(
-          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'delivery_calls'`,
+          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n
+           FROM pg_stat_xact_user_tables WHERE relname = 'delivery_calls'`,
           [],
           manager,
         );

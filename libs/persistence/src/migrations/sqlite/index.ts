@@ -21,6 +21,7 @@ import { ListMembersPartialIndexes1797001200000 } from './1797001200000-list-mem
 import { StatedAudiences1797001300000 } from './1797001300000-stated-audiences';
 import { MembershipsKeyedLookups1797001400000 } from './1797001400000-memberships-keyed-lookups';
 import { DeliveryCallsLastSuccess1797001500000 } from './1797001500000-delivery-calls-last-success';
+import { CallCounts1797001600000 } from './1797001600000-call-counts';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -47,4 +48,5 @@ export const SQLITE_MIGRATIONS = [
   StatedAudiences1797001300000,
   MembershipsKeyedLookups1797001400000,
   DeliveryCallsLastSuccess1797001500000,
+  CallCounts1797001600000,
 ];
