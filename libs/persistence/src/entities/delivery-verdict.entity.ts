@@ -7,6 +7,8 @@ import { bigintToNumber } from './column-transformers';
 @Index('delivery_verdicts_by_mpid', ['mpid'])
 @Index('delivery_verdicts_without_mpid', ['userKey'], { where: 'mpid IS NULL' })
 @Index('delivery_verdicts_by_time', ['createdAtMs'])
+@Index('delivery_verdicts_by_email', ['email'], { where: 'email IS NOT NULL' })
+@Index('delivery_verdicts_by_user_id', ['userId'], { where: 'user_id IS NOT NULL' })
 export class DeliveryVerdictEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;

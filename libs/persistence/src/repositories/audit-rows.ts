@@ -209,3 +209,31 @@ export async function forgetSuccesses(db: Database, accountId: number, keys: rea
   }
   return removed;
 }
+
+/**
+ * Deletes the per-user verdicts naming an erased subject (by email or by userId) in these accounts; answers how many.
+ * One statement per identity, each through its index (`delivery_verdicts_by_email`, `…_by_user_id`): there is no index
+ * on the account, whose verdicts a read of every row would be.
+ */
+export async function forgetVerdicts(
+  db: Database,
+  accounts: readonly number[],
+  subject: { emails: readonly string[]; userIds: readonly string[] },
+  manager: EntityManager,
+): Promise<number> {
+  if (accounts.length === 0) return 0;
+  let removed = 0;
+  for (const [column, values] of [
+    ['email', subject.emails],
+    ['user_id', subject.userIds],
+  ] as const) {
+    if (values.length === 0) continue;
+    const { affected } = await db.execute(
+      `DELETE FROM delivery_verdicts WHERE ${column} IN (${placeholders(values)}) AND account_id IN (${placeholders(accounts)})`,
+      [...values, ...accounts],
+      manager,
+    );
+    removed += affected;
+  }
+  return removed;
+}

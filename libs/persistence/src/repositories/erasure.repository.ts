@@ -5,7 +5,7 @@ import type { UserIdField } from '@audience-bridge/domain';
 import { erasedIdentity } from '@audience-bridge/mapping';
 import { Database } from '../database';
 import { appendInbox } from './sync-inbox';
-import { forgetSuccesses, placeholders } from './audit-rows';
+import { forgetSuccesses, forgetVerdicts, placeholders } from './audit-rows';
 import { candidatesByKeys, KEYED } from './membership-keys';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 
@@ -423,17 +423,7 @@ export class ErasureRepository {
           manager,
         );
       }
-      const who = [
-        ...(subject.emails.length > 0 ? [`email IN (${placeholders(subject.emails)})`] : []),
-        ...(subject.userIds.length > 0 ? [`user_id IN (${placeholders(subject.userIds)})`] : []),
-      ];
-      if (who.length > 0) {
-        await this.db.execute(
-          `DELETE FROM delivery_verdicts WHERE account_id IN (${placeholders(accounts)}) AND (${who.join(' OR ')})`,
-          [...accounts, ...subject.emails, ...subject.userIds],
-          manager,
-        );
-      }
+      await forgetVerdicts(this.db, accounts, subject, manager);
       // The compact rows hold user keys only: the subject's keys are what it is found by there.
       for (const account of accounts) await forgetSuccesses(this.db, account, subject.keys ?? [], manager);
       await this.scrubDriftSamples(accountId, [...subject.emails, ...subject.userIds], manager);

@@ -22,6 +22,7 @@ import { StatedAudiences1797001300000 } from './1797001300000-stated-audiences';
 import { MembershipsKeyedLookups1797001400000 } from './1797001400000-memberships-keyed-lookups';
 import { DeliveryCallsLastSuccess1797001500000 } from './1797001500000-delivery-calls-last-success';
 import { CallCounts1797001600000 } from './1797001600000-call-counts';
+import { DeliveryVerdictsByIdentity1797001700000 } from './1797001700000-delivery-verdicts-by-identity';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -49,4 +50,5 @@ export const SQLITE_MIGRATIONS = [
   MembershipsKeyedLookups1797001400000,
   DeliveryCallsLastSuccess1797001500000,
   CallCounts1797001600000,
+  DeliveryVerdictsByIdentity1797001700000,
 ];
