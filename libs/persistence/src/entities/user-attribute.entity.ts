@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from './column-transformers';
 
 /**
@@ -8,6 +8,8 @@ import { bigintToNumber } from './column-transformers';
  * `user_id` are the identity the newest message gave the user, the one Iterable is sent.
  */
 @Entity('user_attributes')
+@Index('user_attributes_by_email', ['email'], { where: 'email IS NOT NULL' })
+@Index('user_attributes_by_customer_id', ['userId'], { where: 'user_id <> user_key' })
 export class UserAttributeEntity {
   @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
   accountId!: number;

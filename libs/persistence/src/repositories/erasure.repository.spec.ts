@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
-import { ErasureRepository } from './erasure.repository';
+import { attributeSubjectKeys, ErasureRepository } from './erasure.repository';
 
 // An erased subject stays erased (README "Erasure"): what is kept of them is a keyed hash per identifier and the
 // erasure's time; a change stamped at or before it is dropped, one stamped after it is kept (a new consent).
@@ -256,5 +256,66 @@ describe('ErasureRepository.inFlight behind a backlog on PostgreSQL', () => {
         `VALUES (20, 'jane@example.com', 'jane@example.com', NULL, 'unknown', NULL, NULL, 1)`,
     );
     expect((await rowsRead((m) => erasures.inFlight(1, pending.subject, m))).inFlight).toBe(true);
+  });
+});
+
+// An erasure is answered to mParticle once the subject's forwarded attributes are gone too; finding them by email and
+// userId read every attribute row of the account (no index on either).
+describe.each(DRIVERS)('attributeSubjectKeys on %s', (driver) => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let db: Database;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource(driver));
+    db = new Database(dataSource);
+    // [account, user key, email, userId, stamped at]: 3000 other users' attributes, and the subject's under three keys.
+    const rows: [number, string, string | null, string | null, number][] = [
+      ...Array.from({ length: 3000 }, (_, i): [number, string, string, string, number] => [1, `k${i}`, `u${i}@example.com`, `c${i}`, 1000]),
+      [1, 'm-jane', 'jane@example.com', 'cust-jane', 1000],
+      [1, 'm-jane-2', 'jane@example.com', null, 1000],
+      [1, 'm-jane-3', null, 'cust-jane', 1000],
+      [1, 'cust-jane', null, 'cust-jane', 1000],
+      [1, 'm-jane-later', 'jane@example.com', null, 9000],
+      [2, 'm-jane-elsewhere', 'jane@example.com', 'cust-jane', 1000],
+    ];
+    await db.insertRows(
+      'user_attributes',
+      [
+        { name: 'account_id', type: 'bigint' },
+        { name: 'user_key', type: 'text' },
+        { name: 'attribute_key', type: 'text' },
+        { name: 'value', type: 'text' },
+        { name: 'email', type: 'text' },
+        { name: 'user_id', type: 'text' },
+        { name: 'source_message_id', type: 'text' },
+        { name: 'timestamp_ms', type: 'bigint' },
+        { name: 'updated_at_ms', type: 'bigint' },
+      ],
+      rows.map(([account, key, email, userId, at]) => [account, key, 'plan', '"gold"', email, userId, 'm', at, at]),
+    );
+    if (driver === 'postgres') await db.query(`ANALYZE user_attributes`);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  it('finds the subject by key, email and userId up to the erasure, in the account only, through indexes', async () => {
+    const { keys, read } = await db.transaction(async (manager) => {
+      const reads = async () => {
+        if (driver !== 'postgres') return 0;
+        const [row] = await db.query<{ n: string | number }>(
+          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'user_attributes'`,
+          [],
+          manager,
+        );
+        return Number(row?.n ?? 0);
+      };
+      const before = await reads();
+      const found = await attributeSubjectKeys(db, 1, { keys: ['m-jane'], emails: ['jane@example.com'], userIds: ['cust-jane'] }, 5000, manager);
+      return { keys: found, read: (await reads()) - before };
+    });
+    expect([...keys].sort()).toEqual(['cust-jane', 'm-jane', 'm-jane-2', 'm-jane-3']);
+    if (driver === 'postgres') expect(read).toBeLessThan(100);
   });
 });

@@ -269,17 +269,8 @@ export class ErasureRepository {
     const attributeKeys = unique([...keys, ...rows.map((r) => r.user_key), ...mpids]);
     const allEmails = unique([...who.emails, ...emails]);
     const allUserIds = unique([...who.userIds, ...userIds]);
-    const attributeWho = [
-      ...(attributeKeys.length > 0 ? [`user_key IN (${placeholders(attributeKeys)})`] : []),
-      ...(allEmails.length > 0 ? [`email IN (${placeholders(allEmails)})`] : []),
-      ...(allUserIds.length > 0 ? [`user_id IN (${placeholders(allUserIds)})`] : []),
-    ];
-    const attributeUsers = await this.db.query<{ user_key: string }>(
-      `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND (${attributeWho.join(' OR ')}) AND timestamp_ms <= ?`,
-      [accountId, ...attributeKeys, ...allEmails, ...allUserIds, upToMs],
-      manager,
-    );
-    const erasedKeys = unique([...attributeKeys, ...attributeUsers.map((u) => u.user_key)]);
+    const attributeUsers = await attributeSubjectKeys(this.db, accountId, { keys: attributeKeys, emails: allEmails, userIds: allUserIds }, upToMs, manager);
+    const erasedKeys = unique([...attributeKeys, ...attributeUsers]);
     if (erasedKeys.length > 0) {
       const inKeys = `user_key IN (${placeholders(erasedKeys)})`;
       await this.db.execute(
@@ -481,6 +472,48 @@ export class ErasureRepository {
       completedAtMs: row['completed_at_ms'] === null ? null : Number(row['completed_at_ms']),
     };
   }
+}
+
+/**
+ * The user keys of an account's forwarded attribute values (README "User attributes") that name a subject, stamped up to
+ * `upToMs`: by key (the primary key), by email, by userId (each its index). The conditions `OR`ed read every attribute
+ * row of the account; an erasure is answered to mParticle only after these are gone.
+ */
+export async function attributeSubjectKeys(
+  db: Database,
+  accountId: number,
+  who: { keys: readonly string[]; emails: readonly string[]; userIds: readonly string[] },
+  upToMs: number,
+  manager?: EntityManager,
+): Promise<string[]> {
+  // A userId that is its row's key (an mpid in mParticle ID mode) is not in the userId index: it is probed as a key,
+  // and such a row is theirs only if its userId is that one (another user's key may equal it by chance).
+  const keys = unique([...who.keys, ...who.userIds]);
+  const named = [
+    ...(who.keys.length > 0 ? [`user_key IN (${placeholders(who.keys)})`] : []),
+    ...(who.userIds.length > 0 ? [`user_id IN (${placeholders(who.userIds)})`] : []),
+  ];
+  const reads = [
+    ...(keys.length > 0
+      ? [
+          {
+            sql: `account_id = ? AND user_key IN (${placeholders(keys)}) AND (${named.join(' OR ')})`,
+            params: [accountId, ...keys, ...who.keys, ...who.userIds],
+          },
+        ]
+      : []),
+    ...(who.emails.length > 0 ? [{ sql: `email IN (${placeholders(who.emails)}) AND +account_id = ?`, params: [...who.emails, accountId] }] : []),
+    ...(who.userIds.length > 0
+      ? [{ sql: `user_id IN (${placeholders(who.userIds)}) AND user_id <> user_key AND +account_id = ?`, params: [...who.userIds, accountId] }]
+      : []),
+  ];
+  if (reads.length === 0) return [];
+  const rows = await db.query<{ user_key: string }>(
+    reads.map((r) => `SELECT user_key FROM user_attributes WHERE ${r.sql} AND timestamp_ms <= ?`).join(' UNION '),
+    reads.flatMap((r) => [...r.params, upToMs]),
+    manager,
+  );
+  return unique(rows.map((r) => r.user_key));
 }
 
 function toPending(r: {

@@ -23,6 +23,7 @@ import { MembershipsKeyedLookups1797001400000 } from './1797001400000-membership
 import { DeliveryCallsLastSuccess1797001500000 } from './1797001500000-delivery-calls-last-success';
 import { CallCounts1797001600000 } from './1797001600000-call-counts';
 import { DeliveryVerdictsByIdentity1797001700000 } from './1797001700000-delivery-verdicts-by-identity';
+import { UserAttributesByIdentity1797001800000 } from './1797001800000-user-attributes-by-identity';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -51,4 +52,5 @@ export const SQLITE_MIGRATIONS = [
   DeliveryCallsLastSuccess1797001500000,
   CallCounts1797001600000,
   DeliveryVerdictsByIdentity1797001700000,
+  UserAttributesByIdentity1797001800000,
 ];
