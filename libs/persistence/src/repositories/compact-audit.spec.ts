@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Database } from '../database';
+import { tableReads } from '../testing/table-reads';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
 import { CallRow, forgetSuccesses, forgetVerdicts, insertCallAndVerdicts, successesOf, VerdictRow } from './audit-rows';
@@ -219,20 +220,9 @@ describe.each(DRIVERS)('forgetVerdicts on %s', (driver) => {
   });
 
   it("deletes the subject's verdicts of the given accounts, by email or userId, through indexes", async () => {
-    const { removed, read } = await db.transaction(async (manager) => {
-      const reads = async () => {
-        if (driver !== 'postgres') return 0;
-        const [row] = await db.query<{ n: string | number }>(
-          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'delivery_verdicts'`,
-          [],
-          manager,
-        );
-        return Number(row?.n ?? 0);
-      };
-      const before = await reads();
-      const n = await forgetVerdicts(db, [1], { emails: ['jane@example.com'], userIds: ['cust-jane'] }, manager);
-      return { removed: n, read: (await reads()) - before };
-    });
+    const { result: removed, rows: read } = await tableReads(db, 'delivery_verdicts', (manager) =>
+      forgetVerdicts(db, [1], { emails: ['jane@example.com'], userIds: ['cust-jane'] }, manager),
+    );
     expect(removed).toBe(2);
     const left = await db.query<{ user_key: string }>(`SELECT user_key FROM delivery_verdicts WHERE user_key LIKE 'jane%' ORDER BY user_key`);
     expect(left.map((r) => r.user_key)).toEqual(['jane-other-account']);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
+import { tableReads } from '../testing/table-reads';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { attributeSubjectKeys, ErasureRepository } from './erasure.repository';
 
@@ -221,22 +223,10 @@ describe('ErasureRepository.inFlight behind a backlog on PostgreSQL', () => {
     await database.drop();
   });
 
-  /** Rows of sync_inbox read (sequentially or through an index) by `work`, in one transaction. */
-  async function rowsRead(work: (manager: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<boolean>) {
-    return db.transaction(async (manager) => {
-      const read = async () => {
-        const [row] = await db.query<{ n: string | number }>(
-          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'sync_inbox'`,
-          [],
-          manager,
-        );
-        return Number(row?.n ?? 0);
-      };
-      const before = await read();
-      const inFlight = await work(manager);
-      return { inFlight, read: (await read()) - before };
-    });
-  }
+  const rowsRead = async (work: (manager: EntityManager) => Promise<boolean>) => {
+    const { result, rows } = await tableReads(db, 'sync_inbox', work);
+    return { inFlight: result, read: rows };
+  };
 
   it("finds the subject's rows at the end of the backlog without reading it, and says when they are gone", async () => {
     await erasures.accept(1, 'r-backlog', { email: 'jane@example.com' }, 'customerId', 5000);
@@ -301,20 +291,9 @@ describe.each(DRIVERS)('attributeSubjectKeys on %s', (driver) => {
   });
 
   it('finds the subject by key, email and userId up to the erasure, in the account only, through indexes', async () => {
-    const { keys, read } = await db.transaction(async (manager) => {
-      const reads = async () => {
-        if (driver !== 'postgres') return 0;
-        const [row] = await db.query<{ n: string | number }>(
-          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'user_attributes'`,
-          [],
-          manager,
-        );
-        return Number(row?.n ?? 0);
-      };
-      const before = await reads();
-      const found = await attributeSubjectKeys(db, 1, { keys: ['m-jane'], emails: ['jane@example.com'], userIds: ['cust-jane'] }, 5000, manager);
-      return { keys: found, read: (await reads()) - before };
-    });
+    const { result: keys, rows: read } = await tableReads(db, 'user_attributes', (manager) =>
+      attributeSubjectKeys(db, 1, { keys: ['m-jane'], emails: ['jane@example.com'], userIds: ['cust-jane'] }, 5000, manager),
+    );
     expect([...keys].sort()).toEqual(['cust-jane', 'm-jane', 'm-jane-2', 'm-jane-3']);
     if (driver === 'postgres') expect(read).toBeLessThan(100);
   });

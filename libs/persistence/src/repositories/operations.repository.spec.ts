@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Database } from '../database';
+import { tableReads } from '../testing/table-reads';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
 import { MembershipsRepository } from './memberships.repository';
@@ -301,20 +302,7 @@ describe("the connections' last success on PostgreSQL", () => {
   });
 
   it("is each list's newest successful call, found without reading every call", async () => {
-    const { found, read } = await db.transaction(async (manager) => {
-      const reads = async () => {
-        const [row] = await db.query<{ n: string | number }>(
-          `SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) AS n
-           FROM pg_stat_xact_user_tables WHERE relname = 'delivery_calls'`,
-          [],
-          manager,
-        );
-        return Number(row?.n ?? 0);
-      };
-      const before = await reads();
-      const rows = await lastSuccesses(db, manager);
-      return { found: rows, read: (await reads()) - before };
-    });
+    const { result: found, rows: read } = await tableReads(db, 'delivery_calls', (manager) => lastSuccesses(db, manager));
     expect([...found].sort((a, b) => a.listId - b.listId)).toEqual([
       { listId: 10, atMs: 1000 + 20000 },
       { listId: 20, atMs: 1000 + 20000 - 1 },
