@@ -350,21 +350,22 @@ export class ErasureRepository {
 
   /**
    * Whether a member of the subject is still on their way to Iterable: an inbox row, or a call whose answer is not
-   * known yet (state unknown or a recheck planned).
+   * known yet (state unknown or a recheck planned). The inbox is read first: the worker deletes a member's inbox rows
+   * in the transaction that records their call's outcome, so a row gone when the inbox is read has its outcome
+   * committed by the time `list_members` is read after it (the other order could miss both).
    */
   async inFlight(accountId: number, subject: ErasureSubjectRecord, manager?: EntityManager): Promise<boolean> {
     const listIds = await this.subjectLists(accountId, subject, manager);
     if (subject.emails.length === 0 || listIds.length === 0) return false;
+    const emails = new Set(subject.emails);
+    for (const listId of listIds) if (await this.waitingInInbox(listId, emails, manager)) return true;
     const [settling] = await this.db.query(
       `SELECT 1 AS one FROM list_members WHERE list_id IN (${placeholders(listIds)}) AND member_key IN (${placeholders(subject.emails)})
          AND (state = 'unknown' OR recheck_at_ms IS NOT NULL) LIMIT 1`,
       [...listIds, ...subject.emails],
       manager,
     );
-    if (settling) return true;
-    const emails = new Set(subject.emails);
-    for (const listId of listIds) if (await this.waitingInInbox(listId, emails, manager)) return true;
-    return false;
+    return settling !== undefined;
   }
 
   /**
