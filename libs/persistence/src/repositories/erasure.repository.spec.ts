@@ -249,6 +249,72 @@ describe('ErasureRepository.inFlight behind a backlog on PostgreSQL', () => {
   });
 });
 
+// A settlement removes the subject's inbox rows and records an unknown outcome in one transaction. If it commits while
+// the check is between its reads, one of the two reads must still see the subject: the check reads the inbox first.
+// (Found reading the code: with list_members read first, a settlement between the reads was missed by both.)
+describe.each(DRIVERS)('ErasureRepository.inFlight with a settlement between its reads on %s', (driver) => {
+  let dataSource: DataSource;
+  let database: TestDatabase;
+  let db: Database;
+  let erasures: ErasureRepository;
+  beforeAll(async () => {
+    ({ dataSource, database } = await createMigratedDataSource(driver));
+    db = new Database(dataSource);
+    erasures = new ErasureRepository(db, new ApiKeyCipher(randomBytes(32).toString('base64')));
+    await db.execute(`INSERT INTO audience_connections (account_id, audience_id, audience_name, list_id) VALUES (1, 1, 'a', 10), (1, 2, 'b', 20)`);
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  /** The subject waits in list 20's inbox, behind another member; Iterable has them subscribed. */
+  const waiting = async () => {
+    await db.execute(`DELETE FROM sync_inbox`);
+    await db.execute(`DELETE FROM list_members`);
+    await db.execute(`INSERT INTO sync_inbox (list_id, member_key, created_at_ms) VALUES (20, 'jane@example.com', 1), (20, 'bob@example.com', 2)`);
+    await db.execute(
+      `INSERT INTO list_members (list_id, member_key, email, user_id, state, reason, recheck_at_ms, updated_at_ms) ` +
+        `VALUES (20, 'jane@example.com', 'jane@example.com', NULL, 'subscribed', NULL, NULL, 1)`,
+    );
+  };
+  /** What DeliveryRepository.settle writes for a call whose answer never came: one transaction. */
+  const settleUnknown = () =>
+    db.transaction(async (manager) => {
+      await db.execute(`DELETE FROM sync_inbox WHERE member_key = 'jane@example.com'`, [], manager);
+      await db.execute(`UPDATE list_members SET state = 'unknown', recheck_at_ms = 999999 WHERE member_key = 'jane@example.com'`, [], manager);
+    });
+
+  it('sees the subject whichever read the settlement commits after', async () => {
+    await erasures.accept(1, 'r-race', { email: 'jane@example.com' }, 'customerId', 5000);
+    const [pending] = await erasures.due(10, Date.now() + 10_000);
+    if (!pending) throw new Error('the erasure is not pending');
+    // How many statements the check makes, then the settlement committed after each one in turn.
+    const query = db.query.bind(db);
+    let statements = 0;
+    let settleAfter = -1;
+    const spy = jest.spyOn(db, 'query').mockImplementation(async (...args: Parameters<Database['query']>) => {
+      const rows = await query(...args);
+      if (++statements === settleAfter) await settleUnknown();
+      return rows;
+    });
+    try {
+      await waiting();
+      expect(await erasures.inFlight(1, pending.subject)).toBe(true);
+      const total = statements;
+      expect(total).toBeGreaterThan(1);
+      for (settleAfter = 1; settleAfter <= total; settleAfter++) {
+        spy.mockClear();
+        await waiting();
+        statements = 0;
+        expect({ settleAfter, inFlight: await erasures.inFlight(1, pending.subject) }).toEqual({ settleAfter, inFlight: true });
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 // An erasure is answered to mParticle once the subject's forwarded attributes are gone too; finding them by email and
 // userId read every attribute row of the account (no index on either).
 describe.each(DRIVERS)('attributeSubjectKeys on %s', (driver) => {
