@@ -23,5 +23,6 @@ export * from './repositories/created-lists.repository';
 export * from './repositories/list-member-counts';
 export * from './repositories/message-counts';
 export * from './repositories/call-counts';
+export * from './repositories/delivery-buckets';
 export * from './repositories/inbox-counts';
 export * from './repositories/membership-keys';

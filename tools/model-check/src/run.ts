@@ -272,6 +272,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
       violations.push(`/v1/stats says pending ${stats.pending} (oldest ${stats.oldestPendingAgeMs} ms) after everything settled; inbox ${where.join(', ')}`);
     }
     violations.push(...(await checkKeptCounts(stack)));
+    violations.push(...(await checkDayTraffic(stack)));
     violations.push(...(await checkLookups(stack)));
     for (const a of history.accounts) {
       if (expected.undeliverable.has(a.accountId)) continue;
@@ -401,6 +402,38 @@ async function checkKeptCounts(stack: Stack): Promise<string[]> {
       ? []
       : [`/v1/stats counts Iterable calls ${JSON.stringify(stats.iterable)}, delivery_calls holds ${JSON.stringify(recorded)}`]),
   ];
+}
+
+/**
+ * The console's day of traffic is read from the quarter hours' kept figures (delivery-buckets.ts): it shows exactly the
+ * calls recorded in its window (calls are never edited; members' verdicts are, by erasures, so they are not compared).
+ */
+async function checkDayTraffic(stack: Stack): Promise<string[]> {
+  const summary = (await stack.admin('GET', '/v1/summary?window=day')).body as {
+    from: string;
+    to: string;
+    totals: { calls: number; failedCalls: number; dryRunCalls: number; adds: number; removes: number };
+  };
+  const [row]: Record<string, string | number | null>[] = await stack.dataSource.query(
+    `SELECT SUM(CASE WHEN NOT dry_run THEN 1 ELSE 0 END) AS calls,
+            SUM(CASE WHEN NOT dry_run AND (http_status IS NULL OR http_status <> 200) THEN 1 ELSE 0 END) AS failed_calls,
+            SUM(CASE WHEN dry_run THEN 1 ELSE 0 END) AS dry_run_calls,
+            SUM(CASE WHEN NOT dry_run AND action = 'subscribe' THEN success_count ELSE 0 END) AS adds,
+            SUM(CASE WHEN NOT dry_run AND action = 'unsubscribe' THEN success_count ELSE 0 END) AS removes
+     FROM delivery_calls WHERE created_at_ms >= ${Date.parse(summary.from)} AND created_at_ms < ${Date.parse(summary.to)}`,
+  );
+  const recorded = {
+    calls: Number(row?.['calls'] ?? 0),
+    failedCalls: Number(row?.['failed_calls'] ?? 0),
+    dryRunCalls: Number(row?.['dry_run_calls'] ?? 0),
+    adds: Number(row?.['adds'] ?? 0),
+    removes: Number(row?.['removes'] ?? 0),
+  };
+  const { calls, failedCalls, dryRunCalls, adds, removes } = summary.totals;
+  const shown = { calls, failedCalls, dryRunCalls, adds, removes };
+  return JSON.stringify(shown) === JSON.stringify(recorded)
+    ? []
+    : [`/v1/summary?window=day shows ${JSON.stringify(shown)}, delivery_calls holds ${JSON.stringify(recorded)}`];
 }
 
 /**

@@ -21,6 +21,7 @@ import { ListMemberCountChangeEntity, ListMemberCountEntity } from './list-membe
 import { MessageCountChangeEntity, MessageCountEntity } from './message-count.entity';
 import { InboxCountChangeEntity, InboxCountEntity } from './inbox-count.entity';
 import { CallCountChangeEntity, CallCountEntity } from './call-count.entity';
+import { CallBucketChangeEntity, CallBucketEntity, OutcomeBucketChangeEntity, OutcomeBucketEntity } from './delivery-bucket.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -45,6 +46,7 @@ export * from './list-member-count.entity';
 export * from './message-count.entity';
 export * from './inbox-count.entity';
 export * from './call-count.entity';
+export * from './delivery-bucket.entity';
 
 /** Every entity, listed explicitly (no globs): the data source and the tests use this list. */
 export const ENTITIES = [
@@ -75,4 +77,8 @@ export const ENTITIES = [
   InboxCountChangeEntity,
   CallCountEntity,
   CallCountChangeEntity,
+  CallBucketEntity,
+  CallBucketChangeEntity,
+  OutcomeBucketEntity,
+  OutcomeBucketChangeEntity,
 ];

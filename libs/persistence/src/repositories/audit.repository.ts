@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DeliveryStatus } from '@audience-bridge/domain';
 import { Database } from '../database';
 import { callCounts } from './call-counts';
+import { pruneDeliveryBuckets } from './delivery-buckets';
 import { appendInbox } from './sync-inbox';
 import { successesOf, type CallRow, type SuccessVerdict } from './audit-rows';
 
@@ -231,13 +232,17 @@ export class AuditRepository {
     return { requeued: rows.reduce((n, r) => n + Number(r.n), 0), lists: rows.map((r) => Number(r.list_id)).sort((x, y) => x - y) };
   }
 
-  /** Deletes audit rows (and remembered message ids) older than `cutoffMs`; answers how many of each (`successes`: compact rows). */
+  /**
+   * Deletes audit rows (and remembered message ids) older than `cutoffMs`, and the quarter hours' figures wholly
+   * before it; answers how many of each (`successes`: compact rows).
+   */
   async prune(cutoffMs: number): Promise<{ calls: number; verdicts: number; successes: number; messages: number }> {
     const verdicts = await this.db.execute(`DELETE FROM delivery_verdicts WHERE created_at_ms < ?`, [cutoffMs]);
     const successes = await this.db.execute(`DELETE FROM delivery_successes WHERE created_at_ms < ?`, [cutoffMs]);
     const calls = await this.db.execute(`DELETE FROM delivery_calls WHERE created_at_ms < ?`, [cutoffMs]);
     // received_at is the database's own CURRENT_TIMESTAMP: compare in its clock and time zone.
     const messages = await this.db.execute(`DELETE FROM received_messages WHERE ${this.db.olderThan('received_at')}`, [Math.max(0, Date.now() - cutoffMs)]);
+    await pruneDeliveryBuckets(this.db, cutoffMs);
     return { calls: calls.affected, verdicts: verdicts.affected, successes: successes.affected, messages: messages.affected };
   }
 

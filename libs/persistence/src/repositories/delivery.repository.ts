@@ -8,6 +8,7 @@ import { appendInbox } from './sync-inbox';
 import { foldListMemberCounts } from './list-member-counts';
 import { foldMessageCounts } from './message-counts';
 import { foldCallCounts } from './call-counts';
+import { foldDeliveryBuckets } from './delivery-buckets';
 import { foldInboxCounts } from './inbox-counts';
 import { CallRow, insertCallAndVerdicts, placeholders, VerdictRow } from './audit-rows';
 
@@ -387,10 +388,16 @@ export class DeliveryRepository {
   /**
    * Folds the counts the database kept since the last fold: members into `list_member_counts` (list-member-counts.ts),
    * messages into `message_counts` (message-counts.ts), waiting inbox rows into `inbox_counts` (inbox-counts.ts),
-   * Iterable calls into `call_counts` (call-counts.ts).
-   * Answers how many change rows it folded.
+   * Iterable calls into `call_counts` (call-counts.ts), the quarter hours' traffic into `call_buckets` and
+   * `outcome_buckets` (delivery-buckets.ts). Answers how many change rows it folded.
    */
   async foldCounts(): Promise<number> {
-    return (await foldListMemberCounts(this.db)) + (await foldMessageCounts(this.db)) + (await foldInboxCounts(this.db)) + (await foldCallCounts(this.db));
+    return (
+      (await foldListMemberCounts(this.db)) +
+      (await foldMessageCounts(this.db)) +
+      (await foldInboxCounts(this.db)) +
+      (await foldCallCounts(this.db)) +
+      (await foldDeliveryBuckets(this.db))
+    );
   }
 }

@@ -17,16 +17,31 @@ export const LIST_MEMBER_COUNTS: KeptCounts = { table: 'list_member_counts', cha
 export const MESSAGE_COUNTS: KeptCounts = { table: 'message_counts', changes: 'message_count_changes', keys: ['account_id'], sums: ['accepted', 'duplicates'] };
 export const INBOX_COUNTS: KeptCounts = { table: 'inbox_counts', changes: 'inbox_count_changes', keys: ['list_id'], sums: ['n'] };
 export const CALL_COUNTS: KeptCounts = { table: 'call_counts', changes: 'call_count_changes', keys: ['account_id'], sums: ['calls', 'failed', 'rate_limited'] };
+/** Per quarter hour (delivery-buckets.ts): counted as the audit rows are inserted, never taken back. */
+export const CALL_BUCKETS: KeptCounts = {
+  table: 'call_buckets',
+  changes: 'call_bucket_changes',
+  keys: ['bucket_ms'],
+  sums: ['calls', 'failed_calls', 'dry_run_calls', 'adds', 'removes'],
+};
+export const OUTCOME_BUCKETS: KeptCounts = {
+  table: 'outcome_buckets',
+  changes: 'outcome_bucket_changes',
+  keys: ['bucket_ms', 'account_id', 'audience_id', 'list_id'],
+  sums: ['adds', 'removes', 'failed'],
+};
 
 /**
  * The counts as they are now, folded or not (both tables read in one statement, so in one snapshot), summed by `by`
- * (some of the keys, or none for the totals): `SELECT <by>, SUM(<sum>) AS <sum> … GROUP BY <by>`.
+ * (some of the keys, or none for the totals): `SELECT <by>, SUM(<sum>) AS <sum> … GROUP BY <by>`; `where` (on the
+ * keys) filters both tables.
  */
-export function keptCountsQuery(counts: KeptCounts, by: readonly string[] = counts.keys): string {
+export function keptCountsQuery(counts: KeptCounts, by: readonly string[] = counts.keys, where = ''): string {
   const columns = [...counts.keys, ...counts.sums].join(', ');
+  const filter = where ? ` WHERE ${where}` : '';
   return (
     `SELECT ${[...by, ...counts.sums.map((s) => `SUM(${s}) AS ${s}`)].join(', ')} FROM (` +
-    `SELECT ${columns} FROM ${counts.table} UNION ALL SELECT ${columns} FROM ${counts.changes}) x` +
+    `SELECT ${columns} FROM ${counts.table}${filter} UNION ALL SELECT ${columns} FROM ${counts.changes}${filter}) x` +
     (by.length > 0 ? ` GROUP BY ${by.join(', ')}` : '')
   );
 }

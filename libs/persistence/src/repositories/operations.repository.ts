@@ -4,6 +4,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.repository';
 import { successesOf, type CallRow } from './audit-rows';
+import { callBuckets, DELIVERY_BUCKET_MS, outcomesSince, refusedByBucket } from './delivery-buckets';
 import { inboxBacklog } from './inbox-counts';
 import { listMemberCounts } from './list-member-counts';
 import { candidatesByKeys, KEYED } from './membership-keys';
@@ -174,28 +175,16 @@ export async function lastSuccesses(db: Database, manager?: EntityManager): Prom
 export class OperationsRepository {
   constructor(private readonly db: Database) {}
 
-  /** Iterable traffic in time buckets over the window ending now (the last bucket is the current, partial one). */
+  /**
+   * Iterable traffic in time buckets over the window ending now (the last bucket is the current, partial one). The day
+   * window reads the quarter hours' kept figures (delivery-buckets.ts), a few rows per bucket however much traffic;
+   * the hour window's minutes read the hour of audit.
+   */
   async summary(window: SummaryWindow, now = Date.now()): Promise<TrafficSummary> {
     const { bucketMs, buckets: count } = SUMMARY_WINDOWS[window];
     const to = Math.ceil((now + 1) / bucketMs) * bucketMs;
     const from = to - count * bucketMs;
-    const [calls, failed] = await Promise.all([
-      this.db.query<Row>(
-        `SELECT CAST((created_at_ms - ?) / ? AS INTEGER) AS b,
-                SUM(CASE WHEN dry_run = ? THEN 1 ELSE 0 END) AS calls,
-                SUM(CASE WHEN dry_run = ? AND (http_status IS NULL OR http_status <> 200) THEN 1 ELSE 0 END) AS failed_calls,
-                SUM(CASE WHEN dry_run = ? AND action = 'subscribe' THEN success_count ELSE 0 END) AS adds,
-                SUM(CASE WHEN dry_run = ? AND action = 'unsubscribe' THEN success_count ELSE 0 END) AS removes,
-                SUM(CASE WHEN dry_run = ? THEN 1 ELSE 0 END) AS dry_run_calls
-         FROM delivery_calls WHERE created_at_ms >= ? AND created_at_ms < ? GROUP BY b`,
-        [from, bucketMs, false, false, false, false, true, from, to],
-      ),
-      this.db.query<Row>(
-        `SELECT CAST((created_at_ms - ?) / ? AS INTEGER) AS b, COUNT(*) AS n FROM delivery_verdicts
-         WHERE created_at_ms >= ? AND created_at_ms < ? AND outcome = 'failed' AND retryable = ? GROUP BY b`,
-        [from, bucketMs, from, to, false],
-      ),
-    ]);
+    const { calls, failed } = bucketMs % DELIVERY_BUCKET_MS === 0 ? await this.keptTraffic(from, to, bucketMs) : await this.countedTraffic(from, to, bucketMs);
     const buckets: SummaryBucket[] = Array.from({ length: count }, (_, i) => ({
       start: new Date(from + i * bucketMs).toISOString(),
       adds: 0,
@@ -225,6 +214,47 @@ export class OperationsRepository {
     return { window, bucketMs, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets, totals };
   }
 
+  /** The window's traffic by bucket (`b`, from 0) from the kept quarter hours. */
+  private async keptTraffic(from: number, to: number, bucketMs: number): Promise<{ calls: Row[]; failed: Row[] }> {
+    const [kept, refused] = await Promise.all([callBuckets(this.db, from, to), refusedByBucket(this.db, from, to)]);
+    const index = (ms: number) => Math.floor((ms - from) / bucketMs);
+    const calls = new Map<number, Row>();
+    for (const k of kept) {
+      const r = calls.get(index(k.bucketMs)) ?? { b: index(k.bucketMs), calls: 0, failed_calls: 0, adds: 0, removes: 0, dry_run_calls: 0 };
+      r['calls'] = num(r['calls']) + k.calls;
+      r['failed_calls'] = num(r['failed_calls']) + k.failedCalls;
+      r['adds'] = num(r['adds']) + k.adds;
+      r['removes'] = num(r['removes']) + k.removes;
+      r['dry_run_calls'] = num(r['dry_run_calls']) + k.dryRunCalls;
+      calls.set(index(k.bucketMs), r);
+    }
+    const failed = new Map<number, number>();
+    for (const [ms, n] of refused) failed.set(index(ms), (failed.get(index(ms)) ?? 0) + n);
+    return { calls: [...calls.values()], failed: [...failed].map(([b, n]) => ({ b, n })) };
+  }
+
+  /** The window's traffic by bucket (`b`, from 0), counted from the audit rows. */
+  private async countedTraffic(from: number, to: number, bucketMs: number): Promise<{ calls: Row[]; failed: Row[] }> {
+    const [calls, failed] = await Promise.all([
+      this.db.query<Row>(
+        `SELECT CAST((created_at_ms - ?) / ? AS INTEGER) AS b,
+                SUM(CASE WHEN dry_run = ? THEN 1 ELSE 0 END) AS calls,
+                SUM(CASE WHEN dry_run = ? AND (http_status IS NULL OR http_status <> 200) THEN 1 ELSE 0 END) AS failed_calls,
+                SUM(CASE WHEN dry_run = ? AND action = 'subscribe' THEN success_count ELSE 0 END) AS adds,
+                SUM(CASE WHEN dry_run = ? AND action = 'unsubscribe' THEN success_count ELSE 0 END) AS removes,
+                SUM(CASE WHEN dry_run = ? THEN 1 ELSE 0 END) AS dry_run_calls
+         FROM delivery_calls WHERE created_at_ms >= ? AND created_at_ms < ? GROUP BY b`,
+        [from, bucketMs, false, false, false, false, true, from, to],
+      ),
+      this.db.query<Row>(
+        `SELECT CAST((created_at_ms - ?) / ? AS INTEGER) AS b, COUNT(*) AS n FROM delivery_verdicts
+         WHERE created_at_ms >= ? AND created_at_ms < ? AND outcome = 'failed' AND retryable = ? GROUP BY b`,
+        [from, bucketMs, from, to, false],
+      ),
+    ]);
+    return { calls, failed };
+  }
+
   /** Calls per second per account: over the last minute, and the busiest calendar second since `sinceMs`. */
   async callRate(sinceMs: number, now = Date.now()): Promise<CallRate> {
     const [minute, peak] = await Promise.all([
@@ -249,6 +279,8 @@ export class OperationsRepository {
   /** Every connection with its status, last success, 24 h figures, what waits and what is held. */
   async connections(now = Date.now()): Promise<ConnectionRow[]> {
     const since = now - 86_400_000;
+    const whole = Math.ceil(since / DELIVERY_BUCKET_MS) * DELIVERY_BUCKET_MS;
+    const kept = outcomesSince(whole);
     const [rows, inbox, leases, members, day, lastSuccess, held] = await Promise.all([
       this.db.query<Row>(
         `SELECT c.account_id, c.audience_id, c.audience_name, c.list_id, c.status, c.suspended_reason,
@@ -259,22 +291,25 @@ export class OperationsRepository {
       inboxBacklog(this.db),
       this.db.query<Row>(`SELECT list_id, failing_since, attempts, next_attempt_at, last_error FROM list_leases WHERE failing_since IS NOT NULL`),
       listMemberCounts(this.db),
-      // Simple deliveries are counted from the compact rows, the rest (and rows from before them) per user.
+      // The whole quarter hours of the last 24 h from their kept figures; the part of one before them from the audit
+      // (simple deliveries from the compact rows, the rest per user).
       this.db.query<Row>(
         `SELECT account_id, audience_id, list_id, SUM(adds) AS adds, SUM(removes) AS removes, SUM(failed) AS failed FROM (
+           ${kept.sql}
+           UNION ALL
            SELECT account_id, audience_id, list_id,
                   SUM(CASE WHEN outcome = 'delivered' AND action = 'add' THEN 1 ELSE 0 END) AS adds,
                   SUM(CASE WHEN outcome = 'delivered' AND action = 'delete' THEN 1 ELSE 0 END) AS removes,
                   SUM(CASE WHEN outcome = 'failed' AND retryable = ? THEN 1 ELSE 0 END) AS failed
-           FROM delivery_verdicts WHERE created_at_ms >= ? GROUP BY account_id, audience_id, list_id
+           FROM delivery_verdicts WHERE created_at_ms >= ? AND created_at_ms < ? GROUP BY account_id, audience_id, list_id
            UNION ALL
            SELECT account_id, audience_id, list_id,
                   SUM(CASE WHEN action = 'add' THEN n ELSE 0 END) AS adds,
                   SUM(CASE WHEN action = 'delete' THEN n ELSE 0 END) AS removes,
                   0 AS failed
-           FROM delivery_successes WHERE created_at_ms >= ? GROUP BY account_id, audience_id, list_id
+           FROM delivery_successes WHERE created_at_ms >= ? AND created_at_ms < ? GROUP BY account_id, audience_id, list_id
          ) d GROUP BY account_id, audience_id, list_id`,
-        [false, since, since],
+        [...kept.params, false, since, whole, since, whole],
       ),
       lastSuccesses(this.db),
       this.db.query<Row>(

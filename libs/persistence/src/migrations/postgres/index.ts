@@ -24,6 +24,7 @@ import { DeliveryCallsLastSuccess1797001500000 } from './1797001500000-delivery-
 import { CallCounts1797001600000 } from './1797001600000-call-counts';
 import { DeliveryVerdictsByIdentity1797001700000 } from './1797001700000-delivery-verdicts-by-identity';
 import { UserAttributesByIdentity1797001800000 } from './1797001800000-user-attributes-by-identity';
+import { DeliveryBuckets1797001900000 } from './1797001900000-delivery-buckets';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const POSTGRES_MIGRATIONS = [
@@ -53,4 +54,5 @@ export const POSTGRES_MIGRATIONS = [
   CallCounts1797001600000,
   DeliveryVerdictsByIdentity1797001700000,
   UserAttributesByIdentity1797001800000,
+  DeliveryBuckets1797001900000,
 ];
