@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     verdicts,
     verdictsPerCall: 100,
     messages: Math.round(verdicts / 10),
+    attributes: Math.round(memberships / 5),
     days: 30,
     ingestSeconds: Number(process.env['BENCH_SIZE_SECONDS'] ?? 10),
     backlog: Number(process.env['BENCH_SIZE_BACKLOG'] ?? Math.floor(memberships / 2)),
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     `machine: ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}; PostgreSQL; every process on this machine\n` +
       `size: ${memberships.toLocaleString('en')} memberships over 20 accounts and 200 audiences ` +
       `(one of ${Math.floor(memberships / 2).toLocaleString('en')}), ` +
-      `${verdicts.toLocaleString('en')} verdicts over 31 days\n`,
+      `${verdicts.toLocaleString('en')} verdicts over 31 days, ${Math.round(memberships / 5).toLocaleString('en')} user attributes\n`,
   );
   process.stdout.write('the empty database:\n');
   const empty = await runSize(options, true);

@@ -20,6 +20,8 @@ export interface SizeOptions {
   verdictsPerCall: number;
   /** Message ids kept (received_messages), spread over the same days. */
   messages: number;
+  /** Forwarded user attributes (user_attributes): two a user of the big audience, from its first user on. */
+  attributes: number;
   days: number;
   /** Seconds of each ingest shape. */
   ingestSeconds: number;
@@ -65,6 +67,8 @@ export interface SizeFigures {
   ingestSpread: IngestFigures;
   ingestHot: IngestFigures;
   drain: { changes: number; seconds: number; perSecond: number };
+  /** The erasure requests measured above, completed by the worker while it drained: how many, seconds from its start. */
+  erasures: { completed: number; pending: number; seconds: number };
   drift: { seconds: number; members: number; missing: number; extra: number; workerIdleMiB: number; workerPeakMiB: number };
   prune: { seconds: number; verdicts: number; successes: number; calls: number; messages: number; ingestDuring: IngestFigures };
   /** `db:migrate` with nothing to do; the newest migration again, ingest running meanwhile (what a release does). */
@@ -112,7 +116,7 @@ const progress = (label: string, done: number, total: number, started: number) =
 };
 
 /** The tables the loader fills; their secondary indexes are dropped while it writes and built again after. */
-const LOADED_TABLES = ['memberships', 'list_members', 'delivery_calls', 'delivery_verdicts', 'delivery_successes', 'received_messages'];
+const LOADED_TABLES = ['memberships', 'list_members', 'delivery_calls', 'delivery_verdicts', 'delivery_successes', 'received_messages', 'user_attributes'];
 
 /**
  * Writes a customer's size straight into PostgreSQL, server-side (`generate_series`): memberships (half of them in
@@ -212,6 +216,14 @@ async function load(dataSource: DataSource, layout: Layout, o: SizeOptions, now:
       done += perDay;
       progress('audit verdicts', done, perDay * days, started);
     }
+    // Forwarded attributes of the big audience's users (the erasure requests' subjects among them): email and customer
+    // id as ingest stores them, so an erasure's lookup by either reads the loaded table.
+    await runner.query(
+      `INSERT INTO user_attributes (account_id, user_key, attribute_key, value, skip_reason, mpid, email, user_id, source_message_id, timestamp_ms,
+                                    updated_at_ms)
+       SELECT 1, (1000000 + n)::text, k, '"gold"', NULL, (1000000 + n)::text, 'user' || n || '@example.com', 'c' || n, 'size-seed', ${SEED_TIMESTAMP}, ${now}
+       FROM generate_series(1, ${Math.ceil(o.attributes / 2)}) n, (VALUES ('plan'), ('tier')) a (k)`,
+    );
     const messagesPerDay = Math.ceil(o.messages / days);
     await runner.query(
       `INSERT INTO received_messages (account_id, message_id, change_count, duplicate_count, timestamp_ms, received_at)
@@ -371,8 +383,20 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
       const drainStarted = performance.now();
       const worker = await stack.startWorker({ LOG_LEVEL: 'warn', ITERABLE_REQUESTS_PER_SECOND: '100' });
       const workerIdleMiB = peakMemoryMiB(worker.child.pid);
+      // The erasures asked above are completed by the same worker while it drains (their subjects' lists settling).
+      const erasuresDone = (async () => {
+        for (;;) {
+          const [{ pending, done }] = await stack.dataSource.query(
+            `SELECT COUNT(*) FILTER (WHERE state = 'pending') AS pending, COUNT(*) FILTER (WHERE state <> 'pending') AS done FROM erasure_requests`,
+          );
+          const seconds = (performance.now() - drainStarted) / 1000;
+          if (Number(pending) === 0 || seconds > 1800) return { completed: Number(done), pending: Number(pending), seconds };
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
       await stack.settled(1, 1_800_000);
       const drainSeconds = (performance.now() - drainStarted) / 1000;
+      const erased = await erasuresDone;
 
       // A drift check of the big list, report only: Iterable holds exactly what delivery left.
       process.stdout.write(`  drift check of list ${layout.lists[0]}…\n`);
@@ -415,6 +439,7 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
         ingestSpread: spread,
         ingestHot: hot,
         drain: { changes: Number(waiting.n), seconds: drainSeconds, perSecond: Number(waiting.n) / drainSeconds },
+        erasures: erased,
         drift: { seconds: driftSeconds, members: report.iterableMembers, missing: report.missing, extra: report.extra, workerIdleMiB, workerPeakMiB },
         prune: { seconds: pruneSeconds, ...pruned, ingestDuring },
         migrate,
@@ -512,6 +537,8 @@ export function sizeReport(empty: SizeFigures, loaded: SizeFigures): string {
   row('ingest during the prune', ingest(empty.prune.ingestDuring), ingest(loaded.prune.ingestDuring));
   const drain = (f: SizeFigures) => `${f.drain.changes.toLocaleString('en')} in ${fmt(f.drain.seconds)} s = ${fmt(f.drain.perSecond, 0)}/s`;
   row('drain of what ingest left (inbox rows)', drain(empty), drain(loaded));
+  const erased = (f: SizeFigures) => `${f.erasures.completed} in ${fmt(f.erasures.seconds)} s${f.erasures.pending ? `, ${f.erasures.pending} PENDING` : ''}`;
+  row('erasures completed, while draining', erased(empty), erased(loaded));
   const drift = (f: SizeFigures) => `${fmt(f.drift.seconds)} s, ${f.drift.members.toLocaleString('en')} on the list, ${f.drift.missing}/${f.drift.extra}`;
   row('drift check, big list (missing/extra)', drift(empty), drift(loaded));
   row(
