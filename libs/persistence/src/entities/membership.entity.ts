@@ -49,7 +49,10 @@ export class MembershipEntity {
   @Column({ name: 'user_id', type: 'varchar', length: 200, nullable: true })
   userId!: string | null;
 
-  /** The email this row named before its last change (an identity change removes that member). */
+  /**
+   * The email this row named before its last change, when that change named another (an identity change removes that
+   * member); null otherwise, so a change that keeps the identity writes no indexed column (a HOT update on PostgreSQL).
+   */
   @Column({ name: 'prev_email', type: 'varchar', length: 320, nullable: true })
   prevEmail!: string | null;
 

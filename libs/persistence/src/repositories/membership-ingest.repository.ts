@@ -500,11 +500,15 @@ export class MembershipIngestRepository {
     // A change that names no identity Iterable can take (a delete without an email in Customer ID mode)
     // keeps the one sent before: a delete still removes that member, an add keeps it.
     const keepPrevious = `excluded.email IS NULL AND memberships.email IS NOT NULL`;
+    const email = `CASE WHEN ${keepPrevious} THEN memberships.email ELSE excluded.email END`;
+    // The email named before, only when this change names another: a change that keeps the identity writes no
+    // indexed column (prev_email's partial index holds only identity changes), so PostgreSQL can update the row in
+    // place (a HOT update: no index entry at all) instead of adding one to each of the table's indexes.
     return `ON CONFLICT (account_id, audience_id, user_key) DO UPDATE SET
          mpid = COALESCE(excluded.mpid, memberships.mpid),
          action = excluded.action,
-         prev_email = memberships.email,
-         email = CASE WHEN ${keepPrevious} THEN memberships.email ELSE excluded.email END,
+         prev_email = CASE WHEN ${email} IS DISTINCT FROM memberships.email THEN memberships.email END,
+         email = ${email},
          user_id = CASE WHEN ${keepPrevious} THEN memberships.user_id ELSE excluded.user_id END,
          skip_reason = CASE WHEN ${keepPrevious} THEN NULL ELSE excluded.skip_reason END,
          source_message_id = excluded.source_message_id,
