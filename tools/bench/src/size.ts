@@ -6,15 +6,7 @@ import { promisify } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { RunningFakeIterable, startFakeIterable } from '@audience-bridge/fake-iterable';
 import { ADMIN_TOKEN, membershipMessage, Stack, startApp, startStack, freePort, waitFor, waitForHttp, WORKSPACE_ROOT } from '@audience-bridge/harness';
-import {
-  AuditRepository,
-  Database,
-  foldCallCounts,
-  foldDeliveryBuckets,
-  foldInboxCounts,
-  foldListMemberCounts,
-  foldMessageCounts,
-} from '@audience-bridge/persistence';
+import { AuditRepository, Database, DeliveryRepository, ListLeasesRepository } from '@audience-bridge/persistence';
 import { drive, Driven, figures, INGEST_API_KEY, IngestFigures } from './ingest';
 import { peakMemoryMiB } from './memory';
 import { fmt, quantile } from './stats';
@@ -246,7 +238,7 @@ async function load(dataSource: DataSource, layout: Layout, o: SizeOptions, now:
     }
     // What the sweeper of a running worker would have folded by now: the kept counts' changes the load appended.
     const db = new Database(dataSource);
-    for (const fold of [foldListMemberCounts, foldMessageCounts, foldInboxCounts, foldCallCounts, foldDeliveryBuckets]) await fold(db);
+    await new DeliveryRepository(db, new ListLeasesRepository(db)).foldCounts();
     await runner.query('ANALYZE');
     const counts: Record<string, number> = {};
     for (const t of LOADED_TABLES) counts[t] = Number((await runner.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n);

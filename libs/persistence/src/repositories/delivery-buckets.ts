@@ -1,43 +1,25 @@
 import type { Database } from '../database';
-import { CALL_BUCKETS, foldKeptCounts, keptCountsQuery, OUTCOME_BUCKETS } from './kept-counts';
+import { CALL_BUCKETS, foldKeptCounts, keptCountsQuery, OUTCOME_BUCKETS, type KeptCounts } from './kept-counts';
 
 /** The buckets' width: a quarter hour from the epoch (migration DeliveryBuckets1797001900000). */
 export const DELIVERY_BUCKET_MS = 900_000;
-
-type Row = Record<string, unknown>;
-const num = (v: unknown) => Number(v ?? 0);
 
 /** Start of the bucket holding `ms`. */
 export function bucketOf(ms: number): number {
   return ms - (((ms % DELIVERY_BUCKET_MS) + DELIVERY_BUCKET_MS) % DELIVERY_BUCKET_MS);
 }
 
-export interface CallBucket {
-  bucketMs: number;
-  calls: number;
-  failedCalls: number;
-  dryRunCalls: number;
-  adds: number;
-  removes: number;
-}
-
-/** Iterable calls per quarter hour in [fromMs, toMs) (both on bucket boundaries): a row per bucket with calls. */
-export async function callBuckets(db: Database, fromMs: number, toMs: number): Promise<CallBucket[]> {
-  const rows = await db.query<Row>(keptCountsQuery(CALL_BUCKETS, ['bucket_ms'], 'bucket_ms >= ? AND bucket_ms < ?'), [fromMs, toMs, fromMs, toMs]);
-  return rows.map((r) => ({
-    bucketMs: num(r['bucket_ms']),
-    calls: num(r['calls']),
-    failedCalls: num(r['failed_calls']),
-    dryRunCalls: num(r['dry_run_calls']),
-    adds: num(r['adds']),
-    removes: num(r['removes']),
-  }));
-}
-
-/** Members refused for good per quarter hour in [fromMs, toMs), all connections together. */
-export async function refusedByBucket(db: Database, fromMs: number, toMs: number): Promise<Map<number, number>> {
-  const rows = await db.query<Row>(keptCountsQuery(OUTCOME_BUCKETS, ['bucket_ms'], 'bucket_ms >= ? AND bucket_ms < ?'), [fromMs, toMs, fromMs, toMs]);
-  return new Map(rows.map((r) => [num(r['bucket_ms']), num(r['failed'])]));
+/**
+ * SQL and parameters of kept quarter hours in [fromMs, toMs) summed per window bucket of `bucketMs` (a multiple of
+ * a quarter hour, from `fromMs`): a column `b` (0 for the first) and `select`'s sums of the counts' columns.
+ */
+export function perWindowBucket(counts: KeptCounts, select: string, fromMs: number, toMs: number, bucketMs: number): { sql: string; params: number[] } {
+  return {
+    sql:
+      `SELECT CAST((bucket_ms - ?) / ? AS INTEGER) AS b, ${select} ` +
+      `FROM (${keptCountsQuery(counts, ['bucket_ms'], 'bucket_ms >= ? AND bucket_ms < ?')}) k GROUP BY b`,
+    params: [fromMs, bucketMs, fromMs, toMs, fromMs, toMs],
+  };
 }
 
 /**

@@ -4,8 +4,9 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.repository';
 import { successesOf, type CallRow } from './audit-rows';
-import { callBuckets, DELIVERY_BUCKET_MS, outcomesSince, refusedByBucket } from './delivery-buckets';
+import { DELIVERY_BUCKET_MS, outcomesSince, perWindowBucket } from './delivery-buckets';
 import { inboxBacklog } from './inbox-counts';
+import { CALL_BUCKETS, OUTCOME_BUCKETS } from './kept-counts';
 import { listMemberCounts } from './list-member-counts';
 import { candidatesByKeys, KEYED } from './membership-keys';
 
@@ -216,21 +217,16 @@ export class OperationsRepository {
 
   /** The window's traffic by bucket (`b`, from 0) from the kept quarter hours. */
   private async keptTraffic(from: number, to: number, bucketMs: number): Promise<{ calls: Row[]; failed: Row[] }> {
-    const [kept, refused] = await Promise.all([callBuckets(this.db, from, to), refusedByBucket(this.db, from, to)]);
-    const index = (ms: number) => Math.floor((ms - from) / bucketMs);
-    const calls = new Map<number, Row>();
-    for (const k of kept) {
-      const r = calls.get(index(k.bucketMs)) ?? { b: index(k.bucketMs), calls: 0, failed_calls: 0, adds: 0, removes: 0, dry_run_calls: 0 };
-      r['calls'] = num(r['calls']) + k.calls;
-      r['failed_calls'] = num(r['failed_calls']) + k.failedCalls;
-      r['adds'] = num(r['adds']) + k.adds;
-      r['removes'] = num(r['removes']) + k.removes;
-      r['dry_run_calls'] = num(r['dry_run_calls']) + k.dryRunCalls;
-      calls.set(index(k.bucketMs), r);
-    }
-    const failed = new Map<number, number>();
-    for (const [ms, n] of refused) failed.set(index(ms), (failed.get(index(ms)) ?? 0) + n);
-    return { calls: [...calls.values()], failed: [...failed].map(([b, n]) => ({ b, n })) };
+    const calls = perWindowBucket(
+      CALL_BUCKETS,
+      'SUM(calls) AS calls, SUM(failed_calls) AS failed_calls, SUM(adds) AS adds, SUM(removes) AS removes, SUM(dry_run_calls) AS dry_run_calls',
+      from,
+      to,
+      bucketMs,
+    );
+    const failed = perWindowBucket(OUTCOME_BUCKETS, 'SUM(failed) AS n', from, to, bucketMs);
+    const [callRows, failedRows] = await Promise.all([this.db.query<Row>(calls.sql, calls.params), this.db.query<Row>(failed.sql, failed.params)]);
+    return { calls: callRows, failed: failedRows };
   }
 
   /** The window's traffic by bucket (`b`, from 0), counted from the audit rows. */
