@@ -11,6 +11,16 @@ export const FORGET_REQUESTS_PER_SECOND = 3;
 export const BULK_UPDATE_REQUESTS_PER_SECOND = 5;
 
 /**
+ * How long a concurrency slot stays taken when its holder never gives it back (a worker killed mid-call): twice
+ * the call's timeout, and 5 s for the fence write before it. A live call ends (answer or timeout) well inside
+ * it. It was a fixed 60 s: a worker killed with all four slots of a key in flight stopped that key's deliveries
+ * (and an erasure waiting on them) for a minute, whatever the timeout (found by the model checker, seed 1 SQLite).
+ */
+export function concurrencyLeaseTtlMs(env: Pick<Environment, 'ITERABLE_TIMEOUT_MS'>): number {
+  return env.ITERABLE_TIMEOUT_MS * 2 + 5_000;
+}
+
+/**
  * One Iterable client per API key and data center (keep-alive connections reused across batches), all
  * behind one rate limiter shared through Redis with every other worker process. Erasure (`users/forget`)
  * has its own budget and so its own limiter and clients: it never takes list delivery's turns.
@@ -38,7 +48,7 @@ export class IterableClientsService implements OnApplicationShutdown {
       keyPrefix: `${env.QUEUE_PREFIX}:iterable-limiter`,
       requestsPerSecond: env.ITERABLE_REQUESTS_PER_SECOND,
       maxConcurrent: env.ITERABLE_MAX_CONCURRENT,
-      leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
+      leaseTtlMs: concurrencyLeaseTtlMs(env),
       // A delivery waits for a slot at most a third of its list lease, then retries later and frees its worker slot.
       maxWaitMs: Math.floor(env.LIST_LEASE_TTL_MS / 3),
     });
@@ -47,7 +57,7 @@ export class IterableClientsService implements OnApplicationShutdown {
       keyPrefix: `${env.QUEUE_PREFIX}:iterable-forget-limiter`,
       requestsPerSecond: FORGET_REQUESTS_PER_SECOND,
       maxConcurrent: 1,
-      leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
+      leaseTtlMs: concurrencyLeaseTtlMs(env),
       maxWaitMs: 30_000,
     });
     this.attributesLimiter = new IterableRateLimiter({
@@ -55,7 +65,7 @@ export class IterableClientsService implements OnApplicationShutdown {
       keyPrefix: `${env.QUEUE_PREFIX}:iterable-attributes-limiter`,
       requestsPerSecond: BULK_UPDATE_REQUESTS_PER_SECOND,
       maxConcurrent: 2,
-      leaseTtlMs: Math.max(60_000, env.ITERABLE_TIMEOUT_MS * 2),
+      leaseTtlMs: concurrencyLeaseTtlMs(env),
       maxWaitMs: 30_000,
     });
   }
