@@ -291,6 +291,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
           .map(([email, id]) => `${email} (${have.get(email)} ≠ ${id})`);
         if (missing.length + extra.length + wrongId.length > 0) {
           const traced = [...missing, ...extra].slice(0, 2).map((who) => `${who}: ${callsNaming(fake, who, listIds)}`);
+          const listId = listIds.get(slot) as number;
+          const edited = drifts.some((d) => d.listId === listId) ? await driftTrail(stack, [stack.api, restartedApi, ...stack.workers], listId) : '';
           violations.push(
             `list ${slot} (account ${a.accountId}): ` +
               [
@@ -300,7 +302,8 @@ export async function runHistory(history: History, driver: Driver, options: { se
               ]
                 .filter(Boolean)
                 .join('; ') +
-              traced.map((t) => `\n      calls naming ${t}`).join(''),
+              traced.map((t) => `\n      calls naming ${t}`).join('') +
+              edited,
           );
         }
       }
@@ -698,6 +701,26 @@ async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId
   }
   const last = (await stack.admin('GET', path())).body as { state?: string; error?: string };
   return [`the drift repair of list ${drift.listId} failed four times (last: ${last.state ?? '?'}: ${last.error ?? ''})`];
+}
+
+/**
+ * What became of the drift checks of a list edited by hand: their reports and what the processes said of them
+ * (a list still wrong after its repair is otherwise a riddle in CI, where no logs are kept).
+ */
+async function driftTrail(stack: Stack, processes: (AppProcess | undefined)[], listId: number): Promise<string> {
+  // An integer of our own: inlined, as the two drivers spell parameters differently.
+  const reports: Record<string, unknown>[] = await stack.dataSource
+    .query(
+      `SELECT id, account_id, state, phase, trigger_kind, repair, repair_extras, iterable_members, desired_members, missing, extra, left_out, ` +
+        `repaired, error, requested_at_ms, started_at_ms, finished_at_ms FROM drift_reports WHERE list_id = ${Number(listId)} ORDER BY id`,
+    )
+    .catch((error: unknown) => [{ error: String(error) }]);
+  const said = processes
+    .flatMap((p) => (p?.output() ?? '').split('\n'))
+    .filter((line) => line.includes(`of list ${listId}`) || /drift check \d+:/.test(line))
+    .slice(-8)
+    .map((line) => `\n        ${line.slice(0, 400)}`);
+  return `\n      drift reports of list ${listId}: ${JSON.stringify(reports)}${said.length ? `\n      said:${said.join('')}` : ''}`;
 }
 
 /** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */
