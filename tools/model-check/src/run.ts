@@ -292,7 +292,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
         if (missing.length + extra.length + wrongId.length > 0) {
           const traced = [...missing, ...extra].slice(0, 2).map((who) => `${who}: ${callsNaming(fake, who, listIds)}`);
           const listId = listIds.get(slot) as number;
-          const edited = drifts.some((d) => d.listId === listId) ? await driftTrail(stack, [stack.api, restartedApi, ...stack.workers], listId) : '';
+          const edited = drifts.some((d) => d.listId === listId) ? await driftTrail(stack, [stack.api, restartedApi, ...stack.workers], listId, [...missing, ...extra].slice(0, 2)) : '';
           violations.push(
             `list ${slot} (account ${a.accountId}): ` +
               [
@@ -707,7 +707,7 @@ async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId
  * What became of the drift checks of a list edited by hand: their reports and what the processes said of them
  * (a list still wrong after its repair is otherwise a riddle in CI, where no logs are kept).
  */
-async function driftTrail(stack: Stack, processes: (AppProcess | undefined)[], listId: number): Promise<string> {
+async function driftTrail(stack: Stack, processes: (AppProcess | undefined)[], listId: number, who: string[]): Promise<string> {
   // An integer of our own: inlined, as the two drivers spell parameters differently.
   const reports: Record<string, unknown>[] = await stack.dataSource
     .query(
@@ -715,12 +715,20 @@ async function driftTrail(stack: Stack, processes: (AppProcess | undefined)[], l
         `repaired, error, requested_at_ms, started_at_ms, finished_at_ms FROM drift_reports WHERE list_id = ${Number(listId)} ORDER BY id`,
     )
     .catch((error: unknown) => [{ error: String(error) }]);
+  // Our own test addresses, quoted for the two drivers alike.
+  const keys = who.map((w) => `'${w.replace(/'/g, "''")}'`).join(', ');
+  const members: Record<string, unknown>[] =
+    who.length === 0
+      ? []
+      : await stack.dataSource
+          .query(`SELECT * FROM list_members WHERE list_id = ${Number(listId)} AND member_key IN (${keys})`)
+          .catch((error: unknown) => [{ error: String(error) }]);
   const said = processes
     .flatMap((p) => (p?.output() ?? '').split('\n'))
     .filter((line) => line.includes(`of list ${listId}`) || /drift check \d+:/.test(line))
     .slice(-8)
     .map((line) => `\n        ${line.slice(0, 400)}`);
-  return `\n      drift reports of list ${listId}: ${JSON.stringify(reports)}${said.length ? `\n      said:${said.join('')}` : ''}`;
+  return `\n      drift reports of list ${listId}: ${JSON.stringify(reports)}\n      their list_members rows: ${JSON.stringify(members)}${said.length ? `\n      said:${said.join('')}` : ''}`;
 }
 
 /** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */
