@@ -144,7 +144,7 @@ export async function runHistory(history: History, driver: Driver, options: { se
   let restartedApi: AppProcess | undefined;
   let erasures: number | undefined;
   let fields: number | undefined;
-  const drifts: { accountId: number; listId: number }[] = [];
+  const drifts: { accountId: number; listId: number; unmanaged?: boolean }[] = [];
   try {
     await stack.startWorker();
     if (history.faults.stopWorkerAtStep != null) await stack.startWorker();
@@ -285,7 +285,11 @@ export async function runHistory(history: History, driver: Driver, options: { se
           ),
         );
         const missing = [...want].filter(([email]) => !have.has(email)).map(([email]) => email);
-        const extra = [...have].filter(([email]) => !want.has(email)).map(([email]) => email);
+        // A hand-edited list that no audience feeds any more, whose last check failed: nobody can ask for its repair
+        // again (the API refuses a check of a list the account does not feed), so the person's stranger may stay.
+        const abandoned = drifts.some((d) => d.listId === listIds.get(slot) && d.unmanaged);
+        const stranger = `stranger.${history.seed}@example.com`;
+        const extra = [...have].filter(([email]) => !want.has(email) && !(abandoned && email === stranger)).map(([email]) => email);
         const wrongId = [...want]
           .filter(([email, id]) => have.has(email) && have.get(email) !== id)
           .map(([email, id]) => `${email} (${have.get(email)} ≠ ${id})`);
@@ -672,7 +676,7 @@ async function editByHand(
  * The drift repair asked for mid-run finished. A check that failed (Iterable faults on its reads: it repairs
  * nothing then) is asked again, as an operator would, now that the faults are over.
  */
-async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId: number }): Promise<string[]> {
+async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId: number; unmanaged?: boolean }): Promise<string[]> {
   let accountId = drift.accountId;
   const path = () => `/v1/accounts/${accountId}/lists/${drift.listId}/drift-check`;
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -692,7 +696,13 @@ async function repairedAfterAll(stack: Stack, drift: { accountId: number; listId
       `SELECT DISTINCT account_id FROM audience_connections WHERE list_id = ${Number(drift.listId)} ORDER BY account_id`,
     );
     const accounts = feeding.map((r: { account_id: string | number }) => Number(r.account_id));
-    if (accounts.length === 0) return [];
+    if (accounts.length === 0) {
+      // Its audiences moved away: no check can be asked now, and a failed one repaired nothing. A check fails when
+      // an audience's move puts the whole list in flight under it: seed 800's history moves the only audience of the
+      // edited list away next to the edit, and it failed once in CI so (the stranger stayed, and no call named it).
+      drift.unmanaged = report.state !== 'done';
+      return [];
+    }
     if (!accounts.includes(accountId)) accountId = accounts[0] as number;
     await stack.settled(accountId, 20_000).catch(() => undefined);
     const asked = await stack.admin('POST', path(), { repair: true, repairExtras: 'all' });
