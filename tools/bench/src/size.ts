@@ -405,9 +405,19 @@ export async function runSize(o: SizeOptions, empty: boolean): Promise<SizeFigur
       const backlog = await withBacklog(stack.dataSource, layout, o.backlog, () => endpoints(apiUrl, layout, '', BACKLOG_READS));
       const lists = layout.lists.slice(0, 4);
       process.stdout.write(`  ingest, users spread (${o.ingestSeconds} s)…\n`);
-      const spread = figures('users spread', ingestOptions(o), await watchingAutovacuum(stack.dataSource, drive(apiUrl, ingestOptions(o), lists)), noContention);
+      const spread = figures(
+        'users spread',
+        ingestOptions(o),
+        await watchingAutovacuum(stack.dataSource, drive(apiUrl, ingestOptions(o), lists)),
+        noContention,
+      );
       process.stdout.write(`  ingest, hot users (${o.ingestSeconds} s)…\n`);
-      const hot = figures('hot users', ingestOptions(o, 400), await watchingAutovacuum(stack.dataSource, drive(apiUrl, ingestOptions(o, 400), lists)), noContention);
+      const hot = figures(
+        'hot users',
+        ingestOptions(o, 400),
+        await watchingAutovacuum(stack.dataSource, drive(apiUrl, ingestOptions(o, 400), lists)),
+        noContention,
+      );
 
       // The drain: what ingest left waiting, at a limit above what delivery needs (the database is what is measured).
       const [waiting] = await stack.dataSource.query(`SELECT COUNT(*) AS n FROM sync_inbox`);

@@ -296,7 +296,9 @@ export async function runHistory(history: History, driver: Driver, options: { se
         if (missing.length + extra.length + wrongId.length > 0) {
           const traced = [...missing, ...extra].slice(0, 2).map((who) => `${who}: ${callsNaming(fake, who, listIds)}`);
           const listId = listIds.get(slot) as number;
-          const edited = drifts.some((d) => d.listId === listId) ? await driftTrail(stack, [stack.api, restartedApi, ...stack.workers], listId, [...missing, ...extra].slice(0, 2)) : '';
+          const edited = drifts.some((d) => d.listId === listId)
+            ? await driftTrail(stack, [stack.api, restartedApi, ...stack.workers], listId, [...missing, ...extra].slice(0, 2))
+            : '';
           violations.push(
             `list ${slot} (account ${a.accountId}): ` +
               [
@@ -420,6 +422,7 @@ async function checkDayTraffic(stack: Stack): Promise<string[]> {
     from: string;
     to: string;
     totals: { calls: number; failedCalls: number; dryRunCalls: number; adds: number; removes: number };
+    rate: { peakPerSecond: number };
   };
   const [row]: Record<string, string | number | null>[] = await stack.dataSource.query(
     `SELECT SUM(CASE WHEN NOT dry_run THEN 1 ELSE 0 END) AS calls,
@@ -436,8 +439,14 @@ async function checkDayTraffic(stack: Stack): Promise<string[]> {
     adds: Number(row?.['adds'] ?? 0),
     removes: Number(row?.['removes'] ?? 0),
   };
+  // The busiest second of the window, kept per second and quarter hour (delivery-buckets.ts), against the calls grouped.
+  const [peak]: Record<string, string | number | null>[] = await stack.dataSource.query(
+    `SELECT COUNT(*) AS n FROM delivery_calls WHERE NOT dry_run AND created_at_ms >= ${Math.ceil(Date.parse(summary.from) / 1000) * 1000}
+     GROUP BY account_id, created_at_ms - created_at_ms % 1000 ORDER BY n DESC LIMIT 1`,
+  );
+  Object.assign(recorded, { peakPerSecond: Number(peak?.['n'] ?? 0) });
   const { calls, failedCalls, dryRunCalls, adds, removes } = summary.totals;
-  const shown = { calls, failedCalls, dryRunCalls, adds, removes };
+  const shown = { calls, failedCalls, dryRunCalls, adds, removes, peakPerSecond: summary.rate.peakPerSecond };
   return JSON.stringify(shown) === JSON.stringify(recorded)
     ? []
     : [`/v1/summary?window=day shows ${JSON.stringify(shown)}, delivery_calls holds ${JSON.stringify(recorded)}`];
@@ -738,7 +747,10 @@ async function driftTrail(stack: Stack, processes: (AppProcess | undefined)[], l
     .filter((line) => line.includes(`of list ${listId}`) || /drift check \d+:/.test(line))
     .slice(-8)
     .map((line) => `\n        ${line.slice(0, 400)}`);
-  return `\n      drift reports of list ${listId}: ${JSON.stringify(reports)}\n      their list_members rows: ${JSON.stringify(members)}${said.length ? `\n      said:${said.join('')}` : ''}`;
+  return (
+    `\n      drift reports of list ${listId}: ${JSON.stringify(reports)}` +
+    `\n      their list_members rows: ${JSON.stringify(members)}${said.length ? `\n      said:${said.join('')}` : ''}`
+  );
 }
 
 /** SIGKILLs the API a moment after a burst went out (mid-request), then starts it again on the same port. */

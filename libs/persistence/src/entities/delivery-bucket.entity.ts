@@ -113,3 +113,55 @@ export class OutcomeBucketChangeEntity {
   @Column({ type: 'bigint', transformer: bigintToNumber })
   failed!: number;
 }
+
+/**
+ * Iterable calls (not in dry run) per account and calendar second, for the busiest second of the console's day
+ * (`/v1/summary`'s `rate.peakPerSecond`) without grouping a day of `delivery_calls` by second. Kept by an insert
+ * trigger on `delivery_calls` like `call_buckets`; kept for two days (the longest window is one).
+ */
+@Entity('call_seconds')
+export class CallSecondEntity {
+  @PrimaryColumn({ name: 'second_ms', type: 'bigint', transformer: bigintToNumber })
+  secondMs!: number;
+
+  @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
+  accountId!: number;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  calls!: number;
+}
+
+/** Changes to `call_seconds` not yet folded (PostgreSQL: each insert statement appends here; the sweeper folds). */
+@Entity('call_second_changes')
+export class CallSecondChangeEntity {
+  @PrimaryGeneratedColumn('increment', { type: 'integer' })
+  id!: number;
+
+  @Column({ name: 'second_ms', type: 'bigint', transformer: bigintToNumber })
+  secondMs!: number;
+
+  @Column({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
+  accountId!: number;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  calls!: number;
+}
+
+/**
+ * Each account's busiest folded second per quarter hour (`DELIVERY_BUCKET_MS`): raised whenever a second's folded
+ * count passes it (a second's count only grows), so the day's busiest second reads 96 rows per account.
+ */
+@Entity('call_peaks')
+export class CallPeakEntity {
+  @PrimaryColumn({ name: 'bucket_ms', type: 'bigint', transformer: bigintToNumber })
+  bucketMs!: number;
+
+  @PrimaryColumn({ name: 'account_id', type: 'bigint', transformer: bigintToNumber })
+  accountId!: number;
+
+  @Column({ name: 'second_ms', type: 'bigint', transformer: bigintToNumber })
+  secondMs!: number;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  calls!: number;
+}

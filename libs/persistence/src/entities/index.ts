@@ -21,7 +21,15 @@ import { ListMemberCountChangeEntity, ListMemberCountEntity } from './list-membe
 import { MessageCountChangeEntity, MessageCountEntity } from './message-count.entity';
 import { InboxCountChangeEntity, InboxCountEntity } from './inbox-count.entity';
 import { CallCountChangeEntity, CallCountEntity } from './call-count.entity';
-import { CallBucketChangeEntity, CallBucketEntity, OutcomeBucketChangeEntity, OutcomeBucketEntity } from './delivery-bucket.entity';
+import {
+  CallBucketChangeEntity,
+  CallBucketEntity,
+  CallPeakEntity,
+  CallSecondChangeEntity,
+  CallSecondEntity,
+  OutcomeBucketChangeEntity,
+  OutcomeBucketEntity,
+} from './delivery-bucket.entity';
 
 export * from './account.entity';
 export * from './audience-connection.entity';
@@ -81,4 +89,7 @@ export const ENTITIES = [
   CallBucketChangeEntity,
   OutcomeBucketEntity,
   OutcomeBucketChangeEntity,
+  CallSecondEntity,
+  CallSecondChangeEntity,
+  CallPeakEntity,
 ];

@@ -28,7 +28,7 @@ describe.each(DRIVERS)('compact delivery audit on %s', (driver) => {
   beforeEach(async () => {
     // The audit, and the quarter hours' figures kept of it (delivery-buckets.ts: they count what was ever recorded).
     const audit = ['delivery_calls', 'delivery_verdicts', 'delivery_successes', 'audience_connections'];
-    const kept = ['call_buckets', 'call_bucket_changes', 'outcome_buckets', 'outcome_bucket_changes'];
+    const kept = ['call_buckets', 'call_bucket_changes', 'outcome_buckets', 'outcome_bucket_changes', 'call_seconds', 'call_second_changes', 'call_peaks'];
     for (const t of [...audit, ...kept]) await dataSource.query(`DELETE FROM ${t}`);
   });
 

@@ -108,6 +108,37 @@ function expectedLast24h(recorded: Recorded[], now: number) {
   return out;
 }
 
+/** `history`'s calls bunched into `seconds` random whole seconds of [from, to): several calls of an account in one second. */
+function bursts(seed: number, count: number, from: number, to: number, seconds = 30): Recorded[] {
+  const next = random(seed + 1000);
+  const hot = Array.from({ length: seconds }, () => Math.floor((from + next() * (to - from - 1000)) / 1000) * 1000);
+  return history(seed, count, from, to).map((r) => ({
+    ...r,
+    call: { ...r.call, createdAtMs: (hot[Math.floor(next() * hot.length)] as number) + Math.floor(next() * 1000) },
+  }));
+}
+
+/** The busiest calendar second from `sinceMs` (whole seconds from it), counted from what was recorded: its calls and the accounts that made as many. */
+function expectedPeak(recorded: Recorded[], sinceMs: number): { calls: number; accounts: number[] } {
+  const since = Math.ceil(sinceMs / 1000) * 1000;
+  const perSecond = new Map<string, number>();
+  for (const { call } of recorded) {
+    if (call.dryRun || call.createdAtMs < since) continue;
+    const key = `${call.accountId}|${Math.floor(call.createdAtMs / 1000)}`;
+    perSecond.set(key, (perSecond.get(key) ?? 0) + 1);
+  }
+  const calls = Math.max(0, ...perSecond.values());
+  const accounts = [...new Set([...perSecond].filter(([, n]) => n === calls).map(([key]) => Number(key.split('|')[0])))];
+  return { calls, accounts: calls === 0 ? [] : accounts.sort() };
+}
+
+/** The busiest second `/v1/summary` shows (`rate.peakPerSecond`), as `expectedPeak` says it, the account being one of those. */
+async function peakShown(ops: OperationsRepository, sinceMs: number, expected: { accounts: number[] }): Promise<{ calls: number; accounts: number[] }> {
+  const rate = await ops.callRate(sinceMs);
+  const account = rate.peakAccountId;
+  return { calls: rate.peakPerSecond, accounts: account === null ? [] : expected.accounts.includes(account) ? expected.accounts : [account] };
+}
+
 async function shown(ops: OperationsRepository, now: number) {
   const summary = await ops.summary('day', now);
   const connections = await ops.connections(now);
@@ -204,6 +235,80 @@ describe.each(DRIVERS)('delivery buckets on %s', (driver) => {
       }),
     ).rejects.toThrow('rolled back');
     expect(await shown(ops, now)).toEqual({ day: expectedDay([], now), last24h: expectedLast24h([], now) });
+    expect(await peakShown(ops, now - DAY, { accounts: [] })).toEqual({ calls: 0, accounts: [] });
+  });
+
+  // The busiest second of the console's window (`rate.peakPerSecond`) reads the kept seconds and quarter-hour peaks
+  // (`call_seconds`, `call_peaks`) instead of grouping the window's calls by second.
+  it('show the busiest second exactly, folded or not, from any start', async () => {
+    const now = bucketOf(Date.now()) + 450_000;
+    const recorded = bursts(11, 600, now - 26 * HOUR, now);
+    await Promise.all([record(recorded), foldDeliveryBuckets(db), foldDeliveryBuckets(db)]);
+    const peak = expectedPeak(recorded, now - DAY);
+    expect(peak.calls).toBeGreaterThan(3);
+    // The busiest second itself, as a start: from it (included), from a millisecond after it (excluded), and quarter
+    // hours around it, on a boundary and off it.
+    const busiest = recorded
+      .filter((r) => !r.call.dryRun && r.call.createdAtMs >= now - DAY)
+      .map((r) => Math.floor(r.call.createdAtMs / 1000) * 1000)
+      .find((second) => expectedPeak(recorded, second).calls === peak.calls && expectedPeak(recorded, second + 1).calls < peak.calls) as number;
+    const starts = [now - DAY, now - HOUR, busiest, busiest + 1, bucketOf(busiest), bucketOf(busiest) + DELIVERY_BUCKET_MS, bucketOf(busiest) - 1, now];
+    for (const since of starts) expect(await peakShown(ops, since, expectedPeak(recorded, since))).toEqual(expectedPeak(recorded, since));
+    await foldDeliveryBuckets(db);
+    expect(await foldDeliveryBuckets(db)).toBe(0);
+    for (const since of starts) expect(await peakShown(ops, since, expectedPeak(recorded, since))).toEqual(expectedPeak(recorded, since));
+  });
+
+  it('count a second whose calls are folded in parts, and drop seconds older than two days', async () => {
+    const second = Math.floor(Date.now() / 1000) * 1000 - 10 * 60_000;
+    const call = (i: number, accountId: number, at: number, dryRun = false): Recorded => {
+      const [r] = history(20 + i, 1, at, at + 1);
+      if (!r) throw new Error('no call');
+      return { call: { ...r.call, accountId, createdAtMs: at, dryRun }, verdicts: [] };
+    };
+    const first = [0, 1, 2].map((i) => call(i, 1, second + i * 100));
+    await record(first);
+    await foldDeliveryBuckets(db);
+    // Two more in the same second: shown before they are folded, and after (the quarter hour's peak raised to 5).
+    await record([call(3, 1, second + 500), call(4, 1, second + 999)]);
+    expect(await peakShown(ops, second - HOUR, { accounts: [1] })).toEqual({ calls: 5, accounts: [1] });
+    await foldDeliveryBuckets(db);
+    expect(await peakShown(ops, second - HOUR, { accounts: [1] })).toEqual({ calls: 5, accounts: [1] });
+    // Four of another account in the next second, not folded; dry runs count for nothing.
+    await record([...[5, 6, 7, 8].map((i) => call(i, 2, second + 1000 + i)), call(9, 2, second + 1500, true)]);
+    expect(await peakShown(ops, second - HOUR, { accounts: [1] })).toEqual({ calls: 5, accounts: [1] });
+    await record([10, 11].map((i) => call(i, 2, second + 1000 + i)));
+    expect(await peakShown(ops, second - HOUR, { accounts: [2] })).toEqual({ calls: 6, accounts: [2] });
+    await foldDeliveryBuckets(db);
+    expect(await peakShown(ops, second - HOUR, { accounts: [2] })).toEqual({ calls: 6, accounts: [2] });
+    // From the next second on, account 2's second is the busiest; from after it, nothing.
+    expect(await peakShown(ops, second + 1, { accounts: [2] })).toEqual({ calls: 6, accounts: [2] });
+    expect(await peakShown(ops, second + 1001, { accounts: [] })).toEqual({ calls: 0, accounts: [] });
+    // Three days ago: pruned with the retention prune even when the audit is kept 30 days.
+    await record([12, 13].map((i) => call(i, 1, second - 3 * DAY)));
+    const kept = async () =>
+      Number((await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM call_seconds WHERE second_ms < ?`, [second - 2 * DAY]))[0]?.n);
+    await foldDeliveryBuckets(db);
+    expect(await kept()).toBe(1);
+    await new AuditRepository(db).prune(second - 30 * DAY);
+    expect(await kept()).toBe(0);
+    expect(await peakShown(ops, second - HOUR, { accounts: [2] })).toEqual({ calls: 6, accounts: [2] });
+  });
+
+  it('start from the last two days of calls per second when their migration runs', async () => {
+    await undoMigrationsThrough(dataSource, 'CallSeconds1797002100000');
+    const now = Date.now();
+    const recorded = bursts(12, 300, now - DAY, now);
+    await record(recorded);
+    await record(bursts(13, 40, now - 3 * DAY, now - 3 * DAY + HOUR, 2));
+    await dataSource.runMigrations();
+    expect(await peakShown(ops, now - DAY, expectedPeak(recorded, now - DAY))).toEqual(expectedPeak(recorded, now - DAY));
+    // Three days ago is not filled; and what is recorded after the migration counts.
+    expect(await peakShown(ops, now - 4 * DAY, expectedPeak(recorded, now - DAY))).toEqual(expectedPeak(recorded, now - DAY));
+    const more = bursts(14, 200, now - HOUR, now, 5);
+    await record(more);
+    const all = [...recorded, ...more];
+    expect(await peakShown(ops, now - DAY, expectedPeak(all, now - DAY))).toEqual(expectedPeak(all, now - DAY));
   });
 
   it('start from the last two days of audit when the migration runs', async () => {

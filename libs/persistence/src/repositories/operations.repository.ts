@@ -4,7 +4,7 @@ import { Database } from '../database';
 import type { ListMemberState } from '../entities';
 import { recordedVerdict, successVerdict, type RecordedVerdict } from './audit.repository';
 import { successesOf, type CallRow } from './audit-rows';
-import { DELIVERY_BUCKET_MS, outcomesSince, perWindowBucket } from './delivery-buckets';
+import { busiestSecond, DELIVERY_BUCKET_MS, outcomesSince, perWindowBucket } from './delivery-buckets';
 import { inboxBacklog } from './inbox-counts';
 import { CALL_BUCKETS, OUTCOME_BUCKETS } from './kept-counts';
 import { listMemberCounts } from './list-member-counts';
@@ -251,24 +251,23 @@ export class OperationsRepository {
     return { calls, failed };
   }
 
-  /** Calls per second per account: over the last minute, and the busiest calendar second since `sinceMs`. */
+  /**
+   * Calls per second per account: over the last minute, and the busiest calendar second since `sinceMs` (whole
+   * seconds from it; kept per second and quarter hour, delivery-buckets.ts, so a day's window reads a few rows).
+   */
   async callRate(sinceMs: number, now = Date.now()): Promise<CallRate> {
     const [minute, peak] = await Promise.all([
       this.db.query<Row>(`SELECT account_id, COUNT(*) AS n FROM delivery_calls WHERE dry_run = ? AND created_at_ms >= ? GROUP BY account_id`, [
         false,
         now - 60_000,
       ]),
-      this.db.query<Row>(
-        `SELECT account_id, CAST(created_at_ms / 1000 AS INTEGER) AS s, COUNT(*) AS n FROM delivery_calls WHERE dry_run = ? AND created_at_ms >= ?
-         GROUP BY account_id, s ORDER BY n DESC LIMIT 1`,
-        [false, sinceMs],
-      ),
+      busiestSecond(this.db, sinceMs),
     ]);
     const busiest = Math.max(0, ...minute.map((r) => num(r['n'])));
     return {
       lastMinutePerSecond: Math.round((busiest / 60) * 100) / 100,
-      peakPerSecond: peak[0] ? num(peak[0]['n']) : 0,
-      peakAccountId: peak[0] ? num(peak[0]['account_id']) : null,
+      peakPerSecond: peak?.calls ?? 0,
+      peakAccountId: peak?.accountId ?? null,
     };
   }
 

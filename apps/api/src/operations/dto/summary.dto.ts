@@ -44,7 +44,9 @@ export class CallRateDto {
   @ApiProperty({ description: "The busiest account's calls over the last 60 s, per second" })
   lastMinutePerSecond!: number;
 
-  @ApiProperty({ description: 'The most calls one account made in one calendar second of the window' })
+  @ApiProperty({
+    description: 'The most calls one account made in one calendar second of the window (its whole seconds; kept per second, so a day reads a few rows)',
+  })
   peakPerSecond!: number;
 
   @ApiProperty({ type: Number, nullable: true })

@@ -25,6 +25,7 @@ import { CallCounts1797001600000 } from './1797001600000-call-counts';
 import { DeliveryVerdictsByIdentity1797001700000 } from './1797001700000-delivery-verdicts-by-identity';
 import { UserAttributesByIdentity1797001800000 } from './1797001800000-user-attributes-by-identity';
 import { DeliveryBuckets1797001900000 } from './1797001900000-delivery-buckets';
+import { CallSeconds1797002100000 } from './1797002100000-call-seconds';
 import { MembershipsFillFactor1797002000000 } from './1797002000000-memberships-fill-factor';
 
 /** PostgreSQL migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
@@ -57,4 +58,5 @@ export const POSTGRES_MIGRATIONS = [
   UserAttributesByIdentity1797001800000,
   DeliveryBuckets1797001900000,
   MembershipsFillFactor1797002000000,
+  CallSeconds1797002100000,
 ];

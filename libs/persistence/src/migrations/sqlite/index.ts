@@ -25,6 +25,7 @@ import { CallCounts1797001600000 } from './1797001600000-call-counts';
 import { DeliveryVerdictsByIdentity1797001700000 } from './1797001700000-delivery-verdicts-by-identity';
 import { UserAttributesByIdentity1797001800000 } from './1797001800000-user-attributes-by-identity';
 import { DeliveryBuckets1797001900000 } from './1797001900000-delivery-buckets';
+import { CallSeconds1797002100000 } from './1797002100000-call-seconds';
 
 /** SQLite migrations, oldest first. Generate new ones with `npm run db:generate -- <name>` and add them here. */
 export const SQLITE_MIGRATIONS = [
@@ -55,4 +56,5 @@ export const SQLITE_MIGRATIONS = [
   DeliveryVerdictsByIdentity1797001700000,
   UserAttributesByIdentity1797001800000,
   DeliveryBuckets1797001900000,
+  CallSeconds1797002100000,
 ];
