@@ -79,8 +79,9 @@ export async function busiestSecond(db: Database, sinceMs: number): Promise<{ ac
        SELECT account_id, SUM(calls) AS calls FROM (
          SELECT second_ms, account_id, calls FROM call_second_changes WHERE second_ms >= ?
          UNION ALL
-         SELECT s.second_ms, s.account_id, s.calls FROM call_seconds s WHERE s.second_ms >= ?
-           AND EXISTS (SELECT 1 FROM call_second_changes c WHERE c.second_ms = s.second_ms AND c.account_id = s.account_id)
+         SELECT s.second_ms, s.account_id, s.calls FROM call_seconds s
+           JOIN (SELECT DISTINCT second_ms, account_id FROM call_second_changes WHERE second_ms >= ?) c
+             ON c.second_ms = s.second_ms AND c.account_id = s.account_id
        ) pending GROUP BY second_ms, account_id
      ) x ORDER BY calls DESC, account_id LIMIT 1`,
     [whole, since, whole, since, since],
