@@ -263,7 +263,9 @@ async function watchingAutovacuum<T>(dataSource: DataSource, work: Promise<T>): 
   let done = false;
   const watching = (async () => {
     while (!done) {
-      const rows: { query: string }[] = await dataSource.query(`SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`);
+      const rows: { query: string }[] = await dataSource.query(
+        `SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = current_database()`,
+      );
       for (const r of rows) if (r.query) seen.add(r.query.replace(/^autovacuum:\s*/, ''));
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
