@@ -55,9 +55,8 @@ async function foldCallSeconds(db: Database): Promise<number> {
        INSERT INTO call_peaks (bucket_ms, account_id, second_ms, calls)
        SELECT DISTINCT ON (${bucket}, account_id) ${bucket}, account_id, second_ms, calls FROM folded
        ORDER BY ${bucket}, account_id, calls DESC, second_ms
-       ON CONFLICT (bucket_ms, account_id) DO UPDATE SET second_ms = excluded.second_ms, calls = excluded.calls WHERE excluded.calls > call_peaks.calls
-       RETURNING 1)
-     SELECT (SELECT COUNT(*) FROM moved) AS n, (SELECT COUNT(*) FROM raised) AS raised`,
+       ON CONFLICT (bucket_ms, account_id) DO UPDATE SET second_ms = excluded.second_ms, calls = excluded.calls WHERE excluded.calls > call_peaks.calls)
+     SELECT COUNT(*) AS n FROM moved`,
   );
   return Number(row?.n ?? 0);
 }
