@@ -646,12 +646,14 @@ async function storageFault(stack: Stack, disk: Awaited<ReturnType<typeof smallD
   }
 }
 
-/** SIGSTOPs a running worker for twice its list lease (the other worker takes its lists over), then continues it. */
+/** SIGSTOPs a running worker past its list lease (the other worker takes its lists over) and the late-apply window, then continues it. */
 async function stopPastLease(stack: Stack): Promise<void> {
   const worker = stack.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null);
   if (!worker?.child.pid) return;
   worker.child.kill('SIGSTOP');
-  await new Promise((resolve) => setTimeout(resolve, 2 * Number(FAST.LIST_LEASE_TTL_MS)));
+  // Past its lease, and past the late-apply window of the takeover's recheck of the call it finds in flight: a call
+  // the paused worker had fenced but not sent goes out after that recheck.
+  await new Promise((resolve) => setTimeout(resolve, 2 * Number(FAST.LIST_LEASE_TTL_MS) + Number(FAST.ITERABLE_LATE_APPLY_WINDOW_MS)));
   worker.child.kill('SIGCONT');
 }
 

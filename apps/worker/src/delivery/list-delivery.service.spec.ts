@@ -167,6 +167,32 @@ describe.each(DRIVERS)('ListDeliveryService on %s', (driver) => {
     expect(await inbox()).toBe(1);
   });
 
+  // Found by the model checker (regression seed 2, SQLite, a worker SIGSTOPped past its lease): a process paused
+  // after its last fence check and before its call sends that call late, after another delivery took the list and
+  // sent the newer state. Iterable applies whatever arrives last, so the late call is repaired from our side.
+  it('sends the newest state again when its call went out after another delivery took the list', async () => {
+    await accept(['a@example.com'], 'delete', 1000);
+    whileWaiting = async () => {
+      whileWaiting = undefined;
+      // This delivery stalls here past its lease; the user is added again, and another delivery takes the list and subscribes them.
+      await accept(['a@example.com'], 'add', 2000);
+      await dataSource.query(`UPDATE list_leases SET expires_at = 0 WHERE list_id = ${listId}`);
+      expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+      expect(members()).toEqual(['a@example.com']);
+    };
+    // The stalled delivery's unsubscribe (planned for the older delete) goes out and lands: the user is off the list.
+    expect(await service.syncList(listId)).toEqual({ kind: 'busy' });
+    expect(sent('/api/lists/unsubscribe')).toHaveLength(1);
+    expect(members()).toEqual([]);
+    // Its settlement, fenced out, leaves the member to be looked at again (the takeover's own recheck of the call it
+    // found in flight waits for the late-apply window, which a pause can outlast): the newest state (add) goes once more.
+    expect(await dataSource.query(`SELECT state FROM list_members WHERE list_id = ${listId}`)).toEqual([{ state: 'unknown' }]);
+    expect(await inbox()).toBe(1);
+    expect(await service.syncList(listId)).toEqual({ kind: 'done' });
+    expect(members()).toEqual(['a@example.com']);
+    expect(sent('/api/lists/subscribe')).toHaveLength(2);
+  });
+
   it('gives the list back for a retry when the shared limiter has no slot in time, with nothing sent', async () => {
     await accept(['a@example.com']);
     limiterFails = new LimiterWaitTimeoutError(1700);

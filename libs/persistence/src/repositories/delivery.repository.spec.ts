@@ -310,22 +310,64 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect((await leases.acquire(100, 'third', 10_000))?.inFlight).toBeNull();
   });
 
-  it('records the call but no member state when the list was taken over meanwhile', async () => {
+  it('records the call of a delivery that lost the list, and has its members looked at again whatever the holder settles after it', async () => {
     await seed(['u1']);
     const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
-    await leases.acquire(100, 'b', 10_000, 5);
+    const holder = (await leases.acquire(100, 'b', 10_000, 5)) as ListLease;
     const [entry] = await delivery.inbox(100, 10);
+    // The stale delivery's call went out after b took the list: what it did may be the last word at Iterable.
+    const before = Date.now();
     expect(
       await delivery.settle(
         stale,
         10_000,
-        { call: call('subscribe', 1), verdicts: [], members: [member('u1@example.com', 'subscribed')], doneInboxIds: [entry?.id ?? 0] },
+        {
+          call: call('unsubscribe', 2),
+          verdicts: [],
+          members: [member('u1@example.com', 'unsubscribed'), member('u9@example.com', 'unknown', { recheckAtMs: before + 60_000 })],
+          doneInboxIds: [entry?.id ?? 0],
+        },
         1,
       ),
     ).toBe(false);
+    expect((await audit.deliveries({}, 10)).items).toHaveLength(1);
+    // Both are unknown and back in the inbox now (u1's row of the message stays too); each is rechecked no earlier
+    // than the call's own late window (u9's answer was never seen).
+    const [u1, u9] = await members();
+    expect([u1?.[0], u1?.[1], u9?.[0], u9?.[1], u9?.[3]]).toEqual(['u1@example.com', 'unknown', 'u9@example.com', 'unknown', before + 60_000]);
+    expect(Number(u1?.[3])).toBeGreaterThanOrEqual(before);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email).sort()).toEqual(['u1@example.com', 'u1@example.com', 'u9@example.com']);
+    // The holder's settlement of an older call commits after it and says subscribed: the recheck stays, and sends u1's
+    // newest state once more.
+    const inbox = (await delivery.inbox(100, 10)).map((e) => e.id);
+    expect(await delivery.settle(holder, 10_000, { verdicts: [], members: [member('u1@example.com', 'subscribed')], doneInboxIds: inbox }, 1)).toBe(true);
+    expect(await delivery.releaseRechecks(100, Date.now())).toBe(1);
+    expect((await members())[0]?.slice(0, 2)).toEqual(['u1@example.com', 'unknown']);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com']);
+  });
+
+  it('keeps a later recheck already planned when a delivery that lost the list looks at its members again', async () => {
+    await seed(['u1']);
+    const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
+    const holder = (await leases.acquire(100, 'b', 10_000, 5)) as ListLease;
+    // The holder found the stale call in flight and waits the late-apply window before looking again.
+    await delivery.recoverInFlight(holder, 10_000, ['u1@example.com'], Date.now() + 60_000);
+    const planned = (await members())[0]?.[3];
+    const late = { call: call('unsubscribe', 1), verdicts: [], members: [member('u1@example.com', 'unsubscribed')], doneInboxIds: [] };
+    expect(await delivery.settle(stale, 10_000, late, 1)).toBe(false);
+    expect((await members())[0]).toEqual(['u1@example.com', 'unknown', null, planned]);
+  });
+
+  it('writes no member state for a settlement without a call when the list was taken over meanwhile', async () => {
+    await seed(['u1']);
+    const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
+    await leases.acquire(100, 'b', 10_000, 5);
+    const [entry] = await delivery.inbox(100, 10);
+    expect(await delivery.settle(stale, 10_000, { verdicts: [], members: [member('u1@example.com', 'subscribed')], doneInboxIds: [entry?.id ?? 0] }, 1)).toBe(
+      false,
+    );
     expect(await members()).toEqual([]);
     expect(await delivery.inbox(100, 10)).toHaveLength(1);
-    expect((await audit.deliveries({}, 10)).items).toHaveLength(1);
   });
 
   it('expands a whole-list row into one row per member the list has or its audiences name', async () => {

@@ -206,20 +206,52 @@ export class DeliveryRepository {
   }
 
   /**
-   * Records a call's outcome in one transaction: the fence first (a delivery that lost the list records the
-   * call and nothing else, and answers false), the call and each user's verdict, the members' new state,
-   * and the inbox rows done with.
+   * Records a call's outcome in one transaction: the fence first, the call and each user's verdict, the members'
+   * new state, and the inbox rows done with. A delivery that lost the list records the call, has its members
+   * looked at again (`lookAgainAfterLostFence`) and answers false.
    */
   async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number | null): Promise<boolean> {
     return this.db.transaction(async (manager) => {
       const ours = await this.leases.fenceSettlement(lease, ttlMs, accountId, manager);
       if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);
-      if (!ours) return false;
+      if (!ours) {
+        if (s.call) await this.lookAgainAfterLostFence(manager, lease.listId, s.members);
+        return false;
+      }
       await this.upsertMembers(manager, lease.listId, s.members);
       await this.replanSameUserIds(manager, lease.listId, s.members);
       await this.deleteInbox(manager, s.doneInboxIds);
       return true;
     });
+  }
+
+  /**
+   * A call that went out after another delivery took the list (this process paused between its last fence check
+   * and the call, or the answer came after the lease ran out) may have landed after the new holder's calls, and
+   * Iterable keeps whatever arrives last. The new holder's recheck of the call it found in flight waits only the
+   * late-apply window, which a pause can outlast. So each member the call changed (or may have changed) is marked
+   * unknown and put back in the inbox now, and rechecked no earlier than planned (nor than this call's own late
+   * window): if the holder's settlement of an older call overwrites the state, the recheck still sends the newest
+   * state once more.
+   */
+  private async lookAgainAfterLostFence(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
+    if (members.length === 0) return;
+    const now = Date.now();
+    const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
+    await this.db.insertRows(
+      'list_members',
+      MEMBER_COLUMNS,
+      sorted.map((m) => [listId, m.memberKey, m.email, m.userId, 'unknown', null, m.recheckAtMs ?? now, now]),
+      `ON CONFLICT (list_id, member_key) DO UPDATE SET state = 'unknown', updated_at_ms = excluded.updated_at_ms,
+         recheck_at_ms = CASE WHEN list_members.recheck_at_ms IS NULL OR list_members.recheck_at_ms < excluded.recheck_at_ms
+           THEN excluded.recheck_at_ms ELSE list_members.recheck_at_ms END`,
+      manager,
+    );
+    await appendInbox(
+      this.db,
+      sorted.map((m) => ({ listId, email: m.memberKey })),
+      manager,
+    );
   }
 
   /**
