@@ -12,7 +12,8 @@ import { AttributeDeliveryService } from './attribute-delivery.service';
 // holds the account's lease is the only one whose call has the last word. Model checker seed 2133 PostgreSQL: a
 // worker SIGSTOPped past its lease sent a user's older `plan` after the worker that took over sent the newer one.
 describe.each(DRIVERS)('AttributeDeliveryService, two workers, on %s', (driver) => {
-  const TTL_MS = 3000;
+  // A third of it (the wait after which a call is fenced again) outlasts a recheck's due time: timeout and late window.
+  const TTL_MS = 6000;
   let fake: RunningFakeIterable;
   let dataSource: DataSource;
   let database: TestDatabase;
@@ -123,6 +124,40 @@ describe.each(DRIVERS)('AttributeDeliveryService, two workers, on %s', (driver) 
     expect(planAtIterable()).toBe('plan-0');
     // A's settlement found the account taken: its rechecks stay, and once due the newest plan goes out again.
     await new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
+    await workerB.tick();
+    expect(planAtIterable()).toBe('plan-2');
+  });
+
+  it('sends the newest fields again when the late call lands after the worker that took over has used its rechecks', async () => {
+    await plan('plan-0', 1000);
+    whileWaiting = async () => {
+      await takeOverWithNewerPlan();
+      // A stays paused until its rechecks are due (the timeout and the late window after the call began), and B sends them.
+      await new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
+      await workerB.tick();
+      expect(calls()).toBe(2);
+    };
+    await workerA.tick();
+    expect(planAtIterable()).toBe('plan-0');
+    // A's settlement found the account taken: whatever of its own is left, the user's newest fields go out once more.
+    await workerB.tick();
+    expect(planAtIterable()).toBe('plan-2');
+  });
+
+  it('sends the newest fields again when the late call, never answered, applies after the worker that took over has used its rechecks', async () => {
+    await plan('plan-0', 1000);
+    whileWaiting = async () => {
+      await takeOverWithNewerPlan();
+      await new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
+      await workerB.tick();
+      expect(calls()).toBe(2);
+      // A's call then gets no answer within its timeout, and Iterable applies it after that.
+      fake.state.setFaults({ slow: { delayMs: 1200, fraction: 1 } });
+    };
+    await workerA.tick();
+    fake.state.setFaults({});
+    await new Promise((resolve) => setTimeout(resolve, 300 + 300));
+    expect(planAtIterable()).toBe('plan-0');
     await workerB.tick();
     expect(planAtIterable()).toBe('plan-2');
   });

@@ -261,7 +261,16 @@ export class AttributeDeliveryService implements OnApplicationBootstrap, BeforeA
         throw error;
       }
       if (error instanceof IterableError && error.unknownOutcome) {
-        await this.attributes.postponeRechecks(rechecks, Date.now() + this.env.ITERABLE_LATE_APPLY_WINDOW_MS);
+        const dueAtMs = Date.now() + this.env.ITERABLE_LATE_APPLY_WINDOW_MS;
+        // A worker that took the account over while this one was paused has used some already: the call may still
+        // apply after what that worker sent, so the users get new ones.
+        if ((await this.attributes.postponeRechecks(rechecks, dueAtMs)) < rechecks.length) {
+          await this.attributes.scheduleRecheck(
+            account.accountId,
+            batch.map((u) => u.state.userKey),
+            dueAtMs,
+          );
+        }
       } else {
         await this.attributes.dropRechecks(rechecks);
       }

@@ -176,7 +176,7 @@ export class AttributesRepository {
    * one whose answer never came (a timeout, a reset after sending) or whose worker died keeps them, so the users'
    * newest fields go out again after Iterable applied or dropped the call we gave up on. Answers the rows' ids.
    */
-  async scheduleRecheck(accountId: number, userKeys: readonly string[], dueAtMs: number, now = Date.now()): Promise<number[]> {
+  async scheduleRecheck(accountId: number, userKeys: readonly string[], dueAtMs: number, now = Date.now(), manager?: EntityManager): Promise<number[]> {
     const rows = await this.db.insertRows<{ id: number | string }>(
       'attribute_inbox',
       [
@@ -187,16 +187,19 @@ export class AttributesRepository {
       ],
       userKeys.map((userKey) => [accountId, userKey, now, dueAtMs]),
       'RETURNING id',
+      manager,
     );
     return rows.map((r) => Number(r.id));
   }
 
-  /** Moves recheck rows (`scheduleRecheck`) of a call whose answer never came to `dueAtMs`. */
-  async postponeRechecks(ids: readonly number[], dueAtMs: number): Promise<void> {
+  /** Moves recheck rows (`scheduleRecheck`) of a call whose answer never came to `dueAtMs`; answers how many were still there. */
+  async postponeRechecks(ids: readonly number[], dueAtMs: number): Promise<number> {
+    let moved = 0;
     for (let start = 0; start < ids.length; start += 500) {
       const chunk = ids.slice(start, start + 500);
-      await this.db.execute(`UPDATE attribute_inbox SET due_at_ms = ? WHERE id IN (${placeholders(chunk)})`, [dueAtMs, ...chunk]);
+      moved += (await this.db.execute(`UPDATE attribute_inbox SET due_at_ms = ? WHERE id IN (${placeholders(chunk)})`, [dueAtMs, ...chunk])).affected;
     }
+    return moved;
   }
 
   /** Deletes recheck rows of a call Iterable never received or refused whole (`scheduleRecheck`). */
@@ -288,8 +291,13 @@ export class AttributesRepository {
         verdicts.map((v) => ({ ...v, accountId: call.accountId, audienceId: 0, action: ATTRIBUTE_VERDICT_ACTION })),
       );
       // Another worker took the account while this call was out: what it sent may be older than what that worker
-      // sent, so its rows (and the rechecks among them) stay and the users' newest fields go out again.
-      if (!ours) return false;
+      // sent, so its rows (and the rechecks among them) stay and the users' newest fields go out again. That worker
+      // may have used them already (a pause past the rechecks' due time), so each user gets one more, due now.
+      if (!ours) {
+        const users = [...new Set(verdicts.map((v) => v.userKey))].sort();
+        if (users.length > 0) await this.scheduleRecheck(call.accountId, users, Date.now(), Date.now(), manager);
+        return false;
+      }
       for (let start = 0; start < inboxIds.length; start += 500) {
         const chunk = inboxIds.slice(start, start + 500);
         await this.db.execute(`DELETE FROM attribute_inbox WHERE id IN (${placeholders(chunk)})`, chunk, manager);
