@@ -103,6 +103,16 @@ describe.each(DRIVERS)('AttributeDeliveryService, two workers, on %s', (driver) 
     expect(planAtIterable()).toBe('plan-2');
   };
 
+  /** A's rechecks come due: the call's timeout and the late window after it began, and a margin. */
+  const untilRechecksDue = () => new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
+  /** As `takeOverWithNewerPlan`, and A stays paused until its rechecks are due, which B sends meanwhile. */
+  const takeOverAndUseTheRechecks = async () => {
+    await takeOverWithNewerPlan();
+    await untilRechecksDue();
+    await workerB.tick();
+    expect(calls()).toBe(2);
+  };
+
   it('sends nothing when another worker took the account while the call waited longer than a third of the lease', async () => {
     await plan('plan-0', 1000);
     whileWaiting = async () => {
@@ -123,20 +133,14 @@ describe.each(DRIVERS)('AttributeDeliveryService, two workers, on %s', (driver) 
     await workerA.tick();
     expect(planAtIterable()).toBe('plan-0');
     // A's settlement found the account taken: its rechecks stay, and once due the newest plan goes out again.
-    await new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
+    await untilRechecksDue();
     await workerB.tick();
     expect(planAtIterable()).toBe('plan-2');
   });
 
   it('sends the newest fields again when the late call lands after the worker that took over has used its rechecks', async () => {
     await plan('plan-0', 1000);
-    whileWaiting = async () => {
-      await takeOverWithNewerPlan();
-      // A stays paused until its rechecks are due (the timeout and the late window after the call began), and B sends them.
-      await new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
-      await workerB.tick();
-      expect(calls()).toBe(2);
-    };
+    whileWaiting = takeOverAndUseTheRechecks;
     await workerA.tick();
     expect(planAtIterable()).toBe('plan-0');
     // A's settlement found the account taken: whatever of its own is left, the user's newest fields go out once more.
@@ -147,10 +151,7 @@ describe.each(DRIVERS)('AttributeDeliveryService, two workers, on %s', (driver) 
   it('sends the newest fields again when the late call, never answered, applies after the worker that took over has used its rechecks', async () => {
     await plan('plan-0', 1000);
     whileWaiting = async () => {
-      await takeOverWithNewerPlan();
-      await new Promise((resolve) => setTimeout(resolve, 1000 + 300 + 200));
-      await workerB.tick();
-      expect(calls()).toBe(2);
+      await takeOverAndUseTheRechecks();
       // A's call then gets no answer within its timeout, and Iterable applies it after that.
       fake.state.setFaults({ slow: { delayMs: 1200, fraction: 1 } });
     };
