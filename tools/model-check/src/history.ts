@@ -105,7 +105,10 @@ export interface History {
     killApiAtStep?: number | null;
     /** The queue's Redis keys deleted before this step (every signal lost: the sweeper must find the work). */
     flushRedisAtStep?: number | null;
-    /** A second worker runs; the first is SIGSTOPped at this step for twice its list lease, then continued. */
+    /**
+     * A second worker runs; the first is SIGSTOPped at this step for twice its list lease and the late-apply window,
+     * then continued, and the second likewise at three times this step.
+     */
     stopWorkerAtStep?: number | null;
     /** Throttling answers 429 without `Retry-After` (the client's own backoff). */
     throttleWithoutRetryAfter?: boolean;

@@ -182,7 +182,15 @@ export async function runHistory(history: History, driver: Driver, options: { se
         await stack.workers[0]?.stop('SIGKILL');
         await stack.startWorker();
       }
-      if (step === history.faults.stopWorkerAtStep) continued = stopPastLease(stack);
+      // The first worker at the step, and the last one started at three times it.
+      if (step === history.faults.stopWorkerAtStep) continued = stopPastLease(stack, 'first');
+      if (history.faults.stopWorkerAtStep && step === history.faults.stopWorkerAtStep * 3) {
+        const before = continued;
+        continued = (async () => {
+          await before;
+          await stopPastLease(stack, 'last');
+        })();
+      }
       if (step === history.faults.outageAtStep) {
         fake.state.setFaults({ errorRates: { status503: 1 } });
         outage = new Promise((resolve) => setTimeout(resolve, history.faults.outageMs ?? 15_000)).then(applyFaults);
@@ -647,8 +655,9 @@ async function storageFault(stack: Stack, disk: Awaited<ReturnType<typeof smallD
 }
 
 /** SIGSTOPs a running worker past its list lease (the other worker takes its lists over) and the late-apply window, then continues it. */
-async function stopPastLease(stack: Stack): Promise<void> {
-  const worker = stack.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null);
+async function stopPastLease(stack: Stack, which: 'first' | 'last'): Promise<void> {
+  const running = stack.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  const worker = which === 'first' ? running[0] : running[running.length - 1];
   if (!worker?.child.pid) return;
   worker.child.kill('SIGSTOP');
   // Past its lease, and past the late-apply window of the takeover's recheck of the call it finds in flight: a call
