@@ -509,6 +509,7 @@ export class ListDeliveryService implements BeforeApplicationShutdown {
       outcome,
       reason: clipReason(reason, VERDICT_REASON_CHARS),
       retryable,
+      memberKey: item.memberKey,
     };
   }
 

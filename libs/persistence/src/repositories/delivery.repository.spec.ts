@@ -6,7 +6,7 @@ import { Database } from '../database';
 import { createMigratedDataSource, DRIVERS, TestDatabase } from '../testing/test-database';
 import { AuditRepository } from './audit.repository';
 import { SENT_BY_USER_ID } from '../entities';
-import { CallRecord, DeliveryRepository, MemberWrite } from './delivery.repository';
+import { CallRecord, DeliveryRepository, MemberWrite, VerdictRecord } from './delivery.repository';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
 import { MembershipIngestRepository } from './membership-ingest.repository';
 import { appendInbox } from './sync-inbox';
@@ -311,7 +311,7 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
   });
 
   it('records the call of a delivery that lost the list, and has its members looked at again whatever the holder settles after it', async () => {
-    await seed(['u1']);
+    await seed(['u1', 'u9']);
     const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
     const holder = (await leases.acquire(100, 'b', 10_000, 5)) as ListLease;
     const [entry] = await delivery.inbox(100, 10);
@@ -331,12 +331,12 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
       ),
     ).toBe(false);
     expect((await audit.deliveries({}, 10)).items).toHaveLength(1);
-    // Both are unknown and back in the inbox now (u1's row of the message stays too); each is rechecked no earlier
+    // Both are unknown and back in the inbox now (the message's rows stay too); each is rechecked no earlier
     // than the call's own late window (u9's answer was never seen).
     const [u1, u9] = await members();
     expect([u1?.[0], u1?.[1], u9?.[0], u9?.[1], u9?.[3]]).toEqual(['u1@example.com', 'unknown', 'u9@example.com', 'unknown', before + 60_000]);
     expect(Number(u1?.[3])).toBeGreaterThanOrEqual(before);
-    expect((await delivery.inbox(100, 10)).map((e) => e.email).sort()).toEqual(['u1@example.com', 'u1@example.com', 'u9@example.com']);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email).sort()).toEqual(['u1@example.com', 'u1@example.com', 'u9@example.com', 'u9@example.com']);
     // The holder's settlement of an older call commits after it and says subscribed: the recheck stays, and sends u1's
     // newest state once more.
     const inbox = (await delivery.inbox(100, 10)).map((e) => e.id);
@@ -344,6 +344,40 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect(await delivery.releaseRechecks(100, Date.now())).toBe(1);
     expect((await members())[0]?.slice(0, 2)).toEqual(['u1@example.com', 'unknown']);
     expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com']);
+  });
+
+  // Model checker seed 5018 PostgreSQL: a paused worker's late call named a subject an erasure had purged meanwhile,
+  // and its settlement (verdicts, then the member looked at again) stored them once more.
+  it('writes nothing back of a member an erasure purged while a delivery that lost the list was paused', async () => {
+    await seed(['u1']);
+    const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;
+    await leases.acquire(100, 'b', 10_000, 5);
+    // gone@example.com was on the list; an erasure removed their memberships and list member row before the late call settled.
+    const verdict = (key: string): VerdictRecord => ({
+      accountId: 1,
+      audienceId: 10,
+      userKey: key,
+      mpid: null,
+      action: 'delete',
+      email: key,
+      userId: 'U-' + key,
+      outcome: 'failed',
+      reason: 'forgotten',
+      retryable: false,
+      memberKey: key,
+    });
+    const late = {
+      call: call('unsubscribe', 2),
+      verdicts: [verdict('gone@example.com'), verdict('u1@example.com')],
+      members: [member('gone@example.com', 'failed'), member('u1@example.com', 'unsubscribed')],
+      doneInboxIds: [],
+    };
+    expect(await delivery.settle(stale, 10_000, late, 1)).toBe(false);
+    expect((await members()).map((m) => m[0])).toEqual(['u1@example.com']);
+    expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com', 'u1@example.com']);
+    const named = await dataSource.query(`SELECT email FROM delivery_verdicts ORDER BY email`);
+    expect(named.map((r: { email: string }) => r.email)).toEqual(['u1@example.com']);
+    expect(Number((await dataSource.query(`SELECT subscriber_count AS n FROM delivery_calls`))[0].n)).toBe(2);
   });
 
   it('keeps a later recheck already planned when a delivery that lost the list looks at its members again', async () => {

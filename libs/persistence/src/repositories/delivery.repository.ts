@@ -34,6 +34,8 @@ export interface CallRecord extends CallRow {
 export interface VerdictRecord extends VerdictRow {
   action: 'add' | 'delete';
   email: string;
+  /** The list member the verdict is about (not stored: a settlement that lost the list keeps only members it still knows). */
+  memberKey?: string;
 }
 
 /** The new `list_members` row of a member (its key is `memberKey`, the identity sent is email/userId). */
@@ -208,16 +210,16 @@ export class DeliveryRepository {
   /**
    * Records a call's outcome in one transaction: the fence first, the call and each user's verdict, the members'
    * new state, and the inbox rows done with. A delivery that lost the list records the call, has its members
-   * looked at again (`lookAgainAfterLostFence`) and answers false.
+   * looked at again (`lookAgainAfterLostFence`), and answers false.
    */
   async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number | null): Promise<boolean> {
     return this.db.transaction(async (manager) => {
       const ours = await this.leases.fenceSettlement(lease, ttlMs, accountId, manager);
-      if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);
       if (!ours) {
-        if (s.call) await this.lookAgainAfterLostFence(manager, lease.listId, s.members);
+        if (s.call) await this.settleLostCall(manager, lease.listId, accountId, s.call, s);
         return false;
       }
+      if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);
       await this.upsertMembers(manager, lease.listId, s.members);
       await this.replanSameUserIds(manager, lease.listId, s.members);
       await this.deleteInbox(manager, s.doneInboxIds);
@@ -234,6 +236,39 @@ export class DeliveryRepository {
    * window): if the holder's settlement of an older call overwrites the state, the recheck still sends the newest
    * state once more.
    */
+  private async settleLostCall(manager: EntityManager, listId: number, accountId: number | null, call: CallRecord, s: Settlement): Promise<void> {
+    // A member an erasure purged meanwhile (no state of theirs is left on the list or in the account) is not written
+    // back: Iterable has forgotten them, and neither a verdict nor a list member may name them again.
+    const keys = [...new Set([...s.verdicts.flatMap((v) => (v.memberKey === undefined ? [] : [v.memberKey])), ...s.members.map((m) => m.memberKey)])];
+    const kept = await this.stillKnown(manager, listId, accountId, keys);
+    await insertCallAndVerdicts(
+      this.db,
+      manager,
+      call,
+      s.verdicts.filter((v) => v.memberKey === undefined || kept.has(v.memberKey)),
+    );
+    await this.lookAgainAfterLostFence(
+      manager,
+      listId,
+      s.members.filter((m) => kept.has(m.memberKey)),
+    );
+  }
+
+  /** Which of these members the list still has a row of, or the account a membership naming their email. */
+  private async stillKnown(manager: EntityManager, listId: number, accountId: number | null, keys: string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    for (const chunk of chunks(keys)) {
+      const rows = await this.db.query<{ k: string }>(
+        `SELECT member_key AS k FROM list_members WHERE list_id = ? AND member_key IN (${placeholders(chunk)})
+         UNION SELECT email AS k FROM memberships WHERE account_id = ? AND email IN (${placeholders(chunk)})`,
+        [listId, ...chunk, accountId ?? -1, ...chunk],
+        manager,
+      );
+      for (const r of rows) known.add(r.k);
+    }
+    return known;
+  }
+
   private async lookAgainAfterLostFence(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
     if (members.length === 0) return;
     const now = Date.now();
