@@ -253,4 +253,13 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
       'worker that took the account over sent the newer one (no fence before the call, and its settlement deleted the rechecks)',
     options: { lostMoveRate: 0.3 },
   },
+  {
+    seed: 5018,
+    driver: 'postgres',
+    foundOn: '48fcb71',
+    defect:
+      'once in six runs: a worker SIGSTOPped after fencing a call naming a subject sent it after the erasure purged them; its ' +
+      'fenced-out settlement wrote a verdict naming them and put them back to be sent again, and the subject was stored again',
+    options: { lostMoveRate: 0.3 },
+  },
 ];
