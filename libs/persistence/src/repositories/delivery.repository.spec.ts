@@ -380,6 +380,22 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     expect(Number((await dataSource.query(`SELECT subscriber_count AS n FROM delivery_calls`))[0].n)).toBe(2);
   });
 
+  it("a late unsubscribe by userId, fenced out, also puts back the list's other members with that userId", async () => {
+    await seed(['u1-old', 'u1-new']);
+    const holder = (await leases.acquire(100, 'b', 10_000, 5)) as ListLease;
+    await delivery.settle(holder, 10_000, { verdicts: [], members: [member('u1-new@example.com', 'subscribed', { userId: 'U1' })], doneInboxIds: [] }, 1);
+    await dataSource.query(`UPDATE list_leases SET expires_at = 0`);
+    const stale = (await leases.acquire(100, 'a', 1, 10)) as ListLease;
+    await leases.acquire(100, 'c', 10_000, 20);
+    const late = { call: call('unsubscribe', 1), verdicts: [], members: [member('u1-old@example.com', 'unsubscribed', { userId: 'U1' })], doneInboxIds: [] };
+    expect(await delivery.settle(stale, 10_000, late, 1)).toBe(false);
+    // In a hybrid project that call took the user off under every email: u1-new is looked at again too.
+    expect((await members()).map((m) => m.slice(0, 2))).toEqual([
+      ['u1-new@example.com', 'unknown'],
+      ['u1-old@example.com', 'unknown'],
+    ]);
+  });
+
   it('keeps a later recheck already planned when a delivery that lost the list looks at its members again', async () => {
     await seed(['u1']);
     const stale = (await leases.acquire(100, 'a', 1, 0)) as ListLease;

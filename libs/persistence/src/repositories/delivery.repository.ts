@@ -247,11 +247,10 @@ export class DeliveryRepository {
       call,
       s.verdicts.filter((v) => v.memberKey === undefined || kept.has(v.memberKey)),
     );
-    await this.lookAgainAfterLostFence(
-      manager,
-      listId,
-      s.members.filter((m) => kept.has(m.memberKey)),
-    );
+    const members = s.members.filter((m) => kept.has(m.memberKey));
+    await this.lookAgainAfterLostFence(manager, listId, members);
+    // As for any unsubscribe: by a userId (hybrid and userId-based projects) it took that user off under every email.
+    await this.replanSameUserIds(manager, listId, members);
   }
 
   /** Which of these members the list still has a row of, or the account a membership naming their email. */
