@@ -373,7 +373,7 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
       doneInboxIds: [],
     };
     expect(await delivery.settle(stale, 10_000, late, 1)).toBe(false);
-    expect((await members()).map((m) => m[0])).toEqual(['u1@example.com']);
+    expect((await members()).map((m: unknown[]) => m[0])).toEqual(['u1@example.com']);
     expect((await delivery.inbox(100, 10)).map((e) => e.email)).toEqual(['u1@example.com', 'u1@example.com']);
     const named = await dataSource.query(`SELECT email FROM delivery_verdicts ORDER BY email`);
     expect(named.map((r: { email: string }) => r.email)).toEqual(['u1@example.com']);
@@ -390,7 +390,7 @@ describe.each(DRIVERS)('delivery persistence on %s', (driver) => {
     const late = { call: call('unsubscribe', 1), verdicts: [], members: [member('u1-old@example.com', 'unsubscribed', { userId: 'U1' })], doneInboxIds: [] };
     expect(await delivery.settle(stale, 10_000, late, 1)).toBe(false);
     // In a hybrid project that call took the user off under every email: u1-new is looked at again too.
-    expect((await members()).map((m) => m.slice(0, 2))).toEqual([
+    expect((await members()).map((m: unknown[]) => m.slice(0, 2))).toEqual([
       ['u1-new@example.com', 'unknown'],
       ['u1-old@example.com', 'unknown'],
     ]);
