@@ -93,6 +93,43 @@ describe.each(DRIVERS)('attributes storage on %s', (driver) => {
     expect(Number((await dataSource.query(`SELECT COUNT(*) AS n FROM attribute_inbox`))[0].n)).toBe(1);
   });
 
+  it('names no user an erasure purged while a worker that lost the account was paused: no verdict, no recheck', async () => {
+    await ingest.record(message('m-1', 1000, [{}, { userKey: 'u2', mpid: 'u2', email: 'u2@example.com', userId: 'c2' }]));
+    const now = Date.now();
+    expect(await repo.claim(1, 'w1', now + 60_000, now)).toBe(true);
+    const inbox = await repo.readInbox(1, 1000);
+    // w1 pauses past its lease; w2 takes the account; an erasure removes u2's fields; w1's late call then settles.
+    await dataSource.query(`UPDATE attribute_leases SET expires_at_ms = 0`);
+    expect(await repo.claim(1, 'w2', Date.now() + 60_000)).toBe(true);
+    await dataSource.query(`DELETE FROM user_attributes WHERE user_key = 'u2'`);
+    const verdict = (key: string) => ({
+      userKey: key,
+      mpid: key,
+      email: `${key}@example.com`,
+      userId: key,
+      outcome: 'delivered' as const,
+      reason: null,
+      retryable: false,
+    });
+    const call = {
+      id: randomUUID(),
+      accountId: 1,
+      userCount: 2,
+      httpStatus: 200,
+      successCount: 2,
+      failureCount: 0,
+      durationMs: 9,
+      error: null,
+      dryRun: false,
+      createdAtMs: now,
+    };
+    expect(await repo.settle(call, [verdict('u1'), verdict('u2')], inbox.ids, { holder: 'w1', untilMs: Date.now() + 60_000 })).toBe(false);
+    const named = await dataSource.query(`SELECT user_key FROM delivery_verdicts ORDER BY user_key`);
+    expect(named.map((r: { user_key: string }) => r.user_key)).toEqual(['u1']);
+    const rechecks = await dataSource.query(`SELECT user_key FROM attribute_inbox WHERE id NOT IN (${inbox.ids.join(', ')})`);
+    expect(rechecks.map((r: { user_key: string }) => r.user_key)).toEqual(['u1']);
+  });
+
   it('leases an account to one worker, backs it off, and settles a call with its verdicts and inbox rows', async () => {
     await ingest.record(messages[0] as MembershipMessage);
     expect(await repo.dueAccounts()).toEqual([1]);

@@ -192,6 +192,21 @@ export class AttributesRepository {
     return rows.map((r) => Number(r.id));
   }
 
+  /** Which of these users of the account have a stored field. */
+  private async withFields(accountId: number, userKeys: readonly string[], manager: EntityManager): Promise<string[]> {
+    const found: string[] = [];
+    for (let start = 0; start < userKeys.length; start += 500) {
+      const chunk = userKeys.slice(start, start + 500);
+      const rows = await this.db.query<{ user_key: string }>(
+        `SELECT DISTINCT user_key FROM user_attributes WHERE account_id = ? AND user_key IN (${placeholders(chunk)})`,
+        [accountId, ...chunk],
+        manager,
+      );
+      found.push(...rows.map((r) => r.user_key));
+    }
+    return found.sort();
+  }
+
   /** Moves recheck rows (`scheduleRecheck`) of a call whose answer never came to `dueAtMs`; answers how many were still there. */
   async postponeRechecks(ids: readonly number[], dueAtMs: number): Promise<number> {
     let moved = 0;
@@ -284,17 +299,20 @@ export class AttributesRepository {
   ): Promise<boolean> {
     return this.db.transaction(async (manager) => {
       const ours = lease === undefined || (await this.renew(call.accountId, lease.holder, lease.untilMs, manager));
+      // Another worker took the account while this call was out: what it sent may be older than what that worker
+      // sent, so its rows (and the rechecks among them) stay and the users' newest fields go out again. That worker
+      // may have used them already (a pause past the rechecks' due time), so each user gets one more, due now. A user
+      // an erasure purged meanwhile (no stored field left) is not named again, in a verdict or a recheck.
+      const users = ours ? undefined : await this.withFields(call.accountId, [...new Set(verdicts.map((v) => v.userKey))].sort(), manager);
       await insertCallAndVerdicts(
         this.db,
         manager,
         { ...call, listId: 0, action: ATTRIBUTE_CALL_ACTION, subscriberCount: call.userCount },
-        verdicts.map((v) => ({ ...v, accountId: call.accountId, audienceId: 0, action: ATTRIBUTE_VERDICT_ACTION })),
+        verdicts
+          .filter((v) => users === undefined || users.includes(v.userKey))
+          .map((v) => ({ ...v, accountId: call.accountId, audienceId: 0, action: ATTRIBUTE_VERDICT_ACTION })),
       );
-      // Another worker took the account while this call was out: what it sent may be older than what that worker
-      // sent, so its rows (and the rechecks among them) stay and the users' newest fields go out again. That worker
-      // may have used them already (a pause past the rechecks' due time), so each user gets one more, due now.
-      if (!ours) {
-        const users = [...new Set(verdicts.map((v) => v.userKey))].sort();
+      if (users !== undefined) {
         if (users.length > 0) await this.scheduleRecheck(call.accountId, users, Date.now(), Date.now(), manager);
         return false;
       }
