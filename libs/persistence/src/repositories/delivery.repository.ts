@@ -238,7 +238,9 @@ export class DeliveryRepository {
    */
   private async settleLostCall(manager: EntityManager, listId: number, accountId: number | null, call: CallRecord, s: Settlement): Promise<void> {
     // A member an erasure purged meanwhile (no state of theirs is left on the list or in the account) is not written
-    // back: Iterable has forgotten them, and neither a verdict nor a list member may name them again.
+    // back: Iterable has forgotten them, and neither a verdict nor a list member may name them again. The lease row,
+    // share-locked, orders this read and an erasure's purge (which locks it for update).
+    if (this.db.driver === 'postgres') await this.db.query(`SELECT list_id FROM list_leases WHERE list_id = ? FOR SHARE`, [listId], manager);
     const keys = [...new Set([...s.verdicts.flatMap((v) => (v.memberKey === undefined ? [] : [v.memberKey])), ...s.members.map((m) => m.memberKey)])];
     const kept = await this.stillKnown(manager, listId, accountId, keys);
     await insertCallAndVerdicts(

@@ -408,6 +408,16 @@ export class ErasureRepository {
       // Every account of the project: another account's list may hold the subject, and its call may have carried them.
       const accounts = await this.projectAccounts(accountId, manager);
       const listIds = await this.subjectLists(accountId, subject, manager, accounts);
+      // A delivery that lost one of these lists and settles a late call share-locks the list's lease row before it
+      // reads whom the list still knows (delivery.repository.ts): one of the two goes first, so that settlement either
+      // sees the purge or writes before it and is purged (PostgreSQL; SQLite has one writer).
+      if (this.db.driver === 'postgres' && listIds.length > 0) {
+        await this.db.query(
+          `SELECT list_id FROM list_leases WHERE list_id IN (${placeholders(listIds)}) ORDER BY list_id FOR UPDATE`,
+          [...listIds].sort((a, b) => a - b),
+          manager,
+        );
+      }
       if (subject.emails.length > 0 && listIds.length > 0) {
         await this.db.execute(
           `DELETE FROM list_members WHERE list_id IN (${placeholders(listIds)}) AND member_key IN (${placeholders(subject.emails)})`,
