@@ -210,7 +210,7 @@ export class DeliveryRepository {
   /**
    * Records a call's outcome in one transaction: the fence first, the call and each user's verdict, the members'
    * new state, and the inbox rows done with. A delivery that lost the list records the call, has its members
-   * looked at again (`lookAgainAfterLostFence`), and answers false.
+   * looked at again (`settleLostCall`), and answers false.
    */
   async settle(lease: ListLease, ttlMs: number, s: Settlement, accountId: number | null): Promise<boolean> {
     return this.db.transaction(async (manager) => {
@@ -270,6 +270,7 @@ export class DeliveryRepository {
     return known;
   }
 
+  /** Marks the members unknown, rechecked no earlier than planned (nor than their own late window), and puts them back in the inbox. */
   private async lookAgainAfterLostFence(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
     if (members.length === 0) return;
     const now = Date.now();
