@@ -193,8 +193,8 @@ export class AttributesRepository {
   }
 
   /** Which of these users of the account have a stored field. */
-  private async withFields(accountId: number, userKeys: readonly string[], manager: EntityManager): Promise<string[]> {
-    const found: string[] = [];
+  private async withFields(accountId: number, userKeys: readonly string[], manager: EntityManager): Promise<Set<string>> {
+    const found = new Set<string>();
     for (let start = 0; start < userKeys.length; start += 500) {
       const chunk = userKeys.slice(start, start + 500);
       const rows = await this.db.query<{ user_key: string }>(
@@ -202,9 +202,9 @@ export class AttributesRepository {
         [accountId, ...chunk],
         manager,
       );
-      found.push(...rows.map((r) => r.user_key));
+      for (const r of rows) found.add(r.user_key);
     }
-    return found.sort();
+    return found;
   }
 
   /** Moves recheck rows (`scheduleRecheck`) of a call whose answer never came to `dueAtMs`; answers how many were still there. */
@@ -309,11 +309,11 @@ export class AttributesRepository {
         manager,
         { ...call, listId: 0, action: ATTRIBUTE_CALL_ACTION, subscriberCount: call.userCount },
         verdicts
-          .filter((v) => users === undefined || users.includes(v.userKey))
+          .filter((v) => users === undefined || users.has(v.userKey))
           .map((v) => ({ ...v, accountId: call.accountId, audienceId: 0, action: ATTRIBUTE_VERDICT_ACTION })),
       );
       if (users !== undefined) {
-        if (users.length > 0) await this.scheduleRecheck(call.accountId, users, Date.now(), Date.now(), manager);
+        if (users.size > 0) await this.scheduleRecheck(call.accountId, [...users].sort(), Date.now(), Date.now(), manager);
         return false;
       }
       for (let start = 0; start < inboxIds.length; start += 500) {

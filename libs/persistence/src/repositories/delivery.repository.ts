@@ -4,7 +4,7 @@ import type { KnownMember, MemberContribution } from '@audience-bridge/mapping';
 import { Database } from '../database';
 import { SENT_BY_USER_ID, type ListMemberState } from '../entities';
 import { ListLease, ListLeasesRepository } from './list-leases.repository';
-import { appendInbox } from './sync-inbox';
+import { appendInbox, byMemberKey } from './sync-inbox';
 import { foldListMemberCounts } from './list-member-counts';
 import { foldMessageCounts } from './message-counts';
 import { foldCallCounts } from './call-counts';
@@ -216,7 +216,7 @@ export class DeliveryRepository {
     return this.db.transaction(async (manager) => {
       const ours = await this.leases.fenceSettlement(lease, ttlMs, accountId, manager);
       if (!ours) {
-        if (s.call) await this.settleLostCall(manager, lease.listId, accountId, s.call, s);
+        if (s.call) await this.settleLostCall(manager, lease.listId, accountId, { ...s, call: s.call });
         return false;
       }
       if (s.call) await insertCallAndVerdicts(this.db, manager, s.call, s.verdicts);
@@ -236,7 +236,7 @@ export class DeliveryRepository {
    * window): if the holder's settlement of an older call overwrites the state, the recheck still sends the newest
    * state once more.
    */
-  private async settleLostCall(manager: EntityManager, listId: number, accountId: number | null, call: CallRecord, s: Settlement): Promise<void> {
+  private async settleLostCall(manager: EntityManager, listId: number, accountId: number | null, s: Settlement & { call: CallRecord }): Promise<void> {
     // A member an erasure purged meanwhile (no state of theirs is left on the list or in the account) is not written
     // back: Iterable has forgotten them, and neither a verdict nor a list member may name them again. The lease row,
     // share-locked, orders this read and an erasure's purge (which locks it for update).
@@ -246,7 +246,7 @@ export class DeliveryRepository {
     await insertCallAndVerdicts(
       this.db,
       manager,
-      call,
+      s.call,
       s.verdicts.filter((v) => v.memberKey === undefined || kept.has(v.memberKey)),
     );
     const members = s.members.filter((m) => kept.has(m.memberKey));
@@ -274,7 +274,7 @@ export class DeliveryRepository {
   private async lookAgainAfterLostFence(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
     if (members.length === 0) return;
     const now = Date.now();
-    const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
+    const sorted = [...members].sort(byMemberKey);
     await this.db.insertRows(
       'list_members',
       MEMBER_COLUMNS,
@@ -341,7 +341,7 @@ export class DeliveryRepository {
 
   private async upsertMembers(manager: EntityManager, listId: number, members: MemberWrite[]): Promise<void> {
     const now = Date.now();
-    const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
+    const sorted = [...members].sort(byMemberKey);
     // ever_subscribed: Iterable once confirmed a subscribe we sent (a drift repair unsubscribes only such extras by default); never cleared.
     await this.db.insertRows(
       'list_members',

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database';
 import type { DriftIdentifier, DriftRepairExtras, DriftState, DriftTrigger } from '../entities';
-import { appendInbox } from './sync-inbox';
+import { appendInbox, byMemberKey } from './sync-inbox';
 
 /** The verdict of a check, written when it is done. */
 export interface DriftResult {
@@ -482,7 +482,7 @@ export class DriftRepository {
    */
   async queueRepair(listId: number, members: RepairMember[], reason: string, now = Date.now()): Promise<void> {
     if (members.length === 0) return;
-    const sorted = [...members].sort((a, b) => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0));
+    const sorted = [...members].sort(byMemberKey);
     await this.db.transaction(async (manager) => {
       await this.db.insertRows(
         'list_members',

@@ -24,3 +24,6 @@ export async function appendInbox(db: Database, rows: InboxRow[], manager?: Enti
     manager,
   );
 }
+
+/** Member key order: the order every writer of a list's `list_members` rows takes them in (no deadlocks). */
+export const byMemberKey = (a: { memberKey: string }, b: { memberKey: string }): number => (a.memberKey < b.memberKey ? -1 : a.memberKey > b.memberKey ? 1 : 0);
