@@ -5,6 +5,9 @@ const path = require('node:path');
 
 module.exports = {
   testEnvironment: 'node',
+  // Jest's 5 s default: a hook that creates and migrates a PostgreSQL database, or a test that runs the migrate CLI,
+  // took longer than that on a busy 2-core machine (7 timeouts in one run of 2026-12-07). A test that hangs still fails.
+  testTimeout: 15_000,
   transform: {
     '^.+\\.(ts|js|mjs)$': [
       '@swc/jest',
