@@ -19,20 +19,31 @@ async function main(): Promise<void> {
   const row = (f: IngestFigures) =>
     `p50 ${fmt(f.p50)} / p99 ${fmt(f.p99)} / max ${fmt(f.max)} ms, ${fmt(f.messagesPerSecond, 0)} messages/s, ${f.deadlocks} deadlocks` +
     (f.non200 ? `, ${f.non200} non-200` : '');
-  const versus = (ours: IngestFigures, floor: IngestFigures) =>
+  const versus = (ours: IngestFigures, floor: IngestFigures, name = 'floor') =>
     `throughput ${fmt(ours.changesPerSecond / floor.changesPerSecond, 2)}, p99 ${fmt(ours.p99 / floor.p99, 2)} ` +
-    `(floor: ${fmt(floor.changesPerSecond, 0)} changes/s, p99 ${fmt(floor.p99)} ms)`;
+    `(${name}: ${fmt(floor.changesPerSecond, 0)} changes/s, p99 ${fmt(floor.p99)} ms)`;
   // The API alone against the floor: the least work a correct answer needs, same load, same machine (floor-server.ts).
   process.stdout.write('running the API alone and the floor (2 processes each, 10 s each)…\n');
   const aloneOptions = { senders: 16, profiles: 50, seconds: 10, apiProcesses: 2, withWorker: false, iterableLimit: limit, driver };
   const apiAlone = await runIngest(aloneOptions);
   const floorAlone = await runFloor(aloneOptions);
+  // The floor plus the writes the invariants ask of any implementation (message ids, inbox): how far the floor's
+  // ratio could go at best, and what our own code costs beyond those writes.
+  process.stdout.write('running the durable floor (2 processes, 10 s)…\n');
+  const durableAlone = await runFloor(aloneOptions, 'durable');
   const floorRows: [string, string][] = [
     [`API alone, ${driver}, 2 processes: changes/s, p99`, `${fmt(apiAlone.changesPerSecond, 0)}, ${fmt(apiAlone.p99)} ms`],
     [`floor, ${driver}, 2 processes: changes/s, p99`, `${fmt(floorAlone.changesPerSecond, 0)}, ${fmt(floorAlone.p99)} ms`],
     ['ours / floor', versus(apiAlone, floorAlone)],
+    [
+      `durable floor (+ message ids and inbox), ${driver}, 2 processes: changes/s, p99`,
+      `${fmt(durableAlone.changesPerSecond, 0)}, ${fmt(durableAlone.p99)} ms`,
+    ],
+    ['durable floor / floor', versus(durableAlone, floorAlone)],
+    ['ours / durable floor', versus(apiAlone, durableAlone, 'durable floor')],
     ...cpuRows(apiAlone).map(([name, value]): [string, string] => [`API alone: ${name}`, value]),
     ...cpuRows(floorAlone).map(([name, value]): [string, string] => [`floor: ${name}`, value]),
+    ...cpuRows(durableAlone).map(([name, value]): [string, string] => [`durable floor: ${name}`, value]),
   ];
   // The shape that hurts: the same 400 users again and again, the worker settling the very members ingest writes.
   const hot: [string, string][] = [];

@@ -10,8 +10,14 @@ import { Pool } from 'pg';
  * beyond the shape it reads, no message ids, no inbox, no settings. A figure of ours divided by the floor's says
  * how much of the hardware the service leaves unused, on any machine.
  *
+ * FLOOR_SHAPE=durable adds, in the same statement (SQLite: the same transaction), the two writes DESIGN's invariants
+ * ask of every acknowledged message whatever the code around them: its id remembered (a duplicate changes nothing,
+ * invariant 2) and an inbox row per changed member (the worker finds every durable change, invariants 1 and 8).
+ * Still no framework, validation, settings or lists. Ours divided by it says what our code costs beyond the writes
+ * any correct implementation makes; it divided by the minimal floor, what those writes cost.
+ *
  * Run as its own process (like the API): `node tools/bench/dist/floor-server.js` with DATABASE_URL (sqlite:<path> or
- * postgres://…), PORT and FLOOR_PROCESSES (node:cluster, as API_PROCESSES).
+ * postgres://…), PORT, FLOOR_PROCESSES (node:cluster, as API_PROCESSES) and FLOOR_SHAPE (minimal | durable).
  */
 
 export const FLOOR_TABLE = `floor_memberships`;
@@ -21,7 +27,26 @@ export const FLOOR_SCHEMA = `CREATE TABLE IF NOT EXISTS floor_memberships (
   account_id bigint NOT NULL, audience_id bigint NOT NULL, user_key varchar(200) NOT NULL, action varchar(8) NOT NULL,
   email varchar(320), user_id varchar(200), timestamp_ms bigint NOT NULL, PRIMARY KEY (account_id, audience_id, user_key))`;
 
+/** The durable shape's two more tables: remembered message ids and the inbox (as `received_messages`, `sync_inbox`). */
+export function floorDurableSchema(driver: 'postgres' | 'sqlite'): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS floor_messages (account_id bigint NOT NULL, message_id varchar(128) NOT NULL,
+      timestamp_ms bigint NOT NULL, received_at_ms bigint NOT NULL, PRIMARY KEY (account_id, message_id))`,
+    `CREATE TABLE IF NOT EXISTS floor_inbox (${driver === 'postgres' ? 'id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY' : 'id integer PRIMARY KEY'},
+      list_id bigint NOT NULL, member_key varchar(320), created_at_ms bigint NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS floor_inbox_by_list ON floor_inbox (list_id, id)`,
+  ];
+}
+
+type Shape = 'minimal' | 'durable';
 type Row = [number, number, string, string, string | null, string | null, number];
+/** What a write needs of the message besides its rows (the durable shape remembers its id). */
+interface Written {
+  accountId: number;
+  messageId: string;
+  timestampMs: number;
+  rows: Row[];
+}
 
 const UPSERT_TAIL = `ON CONFLICT (account_id, audience_id, user_key) DO UPDATE SET action = excluded.action, email = excluded.email,
   user_id = excluded.user_id, timestamp_ms = excluded.timestamp_ms WHERE excluded.timestamp_ms > floor_memberships.timestamp_ms`;
@@ -51,7 +76,9 @@ function rowsOf(message: { account?: { account_id?: number }; timestamp_ms?: num
   return [...rows.values()].sort((x, y) => x[1] - y[1] || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0));
 }
 
-function writerFor(databaseUrl: string): (rows: Row[]) => Promise<void> {
+function writerFor(databaseUrl: string, shape: Shape): (w: Written) => Promise<void> {
+  // The durable shape's inbox rows: one per changed member with an email, on its audience (the floor has no lists).
+  const durable = shape === 'durable';
   if (databaseUrl.startsWith('sqlite:')) {
     const db = new BetterSqlite3(databaseUrl.slice('sqlite:'.length));
     db.pragma('journal_mode = WAL');
@@ -61,30 +88,50 @@ function writerFor(databaseUrl: string): (rows: Row[]) => Promise<void> {
     const statementFor = (n: number) => {
       let statement = statements.get(n);
       if (!statement) {
-        statement = db.prepare(`INSERT INTO floor_memberships VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} ${UPSERT_TAIL}`);
+        statement = db.prepare(
+          `INSERT INTO floor_memberships VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} ${UPSERT_TAIL}` +
+            (durable ? ' RETURNING audience_id, email' : ''),
+        );
         statements.set(n, statement);
       }
       return statement;
     };
-    return async (rows) => {
-      if (rows.length > 0) statementFor(rows.length).run(rows.flat());
+    const remember = durable ? db.prepare('INSERT INTO floor_messages VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING') : undefined;
+    const append = durable ? db.prepare('INSERT INTO floor_inbox (list_id, member_key, created_at_ms) VALUES (?, ?, ?)') : undefined;
+    const durably = db.transaction((w: Written) => {
+      if (!remember || !append) return;
+      const now = Date.now();
+      if (remember.run(w.accountId, w.messageId, w.timestampMs, now).changes === 0 || w.rows.length === 0) return;
+      const changed = statementFor(w.rows.length).all(w.rows.flat()) as { audience_id: number; email: string | null }[];
+      for (const c of changed) if (c.email !== null) append.run(c.audience_id, c.email, now);
+    });
+    return async (w) => {
+      if (durable) durably(w);
+      else if (w.rows.length > 0) statementFor(w.rows.length).run(w.rows.flat());
     };
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   const types = ['bigint', 'bigint', 'text', 'text', 'text', 'text', 'bigint'];
-  const text = `INSERT INTO floor_memberships SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) ${UPSERT_TAIL}`;
-  return async (rows) => {
-    if (rows.length === 0) return;
-    await pool.query(
-      text,
-      types.map((_, i) => rows.map((r) => r[i])),
-    );
+  const upsert = `INSERT INTO floor_memberships SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS r`;
+  const n = types.length;
+  const text = durable
+    ? `WITH seen AS (
+         INSERT INTO floor_messages VALUES ($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}) ON CONFLICT DO NOTHING RETURNING 1
+       ), up AS (
+         ${upsert} WHERE EXISTS (SELECT 1 FROM seen) ${UPSERT_TAIL} RETURNING audience_id, email
+       )
+       INSERT INTO floor_inbox (list_id, member_key, created_at_ms) SELECT audience_id, email, $${n + 4} FROM up WHERE email IS NOT NULL`
+    : `${upsert} ${UPSERT_TAIL}`;
+  return async (w) => {
+    if (w.rows.length === 0 && !durable) return;
+    const columns = types.map((_, i) => w.rows.map((r) => r[i]));
+    await pool.query(text, durable ? [...columns, w.accountId, w.messageId, w.timestampMs, Date.now()] : columns);
   };
 }
 
 /** Serves on `port`; `listening` runs once the port is bound (the bench connects only then). */
-function serve(databaseUrl: string, port: number, listening: () => void): void {
-  const write = writerFor(databaseUrl);
+function serve(databaseUrl: string, port: number, shape: Shape, listening: () => void): void {
+  const write = writerFor(databaseUrl, shape);
   const answer = (res: ServerResponse, status: number, body: object) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -98,7 +145,7 @@ function serve(databaseUrl: string, port: number, listening: () => void): void {
       try {
         message = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         const rows = rowsOf(message);
-        write(rows).then(
+        write({ accountId: Number(message.account?.account_id), messageId: String(message.id), timestampMs: Number(message.timestamp_ms), rows }).then(
           () => answer(res, 200, { type: 'audience_membership_change_response', id: message.id, firehose_version: '3.2.0' }),
           (error: unknown) => answer(res, 500, { message: String(error) }),
         );
@@ -121,6 +168,7 @@ if (require.main === module) {
     });
   } else {
     // Said once bound, not when listen() was called: the bench connected too early and was refused (ECONNREFUSED).
-    serve(databaseUrl, port, () => process.stdout.write(`floor listening on ${port}\n`));
+    const shape: Shape = process.env['FLOOR_SHAPE'] === 'durable' ? 'durable' : 'minimal';
+    serve(databaseUrl, port, shape, () => process.stdout.write(`floor listening on ${port}\n`));
   }
 }

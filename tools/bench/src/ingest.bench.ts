@@ -2,7 +2,8 @@ import { ingestRows, runFloor, runIngest } from './ingest';
 import { table } from './stats';
 
 // npm run bench:ingest (BENCH_SENDERS, BENCH_PROFILES, BENCH_SECONDS, API_PROCESSES, BENCH_WORKER=0, BENCH_ITERABLE_LIMIT, BENCH_DB,
-// BENCH_HOT_USERS: that many users moving in and out of 2 audiences; BENCH_FLOOR=1: the floor server instead of the API)
+// BENCH_HOT_USERS: that many users moving in and out of 2 audiences; BENCH_FLOOR=1: the floor server instead of the API,
+// BENCH_FLOOR=durable: the floor that also remembers message ids and appends inbox rows)
 const options = {
   senders: Number(process.env['BENCH_SENDERS'] ?? 16),
   profiles: Number(process.env['BENCH_PROFILES'] ?? 50),
@@ -14,7 +15,8 @@ const options = {
   ...(process.env['BENCH_HOT_USERS'] ? { hotUsers: Number(process.env['BENCH_HOT_USERS']) } : {}),
 };
 
-(process.env['BENCH_FLOOR'] === '1' ? runFloor(options) : runIngest(options)).then(
+const floor = process.env['BENCH_FLOOR'];
+(floor === '1' || floor === 'durable' ? runFloor(options, floor === 'durable' ? 'durable' : 'minimal') : runIngest(options)).then(
   (f) => process.stdout.write(table(`ingest benchmark (${f.title})`, ingestRows(f)) + '\n'),
   (error: unknown) => {
     process.stderr.write(`bench:ingest failed: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -5,7 +5,7 @@ import { startFakeIterable } from '@audience-bridge/fake-iterable';
 import { freePort, INBOUND_TOKEN, membershipMessage, startStack } from '@audience-bridge/harness';
 import { createDataSource } from '@audience-bridge/persistence';
 import { createTestDatabase } from '@audience-bridge/persistence/testing';
-import { FLOOR_SCHEMA } from './floor-server';
+import { FLOOR_SCHEMA, floorDurableSchema } from './floor-server';
 import { createPoster } from './http-client';
 import { coresBusy, CpuMeter, processesNamed, processTree, startCpuMeter } from './cpu';
 import { peakMemoryMiB } from './memory';
@@ -185,16 +185,25 @@ export async function drive(
   return { latencies, statuses, elapsed, firstError, ...(used ? { cpu: used } : {}) };
 }
 
-/** The floor figures of the same load (see floor-server.ts): its own process(es), a fresh database of the driver. */
-export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
+/**
+ * The floor figures of the same load (see floor-server.ts): its own process(es), a fresh database of the driver.
+ * `durable`: the floor that also remembers message ids and appends inbox rows (FLOOR_SHAPE=durable).
+ */
+export async function runFloor(o: IngestOptions, shape: 'minimal' | 'durable' = 'minimal'): Promise<IngestFigures> {
   const database = await createTestDatabase(o.driver);
   const setup = createDataSource(database.url);
   await setup.initialize();
-  await setup.query(FLOOR_SCHEMA);
+  for (const statement of [FLOOR_SCHEMA, ...(shape === 'durable' ? floorDurableSchema(o.driver) : [])]) await setup.query(statement);
   await setup.destroy();
   const port = await freePort();
   const child = spawn(process.execPath, [join(__dirname, 'floor-server.js')], {
-    env: { PATH: process.env['PATH'] ?? '', DATABASE_URL: database.url, PORT: String(port), FLOOR_PROCESSES: String(o.apiProcesses) },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      FLOOR_PROCESSES: String(o.apiProcesses),
+      FLOOR_SHAPE: shape,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -208,7 +217,8 @@ export async function runFloor(o: IngestOptions): Promise<IngestFigures> {
         ...databaseGroup(o.driver),
       });
     const driven = await drive(`http://127.0.0.1:${port}`, o, [1, 2, 3, 4], meter);
-    return figures(`floor: node:http + one upsert, ${o.driver}, ${o.apiProcesses} process(es)`, o, driven, {
+    const what = shape === 'durable' ? 'one upsert, message ids and inbox' : 'one upsert';
+    return figures(`floor: node:http + ${what}, ${o.driver}, ${o.apiProcesses} process(es)`, o, driven, {
       deadlocks: 0,
       lockWaits: 0,
       apiPeakMiB: peakMemoryMiB(child.pid),
