@@ -13,6 +13,7 @@ export const CONFIG_DEFAULTS = {
   NODE_ENV: 'development',
   PORT: 3000,
   API_PROCESSES: 1,
+  INGEST_GROUPS_IN_FLIGHT: 2,
   HTTP_KEEP_ALIVE_SECONDS: 65,
   WORKER_PORT: 3001,
   WORKER_HOST: '127.0.0.1',
@@ -100,6 +101,16 @@ export class Environment extends DatabaseEnvironment {
   @Min(1)
   @Max(64)
   API_PROCESSES: number = CONFIG_DEFAULTS.API_PROCESSES;
+
+  /**
+   * Group statements one API process has in flight on PostgreSQL at once (group commit: messages arriving while
+   * they run go out together in the next). Fewer make bigger groups, each paying one statement's start and one
+   * commit; more overlap round trips to a distant database. README "Where the targets stand" has the measurements.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  INGEST_GROUPS_IN_FLIGHT: number = CONFIG_DEFAULTS.INGEST_GROUPS_IN_FLIGHT;
 
   /**
    * How long the API keeps an idle keep-alive connection open, in seconds. Longer than the idle timeout of
@@ -274,6 +285,7 @@ export class Environment extends DatabaseEnvironment {
 const NUMERIC_KEYS: readonly (keyof Environment)[] = [
   'PORT',
   'API_PROCESSES',
+  'INGEST_GROUPS_IN_FLIGHT',
   'HTTP_KEEP_ALIVE_SECONDS',
   'WORKER_PORT',
   'WORKER_CONCURRENCY',

@@ -21,6 +21,8 @@ export interface PersistenceOptions {
   encryptionKey: string;
   /** ENCRYPTION_KEY_PREVIOUS: during a key rotation, still accepted for reading stored API keys. */
   previousEncryptionKey?: string;
+  /** INGEST_GROUPS_IN_FLIGHT: group statements one API process has in flight at once (PostgreSQL). */
+  ingestGroupsInFlight?: number;
 }
 
 const REPOSITORIES = [
@@ -48,7 +50,7 @@ export class PersistenceModule {
         {
           provide: MembershipIngestRepository,
           inject: [Database, ApiKeyCipher],
-          useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher),
+          useFactory: (db: Database, cipher: ApiKeyCipher) => new MembershipIngestRepository(db, cipher, undefined, options.ingestGroupsInFlight),
         },
         {
           provide: CreatedListsRepository,

@@ -3,7 +3,7 @@ import { table } from './stats';
 
 // npm run bench:ingest (BENCH_SENDERS, BENCH_PROFILES, BENCH_SECONDS, API_PROCESSES, BENCH_WORKER=0, BENCH_ITERABLE_LIMIT, BENCH_DB,
 // BENCH_HOT_USERS: that many users moving in and out of 2 audiences; BENCH_FLOOR=1: the floor server instead of the API,
-// BENCH_FLOOR=durable: the floor that also remembers message ids and appends inbox rows)
+// BENCH_FLOOR=durable: the floor that also remembers message ids and appends inbox rows; INGEST_GROUPS_IN_FLIGHT goes to the API)
 const options = {
   senders: Number(process.env['BENCH_SENDERS'] ?? 16),
   profiles: Number(process.env['BENCH_PROFILES'] ?? 50),

@@ -19,7 +19,12 @@ export class ApiModule {
       imports: [
         EnvironmentModule.forRoot(env),
         AuthModule.forRoot(secrets),
-        PersistenceModule.forRoot({ databaseUrl: env.DATABASE_URL, encryptionKey: secrets.ENCRYPTION_KEY, previousEncryptionKey: env.ENCRYPTION_KEY_PREVIOUS }),
+        PersistenceModule.forRoot({
+          databaseUrl: env.DATABASE_URL,
+          encryptionKey: secrets.ENCRYPTION_KEY,
+          previousEncryptionKey: env.ENCRYPTION_KEY_PREVIOUS,
+          ingestGroupsInFlight: env.INGEST_GROUPS_IN_FLIGHT,
+        }),
         QueueModule.forRoot({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX }),
         HealthModule,
         MparticleModule,

@@ -294,6 +294,36 @@ describe.each(DRIVERS)('MembershipIngestRepository on %s', (driver) => {
     expect(Number(n)).toBe(1);
   });
 
+  // INGEST_GROUPS_IN_FLIGHT: group commit on PostgreSQL keeps at most that many group statements running at once.
+  if (driver === 'postgres') {
+    it.each([1, 3])('keeps at most %i group statement(s) in flight, and writes every message of a burst', async (limit) => {
+      const limited = new MembershipIngestRepository(db, new ApiKeyCipher(randomBytes(32).toString('base64')), 0, limit);
+      await limited.record(message('f0', 1000, [{}]));
+      const write = db.statement.bind(db);
+      let running = 0;
+      let most = 0;
+      const statement = jest.spyOn(db, 'statement').mockImplementation(async (...args: Parameters<Database['statement']>) => {
+        most = Math.max(most, ++running);
+        try {
+          return await write(...args);
+        } finally {
+          running--;
+        }
+      });
+      try {
+        const burst = Array.from({ length: 16 }, (_, i) =>
+          message(`f${i + 1}`, 2000 + i, [{ userKey: `f${i}`, mpid: `f${i}`, subscriber: { email: `f${i}@example.com`, userId: `c${i}` } }]),
+        );
+        const results = await Promise.all(burst.map((m) => limited.record(m)));
+        expect(results.every((r) => r.applied === 1 && !r.duplicate)).toBe(true);
+        expect(most).toBe(limit);
+      } finally {
+        statement.mockRestore();
+      }
+      expect((await memberships()).map((m) => m.userKey).filter((k) => /^f\d+$/.test(k))).toHaveLength(16);
+    });
+  }
+
   it('fails a poison message alone when its group fails, and stores the rest of the group', async () => {
     await repo.record(message('p0', 1000, [{}]));
     const poisoned = 'x'.repeat(400) + '@example.com'; // longer than the email column: the database refuses the row
