@@ -38,7 +38,8 @@ export function floorDurableSchema(driver: 'postgres' | 'sqlite'): string[] {
   ];
 }
 
-type Shape = 'minimal' | 'durable';
+/** `minimal`: the upsert alone; `durable`: with the message id and the inbox rows. */
+export type FloorShape = 'minimal' | 'durable';
 type Row = [number, number, string, string, string | null, string | null, number];
 /** What a write needs of the message besides its rows (the durable shape remembers its id). */
 interface Written {
@@ -76,8 +77,7 @@ function rowsOf(message: { account?: { account_id?: number }; timestamp_ms?: num
   return [...rows.values()].sort((x, y) => x[1] - y[1] || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0));
 }
 
-function writerFor(databaseUrl: string, shape: Shape): (w: Written) => Promise<void> {
-  // The durable shape's inbox rows: one per changed member with an email, on its audience (the floor has no lists).
+function writerFor(databaseUrl: string, shape: FloorShape): (w: Written) => Promise<void> {
   const durable = shape === 'durable';
   if (databaseUrl.startsWith('sqlite:')) {
     const db = new BetterSqlite3(databaseUrl.slice('sqlite:'.length));
@@ -96,18 +96,22 @@ function writerFor(databaseUrl: string, shape: Shape): (w: Written) => Promise<v
       }
       return statement;
     };
-    const remember = durable ? db.prepare('INSERT INTO floor_messages VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING') : undefined;
-    const append = durable ? db.prepare('INSERT INTO floor_inbox (list_id, member_key, created_at_ms) VALUES (?, ?, ?)') : undefined;
+    if (!durable) {
+      return async (w) => {
+        if (w.rows.length > 0) statementFor(w.rows.length).run(w.rows.flat());
+      };
+    }
+    const remember = db.prepare('INSERT INTO floor_messages VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    const append = db.prepare('INSERT INTO floor_inbox (list_id, member_key, created_at_ms) VALUES (?, ?, ?)');
+    // The inbox rows: one per changed member with an email, on its audience (the floor has no lists).
     const durably = db.transaction((w: Written) => {
-      if (!remember || !append) return;
       const now = Date.now();
       if (remember.run(w.accountId, w.messageId, w.timestampMs, now).changes === 0 || w.rows.length === 0) return;
       const changed = statementFor(w.rows.length).all(w.rows.flat()) as { audience_id: number; email: string | null }[];
       for (const c of changed) if (c.email !== null) append.run(c.audience_id, c.email, now);
     });
     return async (w) => {
-      if (durable) durably(w);
-      else if (w.rows.length > 0) statementFor(w.rows.length).run(w.rows.flat());
+      durably(w);
     };
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
@@ -130,7 +134,7 @@ function writerFor(databaseUrl: string, shape: Shape): (w: Written) => Promise<v
 }
 
 /** Serves on `port`; `listening` runs once the port is bound (the bench connects only then). */
-function serve(databaseUrl: string, port: number, shape: Shape, listening: () => void): void {
+function serve(databaseUrl: string, port: number, shape: FloorShape, listening: () => void): void {
   const write = writerFor(databaseUrl, shape);
   const answer = (res: ServerResponse, status: number, body: object) => {
     const text = JSON.stringify(body);
@@ -168,7 +172,7 @@ if (require.main === module) {
     });
   } else {
     // Said once bound, not when listen() was called: the bench connected too early and was refused (ECONNREFUSED).
-    const shape: Shape = process.env['FLOOR_SHAPE'] === 'durable' ? 'durable' : 'minimal';
+    const shape: FloorShape = process.env['FLOOR_SHAPE'] === 'durable' ? 'durable' : 'minimal';
     serve(databaseUrl, port, shape, () => process.stdout.write(`floor listening on ${port}\n`));
   }
 }

@@ -5,7 +5,7 @@ import { startFakeIterable } from '@audience-bridge/fake-iterable';
 import { freePort, INBOUND_TOKEN, membershipMessage, startStack } from '@audience-bridge/harness';
 import { createDataSource } from '@audience-bridge/persistence';
 import { createTestDatabase } from '@audience-bridge/persistence/testing';
-import { FLOOR_SCHEMA, floorDurableSchema } from './floor-server';
+import { FLOOR_SCHEMA, floorDurableSchema, FloorShape } from './floor-server';
 import { createPoster } from './http-client';
 import { coresBusy, CpuMeter, processesNamed, processTree, startCpuMeter } from './cpu';
 import { peakMemoryMiB } from './memory';
@@ -191,7 +191,7 @@ export async function drive(
  * The floor figures of the same load (see floor-server.ts): its own process(es), a fresh database of the driver.
  * `durable`: the floor that also remembers message ids and appends inbox rows (FLOOR_SHAPE=durable).
  */
-export async function runFloor(o: IngestOptions, shape: 'minimal' | 'durable' = 'minimal'): Promise<IngestFigures> {
+export async function runFloor(o: IngestOptions, shape: FloorShape = 'minimal'): Promise<IngestFigures> {
   const database = await createTestDatabase(o.driver);
   const setup = createDataSource(database.url);
   await setup.initialize();

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { CONFIG_DEFAULTS } from '@audience-bridge/config';
 import type { MembershipChange } from '@audience-bridge/domain';
 import { ApiKeyCipher } from '../crypto/api-key-cipher';
 import { Database } from '../database';
@@ -78,11 +79,6 @@ function membershipRow(c: MembershipChange): unknown[] {
   ];
 }
 
-/**
- * Steady-message statements one API process runs at once (each a group; INGEST_GROUPS_IN_FLIGHT); the pool has 10
- * connections. Two measured best of 1, 2 and 4 over both bench shapes on two cores (README "Where the targets stand").
- */
-const STEADY_GROUPS_IN_FLIGHT = 2;
 /** At most this many messages in one statement. */
 const MAX_STEADY_GROUP = 64;
 
@@ -145,7 +141,8 @@ export class MembershipIngestRepository {
     private readonly db: Database,
     private readonly cipher: ApiKeyCipher,
     private readonly snapshotTtlMs = 1000,
-    private readonly groupsInFlight = STEADY_GROUPS_IN_FLIGHT,
+    /** Steady-message statements this process runs at once, each a group (INGEST_GROUPS_IN_FLIGHT); the pool has 10 connections. */
+    private readonly groupsInFlight: number = CONFIG_DEFAULTS.INGEST_GROUPS_IN_FLIGHT,
   ) {}
 
   async record(message: MembershipMessage): Promise<IngestResult> {
