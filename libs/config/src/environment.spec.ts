@@ -26,6 +26,9 @@ describe('validateEnvironment', () => {
     ['WORKER_HOST', 'every interface'],
     ['HTTP_KEEP_ALIVE_SECONDS', '0'],
     ['HTTP_KEEP_ALIVE_SECONDS', '1.5'],
+    ['INGEST_GROUPS_IN_FLIGHT', '0'],
+    ['INGEST_GROUPS_IN_FLIGHT', '17'],
+    ['INGEST_GROUPS_IN_FLIGHT', 'two'],
   ])('refuses %s=%s and names it', (key, value) => {
     let error: unknown;
     try {
